@@ -1,0 +1,242 @@
+//! `faultline check`: offline linearizability checking of history files.
+
+use crate::exit;
+use checker::{check_history, Budget, CheckOptions, Linearizability, ModelKind, Verdict};
+use clap::ValueEnum;
+use history::{FailMeaning, Format, NilRead, Semantics};
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModelArg {
+    Register,
+    CasRegister,
+    Kv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
+pub enum FormatArg {
+    Auto,
+    Jsonl,
+    Edn,
+    JepsenLog,
+    PorcupineKv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FailArg {
+    /// A failed op did not take effect (Jepsen, Knossos).
+    NotApplied,
+    /// A failed cas saw another value (Porcupine's etcd model).
+    CasObserved,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum NilArg {
+    /// A nil read means the register held nil.
+    Value,
+    /// A nil read constrains nothing (Knossos).
+    Unconstrained,
+}
+
+/// Check histories for linearizability.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The model to check against.
+    #[arg(long, value_enum, default_value = "cas-register")]
+    model: ModelArg,
+    /// The history format; `auto` detects it from the name and content.
+    #[arg(long, value_enum, default_value = "auto")]
+    format: FormatArg,
+    /// Values are [key value] tuples of independent registers.
+    #[arg(long)]
+    independent: bool,
+    /// Check independent keys as one map-valued state instead of apart.
+    #[arg(long)]
+    no_split: bool,
+    /// What a `fail` means [default: cas-observed for jepsen-log and
+    /// porcupine-kv, not-applied otherwise].
+    #[arg(long, value_enum)]
+    fail_means: Option<FailArg>,
+    /// What an ok read of nil means [default: unconstrained for edn, value
+    /// otherwise].
+    #[arg(long, value_enum)]
+    nil_read: Option<NilArg>,
+    /// Give up with `unknown` after this many seconds per history.
+    #[arg(long, default_value_t = 300.0)]
+    timeout: f64,
+    /// Give up with `unknown` when the search needs more memory (MiB).
+    #[arg(long, default_value_t = 4096)]
+    max_memory: usize,
+    /// Worker threads [default: one per core].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// One JSON object per history on stdout.
+    #[arg(long)]
+    json: bool,
+    /// History files.
+    #[arg(required = true)]
+    histories: Vec<PathBuf>,
+}
+
+/// What checking one file gave.
+enum FileResult {
+    Checked { format: Format, result: Box<Linearizability>, elapsed: Duration },
+    BadInput(String),
+}
+
+fn options(a: &Args, format: Format, threads: usize) -> Result<CheckOptions, String> {
+    if !a.timeout.is_finite() || a.timeout <= 0.0 {
+        return Err(format!("--timeout must be a positive number of seconds, got {}", a.timeout));
+    }
+    let model = match a.model {
+        ModelArg::Register => ModelKind::Register,
+        ModelArg::CasRegister => ModelKind::CasRegister,
+        ModelArg::Kv => ModelKind::Kv,
+    };
+    let mut semantics = Semantics::for_format(format);
+    if let Some(f) = a.fail_means {
+        semantics.fail = match f {
+            FailArg::NotApplied => FailMeaning::NotApplied,
+            FailArg::CasObserved => FailMeaning::CasObserved,
+        };
+    }
+    if let Some(n) = a.nil_read {
+        semantics.nil_read = match n {
+            NilArg::Value => NilRead::Value,
+            NilArg::Unconstrained => NilRead::Unconstrained,
+        };
+    }
+    let mut o = CheckOptions::new(model);
+    o.independent |= a.independent;
+    o.split = !a.no_split;
+    o.semantics = semantics;
+    o.threads = threads;
+    o.budget = Budget {
+        deadline: Some(Instant::now() + Duration::from_secs_f64(a.timeout.min(1e9))),
+        max_bytes: a.max_memory.saturating_mul(1 << 20),
+    };
+    Ok(o)
+}
+
+fn check_file(a: &Args, path: &PathBuf, threads: usize) -> FileResult {
+    let start = Instant::now();
+    let format = match a.format {
+        FormatArg::Auto => None,
+        FormatArg::Jsonl => Some(Format::Jsonl),
+        FormatArg::Edn => Some(Format::Edn),
+        FormatArg::JepsenLog => Some(Format::JepsenLog),
+        FormatArg::PorcupineKv => Some(Format::PorcupineKv),
+    };
+    let (format, h) = match history::load(path, format) {
+        Ok(x) => x,
+        Err(e) => return FileResult::BadInput(e.to_string()),
+    };
+    let opts = match options(a, format, threads) {
+        Ok(o) => o,
+        Err(e) => return FileResult::BadInput(e),
+    };
+    // A crashing checker answers `unknown`, never aborts the other files.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_history(&h, &opts)));
+    match outcome {
+        Ok(Ok(result)) => FileResult::Checked { format, result: Box::new(result), elapsed: start.elapsed() },
+        Ok(Err(e)) => FileResult::BadInput(e.in_file(path).to_string()),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let r = Linearizability {
+                valid: Verdict::Unknown,
+                reason: Some(format!("checker crashed: {msg}")),
+                model: format!("{:?}", a.model).to_lowercase(),
+                ops: 0,
+                partitions: 0,
+                counterexample: None,
+                steps: 0,
+                configurations: 0,
+            };
+            FileResult::Checked { format, result: Box::new(r), elapsed: start.elapsed() }
+        }
+    }
+}
+
+fn print_human(path: &PathBuf, r: &FileResult) {
+    match r {
+        FileResult::BadInput(e) => eprintln!("{}: error: {e}", path.display()),
+        FileResult::Checked { result, elapsed, .. } => {
+            let ms = elapsed.as_secs_f64() * 1e3;
+            let parts = if result.partitions == 1 { "1 part".to_string() } else { format!("{} parts", result.partitions) };
+            match result.valid {
+                Verdict::Valid => println!("{}: valid ({} ops, {parts}, {ms:.1} ms)", path.display(), result.ops),
+                v => println!("{}: {}: {}", path.display(), v.as_str(), result.reason.as_deref().unwrap_or("")),
+            }
+            if let Some(cx) = &result.counterexample {
+                let shown = cx.steps.len().min(3);
+                for s in &cx.steps[cx.steps.len() - shown..] {
+                    println!("    ... op {} p{} {}  => {}", s.op.id, s.op.process, s.op.op, s.state);
+                }
+                println!("    !!! op {} p{} {}  cannot be placed", cx.unplaceable.id, cx.unplaceable.process, cx.unplaceable.op);
+                for c in cx.concurrent.iter().take(8) {
+                    println!("    concurrent: op {} p{} {}", c.id, c.process, c.op);
+                }
+            }
+        }
+    }
+}
+
+fn print_json(path: &PathBuf, r: &FileResult) {
+    let v = match r {
+        FileResult::BadInput(e) => json!({"file": path, "valid": "unknown", "error": e}),
+        FileResult::Checked { format, result, elapsed } => {
+            let mut v = serde_json::to_value(result).unwrap_or_default();
+            v["file"] = json!(path);
+            v["format"] = json!(format.name());
+            v["elapsed_ms"] = json!(elapsed.as_secs_f64() * 1e3);
+            v
+        }
+    };
+    println!("{v}");
+}
+
+/// Runs `faultline check`; returns the exit code.
+pub fn run(a: Args) -> i32 {
+    let cores = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+    let n = a.histories.len();
+    // Many files: one worker per core over files, each file single-threaded.
+    // One file: its independent parts use every core.
+    let (workers, per_file) = if n > 1 { (cores.min(n), 1) } else { (1, cores) };
+    let next = AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<FileResult>>> = (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = a.histories.get(i) else { break };
+                let r = check_file(&a, path, per_file);
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            });
+        }
+    });
+    let results: Vec<Option<FileResult>> = slots.into_iter().map(|s| s.into_inner().unwrap_or_else(|e| e.into_inner())).collect();
+    let mut codes = Vec::with_capacity(n);
+    for (path, r) in a.histories.iter().zip(&results) {
+        let Some(r) = r else {
+            codes.push(exit::INTERNAL);
+            continue;
+        };
+        if a.json {
+            print_json(path, r);
+        } else {
+            print_human(path, r);
+        }
+        codes.push(match r {
+            FileResult::BadInput(_) => exit::BAD_INPUT,
+            FileResult::Checked { result, .. } => result.valid.exit_code(),
+        });
+    }
+    exit::worst(codes)
+}

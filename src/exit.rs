@@ -1,0 +1,26 @@
+//! Exit codes, as Jepsen's: documented in the README.
+
+/// The history is valid (and every check passed).
+pub const VALID: i32 = 0;
+/// The history is invalid.
+pub const INVALID: i32 = 1;
+/// The checker could not decide (budget exhausted).
+pub const UNKNOWN: i32 = 2;
+/// Bad arguments or bad input (unreadable or malformed history).
+pub const BAD_INPUT: i32 = 254;
+/// An internal error of faultline itself.
+#[allow(dead_code)]
+pub const INTERNAL: i32 = 255;
+
+/// The exit code for several results: bad input beats invalid beats
+/// unknown beats valid.
+pub fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
+    let rank = |c: i32| match c {
+        INTERNAL => 4,
+        BAD_INPUT => 3,
+        INVALID => 2,
+        UNKNOWN => 1,
+        _ => 0,
+    };
+    codes.into_iter().max_by_key(|&c| rank(c)).unwrap_or(VALID)
+}

@@ -70,13 +70,16 @@ pub struct Counterexample {
     /// The operation that had to be placed next and could not be: it
     /// completed before any remaining operation could be linearized.
     pub unplaceable: OpRef,
-    /// The operations that were pending (concurrent) at that point: every
-    /// one of them was tried before the unplaceable one's completion.
+    /// The operations concurrent with the unplaceable one (their intervals
+    /// overlap), in invocation order.
     pub concurrent: Vec<OpRef>,
 }
 
 /// How many final steps of the prefix a counterexample shows.
 pub const SHOWN_STEPS: usize = 32;
+
+/// How many concurrent operations a counterexample lists.
+pub const SHOWN_CONCURRENT: usize = 64;
 
 /// The result of searching one part of a history.
 #[derive(Debug, Clone)]
@@ -249,7 +252,7 @@ pub fn search<M: Model>(
             }
             let Some((call, prior)) = stack.pop() else {
                 stats.configurations = cache.len() as u64;
-                return (Outcome::Illegal(Box::new(best.into_counterexample())), stats);
+                return (Outcome::Illegal(Box::new(best.into_counterexample(model, &ops))), stats);
             };
             state = prior;
             fp ^= keys[ev.op[call as usize] as usize];
@@ -298,19 +301,22 @@ impl Best {
                 Step { op: r(*node), state: model.describe_state(after) }
             })
             .collect();
-        let mut concurrent = Vec::new();
-        let mut n = ev.next[HEAD as usize];
-        while n != blocked && n != NIL {
-            if ev.is_call[n as usize] {
-                concurrent.push(r(n));
-            }
-            n = ev.next[n as usize];
-        }
-        self.cx = Some(Counterexample { prefix_len: stack.len(), start_state, steps, unplaceable: r(blocked), concurrent });
+        self.cx = Some(Counterexample { prefix_len: stack.len(), start_state, steps, unplaceable: r(blocked), concurrent: Vec::new() });
         self.saved = true;
     }
 
-    fn into_counterexample(self) -> Counterexample {
-        self.cx.expect("a counterexample is saved before the search backtracks past the root")
+    /// The saved counterexample, with every operation whose interval
+    /// overlaps the unplaceable one's (at most [`SHOWN_CONCURRENT`]).
+    fn into_counterexample<M: Model>(self, model: &M, ops: &[&Operation<M::Input, M::Output>]) -> Counterexample {
+        let mut cx = self.cx.expect("a counterexample is saved before the search backtracks past the root");
+        if let Some(u) = ops.iter().find(|o| o.id == cx.unplaceable.id) {
+            cx.concurrent = ops
+                .iter()
+                .filter(|o| o.id != u.id && o.call < u.ret && o.ret > u.call)
+                .take(SHOWN_CONCURRENT)
+                .map(|o| OpRef { id: o.id, process: o.process, op: model.describe_op(&o.input, o.output.as_ref()) })
+                .collect();
+        }
+        cx
     }
 }

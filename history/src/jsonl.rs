@@ -108,7 +108,8 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
             let complete = self.buf.ends_with('\n');
             return match parse_line(text, self.line) {
                 Ok(op) => Some(Ok((self.line, op))),
-                Err(_) if !complete => {
+                // a crashed writer leaves the start of an object, unterminated
+                Err(_) if !complete && text.starts_with('{') => {
                     self.truncated = Some(self.line);
                     None
                 }

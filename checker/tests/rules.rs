@@ -1,0 +1,161 @@
+//! Small hand-written histories, one per rule of the search and semantics.
+
+use checker::{check_history, Budget, CheckOptions, ModelKind, Verdict};
+use history::{Format, History, Semantics};
+use std::time::Instant;
+
+/// Builds a history from compact lines: `P TYPE F VALUE`, e.g. `0 invoke write 1`.
+fn h(lines: &str) -> History {
+    let edn: Vec<String> = lines
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let mut w = l.splitn(4, ' ');
+            let (p, t, f, v) = (w.next().unwrap(), w.next().unwrap(), w.next().unwrap(), w.next().unwrap_or("nil"));
+            format!("{{:process {p} :type :{t} :f :{f} :value {v}}}")
+        })
+        .collect();
+    history::parse(&edn.join("\n"), Format::Edn).unwrap()
+}
+
+fn check(model: ModelKind, sem: Semantics, text: &str) -> checker::Linearizability {
+    let mut o = CheckOptions::new(model);
+    o.semantics = sem;
+    check_history(&h(text), &o).unwrap()
+}
+
+fn verdict(text: &str) -> Verdict {
+    check(ModelKind::CasRegister, Semantics::FAULTLINE, text).valid
+}
+
+#[test]
+fn a_sequential_history_that_reads_what_was_written_is_valid() {
+    assert_eq!(verdict("0 invoke write 1\n0 ok write 1\n1 invoke read\n1 ok read 1"), Verdict::Valid);
+    assert_eq!(verdict(""), Verdict::Valid);
+}
+
+#[test]
+fn a_stale_read_is_invalid_and_names_the_read() {
+    let r = check(ModelKind::CasRegister, Semantics::FAULTLINE, "0 invoke write 1\n0 ok write 1\n1 invoke read\n1 ok read nil");
+    assert_eq!(r.valid, Verdict::Invalid);
+    let cx = r.counterexample.unwrap();
+    assert_eq!(cx.prefix_len, 1);
+    assert_eq!(cx.steps.len(), 1);
+    assert_eq!(cx.steps[0].op.op, "write 1");
+    assert_eq!(cx.steps[0].state, "1");
+    assert_eq!((cx.unplaceable.id, cx.unplaceable.process), (2, 1));
+    assert_eq!(cx.unplaceable.op, "read null");
+    assert!(cx.concurrent.is_empty(), "{:?}", cx.concurrent);
+}
+
+#[test]
+fn a_read_concurrent_with_a_write_may_see_either_value() {
+    for v in ["nil", "1"] {
+        assert_eq!(verdict(&format!("0 invoke write 1\n1 invoke read\n1 ok read {v}\n0 ok write 1")), Verdict::Valid);
+    }
+}
+
+#[test]
+fn the_counterexample_lists_the_concurrent_ops() {
+    let r = check(
+        ModelKind::CasRegister,
+        Semantics::FAULTLINE,
+        "0 invoke write 1\n0 ok write 1\n1 invoke write 2\n2 invoke read\n2 ok read 3\n1 ok write 2",
+    );
+    let cx = r.counterexample.unwrap();
+    assert_eq!(cx.unplaceable.op, "read 3");
+    assert_eq!(cx.concurrent.iter().map(|c| c.op.as_str()).collect::<Vec<_>>(), ["write 2"]);
+}
+
+#[test]
+fn an_info_write_may_take_effect_at_any_later_time() {
+    let base = "0 invoke write 1\n0 info write 1\n";
+    assert_eq!(verdict(&format!("{base}1 invoke read\n1 ok read nil\n1 invoke read\n1 ok read 1")), Verdict::Valid);
+    assert_eq!(verdict(&format!("{base}1 invoke read\n1 ok read nil\n1 invoke read\n1 ok read nil")), Verdict::Valid);
+    // once seen, it has happened: it cannot be undone
+    assert_eq!(verdict(&format!("{base}1 invoke read\n1 ok read 1\n1 invoke read\n1 ok read nil")), Verdict::Invalid);
+}
+
+#[test]
+fn an_invocation_that_never_completed_is_indeterminate() {
+    assert_eq!(verdict("0 invoke write 1\n1 invoke read\n1 ok read 1"), Verdict::Valid);
+    assert_eq!(verdict("0 invoke write 1\n1 invoke read\n1 ok read 2"), Verdict::Invalid);
+}
+
+#[test]
+fn a_failed_write_did_not_happen() {
+    assert_eq!(verdict("0 invoke write 1\n0 fail write 1\n1 invoke read\n1 ok read 1"), Verdict::Invalid);
+}
+
+#[test]
+fn a_failed_cas_is_dropped_or_observed_by_the_semantics_chosen() {
+    let text = "0 invoke write 1\n0 ok write 1\n1 invoke cas [1 2]\n1 fail cas [1 2]";
+    // Jepsen: the cas did not happen, nothing to contradict
+    assert_eq!(check(ModelKind::CasRegister, Semantics::FAULTLINE, text).valid, Verdict::Valid);
+    // Porcupine: the cas saw a value other than 1, but the register held 1
+    assert_eq!(check(ModelKind::CasRegister, Semantics::PORCUPINE, text).valid, Verdict::Invalid);
+}
+
+#[test]
+fn knossos_treats_a_nil_read_as_unconstrained() {
+    let text = "0 invoke write 1\n0 ok write 1\n1 invoke read\n1 ok read nil";
+    assert_eq!(check(ModelKind::Register, Semantics::KNOSSOS, text).valid, Verdict::Valid);
+    assert_eq!(check(ModelKind::Register, Semantics::FAULTLINE, text).valid, Verdict::Invalid);
+}
+
+#[test]
+fn independent_keys_are_checked_apart_and_the_bad_key_is_named() {
+    let text = "0 invoke write [a 1]\n0 ok write [a 1]\n1 invoke write [b 2]\n1 ok write [b 2]\n\
+                2 invoke read [a nil]\n2 ok read [a 1]\n2 invoke read [b nil]\n2 ok read [b 1]";
+    let mut o = CheckOptions::new(ModelKind::Register);
+    o.independent = true;
+    let r = check_history(&h(text), &o).unwrap();
+    assert_eq!((r.valid, r.partitions), (Verdict::Invalid, 2));
+    assert_eq!(r.counterexample.unwrap().unplaceable.op, "key \"b\": read 1");
+    o.split = false;
+    let r = check_history(&h(text), &o).unwrap();
+    assert_eq!((r.valid, r.partitions), (Verdict::Invalid, 1));
+}
+
+#[test]
+fn ops_the_model_does_not_know_are_errors_naming_the_line() {
+    let e = check_history(&h("0 invoke write 1\n0 ok write 1\n0 invoke cas [1 2]\n0 ok cas [1 2]"), &CheckOptions::new(ModelKind::Register))
+        .unwrap_err();
+    assert_eq!(e.line, 3);
+    assert!(e.to_string().contains("cas-register"), "{e}");
+    let e = check_history(&h("0 invoke frob 1"), &CheckOptions::new(ModelKind::CasRegister)).unwrap_err();
+    assert!(e.to_string().contains("frob"), "{e}");
+}
+
+/// A history whose search explodes: many concurrent indeterminate writes and
+/// a final read no order can explain.
+fn hard() -> History {
+    let mut s = String::new();
+    for p in 0..24 {
+        s += &format!("{p} invoke write {p}\n");
+    }
+    for p in 0..24 {
+        s += &format!("{p} info write {p}\n");
+    }
+    s += "100 invoke read\n100 ok read 99\n";
+    h(&s)
+}
+
+#[test]
+fn past_its_time_budget_the_verdict_is_unknown_with_the_reason() {
+    let mut o = CheckOptions::new(ModelKind::Register);
+    o.budget = Budget { deadline: Some(Instant::now()), ..Budget::default() };
+    let r = check_history(&hard(), &o).unwrap();
+    assert_eq!(r.valid, Verdict::Unknown);
+    assert!(r.reason.unwrap().contains("time budget"));
+}
+
+#[test]
+fn past_its_memory_budget_the_verdict_is_unknown_with_the_reason() {
+    let mut o = CheckOptions::new(ModelKind::Register);
+    o.budget = Budget { deadline: None, max_bytes: 1 << 20 };
+    let r = check_history(&hard(), &o).unwrap();
+    assert_eq!(r.valid, Verdict::Unknown);
+    assert!(r.reason.unwrap().contains("memory budget"));
+}

@@ -1,0 +1,87 @@
+//! `faultline check` from the outside: verdicts, exit codes, errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn corpus(f: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/porcupine").join(f)
+}
+
+fn faultline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline")).args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn tmp(name: &str, content: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("faultline-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+#[test]
+fn a_linearizable_history_exits_0_and_a_broken_one_exits_1() {
+    let ok = corpus("jepsen/etcd_002.log");
+    let o = faultline(&["check", ok.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("etcd_002.log: valid"));
+    let bad = corpus("jepsen/etcd_000.log");
+    let o = faultline(&["check", "--model", "cas-register", "--format", "jepsen-log", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    assert!(out.contains("etcd_000.log: invalid:") && out.contains("cannot be placed"), "{out}");
+}
+
+#[test]
+fn json_output_has_one_object_per_file() {
+    let (a, b) = (corpus("kv/c01-ok.txt"), corpus("kv/c01-bad.txt"));
+    let o = faultline(&["check", "--model", "kv", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = text(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["valid"], "valid");
+    assert_eq!(lines[1]["valid"], "invalid");
+    assert_eq!(lines[1]["format"], "porcupine-kv");
+    assert!(lines[1]["counterexample"]["unplaceable"]["op"].as_str().unwrap().contains("get"));
+}
+
+#[test]
+fn past_the_timeout_the_verdict_is_unknown_and_exits_2() {
+    let mut s = String::new();
+    for p in 0..24 {
+        s += &format!("{{\"process\":{p},\"type\":\"invoke\",\"f\":\"write\",\"value\":{p}}}\n");
+    }
+    for p in 0..24 {
+        s += &format!("{{\"process\":{p},\"type\":\"info\",\"f\":\"write\",\"value\":{p}}}\n");
+    }
+    s += "{\"process\":99,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":99,\"type\":\"ok\",\"f\":\"read\",\"value\":99}\n";
+    let p = tmp("hard.jsonl", &s);
+    let o = faultline(&["check", "--timeout", "0.2", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("unknown: time budget exhausted"));
+}
+
+#[test]
+fn bad_input_exits_254_naming_file_and_line_and_other_files_are_still_checked() {
+    let bad = tmp("bad.jsonl", "{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":1,\"type\":\"ok\",\"f\":\"read\"}\n");
+    let ok = corpus("jepsen/etcd_002.log");
+    let o = faultline(&["check", bad.to_str().unwrap(), ok.to_str().unwrap(), "/nonexistent/h.edn"]);
+    assert_eq!(o.status.code(), Some(254));
+    let err = text(&o.stderr);
+    assert!(err.contains("bad.jsonl:2:") && err.contains("without an open invocation"), "{err}");
+    assert!(err.contains("/nonexistent/h.edn") && err.contains("cannot read"), "{err}");
+    assert!(text(&o.stdout).contains("etcd_002.log: valid"));
+}
+
+#[test]
+fn bad_flags_exit_254_and_help_exits_0() {
+    assert_eq!(faultline(&["check", "--model", "queue", "x"]).status.code(), Some(254));
+    assert_eq!(faultline(&["check"]).status.code(), Some(254));
+    assert_eq!(faultline(&["check", "--timeout", "-1", "x"]).status.code(), Some(254));
+    assert_eq!(faultline(&["frobnicate"]).status.code(), Some(254));
+    assert_eq!(faultline(&["check", "--help"]).status.code(), Some(0));
+}

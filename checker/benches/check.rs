@@ -1,0 +1,128 @@
+//! Linearizability checker benchmarks (`cargo bench -p faultline-checker`).
+//!
+//! Prints one line per figure; BENCHMARKS.md records them. Baselines:
+//! Porcupine's published per-file minimums on this machine kind (it cannot
+//! be run here), and, measured in the same run, the time to read the same
+//! history from disk.
+
+use checker::synth::{generate, Object, Spec};
+use checker::{check_history, Budget, CheckOptions, ModelKind, Verdict};
+use history::{Format, Header, History, JsonlWriter, Semantics};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn peak_rss_mb() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn min_time<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut last = None;
+    for _ in 0..reps {
+        let s = Instant::now();
+        let r = f();
+        best = best.min(s.elapsed());
+        last = Some(r);
+    }
+    (best, last.expect("reps > 0"))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/porcupine/jepsen")
+}
+
+fn corpus() {
+    let mut opts = CheckOptions::new(ModelKind::CasRegister);
+    opts.semantics = Semantics::PORCUPINE;
+    opts.threads = 1;
+    let mut total = Duration::ZERO;
+    let mut files = 0;
+    let mut named = Vec::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(corpus_dir()).expect("corpus beside the repo").flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths {
+        if std::fs::metadata(&p).map(|m| m.len() == 0).unwrap_or(true) {
+            continue;
+        }
+        let (_, h) = history::load(&p, Some(Format::JepsenLog)).unwrap();
+        let (t, _) = min_time(20, || check_history(&h, &opts).unwrap());
+        total += t;
+        files += 1;
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "etcd_002.log" || name == "etcd_007.log" {
+            named.push((name, t));
+        }
+    }
+    // Porcupine: 344 ms for etcd_000..049 (sum of per-file minimums).
+    println!("corpus: {files} etcd histories, sum of per-file minimum check times {:.1} ms; Porcupine 344 ms; ratio {:.3} (goal <= 0.33)", ms(total), ms(total) / 344.0);
+    for (name, t) in named {
+        let porc = if name == "etcd_002.log" { 213.0 } else { 119.0 };
+        println!("corpus: {name} {:.2} ms; Porcupine {porc} ms; ratio {:.3}", ms(t), ms(t) / porc);
+    }
+    println!("corpus: peak RSS so far {:.1} MB (goal < 100 MB)", peak_rss_mb());
+}
+
+/// Writes `h` as JSON lines, then times reading it back and checking it.
+fn read_vs_check(label: &str, h: &History, opts: &CheckOptions, goal_s: f64) {
+    let path = std::env::temp_dir().join(format!("faultline-bench-{}.jsonl", std::process::id()));
+    let mut w = JsonlWriter::create(&path, &Header::new(0)).unwrap();
+    for op in &h.ops {
+        w.append(op).unwrap();
+    }
+    drop(w);
+    let (read, loaded) = min_time(3, || history::load(&path, Some(Format::Jsonl)).unwrap().1);
+    let (check, r) = min_time(3, || check_history(&loaded, opts).unwrap());
+    let _ = std::fs::remove_file(&path);
+    println!(
+        "{label}: {} ops, {} parts, verdict {}; read {:.0} ms, check {:.0} ms (goal < {goal_s} s), check/read {:.2} (goal <= 3), peak RSS {:.0} MB",
+        h.ops.len() / 2,
+        r.partitions,
+        r.valid.as_str(),
+        ms(read),
+        ms(check),
+        ms(check) / ms(read),
+        peak_rss_mb()
+    );
+    assert_eq!(r.valid, Verdict::Valid, "{label}: a generated correct history must be valid");
+}
+
+fn main() {
+    let only = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
+    let run = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
+    if run("corpus") {
+        corpus();
+    }
+    if run("kv-1m") {
+        let spec = Spec { processes: 10, keys: 1000, ..Spec::new(Object::Kv, 1_000_000, 1) };
+        read_vs_check("kv-1m", &generate(&spec), &CheckOptions::new(ModelKind::Kv), 10.0);
+    }
+    if run("cas-100k") {
+        let spec = Spec { processes: 5, ..Spec::new(Object::CasRegister, 100_000, 2) };
+        read_vs_check("cas-100k", &generate(&spec), &CheckOptions::new(ModelKind::CasRegister), 5.0);
+    }
+    if run("info-1pct") {
+        let spec = Spec { processes: 5, info_rate: 0.01, ..Spec::new(Object::CasRegister, 100_000, 3) };
+        let h = generate(&spec);
+        let mut opts = CheckOptions::new(ModelKind::CasRegister);
+        opts.budget = Budget { deadline: Some(Instant::now() + Duration::from_secs(60)), max_bytes: 1 << 30 };
+        let s = Instant::now();
+        let r = check_history(&h, &opts).unwrap();
+        println!(
+            "info-1pct: 100000 cas-register ops, 1% info, budget 60 s / 1 GiB: {} in {:.1} s ({}), peak RSS {:.0} MB",
+            r.valid.as_str(),
+            s.elapsed().as_secs_f64(),
+            r.reason.as_deref().unwrap_or("decided"),
+            peak_rss_mb()
+        );
+        assert_ne!(r.valid, Verdict::Invalid, "a generated correct history must not be invalid");
+    }
+}

@@ -6,6 +6,9 @@ pub const VALID: i32 = 0;
 pub const INVALID: i32 = 1;
 /// The checker could not decide (budget exhausted).
 pub const UNKNOWN: i32 = 2;
+/// The infrastructure failed (a node unreachable, SSH lost, the lab or
+/// the SUT could not be brought up): no verdict; a nightly job may retry.
+pub const INFRA: i32 = 3;
 /// Bad arguments or bad input (unreadable or malformed history).
 pub const BAD_INPUT: i32 = 254;
 /// An internal error of faultline itself.
@@ -16,7 +19,8 @@ pub const INTERNAL: i32 = 255;
 /// unknown beats valid.
 pub fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
     let rank = |c: i32| match c {
-        INTERNAL => 4,
+        INTERNAL => 5,
+        INFRA => 4,
         BAD_INPUT => 3,
         INVALID => 2,
         UNKNOWN => 1,

@@ -2,6 +2,7 @@
 
 mod cmd;
 mod exit;
+mod lab;
 
 use clap::{Parser, Subcommand};
 
@@ -17,6 +18,8 @@ struct Cli {
 enum Command {
     /// Check histories for linearizability (exit 0 valid, 1 invalid, 2 unknown).
     Check(cmd::check::Args),
+    /// A local lab of real nodes (LXC containers): up, down, status, ssh.
+    Lab(cmd::lab::Args),
 }
 
 fn main() {
@@ -30,6 +33,7 @@ fn main() {
     };
     let code = match cli.command {
         Command::Check(a) => cmd::check::run(a),
+        Command::Lab(a) => cmd::lab::run(a),
     };
     std::process::exit(code);
 }

@@ -1,0 +1,222 @@
+//! Nodes files: which nodes there are and how to reach them.
+//!
+//! The lab writes one; the same format describes any cluster (cloud VMs,
+//! Vagrant, bare metal):
+//!
+//! ```toml
+//! backend = "vagrant"            # informational: lxc, vm, vagrant, static
+//! user = "vagrant"               # defaults for every node
+//! key = "/home/me/.ssh/id_ed25519"
+//! known_hosts = "/home/me/.ssh/known_hosts"
+//! host_key_check = "strict"      # or "off" (recorded in every run)
+//! [capabilities]
+//! clock_skew = true
+//! netem = true
+//! [[node]]
+//! name = "n1"
+//! address = "192.168.56.11"
+//! ```
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Whether to verify a node's host key against `known_hosts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum HostKeyCheck {
+    /// The key must be in `known_hosts` and match (the default).
+    #[default]
+    Strict,
+    /// No check: explicit opt-out, recorded with every run.
+    Off,
+}
+
+/// What faults a node supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Capabilities {
+    /// The node has its own clock (own kernel): clock faults are possible.
+    pub clock_skew: bool,
+    /// `tc netem` exists in the node's kernel: delay, jitter, reorder.
+    pub netem: bool,
+    /// iptables works on the node: partitions and packet loss.
+    pub iptables: bool,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Capabilities { clock_skew: true, netem: true, iptables: true }
+    }
+}
+
+/// One node as written in a nodes file; unset fields take the file's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeEntry {
+    /// Short name (`n1`), used in histories and reports.
+    pub name: String,
+    /// IP address or host name.
+    pub address: String,
+    /// SSH port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// SSH user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Private key file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// What this node supports, if not the file's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Capabilities>,
+}
+
+/// A nodes file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodesFile {
+    /// Where the nodes came from (`lxc`, `vm`, `vagrant`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// Default SSH user.
+    #[serde(default = "root")]
+    pub user: String,
+    /// Default private key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// Default SSH port.
+    #[serde(default = "ssh_port")]
+    pub port: u16,
+    /// known_hosts file for host-key checks (default `~/.ssh/known_hosts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_hosts: Option<PathBuf>,
+    /// Host-key checking.
+    #[serde(default)]
+    pub host_key_check: HostKeyCheck,
+    /// Default capabilities.
+    #[serde(default)]
+    pub capabilities: Capabilities,
+    /// The nodes.
+    #[serde(rename = "node", default)]
+    pub nodes: Vec<NodeEntry>,
+}
+
+fn root() -> String {
+    "root".into()
+}
+fn ssh_port() -> u16 {
+    22
+}
+
+/// A node with everything needed to reach it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Node {
+    /// Short name.
+    pub name: String,
+    /// Address.
+    pub address: String,
+    /// SSH port.
+    pub port: u16,
+    /// SSH user.
+    pub user: String,
+    /// Private key file (else the SSH agent).
+    pub key: Option<PathBuf>,
+    /// known_hosts file.
+    pub known_hosts: Option<PathBuf>,
+    /// Host-key checking.
+    pub host_key_check: HostKeyCheck,
+    /// What the node supports.
+    pub capabilities: Capabilities,
+}
+
+impl Node {
+    /// `user@address:port`, for messages.
+    pub fn target(&self) -> String {
+        format!("{}@{}:{}", self.user, self.address, self.port)
+    }
+}
+
+impl NodesFile {
+    /// Parses a nodes file's text; errors say what is wrong and where.
+    pub fn parse(text: &str) -> Result<NodesFile, String> {
+        let f: NodesFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+        if f.nodes.is_empty() {
+            return Err("no [[node]] entries".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for n in &f.nodes {
+            if n.name.is_empty() || n.address.is_empty() {
+                return Err(format!("node {:?}: name and address must not be empty", n.name));
+            }
+            if !seen.insert(&n.name) {
+                return Err(format!("node {:?} appears twice", n.name));
+            }
+        }
+        Ok(f)
+    }
+
+    /// Reads and parses a nodes file; errors name the file.
+    pub fn load(path: &Path) -> Result<NodesFile, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        NodesFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Writes the file as TOML.
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let text = toml::to_string_pretty(self).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Every node with the file's defaults filled in.
+    pub fn resolve(&self) -> Vec<Node> {
+        self.nodes
+            .iter()
+            .map(|n| Node {
+                name: n.name.clone(),
+                address: n.address.clone(),
+                port: n.port.unwrap_or(self.port),
+                user: n.user.clone().unwrap_or_else(|| self.user.clone()),
+                key: n.key.clone().or_else(|| self.key.clone()),
+                known_hosts: self.known_hosts.clone(),
+                host_key_check: self.host_key_check,
+                capabilities: n.capabilities.unwrap_or(self.capabilities),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_in_and_nodes_override() {
+        let f = NodesFile::parse(
+            "user = \"vagrant\"\nkey = \"/k\"\n[capabilities]\nclock_skew = false\n\
+             [[node]]\nname = \"n1\"\naddress = \"10.0.0.1\"\n\
+             [[node]]\nname = \"n2\"\naddress = \"10.0.0.2\"\nport = 2222\nuser = \"root\"\n",
+        )
+        .unwrap();
+        let n = f.resolve();
+        assert_eq!(n[0].target(), "vagrant@10.0.0.1:22");
+        assert_eq!(n[1].target(), "root@10.0.0.2:2222");
+        assert_eq!(n[0].key.as_deref(), Some(Path::new("/k")));
+        assert!(!n[1].capabilities.clock_skew && n[1].capabilities.iptables);
+        assert_eq!(n[0].host_key_check, HostKeyCheck::Strict);
+        assert_eq!(NodesFile::parse(&toml::to_string(&f).unwrap()).unwrap(), f);
+    }
+
+    #[test]
+    fn bad_files_say_what_and_where() {
+        let e = NodesFile::parse("[[node]]\nname = \"n1\"\n").unwrap_err();
+        assert!(e.contains("address"), "{e}");
+        let e = NodesFile::parse("[[node]]\nname = \"n1\"\naddress = \"a\"\nprot = 1\n").unwrap_err();
+        assert!(e.contains("line 4") && e.contains("prot"), "{e}");
+        let e = NodesFile::parse("user = \"x\"\n").unwrap_err();
+        assert!(e.contains("no [[node]]"), "{e}");
+        let e = NodesFile::parse("[[node]]\nname = \"n1\"\naddress = \"a\"\n[[node]]\nname = \"n1\"\naddress = \"b\"\n").unwrap_err();
+        assert!(e.contains("twice"), "{e}");
+        let e = NodesFile::load(Path::new("/nonexistent/nodes.toml")).unwrap_err();
+        assert!(e.starts_with("/nonexistent/nodes.toml: "), "{e}");
+    }
+}

@@ -1,0 +1,126 @@
+//! `faultline lab up|down|status|ssh`.
+
+use crate::exit;
+use crate::lab::Lab;
+use clap::{Subcommand, ValueEnum};
+use control::{Cluster, Cmd, Options};
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
+pub enum Backend {
+    /// LXC system containers (fast; share the host's kernel and clock).
+    Lxc,
+    /// Virtual machines with their own kernel (clock skew, netem).
+    Vm,
+}
+
+/// Manage the local lab.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Subcommand, Debug)]
+enum Action {
+    /// Make N nodes n1..nN (idempotent) and write the nodes file.
+    Up {
+        /// Number of nodes.
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        /// What the nodes are.
+        #[arg(long, value_enum, default_value = "lxc")]
+        backend: Backend,
+    },
+    /// Remove the nodes and undo every host change (the base is kept).
+    Down {
+        /// Also remove the base container and the lab's key.
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Show the lab's nodes and host state.
+    Status,
+    /// Run a command on a node (or open a shell without one).
+    Ssh {
+        /// Node name (n1, n2, ...).
+        node: String,
+        /// The command and its arguments, run through the node's shell.
+        command: Vec<String>,
+    },
+}
+
+/// Runs `faultline lab`; returns the exit code.
+pub fn run(a: Args) -> i32 {
+    let lab = Lab::default();
+    match a.action {
+        Action::Up { nodes, backend } => {
+            if backend == Backend::Vm {
+                eprintln!("lab: the vm backend is not available in this build yet; use --backend lxc (see README, \"The lab\")");
+                return exit::BAD_INPUT;
+            }
+            match lab.up(nodes) {
+                Ok(path) => {
+                    println!("{}", path.display());
+                    exit::VALID
+                }
+                Err(e) => {
+                    eprintln!("lab up failed: {e}");
+                    exit::INFRA
+                }
+            }
+        }
+        Action::Down { purge } => match lab.down(purge) {
+            Ok(()) => exit::VALID,
+            Err(e) => {
+                eprintln!("lab down failed: {e}");
+                exit::INFRA
+            }
+        },
+        Action::Status => {
+            print!("{}", lab.status());
+            exit::VALID
+        }
+        Action::Ssh { node, command } => ssh(&lab, &node, &command),
+    }
+}
+
+fn ssh(lab: &Lab, node: &str, command: &[String]) -> i32 {
+    let file = match lab.current_nodes() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("lab ssh: {e}");
+            return exit::INFRA;
+        }
+    };
+    let nodes = file.resolve();
+    let Some(n) = nodes.iter().find(|n| n.name == node) else {
+        let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+        eprintln!("lab ssh: no node {node:?} (the lab has {})", names.join(", "));
+        return exit::BAD_INPUT;
+    };
+    if command.is_empty() {
+        // An interactive shell: hand over to the system's ssh client.
+        let err = std::process::Command::new("ssh")
+            .args(["-i", &lab.key().to_string_lossy(), "-o", &format!("UserKnownHostsFile={}", lab.known_hosts().display())])
+            .arg(format!("{}@{}", n.user, n.address))
+            .exec();
+        eprintln!("lab ssh: cannot run ssh: {err}");
+        return exit::INFRA;
+    }
+    let cluster = Cluster::new(vec![n.clone()], Options::default());
+    // The words are joined as the node's shell command, as `ssh` does.
+    let cmd = Cmd::script(&command.join(" ")).timeout(Duration::from_secs(3600));
+    match cluster.clients()[0].exec(&cmd) {
+        Ok(o) => {
+            let _ = std::io::stdout().write_all(o.stdout.as_bytes());
+            let _ = std::io::stderr().write_all(o.stderr.as_bytes());
+            o.status.clamp(0, 255)
+        }
+        Err(e) => {
+            eprintln!("lab ssh: {e}");
+            exit::INFRA
+        }
+    }
+}

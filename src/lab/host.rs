@@ -1,0 +1,115 @@
+//! Commands on the control node itself (argument vectors, no shell), and
+//! the host changes the lab makes and undoes: bridge, NAT, ip_forward.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Runs a host command; its stdout, or an error naming the command with
+/// its stderr.
+pub fn run(argv: &[&str]) -> Result<String, String> {
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("`{}`: {e}", argv.join(" ")))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.trim_end().lines().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
+        return Err(format!("`{}` failed ({}): {}", argv.join(" "), out.status, tail.join(" | ")));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// True when the command exits 0 (its output discarded).
+pub fn succeeds(argv: &[&str]) -> bool {
+    Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// True when `name` is an executable on PATH.
+pub fn has_command(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+        .unwrap_or(false)
+        || Path::new("/usr/sbin").join(name).is_file()
+        || Path::new("/sbin").join(name).is_file()
+}
+
+/// Installs Debian packages that provide missing commands.
+pub fn ensure_packages(needed: &[(&str, &str)]) -> Result<(), String> {
+    let missing: Vec<&str> = needed.iter().filter(|(cmd, _)| !has_command(cmd)).map(|(_, pkg)| *pkg).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("lab: installing host packages: {}", missing.join(" "));
+    run(&["apt-get", "update", "-qq"])?;
+    let mut argv = vec!["apt-get", "install", "-y", "-qq", "--no-install-recommends"];
+    argv.extend(&missing);
+    let out = Command::new("apt-get")
+        .args(&argv[1..])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("apt-get: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("installing {} failed: {}", missing.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(())
+}
+
+/// True when this process runs as root.
+pub fn is_root() -> bool {
+    run(&["id", "-u"]).map(|s| s.trim() == "0").unwrap_or(false)
+}
+
+/// Reads a sysctl value.
+pub fn sysctl_get(key: &str) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/sys/{}", key.replace('.', "/"))).ok().map(|s| s.trim().to_string())
+}
+
+/// Writes a sysctl value.
+pub fn sysctl_set(key: &str, value: &str) -> Result<(), String> {
+    std::fs::write(format!("/proc/sys/{}", key.replace('.', "/")), value).map_err(|e| format!("sysctl {key}={value}: {e}"))
+}
+
+/// True when the network interface exists.
+pub fn link_exists(name: &str) -> bool {
+    Path::new("/sys/class/net").join(name).exists()
+}
+
+/// An iptables rule (table, chain, spec); `present` checks with `-C`.
+pub struct Rule<'a> {
+    pub table: &'a str,
+    pub chain: &'a str,
+    pub spec: Vec<String>,
+}
+
+impl Rule<'_> {
+    fn argv<'b>(&'b self, op: &'b str) -> Vec<&'b str> {
+        let mut v = vec!["iptables", "-w", "-t", self.table, op, self.chain];
+        v.extend(self.spec.iter().map(String::as_str));
+        v
+    }
+    pub fn present(&self) -> bool {
+        succeeds(&self.argv("-C"))
+    }
+    /// Inserts the rule if it is not there; true if it was added.
+    pub fn ensure(&self) -> Result<bool, String> {
+        if self.present() {
+            return Ok(false);
+        }
+        run(&self.argv("-I")).map(|_| true)
+    }
+    /// Deletes every copy of the rule.
+    pub fn remove(&self) -> Result<(), String> {
+        while self.present() {
+            run(&self.argv("-D"))?;
+        }
+        Ok(())
+    }
+}

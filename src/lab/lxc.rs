@@ -1,0 +1,147 @@
+//! The `lxc` backend: a base container built once, nodes cloned from it as
+//! overlay snapshots.
+
+use super::{host, is_node_name, node_ip, read, Lab, BRIDGE, HOST_IP};
+use std::path::PathBuf;
+
+/// The base container's name (never started).
+const BASE: &str = "fl-base";
+
+/// Debian packages every node gets.
+pub const NODE_PACKAGES: &str =
+    "openssh-server,iptables,iproute2,procps,iputils-ping,curl,psmisc,faketime,netcat-openbsd,ca-certificates,sudo";
+
+fn lxcpath(lab: &Lab) -> String {
+    lab.lxcpath().to_string_lossy().into_owned()
+}
+
+fn rootfs(lab: &Lab) -> PathBuf {
+    lab.lxcpath().join(BASE).join("rootfs")
+}
+
+fn stamp(lab: &Lab) -> PathBuf {
+    lab.lxcpath().join(BASE).join("faultline-ready")
+}
+
+/// True when the base exists, was configured completely, and has the
+/// current package list (else it is rebuilt).
+pub fn base_ready(lab: &Lab) -> bool {
+    std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s.trim() == NODE_PACKAGES)
+}
+
+fn write(path: PathBuf, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Builds the base container if needed (debootstrap: a minute or two the
+/// first time, seconds from LXC's cache); returns true if it built one.
+pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
+    let p = lxcpath(lab);
+    let built = !base_ready(lab);
+    if built {
+        std::fs::create_dir_all(lab.lxcpath()).map_err(|e| format!("{p}: {e}"))?;
+        if lab.lxcpath().join(BASE).exists() {
+            // a half-built or outdated base; its clones go with it
+            remove_nodes(lab, 0)?;
+            host::run(&["lxc-destroy", "-P", &p, "-n", BASE, "-f"])?;
+        }
+        eprintln!("lab: building the base container (debootstrap bookworm; slow only the first time)");
+        host::run(&["lxc-create", "-P", &p, "-n", BASE, "-t", "debian", "--", "-r", "bookworm", "--packages", NODE_PACKAGES])?;
+        let r = rootfs(lab);
+        // No DHCP on the lab bridge: a dhcp eth0 hangs the boot before sshd.
+        write(r.join("etc/network/interfaces"), "auto lo\niface lo inet loopback\nauto eth0\niface eth0 inet manual\n")?;
+        write(
+            r.join("etc/ssh/sshd_config.d/faultline.conf"),
+            "UseDNS no\nPermitRootLogin prohibit-password\nMaxStartups 100:30:200\nMaxSessions 100\n",
+        )?;
+        let cfg = lab.lxcpath().join(BASE).join("config");
+        let text = read(&cfg)?.replace("lxc.net.0.link = lxcbr0", &format!("lxc.net.0.link = {BRIDGE}"));
+        write(cfg, &text)?;
+    }
+    // The key may be new even when the base is not.
+    let ssh = rootfs(lab).join("root/.ssh");
+    write(ssh.join("authorized_keys"), pubkey)?;
+    host::run(&["chmod", "700", &ssh.to_string_lossy()])?;
+    if built {
+        write(stamp(lab), &format!("{NODE_PACKAGES}\n"))?;
+    }
+    Ok(built)
+}
+
+/// The base's ed25519 host key (`type base64`), shared by every clone.
+pub fn base_host_key(lab: &Lab) -> Result<String, String> {
+    let text = read(&rootfs(lab).join("etc/ssh/ssh_host_ed25519_key.pub"))?;
+    let parts: Vec<&str> = text.split_whitespace().take(2).collect();
+    match parts[..] {
+        [t, k] => Ok(format!("{t} {k}")),
+        _ => Err("the base's host key is malformed".into()),
+    }
+}
+
+/// The lab's containers that are nodes, with their numbers.
+fn node_containers(lab: &Lab) -> Vec<(usize, String)> {
+    let out = host::run(&["lxc-ls", "-P", &lxcpath(lab), "-1"]).unwrap_or_default();
+    let mut v: Vec<(usize, String)> = out
+        .split_whitespace()
+        .filter(|n| is_node_name(n))
+        .filter_map(|n| n[1..].parse().ok().map(|i| (i, n.to_string())))
+        .collect();
+    v.sort();
+    v
+}
+
+fn running(lab: &Lab, name: &str) -> bool {
+    host::run(&["lxc-info", "-P", &lxcpath(lab), "-n", name, "-s"]).is_ok_and(|s| s.contains("RUNNING"))
+}
+
+/// Makes nodes n1..nN exist and run, and removes any beyond N.
+pub fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
+    let p = lxcpath(lab);
+    remove_nodes(lab, n)?;
+    let existing: Vec<String> = node_containers(lab).into_iter().map(|(_, name)| name).collect();
+    for i in 1..=n {
+        let name = format!("n{i}");
+        if !existing.contains(&name) {
+            host::run(&["lxc-copy", "-P", &p, "-n", BASE, "-N", &name, "-s", "-B", "overlay"])?;
+            let cfg = lab.lxcpath().join(&name).join("config");
+            let mut text = read(&cfg)?;
+            text += &format!("lxc.net.0.ipv4.address = {}/24\nlxc.net.0.ipv4.gateway = {HOST_IP}\n", node_ip(i));
+            write(cfg, &text)?;
+        }
+        if !running(lab, &name) {
+            host::run(&["lxc-start", "-P", &p, "-n", &name])?;
+        }
+    }
+    Ok(())
+}
+
+/// Stops and destroys the nodes numbered above `keep`.
+pub fn remove_nodes(lab: &Lab, keep: usize) -> Result<(), String> {
+    let p = lxcpath(lab);
+    for (i, name) in node_containers(lab) {
+        if i <= keep {
+            continue;
+        }
+        if running(lab, &name) {
+            host::run(&["lxc-stop", "-P", &p, "-n", &name, "-k"])?;
+        }
+        host::run(&["lxc-destroy", "-P", &p, "-n", &name, "-f"])?;
+    }
+    Ok(())
+}
+
+/// Destroys the base container.
+pub fn remove_base(lab: &Lab) -> Result<(), String> {
+    if lab.lxcpath().join(BASE).exists() {
+        host::run(&["lxc-destroy", "-P", &lxcpath(lab), "-n", BASE, "-f"])?;
+    }
+    Ok(())
+}
+
+/// `lxc-ls -f` of the lab's containers.
+pub fn listing(lab: &Lab) -> String {
+    host::run(&["lxc-ls", "-P", &lxcpath(lab), "-f"]).unwrap_or_else(|e| format!("lxc-ls: {e}\n"))
+}

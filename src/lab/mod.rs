@@ -1,0 +1,269 @@
+//! `faultline lab`: real nodes on this machine for tests and development.
+//!
+//! The `lxc` backend makes Debian bookworm system containers `n1..nN` on a
+//! bridge of the lab's own (`flbr0`, 10.77.0.0/24), cloned in a fraction of
+//! a second from a base container that is built once (debootstrap) and kept.
+//! Each node has a static address, every node's name in `/etc/hosts`, root
+//! SSH with a key the lab generates, and NAT to reach Debian's mirror. The
+//! lab writes a nodes file that `faultline run` uses by default, and a
+//! known_hosts file so host keys are checked. `down` removes the nodes and
+//! undoes every host change (bridge, NAT and forwarding rules, ip_forward);
+//! the base and the key stay for the next `up`. The host clock is never
+//! touched and no traffic goes anywhere but the lab's own addresses (and the
+//! Debian mirror, through NAT, when a node installs a package).
+
+mod host;
+mod lxc;
+
+use control::{Capabilities, Cluster, Cmd, HostKeyCheck, NodeEntry, NodesFile, Options};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The lab's bridge.
+pub const BRIDGE: &str = "flbr0";
+/// The lab's subnet.
+pub const SUBNET: &str = "10.77.0.0/24";
+/// The host's address on the bridge (the nodes' gateway).
+pub const HOST_IP: &str = "10.77.0.1";
+/// Most nodes a lab can have.
+pub const MAX_NODES: usize = 50;
+
+/// The address of node `i` (1-based).
+pub fn node_ip(i: usize) -> String {
+    format!("10.77.0.{}", 10 + i)
+}
+
+/// Where the lab keeps its files.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    /// Root directory (`/var/lib/faultline`, or `$FAULTLINE_LAB_DIR`).
+    pub dir: PathBuf,
+}
+
+/// What `up` changed on the host, so `down` can undo exactly that.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct HostState {
+    ip_forward_before: Option<String>,
+    bridge_created: bool,
+}
+
+impl Default for Lab {
+    fn default() -> Self {
+        let dir = std::env::var_os("FAULTLINE_LAB_DIR").map(PathBuf::from).unwrap_or_else(|| "/var/lib/faultline".into());
+        Lab { dir }
+    }
+}
+
+impl Lab {
+    /// LXC's container path (always absolute: a relative one breaks lxc-attach).
+    pub fn lxcpath(&self) -> PathBuf {
+        self.dir.join("lxc")
+    }
+    fn state_dir(&self) -> PathBuf {
+        self.dir.join("lab")
+    }
+    /// The lab's SSH private key.
+    pub fn key(&self) -> PathBuf {
+        self.state_dir().join("id_ed25519")
+    }
+    /// The lab's known_hosts file.
+    pub fn known_hosts(&self) -> PathBuf {
+        self.state_dir().join("known_hosts")
+    }
+    /// The nodes file `up` writes.
+    pub fn nodes_file(&self) -> PathBuf {
+        self.state_dir().join("nodes.toml")
+    }
+    fn host_state_file(&self) -> PathBuf {
+        self.state_dir().join("host.json")
+    }
+
+    fn load_host_state(&self) -> HostState {
+        std::fs::read_to_string(self.host_state_file())
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default()
+    }
+
+    fn save_host_state(&self, s: &HostState) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(s).map_err(|e| e.to_string())?;
+        std::fs::write(self.host_state_file(), text).map_err(|e| format!("{}: {e}", self.host_state_file().display()))
+    }
+
+    fn nat_rules(&self) -> Vec<host::Rule<'static>> {
+        let tag = |mut v: Vec<&str>| {
+            v.extend(["-m", "comment", "--comment", "faultline-lab"]);
+            v.into_iter().map(String::from).collect::<Vec<_>>()
+        };
+        vec![
+            host::Rule { table: "nat", chain: "POSTROUTING", spec: tag(vec!["-s", SUBNET, "!", "-o", BRIDGE, "-j", "MASQUERADE"]) },
+            host::Rule { table: "filter", chain: "FORWARD", spec: tag(vec!["-s", SUBNET, "-j", "ACCEPT"]) },
+            host::Rule { table: "filter", chain: "FORWARD", spec: tag(vec!["-d", SUBNET, "-j", "ACCEPT"]) },
+        ]
+    }
+
+    /// Bridge, forwarding and NAT for the lab subnet; remembers what it changed.
+    fn host_network_up(&self) -> Result<(), String> {
+        let mut st = self.load_host_state();
+        if !host::link_exists(BRIDGE) {
+            host::run(&["ip", "link", "add", BRIDGE, "type", "bridge"])?;
+            st.bridge_created = true;
+        }
+        let cidr = format!("{HOST_IP}/24");
+        if !host::run(&["ip", "-4", "addr", "show", "dev", BRIDGE])?.contains(&cidr) {
+            host::run(&["ip", "addr", "add", &cidr, "dev", BRIDGE])?;
+        }
+        host::run(&["ip", "link", "set", BRIDGE, "up"])?;
+        if st.ip_forward_before.is_none() {
+            st.ip_forward_before = host::sysctl_get("net.ipv4.ip_forward");
+        }
+        self.save_host_state(&st)?;
+        host::sysctl_set("net.ipv4.ip_forward", "1")?;
+        for r in self.nat_rules() {
+            r.ensure()?;
+        }
+        Ok(())
+    }
+
+    /// Undoes `host_network_up`.
+    fn host_network_down(&self) -> Result<(), String> {
+        let st = self.load_host_state();
+        for r in self.nat_rules() {
+            r.remove()?;
+        }
+        if host::link_exists(BRIDGE) {
+            host::run(&["ip", "link", "del", BRIDGE])?;
+        }
+        if let Some(v) = &st.ip_forward_before {
+            host::sysctl_set("net.ipv4.ip_forward", v)?;
+        }
+        let _ = std::fs::remove_file(self.host_state_file());
+        Ok(())
+    }
+
+    fn ensure_key(&self) -> Result<String, String> {
+        std::fs::create_dir_all(self.state_dir()).map_err(|e| format!("{}: {e}", self.state_dir().display()))?;
+        let key = self.key();
+        if !key.exists() {
+            let k = key.to_string_lossy().into_owned();
+            host::run(&["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "faultline-lab", "-f", &k])?;
+        }
+        std::fs::read_to_string(key.with_extension("pub")).map_err(|e| format!("lab public key: {e}"))
+    }
+
+    /// Brings up `n` nodes (idempotent); returns the nodes file's path.
+    pub fn up(&self, n: usize) -> Result<PathBuf, String> {
+        if !(1..=MAX_NODES).contains(&n) {
+            return Err(format!("--nodes must be between 1 and {MAX_NODES}"));
+        }
+        if !host::is_root() {
+            return Err("the lab needs root (containers, bridge, iptables)".into());
+        }
+        let t0 = Instant::now();
+        host::ensure_packages(&[("lxc-create", "lxc"), ("debootstrap", "debootstrap"), ("iptables", "iptables"), ("ssh-keygen", "openssh-client")])?;
+        let pubkey = self.ensure_key()?;
+        let built = lxc::ensure_base(self, &pubkey)?;
+        self.host_network_up()?;
+        lxc::ensure_nodes(self, n)?;
+        let host_key = lxc::base_host_key(self)?;
+        let kh: String = (1..=n).map(|i| format!("{} {host_key}\n", node_ip(i))).collect();
+        std::fs::write(self.known_hosts(), kh).map_err(|e| format!("known_hosts: {e}"))?;
+        let mut file = self.nodes_file_for(n, Capabilities { clock_skew: false, netem: false, iptables: true });
+        let cluster = Cluster::new(file.resolve(), Options::default());
+        wait_for_ssh(&cluster, Duration::from_secs(90))?;
+        let hosts: String = std::iter::once("127.0.0.1 localhost\n".to_string())
+            .chain((1..=n).map(|i| format!("{} n{i}\n", node_ip(i))))
+            .collect();
+        cluster.run_all_ok(&Cmd::new(["tee", "/etc/hosts"]).stdin(hosts)).map_err(|e| e.to_string())?;
+        // The nodes share the host's kernel: netem exists only if it has it.
+        let netem = Cmd::script("tc qdisc add dev lo root netem delay 1ms && tc qdisc del dev lo root");
+        file.capabilities.netem = cluster.clients()[0].exec(&netem).map(|o| o.status == 0).unwrap_or(false);
+        file.save(&self.nodes_file())?;
+        eprintln!(
+            "lab: {n} nodes up in {:.1} s ({}); nodes file {}",
+            t0.elapsed().as_secs_f64(),
+            if built { "base built" } else { "base reused" },
+            self.nodes_file().display()
+        );
+        Ok(self.nodes_file())
+    }
+
+    fn nodes_file_for(&self, n: usize, caps: Capabilities) -> NodesFile {
+        NodesFile {
+            backend: Some("lxc".into()),
+            user: "root".into(),
+            key: Some(self.key()),
+            port: 22,
+            known_hosts: Some(self.known_hosts()),
+            host_key_check: HostKeyCheck::Strict,
+            capabilities: caps,
+            nodes: (1..=n)
+                .map(|i| NodeEntry { name: format!("n{i}"), address: node_ip(i), port: None, user: None, key: None, capabilities: None })
+                .collect(),
+        }
+    }
+
+    /// Removes the nodes and undoes the host changes; `purge` also removes
+    /// the base container and the key.
+    pub fn down(&self, purge: bool) -> Result<(), String> {
+        if !host::is_root() {
+            return Err("the lab needs root".into());
+        }
+        lxc::remove_nodes(self, 0)?;
+        self.host_network_down()?;
+        let _ = std::fs::remove_file(self.nodes_file());
+        let _ = std::fs::remove_file(self.known_hosts());
+        if purge {
+            lxc::remove_base(self)?;
+            let _ = std::fs::remove_file(self.key());
+            let _ = std::fs::remove_file(self.key().with_extension("pub"));
+        }
+        Ok(())
+    }
+
+    /// A human summary of the lab.
+    pub fn status(&self) -> String {
+        let mut s = format!("lab dir: {}\n", self.dir.display());
+        s += &format!("bridge {BRIDGE}: {}\n", if host::link_exists(BRIDGE) { "up" } else { "absent" });
+        s += &format!("base: {}\n", if lxc::base_ready(self) { "ready" } else { "not built" });
+        s += &lxc::listing(self);
+        if self.nodes_file().exists() {
+            s += &format!("nodes file: {}\n", self.nodes_file().display());
+        }
+        s
+    }
+
+    /// The lab's nodes file, if the lab is up.
+    pub fn current_nodes(&self) -> Result<NodesFile, String> {
+        if !self.nodes_file().exists() {
+            return Err("the lab is not up (run `faultline lab up`)".into());
+        }
+        NodesFile::load(&self.nodes_file())
+    }
+}
+
+/// Waits until every node answers over SSH.
+fn wait_for_ssh(cluster: &Cluster, limit: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match cluster.preflight() {
+            Ok(()) => return Ok(()),
+            Err(errs) if Instant::now() >= deadline => {
+                let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+                return Err(format!("nodes did not answer over SSH within {limit:?}: {}", all.join("; ")));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+/// True when `path` looks like one of the lab's node names (`n1`, `n12`).
+pub fn is_node_name(name: &str) -> bool {
+    name.len() > 1 && name.starts_with('n') && name[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Reads a file, naming it in the error.
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}

@@ -319,8 +319,9 @@ impl NodeClient {
         }
     }
 
-    /// Uploads bytes to `remote` with file `mode`, atomically (a temporary
-    /// file renamed into place; through sudo when the user is not root).
+    /// Uploads bytes to `remote` with file `mode`, owned by root,
+    /// atomically (a temporary file renamed into place; through sudo when
+    /// the user is not root).
     pub fn upload_bytes(&self, data: &mut dyn Read, remote: &str, mode: i32) -> Result<(), ControlError> {
         let n = self.uploads.fetch_add(1, Ordering::Relaxed);
         let tmp = format!("/tmp/.faultline-upload-{}-{n}", std::process::id());
@@ -338,7 +339,10 @@ impl NodeClient {
             std::io::copy(data, &mut f).map_err(|e| format!("{tmp}: {e}"))?;
             f.close().map_err(|e| format!("{tmp}: {e}"))
         })?;
-        let mv = Cmd::new(["chmod", &format!("{mode:o}"), &tmp]).and(Cmd::new(["mv", "-f", &tmp, remote])).sudo();
+        let mv = Cmd::new(["chown", "0:0", &tmp])
+            .and(Cmd::new(["chmod", &format!("{mode:o}"), &tmp]))
+            .and(Cmd::new(["mv", "-f", &tmp, remote]))
+            .sudo();
         self.run(&mv).map(|_| ())
     }
 

@@ -56,6 +56,10 @@ pub fn run(a: Args) -> i32 {
     let lab = Lab::default();
     match a.action {
         Action::Up { nodes, backend } => {
+            if !(1..=crate::lab::MAX_NODES).contains(&nodes) {
+                eprintln!("lab up: --nodes must be between 1 and {}", crate::lab::MAX_NODES);
+                return exit::BAD_INPUT;
+            }
             if backend == Backend::Vm {
                 eprintln!("lab: the vm backend is not available in this build yet; use --backend lxc (see README, \"The lab\")");
                 return exit::BAD_INPUT;

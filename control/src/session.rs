@@ -53,7 +53,7 @@ pub struct Output {
 
 struct Conn {
     session: Session,
-    /// A handle on the session's socket, used to wait for data.
+    /// A handle on the session's socket, used to poll it.
     socket: TcpStream,
 }
 
@@ -65,6 +65,26 @@ pub struct NodeClient {
     idle: Mutex<Vec<Conn>>,
     opened: AtomicU64,
     uploads: AtomicU64,
+}
+
+/// Blocks until the session's socket is ready in the directions libssh2
+/// is waiting on, or `limit` passes.
+fn wait_socket(conn: &Conn, limit: Duration) {
+    use std::os::fd::AsRawFd;
+    let dirs = conn.session.block_directions();
+    let mut events = 0;
+    if matches!(dirs, ssh2::BlockDirections::Inbound | ssh2::BlockDirections::Both | ssh2::BlockDirections::None) {
+        events |= libc::POLLIN;
+    }
+    if matches!(dirs, ssh2::BlockDirections::Outbound | ssh2::BlockDirections::Both) {
+        events |= libc::POLLOUT;
+    }
+    let mut fd = libc::pollfd { fd: conn.socket.as_raw_fd(), events, revents: 0 };
+    let ms = limit.as_millis().clamp(1, i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd for the duration of the call.
+    unsafe {
+        libc::poll(&mut fd, 1, ms);
+    }
 }
 
 fn default_known_hosts() -> PathBuf {
@@ -226,7 +246,6 @@ impl NodeClient {
         conn.session.set_blocking(false);
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut buf = [0u8; 32 * 1024];
-        let mut quiet_polls = 0u32;
         loop {
             let mut progress = false;
             for stderr in [false, true] {
@@ -244,7 +263,6 @@ impl NodeClient {
                 }
             }
             if progress {
-                quiet_polls = 0;
                 continue;
             }
             if ch.eof() {
@@ -255,20 +273,8 @@ impl NodeClient {
                 // the session is mid-command: never reuse it
                 return Err(self.err(Some(&text), Cause::TimedOut(format!("after {:?}", cmd.timeout))));
             }
-            // wait for the socket to become readable (peek is a poll here)
-            let wait = (deadline - now).min(Duration::from_millis(200));
-            let _ = conn.socket.set_read_timeout(Some(wait));
-            match conn.socket.peek(&mut [0u8; 1]) {
-                Ok(0) => return Err(self.err(Some(&text), Cause::Lost("the node closed the connection".into()))),
-                Ok(_) => {
-                    // data libssh2 has not taken yet: let it, without spinning
-                    quiet_polls += 1;
-                    if quiet_polls > 3 {
-                        std::thread::sleep(Duration::from_micros(200));
-                    }
-                }
-                Err(_) => {}
-            }
+            // wait until libssh2 can make progress on the socket
+            wait_socket(&conn, (deadline - now).min(Duration::from_millis(200)));
         }
         loop {
             match ch.wait_close() {

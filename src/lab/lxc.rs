@@ -50,25 +50,32 @@ pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
         }
         eprintln!("lab: building the base container (debootstrap bookworm; slow only the first time)");
         host::run(&["lxc-create", "-P", &p, "-n", BASE, "-t", "debian", "--", "-r", "bookworm", "--packages", NODE_PACKAGES])?;
-        let r = rootfs(lab);
-        // No DHCP on the lab bridge: a dhcp eth0 hangs the boot before sshd.
-        write(r.join("etc/network/interfaces"), "auto lo\niface lo inet loopback\nauto eth0\niface eth0 inet manual\n")?;
-        write(
-            r.join("etc/ssh/sshd_config.d/faultline.conf"),
-            "UseDNS no\nPermitRootLogin prohibit-password\nMaxStartups 100:30:200\nMaxSessions 100\n",
-        )?;
         let cfg = lab.lxcpath().join(BASE).join("config");
         let text = read(&cfg)?.replace("lxc.net.0.link = lxcbr0", &format!("lxc.net.0.link = {BRIDGE}"));
         write(cfg, &text)?;
     }
-    // The key may be new even when the base is not.
-    let ssh = rootfs(lab).join("root/.ssh");
-    write(ssh.join("authorized_keys"), pubkey)?;
-    host::run(&["chmod", "700", &ssh.to_string_lossy()])?;
+    configure_rootfs(lab, pubkey)?;
     if built {
         write(stamp(lab), &format!("{NODE_PACKAGES}\n"))?;
     }
     Ok(built)
+}
+
+/// The base's files the lab owns, rewritten at every `up` (cheap, and a
+/// newer faultline's settings reach an older base).
+fn configure_rootfs(lab: &Lab, pubkey: &str) -> Result<(), String> {
+    let r = rootfs(lab);
+    // No DHCP on the lab bridge: a dhcp eth0 hangs the boot before sshd.
+    write(r.join("etc/network/interfaces"), "auto lo\niface lo inet loopback\nauto eth0\niface eth0 inet manual\n")?;
+    // No PAM: every command's session would otherwise go through logind.
+    write(
+        r.join("etc/ssh/sshd_config.d/faultline.conf"),
+        "UseDNS no\nUsePAM no\nPermitRootLogin prohibit-password\nMaxStartups 100:30:200\nMaxSessions 100\n",
+    )?;
+    let ssh = r.join("root/.ssh");
+    write(ssh.join("authorized_keys"), pubkey)?;
+    host::run(&["chmod", "700", &ssh.to_string_lossy()])?;
+    Ok(())
 }
 
 /// The base's ed25519 host key (`type base64`), shared by every clone.

@@ -178,7 +178,7 @@ fn an_unknown_or_changed_host_key_is_refused_unless_checking_is_off() {
 #[test]
 fn sudo_runs_as_root_for_another_user() {
     let root = client(0);
-    let setup = "id fl >/dev/null 2>&1 || useradd -m -s /bin/sh fl; \
+    let setup = "id fl >/dev/null 2>&1 || useradd -m -s /bin/sh -p '*' fl; \
                  mkdir -p ~fl/.ssh && cp /root/.ssh/authorized_keys ~fl/.ssh/ && chown -R fl ~fl/.ssh; \
                  echo 'fl ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/fl && chmod 440 /etc/sudoers.d/fl";
     root.run(&Cmd::script(setup)).unwrap();

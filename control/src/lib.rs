@@ -18,6 +18,7 @@
 
 mod cluster;
 mod error;
+pub mod local;
 mod node;
 mod quote;
 mod session;

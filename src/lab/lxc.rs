@@ -1,7 +1,8 @@
 //! The `lxc` backend: a base container built once, nodes cloned from it as
 //! overlay snapshots.
 
-use super::{host, is_node_name, node_ip, read, Lab, BRIDGE, HOST_IP};
+use control::local as host;
+use super::{is_node_name, node_ip, read, Lab, BRIDGE, HOST_IP};
 use std::path::PathBuf;
 
 /// The base container's name (never started).

@@ -12,9 +12,9 @@
 //! touched and no traffic goes anywhere but the lab's own addresses (and the
 //! Debian mirror, through NAT, when a node installs a package).
 
-mod host;
 mod lxc;
 
+use control::local as host;
 use control::{Capabilities, Cluster, Cmd, HostKeyCheck, NodeEntry, NodesFile, Options};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
-//! Commands on the control node itself (argument vectors, no shell), and
-//! the host changes the lab makes and undoes: bridge, NAT, ip_forward.
+//! Commands on the control node itself: argument vectors, no shell; host
+//! packages, sysctls, links and iptables rules.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -40,13 +40,14 @@ pub fn has_command(name: &str) -> bool {
         || Path::new("/sbin").join(name).is_file()
 }
 
-/// Installs Debian packages that provide missing commands.
+/// Installs Debian packages that provide missing commands
+/// (`(command, package)` pairs).
 pub fn ensure_packages(needed: &[(&str, &str)]) -> Result<(), String> {
     let missing: Vec<&str> = needed.iter().filter(|(cmd, _)| !has_command(cmd)).map(|(_, pkg)| *pkg).collect();
     if missing.is_empty() {
         return Ok(());
     }
-    eprintln!("lab: installing host packages: {}", missing.join(" "));
+    eprintln!("faultline: installing host packages: {}", missing.join(" "));
     run(&["apt-get", "update", "-qq"])?;
     let mut argv = vec!["apt-get", "install", "-y", "-qq", "--no-install-recommends"];
     argv.extend(&missing);
@@ -84,8 +85,11 @@ pub fn link_exists(name: &str) -> bool {
 
 /// An iptables rule (table, chain, spec); `present` checks with `-C`.
 pub struct Rule<'a> {
+    /// iptables table.
     pub table: &'a str,
+    /// Chain.
     pub chain: &'a str,
+    /// The rule's match and target.
     pub spec: Vec<String>,
 }
 
@@ -95,6 +99,7 @@ impl Rule<'_> {
         v.extend(self.spec.iter().map(String::as_str));
         v
     }
+    /// True when the rule is in its chain.
     pub fn present(&self) -> bool {
         succeeds(&self.argv("-C"))
     }

@@ -1,0 +1,149 @@
+//! The SUT interface: a small `Db` trait, optional abilities apart.
+
+use control::{ControlError, NodeClient};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A boxed future, for the async probes of object-safe traits.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The cluster a node belongs to: every node's name and address.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    /// (name, address) of every node, in order.
+    pub nodes: Vec<(String, String)>,
+}
+
+impl Topology {
+    /// The address of `name`.
+    pub fn address(&self, name: &str) -> Option<&str> {
+        self.nodes.iter().find(|(n, _)| n == name).map(|(_, a)| a.as_str())
+    }
+}
+
+/// Why an operation on the SUT's nodes failed.
+#[derive(Debug, Clone)]
+pub enum DbError {
+    /// Talking to the node failed (infrastructure).
+    Control(ControlError),
+    /// The control node lacks something (a package, a binary).
+    Local(String),
+    /// The SUT did something unexpected.
+    Sut(String),
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbError::Control(e) => write!(f, "{e}"),
+            DbError::Local(e) => write!(f, "control node: {e}"),
+            DbError::Sut(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+impl From<ControlError> for DbError {
+    fn from(e: ControlError) -> Self {
+        DbError::Control(e)
+    }
+}
+
+/// One service of a SUT with a cheap health probe, for the recovery checker
+/// (etcd: its client API; Restate: ingress, admin, metadata).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// Short name used in histories and reports (`client`, `ingress`).
+    pub name: &'static str,
+    /// TCP port on each node.
+    pub port: u16,
+}
+
+/// A system under test: how to install, start and remove it on one node,
+/// what its services are, and what "ready" means.
+pub trait Db: Send + Sync {
+    /// Its name (`etcd`, `restate`).
+    fn name(&self) -> &'static str;
+
+    /// Prepares the control node once before any node (packages, binaries).
+    fn prepare(&self) -> Result<(), DbError> {
+        Ok(())
+    }
+
+    /// Installs and configures the SUT on a node (idempotent).
+    fn setup(&self, node: &NodeClient, topo: &Topology) -> Result<(), DbError>;
+
+    /// Starts the SUT's process on a node (no waiting).
+    fn start(&self, node: &NodeClient, topo: &Topology) -> Result<(), DbError>;
+
+    /// Stops the SUT and removes its data from a node.
+    fn teardown(&self, node: &NodeClient) -> Result<(), DbError>;
+
+    /// The services and their ports.
+    fn services(&self) -> Vec<Service>;
+
+    /// Probes one service of the node at `address`: `Ok` when it answers
+    /// as healthy within `timeout`.
+    fn probe<'a>(&'a self, http: &'a reqwest::Client, address: &'a str, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Probes whether the node is ready for client operations. The default:
+    /// every service answers its probe.
+    fn node_ready<'a>(&'a self, http: &'a reqwest::Client, address: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            for s in self.services() {
+                self.probe(http, address, s.name, Duration::from_secs(2)).await.map_err(|e| format!("{}: {e}", s.name))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// A cluster-wide readiness condition checked once every node is ready
+    /// (Restate: every partition has a leader). The default: none.
+    fn cluster_ready<'a>(&'a self, _http: &'a reqwest::Client, _topo: &'a Topology) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Log files on each node, collected after a run.
+    fn log_files(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Kill and restart, if the SUT supports them.
+    fn as_kill(&self) -> Option<&dyn Kill> {
+        None
+    }
+
+    /// Pause and resume, if the SUT supports them.
+    fn as_pause(&self) -> Option<&dyn Pause> {
+        None
+    }
+
+    /// The current leader or primary, if the SUT exposes one.
+    fn as_primary(&self) -> Option<&dyn Primary> {
+        None
+    }
+}
+
+/// Crash and restart (`kill -9`, then start again).
+pub trait Kill: Send + Sync {
+    /// Kills the SUT's processes on the node with SIGKILL.
+    fn kill(&self, node: &NodeClient) -> Result<(), DbError>;
+    /// Starts the SUT again after a kill.
+    fn restart(&self, node: &NodeClient, topo: &Topology) -> Result<(), DbError>;
+}
+
+/// Pause and resume (SIGSTOP / SIGCONT).
+pub trait Pause: Send + Sync {
+    /// Stops the SUT's processes on the node.
+    fn pause(&self, node: &NodeClient) -> Result<(), DbError>;
+    /// Continues them.
+    fn resume(&self, node: &NodeClient) -> Result<(), DbError>;
+}
+
+/// Who leads.
+pub trait Primary: Send + Sync {
+    /// The name of the current leader, asking the nodes over HTTP.
+    fn primary<'a>(&'a self, http: &'a reqwest::Client, topo: &'a Topology) -> BoxFuture<'a, Option<String>>;
+}

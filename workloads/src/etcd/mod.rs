@@ -1,0 +1,206 @@
+//! etcd 3.4, from Debian's `etcd-server` package on the control node,
+//! uploaded to the nodes (they need no package mirror, and every node runs
+//! the exact binary the control node has).
+
+mod client;
+
+pub use client::EtcdClient;
+
+use crate::db::{BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
+use control::{local, quote, Cmd, NodeClient};
+use serde_json::{json, Value};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const LOCAL_BIN: &str = "/usr/bin/etcd";
+const BIN: &str = "/opt/faultline/bin/etcd";
+const DATA: &str = "/var/lib/faultline/etcd";
+const LOG: &str = "/var/log/faultline/etcd.log";
+const PID: &str = "/run/faultline/etcd.pid";
+/// Matches the etcd process only (not the shells that signal it).
+const PATTERN: &str = "^/opt/faultline/bin/etcd ";
+
+/// An etcd cluster: one member per node.
+#[derive(Debug)]
+pub struct Etcd {
+    /// Raft heartbeat interval, ms.
+    pub heartbeat_ms: u32,
+    /// Raft election timeout, ms.
+    pub election_ms: u32,
+    sha: OnceLock<String>,
+}
+
+impl Default for Etcd {
+    fn default() -> Self {
+        Etcd { heartbeat_ms: 100, election_ms: 1000, sha: OnceLock::new() }
+    }
+}
+
+/// The key the readiness and health probes read.
+pub const PROBE_KEY: &str = "faultline-probe";
+
+fn sha256_local(path: &str) -> Result<String, DbError> {
+    let out = local::run(&["sha256sum", path]).map_err(DbError::Local)?;
+    Ok(out.split_whitespace().next().unwrap_or_default().to_string())
+}
+
+fn signal(node: &NodeClient, sig: &str) -> Result<(), DbError> {
+    // pkill exits 1 when nothing matched: that is fine here
+    let o = node.exec(&Cmd::new(["pkill", sig, "-f", PATTERN]))?;
+    if o.status > 1 {
+        return Err(DbError::Sut(format!("pkill {sig} on {}: {}", node.node().name, o.stderr.trim())));
+    }
+    Ok(())
+}
+
+impl Etcd {
+    /// Slower timeouts for slow nodes (VMs under emulation).
+    pub fn slow() -> Self {
+        Etcd { heartbeat_ms: 250, election_ms: 2500, ..Etcd::default() }
+    }
+
+    fn start_cmd(&self, name: &str, topo: &Topology) -> Result<Cmd, DbError> {
+        let ip = topo.address(name).ok_or_else(|| DbError::Sut(format!("{name} is not in the topology")))?;
+        let cluster: Vec<String> = topo.nodes.iter().map(|(n, a)| format!("{n}=http://{a}:2380")).collect();
+        let etcd = Cmd::new([
+            "setsid",
+            "nohup",
+            BIN,
+            "--name",
+            name,
+            "--data-dir",
+            &format!("{DATA}/data"),
+            "--listen-peer-urls",
+            &format!("http://{ip}:2380"),
+            "--initial-advertise-peer-urls",
+            &format!("http://{ip}:2380"),
+            "--listen-client-urls",
+            &format!("http://{ip}:2379,http://127.0.0.1:2379"),
+            "--advertise-client-urls",
+            &format!("http://{ip}:2379"),
+            "--initial-cluster",
+            &cluster.join(","),
+            "--initial-cluster-state",
+            "new",
+            "--initial-cluster-token",
+            "faultline",
+            "--heartbeat-interval",
+            &self.heartbeat_ms.to_string(),
+            "--election-timeout",
+            &self.election_ms.to_string(),
+            "--logger",
+            "zap",
+            "--log-outputs",
+            "stderr",
+        ]);
+        let dirs = Cmd::new(["mkdir", "-p", DATA, "/var/log/faultline", "/run/faultline"]);
+        // a daemon must not hold the SSH channel open: detach its streams
+        let daemon = format!("{} >>{} 2>&1 </dev/null & echo $! >{}", etcd.text(), quote(LOG), quote(PID));
+        let prep = dirs.and(Cmd::new(["cd", DATA]));
+        Ok(Cmd::script(&format!("{} || exit 1; {daemon}", prep.text())).sudo())
+    }
+}
+
+impl Db for Etcd {
+    fn name(&self) -> &'static str {
+        "etcd"
+    }
+
+    fn prepare(&self) -> Result<(), DbError> {
+        local::ensure_packages(&[("etcd", "etcd-server")]).map_err(DbError::Local)?;
+        if self.sha.get().is_none() {
+            let _ = self.sha.set(sha256_local(LOCAL_BIN)?);
+        }
+        Ok(())
+    }
+
+    fn setup(&self, node: &NodeClient, _topo: &Topology) -> Result<(), DbError> {
+        self.prepare()?;
+        let want = self.sha.get().cloned().unwrap_or_default();
+        let have = node.exec(&Cmd::new(["sha256sum", BIN]))?.stdout;
+        if !have.starts_with(&want) {
+            node.run(&Cmd::new(["mkdir", "-p", "/opt/faultline/bin"]).sudo())?;
+            node.upload(LOCAL_BIN.as_ref(), BIN, 0o755)?;
+        }
+        Ok(())
+    }
+
+    fn start(&self, node: &NodeClient, topo: &Topology) -> Result<(), DbError> {
+        node.run(&self.start_cmd(&node.node().name, topo)?)?;
+        Ok(())
+    }
+
+    fn teardown(&self, node: &NodeClient) -> Result<(), DbError> {
+        signal(node, "-KILL")?;
+        node.run(&Cmd::new(["rm", "-rf", DATA, LOG, PID]).sudo())?;
+        Ok(())
+    }
+
+    fn services(&self) -> Vec<Service> {
+        vec![Service { name: "client", port: 2379 }]
+    }
+
+    fn probe<'a>(&'a self, http: &'a reqwest::Client, address: &'a str, _service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            // a linearizable read goes through Raft: it needs a leader and a quorum
+            let c = EtcdClient::new(http.clone(), address, false).with_timeout(timeout);
+            match c.read(PROBE_KEY).await {
+                crate::Completion::Ok(_) => Ok(()),
+                crate::Completion::Fail(e) | crate::Completion::Info(e) => Err(e),
+            }
+        })
+    }
+
+    fn log_files(&self) -> Vec<String> {
+        vec![LOG.to_string()]
+    }
+
+    fn as_kill(&self) -> Option<&dyn Kill> {
+        Some(self)
+    }
+
+    fn as_pause(&self) -> Option<&dyn Pause> {
+        Some(self)
+    }
+
+    fn as_primary(&self) -> Option<&dyn Primary> {
+        Some(self)
+    }
+}
+
+impl Kill for Etcd {
+    fn kill(&self, node: &NodeClient) -> Result<(), DbError> {
+        signal(node, "-KILL")
+    }
+
+    fn restart(&self, node: &NodeClient, topo: &Topology) -> Result<(), DbError> {
+        self.start(node, topo)
+    }
+}
+
+impl Pause for Etcd {
+    fn pause(&self, node: &NodeClient) -> Result<(), DbError> {
+        signal(node, "-STOP")
+    }
+
+    fn resume(&self, node: &NodeClient) -> Result<(), DbError> {
+        signal(node, "-CONT")
+    }
+}
+
+impl Primary for Etcd {
+    fn primary<'a>(&'a self, http: &'a reqwest::Client, topo: &'a Topology) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            for (name, addr) in &topo.nodes {
+                let url = format!("http://{addr}:2379/v3/maintenance/status");
+                let Ok(r) = http.post(&url).json(&json!({})).timeout(Duration::from_secs(1)).send().await else { continue };
+                let Ok(v) = r.json::<Value>().await else { continue };
+                // only a node that sees itself as leader says who it is
+                if v["leader"].is_string() && v["leader"] == v["header"]["member_id"] {
+                    return Some(name.clone());
+                }
+            }
+            None
+        })
+    }
+}

@@ -21,12 +21,14 @@ mod error;
 mod import;
 mod jsonl;
 mod op;
+mod rng;
 mod validate;
 
 pub use error::{ErrorKind, HistoryError};
 pub use import::{detect, load, parse, Format, History};
 pub use jsonl::{parse_line, JsonlReader, JsonlWriter};
 pub use op::{Header, Op, OpType, Process};
+pub use rng::Rng;
 pub use validate::{pair, Pair};
 
 /// How to read the outcomes whose meaning differs between sources.

@@ -1,0 +1,140 @@
+//! Faults as data, each with its named inverse.
+
+use crate::grudge::Grudge;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One fault event: what the nemesis does at one instant. Its `f` names
+/// pair up (`start-partition` / `stop-partition`, `kill` / `start`, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "f", rename_all = "kebab-case")]
+pub enum Fault {
+    /// Drop packets per the grudge (only TCP to `ports` if not empty).
+    StartPartition { grudge: Grudge, ports: Vec<u16> },
+    /// Heal every partition.
+    StopPartition,
+    /// Drop a fraction of packets per the grudge.
+    StartLoss { grudge: Grudge, probability: f64 },
+    /// Heal packet loss.
+    StopLoss,
+    /// Delay, jitter, loss and reordering on links from `nodes` (tc netem).
+    StartSlow { nodes: Vec<String>, delay_ms: u32, jitter_ms: u32, loss_pct: f64, reorder_pct: f64 },
+    /// Remove netem.
+    StopSlow,
+    /// kill -9 the SUT on these nodes.
+    Kill { nodes: Vec<String> },
+    /// Start the SUT again on these nodes.
+    Start { nodes: Vec<String> },
+    /// SIGSTOP the SUT on these nodes.
+    Pause { nodes: Vec<String> },
+    /// SIGCONT it.
+    Resume { nodes: Vec<String> },
+    /// Shift these nodes' clocks by the given milliseconds.
+    BumpClock { offsets_ms: BTreeMap<String, i64> },
+    /// Flip these nodes' clocks back and forth by `delta_ms` every `period_ms`.
+    StrobeClock { nodes: Vec<String>, delta_ms: i64, period_ms: u64, duration_ms: u64 },
+    /// Set these nodes' clocks back to the control node's time.
+    ResetClock { nodes: Vec<String> },
+}
+
+/// What a node must support for a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// iptables.
+    Iptables,
+    /// tc netem in the node's kernel.
+    Netem,
+    /// a clock of its own.
+    Clock,
+    /// the SUT's kill ability.
+    Kill,
+    /// the SUT's pause ability.
+    Pause,
+}
+
+impl Fault {
+    /// The op name in the history.
+    pub fn f(&self) -> &'static str {
+        match self {
+            Fault::StartPartition { .. } => "start-partition",
+            Fault::StopPartition => "stop-partition",
+            Fault::StartLoss { .. } => "start-loss",
+            Fault::StopLoss => "stop-loss",
+            Fault::StartSlow { .. } => "start-slow",
+            Fault::StopSlow => "stop-slow",
+            Fault::Kill { .. } => "kill",
+            Fault::Start { .. } => "start",
+            Fault::Pause { .. } => "pause",
+            Fault::Resume { .. } => "resume",
+            Fault::BumpClock { .. } => "bump-clock",
+            Fault::StrobeClock { .. } => "strobe-clock",
+            Fault::ResetClock { .. } => "reset-clock",
+        }
+    }
+
+    /// The fault that undoes this one (`None` for an inverse itself).
+    pub fn inverse(&self) -> Option<Fault> {
+        Some(match self {
+            Fault::StartPartition { .. } => Fault::StopPartition,
+            Fault::StartLoss { .. } => Fault::StopLoss,
+            Fault::StartSlow { .. } => Fault::StopSlow,
+            Fault::Kill { nodes } => Fault::Start { nodes: nodes.clone() },
+            Fault::Pause { nodes } => Fault::Resume { nodes: nodes.clone() },
+            Fault::BumpClock { offsets_ms } => Fault::ResetClock { nodes: offsets_ms.keys().cloned().collect() },
+            Fault::StrobeClock { nodes, .. } => Fault::ResetClock { nodes: nodes.clone() },
+            _ => return None,
+        })
+    }
+
+    /// What the nodes must support.
+    pub fn needs(&self) -> Needs {
+        match self {
+            Fault::StartPartition { .. } | Fault::StopPartition | Fault::StartLoss { .. } | Fault::StopLoss => Needs::Iptables,
+            Fault::StartSlow { .. } | Fault::StopSlow => Needs::Netem,
+            Fault::Kill { .. } | Fault::Start { .. } => Needs::Kill,
+            Fault::Pause { .. } | Fault::Resume { .. } => Needs::Pause,
+            Fault::BumpClock { .. } | Fault::StrobeClock { .. } | Fault::ResetClock { .. } => Needs::Clock,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_has_a_named_inverse() {
+        let n = vec!["n1".to_string()];
+        let faults = [
+            Fault::StartPartition { grudge: Grudge::new(), ports: vec![] },
+            Fault::StartLoss { grudge: Grudge::new(), probability: 0.3 },
+            Fault::StartSlow { nodes: n.clone(), delay_ms: 1, jitter_ms: 0, loss_pct: 0.0, reorder_pct: 0.0 },
+            Fault::Kill { nodes: n.clone() },
+            Fault::Pause { nodes: n.clone() },
+            Fault::BumpClock { offsets_ms: [("n1".to_string(), 5)].into() },
+            Fault::StrobeClock { nodes: n.clone(), delta_ms: 5, period_ms: 10, duration_ms: 100 },
+        ];
+        let pairs: Vec<(&str, &str)> = faults.iter().map(|f| (f.f(), f.inverse().map(|i| i.f()).unwrap())).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("start-partition", "stop-partition"),
+                ("start-loss", "stop-loss"),
+                ("start-slow", "stop-slow"),
+                ("kill", "start"),
+                ("pause", "resume"),
+                ("bump-clock", "reset-clock"),
+                ("strobe-clock", "reset-clock")
+            ]
+        );
+        assert!(Fault::StopPartition.inverse().is_none());
+    }
+
+    #[test]
+    fn faults_are_json_with_their_f() {
+        let f = Fault::Kill { nodes: vec!["n2".into()] };
+        let v = serde_json::to_value(&f).unwrap();
+        assert_eq!(v, serde_json::json!({"f": "kill", "nodes": ["n2"]}));
+        assert_eq!(serde_json::from_value::<Fault>(v).unwrap(), f);
+    }
+}

@@ -1,0 +1,19 @@
+//! faultline's fault injectors ("nuclei").
+//!
+//! Faults are data ([`Fault`]), each with a named inverse; partitions are
+//! grudges built by pure functions ([`grudge`]); node commands are rendered
+//! as argument vectors ([`commands`]); packages carry report metadata and
+//! schedules are pure functions of the seeded RNG ([`package`]). A
+//! [`Nemesis`] applies faults to a cluster, remembers what is active and
+//! heals all of it; [`heal_leftovers`] cleans up after a run that was killed.
+
+pub mod commands;
+mod fault;
+pub mod grudge;
+mod nemesis;
+pub mod package;
+
+pub use fault::{Fault, Needs};
+pub use grudge::Grudge;
+pub use nemesis::{heal_leftovers, leftovers, Nemesis, DEV};
+pub use package::{package_of, schedule, Kind, Package, Spacing, Step, PACKAGES};

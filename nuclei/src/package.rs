@@ -1,0 +1,203 @@
+//! Fault packages (a kind of fault with its report metadata) and schedules
+//! built from them: pure functions of the nodes and the run's seeded RNG.
+
+use crate::fault::{Fault, Needs};
+use crate::grudge;
+use history::Rng;
+use serde::Serialize;
+
+/// A kind of fault, as named by `--nemesis`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Network partitions (iptables).
+    Partition,
+    /// Packet loss (iptables statistic).
+    Loss,
+    /// Slow links (tc netem).
+    Slow,
+    /// kill -9 and restart.
+    Kill,
+    /// SIGSTOP / SIGCONT.
+    Pause,
+    /// Clock bumps and strobes.
+    Clock,
+}
+
+/// A fault package's metadata: reports shade its windows and the recovery
+/// checker finds its heals from the history alone.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Package {
+    /// The kind.
+    pub kind: Kind,
+    /// Its `--nemesis` name.
+    pub name: &'static str,
+    /// The history `f` that opens a window.
+    pub start_f: &'static str,
+    /// The history `f` that closes it (the heal).
+    pub stop_f: &'static str,
+    /// Shading colour in reports.
+    pub color: &'static str,
+}
+
+/// Every package.
+pub const PACKAGES: [Package; 6] = [
+    Package { kind: Kind::Partition, name: "partition", start_f: "start-partition", stop_f: "stop-partition", color: "#e8a0a0" },
+    Package { kind: Kind::Loss, name: "loss", start_f: "start-loss", stop_f: "stop-loss", color: "#e8c890" },
+    Package { kind: Kind::Slow, name: "slow", start_f: "start-slow", stop_f: "stop-slow", color: "#d8d890" },
+    Package { kind: Kind::Kill, name: "kill", start_f: "kill", stop_f: "start", color: "#a0a0e8" },
+    Package { kind: Kind::Pause, name: "pause", start_f: "pause", stop_f: "resume", color: "#a0d8e8" },
+    Package { kind: Kind::Clock, name: "clock", start_f: "bump-clock", stop_f: "reset-clock", color: "#c8a0e8" },
+];
+
+impl Kind {
+    /// Parses a `--nemesis` name.
+    pub fn parse(s: &str) -> Option<Kind> {
+        PACKAGES.iter().find(|p| p.name == s).map(|p| p.kind)
+    }
+
+    /// The package of this kind.
+    pub fn package(self) -> Package {
+        PACKAGES.iter().copied().find(|p| p.kind == self).expect("every kind has a package")
+    }
+
+    /// What the nodes or SUT must support.
+    pub fn needs(self) -> Needs {
+        match self {
+            Kind::Partition | Kind::Loss => Needs::Iptables,
+            Kind::Slow => Needs::Netem,
+            Kind::Kill => Needs::Kill,
+            Kind::Pause => Needs::Pause,
+            Kind::Clock => Needs::Clock,
+        }
+    }
+}
+
+/// The package whose window a history op opens or closes.
+pub fn package_of(f: &str) -> Option<(Package, bool)> {
+    PACKAGES.iter().find_map(|p| {
+        if p.start_f == f || (p.kind == Kind::Clock && f == "strobe-clock") {
+            Some((*p, true))
+        } else if p.stop_f == f {
+            Some((*p, false))
+        } else {
+            None
+        }
+    })
+}
+
+/// One scheduled fault.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// Milliseconds after the workload starts.
+    pub at_ms: u64,
+    /// The fault.
+    pub fault: Fault,
+}
+
+/// How faults are spaced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spacing {
+    /// Healthy time between windows, ms.
+    pub healthy_ms: u64,
+    /// Faulted time (window length), ms.
+    pub faulted_ms: u64,
+    /// Draw each interval uniformly between half and one and a half times
+    /// its length (else fixed).
+    pub random: bool,
+}
+
+fn start_fault(kind: Kind, nodes: &[String], rng: &mut Rng) -> Fault {
+    let pick_one = |rng: &mut Rng| vec![rng.pick(nodes).cloned().unwrap_or_default()];
+    match kind {
+        Kind::Partition => {
+            let g = match rng.below(if nodes.len() >= 5 { 4 } else { 2 }) {
+                0 => grudge::isolate(nodes, &pick_one(rng)[0]),
+                1 => grudge::halves(nodes, rng),
+                2 => grudge::majorities_ring(nodes, rng),
+                _ => grudge::bridge(nodes, rng),
+            };
+            Fault::StartPartition { grudge: g, ports: vec![] }
+        }
+        Kind::Loss => Fault::StartLoss { grudge: grudge::isolate(nodes, &pick_one(rng)[0]), probability: 0.3 },
+        Kind::Slow => Fault::StartSlow { nodes: pick_one(rng), delay_ms: 100, jitter_ms: 20, loss_pct: 1.0, reorder_pct: 1.0 },
+        Kind::Kill => Fault::Kill { nodes: pick_one(rng) },
+        Kind::Pause => Fault::Pause { nodes: pick_one(rng) },
+        Kind::Clock => {
+            let ms = (rng.below(5000) as i64 + 100) * if rng.chance(0.5) { 1 } else { -1 };
+            Fault::BumpClock { offsets_ms: pick_one(rng).into_iter().map(|n| (n, ms)).collect() }
+        }
+    }
+}
+
+/// A schedule for `time_limit_ms` of workload: healthy, then a window of one
+/// kind's fault (kinds in turn), its inverse, and so on. The last window
+/// always closes before the time limit; the runner's final heal follows.
+pub fn schedule(kinds: &[Kind], nodes: &[String], spacing: Spacing, time_limit_ms: u64, rng: &mut Rng) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if kinds.is_empty() || nodes.is_empty() {
+        return steps;
+    }
+    let draw = |base: u64, rng: &mut Rng| if spacing.random { base / 2 + rng.below(base.max(1)) } else { base };
+    let mut t = 0;
+    let mut i = 0;
+    loop {
+        t += draw(spacing.healthy_ms, rng);
+        let len = draw(spacing.faulted_ms, rng);
+        if t + len >= time_limit_ms {
+            break;
+        }
+        let start = start_fault(kinds[i % kinds.len()], nodes, rng);
+        let stop = start.inverse().expect("start faults have inverses");
+        steps.push(Step { at_ms: t, fault: start });
+        t += len;
+        steps.push(Step { at_ms: t, fault: stop });
+        i += 1;
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes() -> Vec<String> {
+        (1..=3).map(|i| format!("n{i}")).collect()
+    }
+
+    #[test]
+    fn a_fixed_schedule_alternates_kinds_and_closes_every_window() {
+        let sp = Spacing { healthy_ms: 5000, faulted_ms: 5000, random: false };
+        let s = schedule(&[Kind::Partition, Kind::Kill], &nodes(), sp, 30_000, &mut Rng::new(1));
+        let fs: Vec<(u64, &str)> = s.iter().map(|st| (st.at_ms, st.fault.f())).collect();
+        assert_eq!(fs, [(5000, "start-partition"), (10000, "stop-partition"), (15000, "kill"), (20000, "start")]);
+        if let (Fault::Kill { nodes: a }, Fault::Start { nodes: b }) = (&s[2].fault, &s[3].fault) {
+            assert_eq!(a, b);
+        } else {
+            panic!("{s:?}");
+        }
+    }
+
+    #[test]
+    fn random_schedules_are_reproducible_from_the_seed() {
+        let sp = Spacing { healthy_ms: 3000, faulted_ms: 3000, random: true };
+        let a = schedule(&[Kind::Partition, Kind::Pause, Kind::Loss], &nodes(), sp, 60_000, &mut Rng::new(42));
+        let b = schedule(&[Kind::Partition, Kind::Pause, Kind::Loss], &nodes(), sp, 60_000, &mut Rng::new(42));
+        assert_eq!(a, b);
+        assert!(a.len() >= 8 && a.len() % 2 == 0);
+        assert!(a.windows(2).all(|w| w[0].at_ms < w[1].at_ms));
+        assert!(a.last().unwrap().at_ms < 60_000);
+        let c = schedule(&[Kind::Partition], &nodes(), sp, 60_000, &mut Rng::new(43));
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn packages_name_their_window_ops() {
+        assert_eq!(package_of("stop-partition").map(|(p, start)| (p.name, start)), Some(("partition", false)));
+        assert_eq!(package_of("kill").map(|(p, start)| (p.name, start)), Some(("kill", true)));
+        assert_eq!(package_of("strobe-clock").map(|(p, s)| (p.name, s)), Some(("clock", true)));
+        assert_eq!(package_of("read"), None);
+        assert_eq!(Kind::parse("pause"), Some(Kind::Pause));
+        assert_eq!(Kind::parse("flood"), None);
+    }
+}

@@ -24,6 +24,8 @@ mod check;
 mod fxhash;
 pub mod linear;
 mod model;
+pub mod recovery;
+pub mod sets;
 pub mod models;
 pub mod synth;
 mod values;

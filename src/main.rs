@@ -3,6 +3,7 @@
 mod cmd;
 mod exit;
 mod lab;
+mod run;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +21,14 @@ enum Command {
     Check(cmd::check::Args),
     /// A local lab of real nodes (LXC containers): up, down, status, ssh.
     Lab(cmd::lab::Args),
+    /// Run a test: SUT, workload and faults on a cluster; check; report.
+    Run(run::options::RunArgs),
+    /// Re-check a stored run offline and rewrite its results.
+    Analyze(cmd::analyze::Args),
+    /// Remove faultline's leftover faults from a cluster's nodes.
+    Heal(cmd::analyze::HealArgs),
+    /// Write STORE_DIR/index.html listing every stored run.
+    Index(cmd::analyze::IndexArgs),
 }
 
 fn main() {
@@ -34,6 +43,10 @@ fn main() {
     let code = match cli.command {
         Command::Check(a) => cmd::check::run(a),
         Command::Lab(a) => cmd::lab::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Analyze(a) => cmd::analyze::run(a),
+        Command::Heal(a) => cmd::analyze::heal(a),
+        Command::Index(a) => cmd::analyze::index(a),
     };
     std::process::exit(code);
 }

@@ -24,6 +24,7 @@ mod check;
 mod fxhash;
 pub mod linear;
 mod model;
+pub mod logs;
 pub mod recovery;
 pub mod sets;
 pub mod models;

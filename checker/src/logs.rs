@@ -1,0 +1,171 @@
+//! The append checker: unique values appended to logs, whole-log reads.
+//! No acknowledged append lost, no value twice, every read a prefix of one
+//! total order per log; slow appends reported with their latency.
+
+use history::{pair, History, HistoryError, OpType};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One log's findings. Values are their JSON text.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct LogResult {
+    /// The log's key.
+    pub log: String,
+    /// Acknowledged appends missing from the final read (value, op index).
+    pub lost: Vec<(String, u64)>,
+    /// Values appearing twice in one read (value, read index).
+    pub duplicated: Vec<(String, u64)>,
+    /// Values read that were never appended (value, read index).
+    pub unexpected: Vec<(String, u64)>,
+    /// Reads that are not a prefix of the longest read (read index).
+    pub divergent: Vec<u64>,
+    /// Length of the longest read.
+    pub longest: usize,
+}
+
+/// The append check's result.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct AppendResult {
+    /// True when no log has a problem.
+    pub valid: bool,
+    /// Per log.
+    pub logs: Vec<LogResult>,
+    /// Appends that took longer than the threshold: (log, value, seconds, op index).
+    pub slow_appends: Vec<(String, String, f64, u64)>,
+    /// Appends attempted / acknowledged.
+    pub attempted: usize,
+    /// Acknowledged appends.
+    pub acknowledged: usize,
+}
+
+fn tuple(v: &Value) -> Option<(String, &Value)> {
+    match v.as_array().map(Vec::as_slice) {
+        Some([k, x]) => Some((k.to_string(), x)),
+        _ => None,
+    }
+}
+
+/// Checks an append history; appends slower than `slow_s` are reported.
+pub fn check_append(h: &History, slow_s: f64) -> Result<AppendResult, HistoryError> {
+    let pairs = pair(h)?;
+    let mut r = AppendResult::default();
+    let mut appended: BTreeMap<String, BTreeMap<String, (u64, bool)>> = BTreeMap::new(); // log -> value -> (index, acked)
+    let mut reads: BTreeMap<String, Vec<(u64, Vec<String>)>> = BTreeMap::new();
+    for p in &pairs {
+        let inv = &h.ops[p.invoke];
+        let done = p.completion.map(|c| &h.ops[c]);
+        let Some((log, x)) = tuple(&inv.value) else { continue };
+        match inv.f.as_str() {
+            "append" => {
+                if done.is_some_and(|d| d.kind == OpType::Fail) {
+                    continue;
+                }
+                r.attempted += 1;
+                let acked = done.is_some_and(|d| d.kind == OpType::Ok);
+                if acked {
+                    r.acknowledged += 1;
+                }
+                if let Some(d) = done {
+                    let secs = d.time.saturating_sub(inv.time) as f64 / 1e9;
+                    if secs > slow_s {
+                        r.slow_appends.push((log.clone(), x.to_string(), secs, inv.index));
+                    }
+                }
+                appended.entry(log).or_default().insert(x.to_string(), (inv.index, acked));
+            }
+            "read" => {
+                if let Some(d) = done.filter(|d| d.kind == OpType::Ok) {
+                    let list = tuple(&d.value).and_then(|(_, l)| l.as_array().cloned()).unwrap_or_default();
+                    reads.entry(log).or_default().push((d.index, list.iter().map(Value::to_string).collect()));
+                }
+            }
+            _ => {}
+        }
+    }
+    let logs: BTreeSet<String> = appended.keys().chain(reads.keys()).cloned().collect();
+    for log in logs {
+        let mut lr = LogResult { log: log.clone(), ..LogResult::default() };
+        let adds = appended.get(&log).cloned().unwrap_or_default();
+        let rs = reads.get(&log).cloned().unwrap_or_default();
+        let longest = rs.iter().map(|(_, l)| l).max_by_key(|l| l.len()).cloned().unwrap_or_default();
+        lr.longest = longest.len();
+        for (idx, list) in &rs {
+            let mut seen = BTreeSet::new();
+            for v in list {
+                if !seen.insert(v) {
+                    lr.duplicated.push((v.clone(), *idx));
+                }
+                if !adds.contains_key(v) && !lr.unexpected.iter().any(|(x, _)| x == v) {
+                    lr.unexpected.push((v.clone(), *idx));
+                }
+            }
+            if !longest.starts_with(list) {
+                lr.divergent.push(*idx);
+            }
+        }
+        if let Some((_, fin)) = rs.last() {
+            for (v, (idx, acked)) in &adds {
+                if *acked && !fin.contains(v) {
+                    lr.lost.push((v.clone(), *idx));
+                }
+            }
+        }
+        r.logs.push(lr);
+    }
+    r.slow_appends.sort_by(|a, b| b.2.total_cmp(&a.2));
+    r.valid = r.logs.iter().all(|l| l.lost.is_empty() && l.duplicated.is_empty() && l.unexpected.is_empty() && l.divergent.is_empty());
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(lines: &str) -> History {
+        let edn: Vec<String> = lines
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .enumerate()
+            .map(|(i, l)| {
+                let w: Vec<&str> = l.splitn(4, ' ').collect();
+                format!("{{:process {} :type :{} :f :{} :value {} :time {}}}", w[0], w[1], w[2], w[3], i * 1_000_000_000)
+            })
+            .collect();
+        let mut h = history::parse(&edn.join("\n"), history::Format::Edn).unwrap();
+        for (i, op) in h.ops.iter_mut().enumerate() {
+            op.time = i as u64 * 1_000_000_000;
+        }
+        h
+    }
+
+    #[test]
+    fn a_clean_log_is_valid_and_slow_appends_are_listed() {
+        let r = check_append(
+            &h("0 invoke append [0 1]\n0 ok append [0 1]\n1 invoke append [0 2]\n2 invoke read [0 nil]\n2 ok read [0 [1]]\n1 ok append [0 2]\n2 invoke read [0 nil]\n2 ok read [0 [1 2]]"),
+            2.5,
+        )
+        .unwrap();
+        assert!(r.valid, "{r:?}");
+        assert_eq!(r.slow_appends.len(), 1);
+        assert_eq!(r.slow_appends[0].1, "2");
+        assert!((r.slow_appends[0].2 - 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn lost_duplicated_unexpected_and_divergent_reads() {
+        let r = check_append(
+            &h("0 invoke append [0 1]\n0 ok append [0 1]\n0 invoke append [0 2]\n0 ok append [0 2]\n\
+                1 invoke read [0 nil]\n1 ok read [0 [2 1 7]]\n1 invoke read [0 nil]\n1 ok read [0 [1 1]]\n1 invoke read [0 nil]\n1 ok read [0 [2]]"),
+            10.0,
+        )
+        .unwrap();
+        assert!(!r.valid);
+        let l = &r.logs[0];
+        assert_eq!(l.lost, [("1".to_string(), 0)]);
+        assert_eq!(l.duplicated, [("1".to_string(), 7)]);
+        assert_eq!(l.unexpected, [("7".to_string(), 5)]);
+        assert_eq!(l.divergent, [7]);
+    }
+}

@@ -1,0 +1,312 @@
+//! The run report: one self-contained HTML file.
+
+use crate::html::{esc, json_script, page, verdict_class};
+use crate::plots::{self, LatencyPoint, Shade, OUTCOME};
+use history::{History, OpType, Process};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::fmt::Write;
+
+/// Log lines of one node around one fault window.
+#[derive(Debug, Clone)]
+pub struct LogExcerpt {
+    /// Node.
+    pub node: String,
+    /// Relative link to the whole log.
+    pub link: String,
+    /// (window label, lines).
+    pub windows: Vec<(String, Vec<String>)>,
+}
+
+/// Everything a run report shows.
+pub struct RunReport<'a> {
+    /// test.json.
+    pub test: &'a Value,
+    /// results.json.
+    pub results: &'a Value,
+    /// The history.
+    pub history: &'a History,
+    /// Fault windows to shade.
+    pub shades: Vec<Shade>,
+    /// Node logs.
+    pub logs: Vec<LogExcerpt>,
+}
+
+/// Most ops the timeline embeds; beyond it, a sample (every fail and info,
+/// and ops near fault boundaries) with a note.
+pub const TIMELINE_CAP: usize = 40_000;
+/// Most points the latency plot draws.
+pub const PLOT_CAP: usize = 20_000;
+
+/// A completed client op: (invoke s, complete s, process, node, f, value, outcome, error).
+struct Done {
+    t: f64,
+    end: f64,
+    process: u64,
+    node: String,
+    f: String,
+    value: String,
+    outcome: u8,
+    error: String,
+}
+
+fn client_ops(h: &History) -> Vec<Done> {
+    let mut open: HashMap<u64, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, op) in h.ops.iter().enumerate() {
+        let Process::Client(p) = op.process else { continue };
+        if op.f == "probe" {
+            continue;
+        }
+        if op.kind == OpType::Invoke {
+            open.insert(p, i);
+            continue;
+        }
+        let Some(j) = open.remove(&p) else { continue };
+        let inv = &h.ops[j];
+        out.push(Done {
+            t: inv.time as f64 / 1e9,
+            end: op.time as f64 / 1e9,
+            process: p,
+            node: op.node.clone().unwrap_or_default(),
+            f: op.f.clone(),
+            value: if op.kind == OpType::Ok { op.value.to_string() } else { inv.value.to_string() },
+            outcome: match op.kind {
+                OpType::Ok => 0,
+                OpType::Fail => 1,
+                _ => 2,
+            },
+            error: op.error.as_ref().map(|e| e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string())).unwrap_or_default(),
+        });
+    }
+    out
+}
+
+fn sample<T>(v: Vec<T>, cap: usize, keep: impl Fn(&T) -> bool) -> (Vec<T>, bool) {
+    if v.len() <= cap {
+        return (v, false);
+    }
+    let step = (v.len() / cap).max(1);
+    (v.into_iter().enumerate().filter(|(i, x)| keep(x) || i % step == 0).map(|(_, x)| x).collect(), true)
+}
+
+fn reproduce(test: &Value) -> String {
+    let o = &test["options"];
+    let mut cmd = format!(
+        "faultline run --db {} --workload {} --nemesis {} --time-limit {} --rate {} --concurrency {} --seed {} --recovery-window {}",
+        o["db"].as_str().unwrap_or("etcd"),
+        o["workload"].as_str().unwrap_or("register"),
+        o["nemesis"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")).filter(|s| !s.is_empty()).unwrap_or_else(|| "none".into()),
+        o["time_limit"],
+        o["rate"],
+        o["concurrency"],
+        test["seed"],
+        o["recovery_window"],
+    );
+    if o["serializable"] == true {
+        cmd += " --serializable";
+    }
+    if let Some(f) = o["nodes_file"].as_str() {
+        cmd += &format!(" --nodes-file {f}");
+    }
+    cmd
+}
+
+/// Renders the report.
+pub fn render_run(r: &RunReport) -> String {
+    let results = r.results;
+    let test = r.test;
+    let verdict = results["valid"].as_str().unwrap_or("unknown");
+    let mut b = String::new();
+    let _ = write!(
+        b,
+        "<div class=\"banner {}\"><h1>{}: {}</h1><p>{}</p>",
+        verdict_class(verdict),
+        esc(test["name"].as_str().unwrap_or("run")),
+        esc(verdict),
+        esc(results["summary"].as_str().unwrap_or(""))
+    );
+    for k in ["infrastructure_error", "refused"] {
+        if let Some(e) = results[k].as_str() {
+            let _ = write!(b, "<pre class=\"err\">{}</pre>", esc(e));
+        }
+    }
+    if results["interrupted"] == true {
+        b += "<p>The run was interrupted; this is what was recorded until then.</p>";
+    }
+    b += "</div>";
+
+    // SLO table
+    let rec = &results["checks"]["recovery"];
+    b += "<h2 id=\"slo\">Recovery after every fault window</h2>";
+    let recs = rec["recoveries"].as_array().cloned().unwrap_or_default();
+    if recs.is_empty() {
+        b += "<p>No fault window was healed in this run.</p>";
+    } else {
+        let worst = recs.iter().max_by(|a, c| {
+            let t = |x: &Value| x["recovered_s"].as_f64().unwrap_or(x["observed_s"].as_f64().unwrap_or(0.0));
+            t(a).total_cmp(&t(c))
+        });
+        if let Some(w) = worst {
+            let _ = write!(
+                b,
+                "<p class=\"worst\">Worst: window {} ({}) on <b>{}</b> / <b>{}</b>: {} ({})</p>",
+                w["window"],
+                esc(w["fault"].as_str().unwrap_or("")),
+                esc(w["node"].as_str().unwrap_or("")),
+                esc(w["service"].as_str().unwrap_or("")),
+                w["recovered_s"].as_f64().map(|s| format!("sustained after {s:.2} s")).unwrap_or_else(|| format!("not recovered in {:.1} s observed", w["observed_s"].as_f64().unwrap_or(0.0))),
+                esc(w["outcome"].as_str().unwrap_or(""))
+            );
+        }
+        b += "<table class=\"sortable\"><thead><tr><th>window</th><th>fault</th><th>start s</th><th>healed s</th><th>node</th><th>service</th><th>first ok s</th><th>recovered s</th><th>SLO s</th><th>outcome</th></tr></thead><tbody>";
+        for x in &recs {
+            let f = |k: &str| x[k].as_f64().map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
+            let _ = write!(
+                b,
+                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                if x["pass"] == true { "pass" } else { "fail" },
+                x["window"],
+                esc(x["fault"].as_str().unwrap_or("")),
+                f("start_s"),
+                f("healed_at_s"),
+                esc(x["node"].as_str().unwrap_or("")),
+                esc(x["service"].as_str().unwrap_or("")),
+                f("first_success_s"),
+                f("recovered_s"),
+                f("slo_s"),
+                esc(x["outcome"].as_str().unwrap_or(""))
+            );
+        }
+        b += "</tbody></table>";
+    }
+    if let Some(ws) = rec["windows"].as_array() {
+        for w in ws.iter().filter(|w| w["healed_at_s"].is_null()) {
+            let _ = write!(b, "<p class=\"err\">The {} window opened at {:.2} s was never healed.</p>", esc(w["fault"].as_str().unwrap_or("")), w["start_s"].as_f64().unwrap_or(0.0));
+        }
+    }
+
+    // plots
+    let ops = client_ops(r.history);
+    let t_end = r.history.ops.last().map(|o| o.time as f64 / 1e9).unwrap_or(1.0).max(1.0);
+    let points: Vec<LatencyPoint> = ops.iter().map(|d| (d.t, (d.end - d.t) * 1e3, d.outcome)).collect();
+    let (sampled, was_sampled) = sample(points.clone(), PLOT_CAP, |p| p.2 != 0);
+    b += "<h2 id=\"plots\">What the cluster did</h2>";
+    if was_sampled {
+        let _ = write!(b, "<p class=\"note\">Latency plot: every fail and info, and a sample of {} ok ops of {}.</p>", sampled.len(), points.len());
+    }
+    let _ = write!(b, "<figure>{}</figure>", plots::latency(&sampled, &r.shades, t_end));
+    let _ = write!(b, "<figure>{}</figure>", plots::lines("latency quantiles of ok ops per second (ms)", "ms", &plots::quantiles(&points, 1.0, t_end), &r.shades, t_end));
+    let n = t_end.ceil() as usize + 1;
+    let mut per_s = vec![[0f64; 3]; n];
+    for d in &ops {
+        per_s[(d.end as usize).min(n - 1)][d.outcome as usize] += 1.0;
+    }
+    let series: Vec<(String, plots::RGBColor, Vec<(f64, f64)>)> = OUTCOME
+        .iter()
+        .enumerate()
+        .map(|(k, (name, c))| (name.to_string(), *c, per_s.iter().enumerate().map(|(i, v)| (i as f64 + 0.5, v[k])).collect()))
+        .collect();
+    let _ = write!(b, "<figure>{}</figure>", plots::lines("throughput by outcome (ops/s)", "ops/s", &series, &r.shades, t_end));
+    let tl = &rec["timeline"];
+    let rows: Vec<(String, Vec<[u32; 3]>)> = tl["series"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let cells = v.as_array().map(|a| a.iter().map(|c| [0, 1, 2].map(|i| c[i].as_u64().unwrap_or(0) as u32)).collect()).unwrap_or_default();
+                    (k.clone(), cells)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let _ = write!(b, "<figure>{}</figure>", plots::heatmap(&rows, tl["bucket_s"].as_f64().unwrap_or(1.0), &r.shades));
+
+    // anomalies
+    b += &crate::findings::render(&results["checks"], r.history);
+
+    // settings
+    let _ = write!(
+        b,
+        "<h2 id=\"settings\">Settings</h2><p>Reproduce: <code>{}</code></p><p>Seed {} · started {} · faultline {}</p><details><summary>test.json</summary><pre>{}</pre></details>",
+        esc(&reproduce(test)),
+        test["seed"],
+        esc(test["started_at"].as_str().unwrap_or("")),
+        esc(test["faultline_version"].as_str().unwrap_or("")),
+        esc(&serde_json::to_string_pretty(test).unwrap_or_default())
+    );
+    if let Some(s) = results.get("startup").filter(|s| !s.is_null()) {
+        let _ = write!(b, "<p>Start-up (s from start to ready): <code>{}</code></p>", esc(&s.to_string()));
+    }
+
+    // timeline
+    let (shown, was_sampled) = sample(ops, TIMELINE_CAP, |d| d.outcome != 0);
+    let data: Vec<Value> = shown.iter().map(|d| json!([d.t, d.end, d.process, d.node, d.f, d.value, d.outcome, d.error])).collect();
+    b += "<h2 id=\"timeline\">Operations</h2>";
+    if was_sampled {
+        let _ = write!(b, "<p class=\"note\">Showing {} ops: every fail and info and a sample of the rest.</p>", data.len());
+    }
+    b += TIMELINE_HTML;
+    b += &json_script("ops", &Value::Array(data));
+
+    // logs
+    if !r.logs.is_empty() {
+        b += "<h2 id=\"logs\">Node logs</h2>";
+        for l in &r.logs {
+            let _ = write!(b, "<h3>{} <a href=\"{}\">{}</a></h3>", esc(&l.node), esc(&l.link), esc(&l.link));
+            for (label, lines) in &l.windows {
+                let _ = write!(b, "<details><summary>{} ({} lines)</summary><pre>{}</pre></details>", esc(label), lines.len(), esc(&lines.join("\n")));
+            }
+        }
+    }
+    page(&format!("faultline: {}", test["name"].as_str().unwrap_or("run")), &b, TIMELINE_JS)
+}
+
+const TIMELINE_HTML: &str = r#"<div class="filters">node <select id="fnode"><option value="">all</option></select>
+ op <select id="ff"><option value="">all</option></select>
+ outcome <select id="fout"><option value="">all</option><option value="0">ok</option><option value="1">fail</option><option value="2">info</option></select>
+ <button id="prev">&lt;</button> <span id="page"></span> <button id="next">&gt;</button></div>
+<canvas id="lanes" width="960" height="200"></canvas>
+<table id="optable"><thead><tr><th>invoke s</th><th>ms</th><th>process</th><th>node</th><th>f</th><th>value</th><th>outcome</th><th>error</th></tr></thead><tbody></tbody></table>"#;
+
+const TIMELINE_JS: &str = r#"
+(function(){
+  var el = document.getElementById('ops'); if (!el) return;
+  var ops = JSON.parse(el.textContent), PAGE = 200, page = 0, rows = ops;
+  var names = ['ok','fail','info'], colors = ['#2a9d4a','#d63a3a','#e09a10'];
+  function fill(id, vals){ var s = document.getElementById(id); vals.forEach(function(v){ var o = document.createElement('option'); o.value = v; o.textContent = v; s.appendChild(o); }); }
+  fill('fnode', Array.from(new Set(ops.map(function(o){return o[3];}))).sort());
+  fill('ff', Array.from(new Set(ops.map(function(o){return o[4];}))).sort());
+  function apply(){
+    var n = document.getElementById('fnode').value, f = document.getElementById('ff').value, out = document.getElementById('fout').value;
+    rows = ops.filter(function(o){ return (!n || o[3] === n) && (!f || o[4] === f) && (out === '' || String(o[6]) === out); });
+    page = 0; draw();
+  }
+  function draw(){
+    var pages = Math.max(1, Math.ceil(rows.length / PAGE)); page = Math.min(page, pages - 1);
+    document.getElementById('page').textContent = 'page ' + (page + 1) + ' / ' + pages + ' (' + rows.length + ' ops)';
+    var slice = rows.slice(page * PAGE, (page + 1) * PAGE), tb = document.querySelector('#optable tbody');
+    tb.textContent = '';
+    slice.forEach(function(o){
+      var tr = document.createElement('tr');
+      [o[0].toFixed(3), ((o[1]-o[0])*1000).toFixed(1), o[2], o[3], o[4], o[5], names[o[6]], o[7]].forEach(function(v){ var td = document.createElement('td'); td.textContent = String(v); tr.appendChild(td); });
+      tr.className = names[o[6]]; tb.appendChild(tr);
+    });
+    var c = document.getElementById('lanes'), g = c.getContext('2d'); g.clearRect(0,0,c.width,c.height);
+    if (!slice.length) return;
+    var t0 = Math.min.apply(null, slice.map(function(o){return o[0];})), t1 = Math.max.apply(null, slice.map(function(o){return o[1];}));
+    var procs = Array.from(new Set(slice.map(function(o){return o[2];}))).sort(function(a,b){return a-b;});
+    var lh = Math.max(3, Math.min(18, (c.height - 10) / procs.length));
+    slice.forEach(function(o){
+      var x = 40 + (o[0]-t0)/(t1-t0||1)*(c.width-50), w = Math.max(1, (o[1]-o[0])/(t1-t0||1)*(c.width-50));
+      var y = 5 + procs.indexOf(o[2]) * lh; g.fillStyle = colors[o[6]]; g.fillRect(x, y, w, lh - 2);
+    });
+    g.fillStyle = '#333'; g.font = '10px sans-serif';
+    procs.forEach(function(p, i){ g.fillText('p' + p, 2, 5 + i * lh + lh - 3); });
+  }
+  ['fnode','ff','fout'].forEach(function(id){ document.getElementById(id).addEventListener('change', apply); });
+  document.getElementById('prev').addEventListener('click', function(){ if (page > 0) { page--; draw(); } });
+  document.getElementById('next').addEventListener('click', function(){ page++; draw(); });
+  apply();
+})();
+"#;

@@ -1,0 +1,89 @@
+//! `faultline analyze RUN_DIR` and `faultline heal`.
+
+use crate::exit;
+use crate::lab::Lab;
+use crate::run::analysis::analyze;
+use control::{Cluster, NodesFile, Options};
+use std::path::PathBuf;
+
+/// Re-check a stored run.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The run directory (e.g. store/latest).
+    run_dir: PathBuf,
+}
+
+/// Heal leftovers of a killed run.
+#[derive(clap::Args, Debug)]
+pub struct HealArgs {
+    /// The cluster's nodes file [default: the local lab's].
+    #[arg(long)]
+    nodes_file: Option<PathBuf>,
+}
+
+/// Index the runs of a store.
+#[derive(clap::Args, Debug)]
+pub struct IndexArgs {
+    /// The store directory.
+    store_dir: PathBuf,
+}
+
+/// Runs `faultline index`.
+pub fn index(a: IndexArgs) -> i32 {
+    if !a.store_dir.is_dir() {
+        eprintln!("index: {} is not a directory", a.store_dir.display());
+        return exit::BAD_INPUT;
+    }
+    match crate::run::report::write_index(&a.store_dir) {
+        Ok(n) => {
+            println!("{}: {n} runs", a.store_dir.join("index.html").display());
+            exit::VALID
+        }
+        Err(e) => {
+            eprintln!("index: {e}");
+            exit::INTERNAL
+        }
+    }
+}
+
+/// Runs `faultline analyze`.
+pub fn run(a: Args) -> i32 {
+    if !a.run_dir.join("test.json").exists() {
+        eprintln!("analyze: {} is not a run directory (no test.json)", a.run_dir.display());
+        return exit::BAD_INPUT;
+    }
+    match analyze(&a.run_dir) {
+        Ok(r) => {
+            println!("{}: {} ({})", a.run_dir.display(), r.verdict.as_str(), r.summary);
+            r.exit_code
+        }
+        Err(e) => {
+            eprintln!("analyze: {e}");
+            exit::BAD_INPUT
+        }
+    }
+}
+
+/// Runs `faultline heal`.
+pub fn heal(a: HealArgs) -> i32 {
+    let file = match &a.nodes_file {
+        Some(p) => NodesFile::load(p),
+        None => Lab::default().current_nodes(),
+    };
+    let file = match file {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("heal: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let cluster = Cluster::new(file.resolve(), Options::default());
+    if let Err(e) = nuclei::heal_leftovers(&cluster) {
+        eprintln!("heal: {e}");
+        return exit::INFRA;
+    }
+    for (node, (rules, stopped)) in nuclei::leftovers(&cluster) {
+        println!("{node}: {rules} faultline rules, {stopped} stopped processes");
+    }
+    exit::VALID
+}

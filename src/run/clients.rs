@@ -1,0 +1,39 @@
+//! Client operations against the SUT: a workload op in, a completion out,
+//! with values in the shapes the checkers read.
+
+use super::generator::ClientOp;
+use serde_json::{json, Value};
+use workloads::etcd::EtcdClient;
+use workloads::Completion;
+
+/// A client bound to one node.
+pub enum Client {
+    /// etcd's JSON gateway.
+    Etcd(EtcdClient),
+}
+
+fn map_ok(c: Completion, f: impl FnOnce(Value) -> Value) -> Completion {
+    match c {
+        Completion::Ok(v) => Completion::Ok(f(v)),
+        other => other,
+    }
+}
+
+impl Client {
+    /// Performs one op.
+    pub async fn invoke(&self, op: &ClientOp) -> Completion {
+        match self {
+            Client::Etcd(c) => match *op {
+                ClientOp::Read { key } => map_ok(c.read(&format!("r{key}")).await, |v| json!([key, v])),
+                ClientOp::Write { key, value } => map_ok(c.write(&format!("r{key}"), &json!(value)).await, |_| json!([key, value])),
+                ClientOp::Cas { key, old, new } => {
+                    map_ok(c.cas(&format!("r{key}"), &json!(old), &json!(new)).await, |_| json!([key, [old, new]]))
+                }
+                ClientOp::Add { element } => map_ok(c.append("set", &json!(element)).await, |_| json!(element)),
+                ClientOp::ReadSet => map_ok(c.read("set").await, |v| if v.is_null() { json!([]) } else { v }),
+                ClientOp::Append { log, value } => map_ok(c.append(&format!("log{log}"), &json!(value)).await, |_| json!([log, value])),
+                ClientOp::ReadLog { log } => map_ok(c.read(&format!("log{log}")).await, |v| json!([log, if v.is_null() { json!([]) } else { v }])),
+            },
+        }
+    }
+}

@@ -1,0 +1,507 @@
+//! `faultline run`: the test lifecycle.
+//!
+//! preflight -> SUT setup -> readiness (timed) -> workload with faults for
+//! the time limit -> final heal -> a recovery window of normal load ->
+//! final reads -> log collection -> teardown (or `--keep`) -> check ->
+//! report -> exit code. Faults are healed on every path: normal end,
+//! error, panic (a guard), SIGINT and SIGTERM (the workload stops early and
+//! the run goes on to heal, check and report).
+
+pub mod analysis;
+mod clients;
+pub mod generator;
+pub mod options;
+mod recorder;
+pub mod report;
+pub mod store;
+
+use crate::exit;
+use crate::lab::Lab;
+use clients::Client;
+use control::{Cluster, Cmd, NodesFile, Options};
+use generator::{ClientOp, Generator};
+use history::{Header, Op, OpType, Process, Rng};
+use nuclei::{Fault, Nemesis, Spacing, Step};
+use options::{DbKind, RunArgs, RunConfig};
+use recorder::Recorder;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use workloads::etcd::{Etcd, EtcdClient};
+use workloads::{wait_ready, Completion, Db, Startup, Topology};
+
+/// Health probes use process numbers from here up, so checkers of client
+/// ops can leave them out.
+pub const PROBE_BASE: u64 = 1_000_000;
+/// Final reads use process numbers from here up.
+pub const FINAL_BASE: u64 = 900_000;
+
+/// What happened during a run besides the history (stored as run.json).
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+pub struct RunFacts {
+    /// Start-up times per node and for the cluster.
+    pub startup: Option<Value>,
+    /// An infrastructure failure: no verdict on the SUT.
+    pub infrastructure_error: Option<String>,
+    /// Faults the nodes cannot do (the run was refused before it started).
+    pub refused: Option<String>,
+    /// Problems met while healing (each is also in faultline.log).
+    pub heal_errors: Vec<String>,
+    /// The run was interrupted (SIGINT / SIGTERM).
+    pub interrupted: bool,
+    /// The fault schedule that was planned.
+    pub schedule: Vec<Value>,
+}
+
+/// faultline.log: timestamped lines, also on stderr.
+pub struct Log(Mutex<std::fs::File>);
+
+impl Log {
+    fn new(path: &Path) -> std::io::Result<Log> {
+        Ok(Log(Mutex::new(std::fs::File::create(path)?)))
+    }
+    /// Logs a line.
+    pub fn say(&self, msg: &str) {
+        let line = format!("{} {msg}\n", chrono::Local::now().format("%H:%M:%S%.3f"));
+        eprint!("{line}");
+        let _ = self.0.lock().unwrap_or_else(|e| e.into_inner()).write_all(line.as_bytes());
+    }
+}
+
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+fn random_seed() -> u64 {
+    let t = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    Rng::new(t ^ (std::process::id() as u64) << 32).next_u64() >> 12
+}
+
+/// Runs `faultline run`; returns the exit code.
+pub fn run(args: RunArgs) -> i32 {
+    let (cfg, cfg_text) = match RunConfig::resolve(&args) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("run: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    if cfg.db == DbKind::Restate {
+        eprintln!("run: the restate SUT is not available in this build yet (etcd is)");
+        return exit::BAD_INPUT;
+    }
+    let seed = cfg.seed.unwrap_or_else(random_seed);
+    let nodes = match &cfg.nodes_file {
+        Some(p) => match NodesFile::load(p) {
+            Ok(n) => n,
+            Err(e) => {
+                eprintln!("run: {e}");
+                return exit::BAD_INPUT;
+            }
+        },
+        None => match lab_nodes() {
+            Ok(n) => n,
+            Err(e) => {
+                eprintln!("run: the local lab could not come up: {e}");
+                return exit::INFRA;
+            }
+        },
+    };
+    let dir = match store::create_run_dir(&cfg.store, &cfg.run_name()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("run: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    let log = match Log::new(&dir.join("faultline.log")) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("run: {}: {e}", dir.display());
+            return exit::INTERNAL;
+        }
+    };
+    log.say(&format!("run {} seed {seed}", dir.display()));
+    let test = json!({
+        "name": cfg.run_name(),
+        "db": cfg.db,
+        "workload": cfg.workload,
+        "nemesis": cfg.nemesis,
+        "seed": seed,
+        "options": &cfg,
+        "config_file": cfg_text,
+        "command_line": std::env::args().collect::<Vec<_>>(),
+        "faultline_version": env!("CARGO_PKG_VERSION"),
+        "started_at": chrono::Local::now().to_rfc3339(),
+        "nodes": nodes.resolve().iter().map(|n| json!({"name": n.name, "address": n.address, "user": n.user})).collect::<Vec<_>>(),
+        "backend": nodes.backend,
+        "host_key_check": nodes.host_key_check,
+    });
+    if let Err(e) = store::write_json(&dir.join("test.json"), &test) {
+        log.say(&format!("cannot write test.json: {e}"));
+        return exit::INTERNAL;
+    }
+    let db: Box<dyn Db> = Box::new(if cfg.db == DbKind::Etcd { Etcd::default() } else { unreachable!("refused above") });
+    install_signal_handlers();
+    let facts = lifecycle(&cfg, seed, &nodes, db.as_ref(), &dir, &log);
+    if let Err(e) = store::write_json(&dir.join("run.json"), &facts) {
+        log.say(&format!("cannot write run.json: {e}"));
+    }
+    let code = match analysis::analyze(&dir) {
+        Ok(a) => {
+            log.say(&format!("verdict: {} ({})", a.verdict.as_str(), a.summary));
+            a.exit_code
+        }
+        Err(e) => {
+            log.say(&format!("analysis failed: {e}"));
+            exit::INTERNAL
+        }
+    };
+    if let Err(e) = store::point_latest(&cfg.store, &dir) {
+        log.say(&format!("cannot update {}/latest: {e}", cfg.store.display()));
+    }
+    if let Err(e) = report::write_index(&cfg.store) {
+        log.say(&format!("index: {e}"));
+    }
+    println!("{}", dir.display());
+    code
+}
+
+fn lab_nodes() -> Result<NodesFile, String> {
+    let lab = Lab::default();
+    match lab.current_nodes() {
+        Ok(n) if n.nodes.len() >= 3 => Ok(n),
+        _ => NodesFile::load(&lab.up(3)?),
+    }
+}
+
+fn install_signal_handlers() {
+    std::thread::spawn(|| {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        rt.block_on(async {
+            let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else { return };
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                if CANCEL.swap(true, Ordering::SeqCst) {
+                    eprintln!("faultline: second interrupt: healing and stopping now");
+                } else {
+                    eprintln!("faultline: interrupted: stopping the workload, healing, checking what was recorded");
+                }
+            }
+        });
+    });
+}
+
+fn cancelled() -> bool {
+    CANCEL.load(Ordering::SeqCst)
+}
+
+/// Heals and tears down the nemesis's faults when dropped (also on panic).
+struct HealGuard<'a> {
+    nemesis: &'a Nemesis<'a>,
+    log: &'a Log,
+}
+
+impl Drop for HealGuard<'_> {
+    fn drop(&mut self) {
+        for e in self.nemesis.teardown() {
+            self.log.say(&format!("heal: {e}"));
+        }
+    }
+}
+
+fn last_log_lines(cluster: &Cluster, db: &dyn Db) -> String {
+    let Some(file) = db.log_files().into_iter().next() else { return String::new() };
+    cluster
+        .on_all(|c| c.exec(&Cmd::new(["tail", "-n", "5", &file])).map(|o| o.stdout).unwrap_or_else(|e| e.to_string()))
+        .into_iter()
+        .map(|(n, t)| format!("--- {n} {file}:\n{}", t.trim_end()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &Path, log: &Log) -> RunFacts {
+    let mut facts = RunFacts::default();
+    let cluster = Cluster::new(nodes.resolve(), Options::default());
+    let topo = Topology { nodes: cluster.clients().iter().map(|c| (c.node().name.clone(), c.node().address.clone())).collect() };
+    log.say(&format!("preflight: {} nodes", topo.nodes.len()));
+    if let Err(errs) = cluster.preflight() {
+        facts.infrastructure_error = Some(format!("nodes unreachable: {}", errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")));
+        return facts;
+    }
+    let nemesis = Nemesis::new(&cluster, db, &topo);
+    let kinds = cfg.kinds();
+    let needs: Vec<nuclei::Needs> = kinds.iter().map(|k| k.needs()).collect();
+    if let Err(e) = nemesis.preflight(&needs) {
+        facts.refused = Some(e);
+        return facts;
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            facts.infrastructure_error = Some(format!("tokio: {e}"));
+            return facts;
+        }
+    };
+    // SUT setup and readiness
+    log.say(&format!("setting up {} on {} nodes", db.name(), topo.nodes.len()));
+    let setup = db.prepare().and_then(|_| {
+        cluster.on_all(|c| db.teardown(c).and_then(|_| db.setup(c, &topo))).into_iter().try_for_each(|(_, r)| r)
+    });
+    if let Err(e) = setup {
+        facts.infrastructure_error = Some(format!("setup failed: {e}"));
+        return facts;
+    }
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap_or_default();
+    let started = Instant::now();
+    if let Err(e) = cluster.on_all(|c| db.start(c, &topo)).into_iter().try_for_each(|(_, r)| r) {
+        facts.infrastructure_error = Some(format!("start failed: {e}"));
+        return facts;
+    }
+    let startup: Startup = rt.block_on(wait_ready(db, &http, &topo, started, Duration::from_secs_f64(cfg.ready_timeout)));
+    facts.startup = serde_json::to_value(&startup).ok();
+    if !startup.ready() {
+        let why: Vec<String> = startup.not_ready.iter().map(|(n, e)| format!("{n}: {e}")).collect();
+        facts.infrastructure_error = Some(format!(
+            "{} did not become ready within {} s: {}\n{}",
+            db.name(),
+            cfg.ready_timeout,
+            why.join("; "),
+            last_log_lines(&cluster, db)
+        ));
+        let _ = cluster.on_all(|c| db.teardown(c));
+        return facts;
+    }
+    log.say(&format!("ready in {:.2} s", startup.cluster.unwrap_or_default()));
+    if let Err(e) = nemesis.setup() {
+        facts.infrastructure_error = Some(format!("nemesis setup failed: {e}"));
+        return facts;
+    }
+    let guard = HealGuard { nemesis: &nemesis, log };
+
+    // the workload, with faults
+    let t0 = Instant::now();
+    let start_unix_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
+    let header = Header { name: Some(cfg.run_name()), ..Header::new(start_unix_ns) };
+    let (recorder, writer) = match Recorder::start(&dir.join("history.jsonl"), &header, t0) {
+        Ok(x) => x,
+        Err(e) => {
+            facts.infrastructure_error = Some(format!("history.jsonl: {e}"));
+            return facts;
+        }
+    };
+    let mut rng = Rng::new(seed);
+    let names: Vec<String> = topo.nodes.iter().map(|(n, _)| n.clone()).collect();
+    let spacing = Spacing { healthy_ms: (cfg.interval * 1e3) as u64, faulted_ms: (cfg.fault_duration * 1e3) as u64, random: false };
+    let schedule = nuclei::schedule(&kinds, &names, spacing, (cfg.time_limit * 1e3) as u64, &mut rng);
+    facts.schedule = schedule.iter().map(|s| json!({"at_ms": s.at_ms, "fault": s.fault})).collect();
+    let clients: Vec<Arc<Client>> = topo
+        .nodes
+        .iter()
+        .map(|(_, addr)| {
+            Arc::new(Client::Etcd(EtcdClient::new(http.clone(), addr, cfg.serializable).with_timeout(Duration::from_secs_f64(cfg.op_timeout))))
+        })
+        .collect();
+    let generator = Mutex::new(Generator::new(cfg.workload, cfg.concurrency, 100, rng.next_u64()));
+    let faults_end = t0 + Duration::from_secs_f64(cfg.time_limit);
+    let load_end = faults_end + Duration::from_secs_f64(cfg.recovery_window);
+    log.say(&format!("workload {:?} for {} s with {} fault windows, then {} s of recovery", cfg.workload, cfg.time_limit, schedule.len() / 2, cfg.recovery_window));
+    let heal_errors = std::thread::scope(|s| {
+        let nem = s.spawn(|| run_schedule(&nemesis, &schedule, &recorder, log));
+        rt.block_on(async {
+            let w = drive(cfg, &clients, &generator, &recorder, &topo, load_end, rng.next_u64());
+            let p = probes(db, &http, &topo, &recorder, load_end);
+            let progress = progress(&recorder, faults_end, load_end);
+            tokio::join!(w, p, progress);
+        });
+        nem.join().unwrap_or_else(|_| vec!["the nemesis thread panicked".to_string()])
+    });
+    facts.heal_errors.extend(heal_errors);
+    // final reads, after the heal and the recovery window
+    rt.block_on(final_reads(&generator, &clients, &topo, &recorder));
+    facts.interrupted = cancelled();
+    drop(recorder);
+    match writer.join() {
+        Ok(Ok(n)) => log.say(&format!("history: {n} ops")),
+        Ok(Err(e)) => facts.infrastructure_error = Some(format!("writing history.jsonl: {e}")),
+        Err(_) => facts.infrastructure_error = Some("the history writer panicked".into()),
+    }
+    collect_logs(&cluster, db, dir, log);
+    drop(guard); // heals and removes faultline's chains
+    if !cfg.keep {
+        for (n, r) in cluster.on_all(|c| db.teardown(c)) {
+            if let Err(e) = r {
+                facts.heal_errors.push(format!("{n}: teardown: {e}"));
+            }
+        }
+    }
+    facts
+}
+
+/// Runs the fault schedule in real time; on interruption closes the open
+/// window. Returns the problems met.
+fn run_schedule(nemesis: &Nemesis, schedule: &[Step], rec: &Recorder, log: &Log) -> Vec<String> {
+    let mut errs = Vec::new();
+    let mut open: Option<Fault> = None;
+    let apply = |f: &Fault, errs: &mut Vec<String>| {
+        rec.record(Op::new(Process::Nemesis, OpType::Invoke, f.f(), serde_json::to_value(f).unwrap_or_default()));
+        let r = nemesis.apply(f, rec.t0());
+        let value = match r {
+            Ok(v) => v,
+            Err(e) => {
+                log.say(&format!("nemesis {}: {e}", f.f()));
+                errs.push(format!("{}: {e}", f.f()));
+                json!({"error": e})
+            }
+        };
+        rec.record(Op::new(Process::Nemesis, OpType::Info, f.f(), value));
+    };
+    for step in schedule {
+        let at = rec.t0() + Duration::from_millis(step.at_ms);
+        while Instant::now() < at && !cancelled() {
+            std::thread::sleep((at - Instant::now()).min(Duration::from_millis(50)));
+        }
+        if cancelled() {
+            break;
+        }
+        log.say(&format!("nemesis: {}", step.fault.f()));
+        apply(&step.fault, &mut errs);
+        // a start fault opens a window; its inverse closes it
+        open = step.fault.inverse().is_some().then(|| step.fault.clone());
+    }
+    if let Some(inv) = open.and_then(|f| f.inverse()) {
+        log.say(&format!("nemesis: final heal: {}", inv.f()));
+        apply(&inv, &mut errs);
+    }
+    errs
+}
+
+/// The client processes: each bound to a node, issuing ops at its share of
+/// the rate with random stagger, until `end` or an interrupt.
+async fn drive(cfg: &RunConfig, clients: &[Arc<Client>], generator: &Mutex<Generator>, rec: &Recorder, topo: &Topology, end: Instant, seed: u64) {
+    let n = cfg.concurrency;
+    let per_process = Duration::from_secs_f64(n as f64 / cfg.rate);
+    let op_deadline = Duration::from_secs_f64(cfg.op_timeout + 1.0);
+    let tasks = (0..n).map(|i| {
+        let client = clients[i % clients.len()].clone();
+        let node = topo.nodes[i % topo.nodes.len()].0.clone();
+        let mut rng = Rng::new(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        async move {
+            let mut process = i as u64;
+            // stagger the start
+            tokio::time::sleep(per_process.mul_f64(rng.below(1000) as f64 / 1000.0)).await;
+            while Instant::now() < end && !cancelled() {
+                let op = generator.lock().unwrap_or_else(|e| e.into_inner()).next(process);
+                let info = invoke(rec, &client, &op, process, &node, op_deadline).await;
+                if info {
+                    process += n as u64; // Jepsen: a process whose op is indeterminate is never reused
+                }
+                let pause = per_process.mul_f64(rng.below(2000) as f64 / 1000.0);
+                tokio::time::sleep(pause).await;
+            }
+        }
+    });
+    workloads::futures_join_all(tasks).await;
+}
+
+/// Records an invocation, performs it, records its completion; true if
+/// the outcome is indeterminate.
+async fn invoke(rec: &Recorder, client: &Client, op: &ClientOp, process: u64, node: &str, deadline: Duration) -> bool {
+    let mut inv = Op::new(Process::Client(process), OpType::Invoke, op.f(), op.value());
+    inv.node = Some(node.to_string());
+    rec.record(inv);
+    let done = match tokio::time::timeout(deadline, client.invoke(op)).await {
+        Ok(c) => c,
+        Err(_) if op.is_read() => Completion::Fail("timeout".into()),
+        Err(_) => Completion::Info("timeout".into()),
+    };
+    let (kind, value, error) = match done {
+        Completion::Ok(v) => (OpType::Ok, v, None),
+        Completion::Fail(e) => (OpType::Fail, op.value(), Some(e)),
+        Completion::Info(e) => (OpType::Info, op.value(), Some(e)),
+    };
+    let mut c = Op::new(Process::Client(process), kind, op.f(), value);
+    c.node = Some(node.to_string());
+    c.error = error.map(Value::String);
+    rec.record(c);
+    kind == OpType::Info
+}
+
+/// Probes every service on every node four times a second, for the
+/// recovery checker.
+async fn probes(db: &dyn Db, http: &reqwest::Client, topo: &Topology, rec: &Recorder, end: Instant) {
+    let services = db.services();
+    let tasks = topo.nodes.iter().enumerate().flat_map(|(ni, (node, addr))| {
+        services.iter().enumerate().map(move |(si, s)| async move {
+            let process = PROBE_BASE + (ni * 16 + si) as u64;
+            while Instant::now() < end && !cancelled() {
+                let tick = Instant::now();
+                let mut inv = Op::new(Process::Client(process), OpType::Invoke, "probe", json!(s.name));
+                inv.node = Some(node.clone());
+                rec.record(inv);
+                let r = db.probe(http, addr, s.name, Duration::from_millis(1000)).await;
+                let (kind, err) = match r {
+                    Ok(()) => (OpType::Ok, None),
+                    Err(e) => (OpType::Fail, Some(Value::String(e))),
+                };
+                let mut c = Op::new(Process::Client(process), kind, "probe", json!(s.name));
+                c.node = Some(node.clone());
+                c.error = err;
+                rec.record(c);
+                tokio::time::sleep(Duration::from_millis(250).saturating_sub(tick.elapsed())).await;
+            }
+        })
+    });
+    workloads::futures_join_all(tasks).await;
+}
+
+async fn final_reads(generator: &Mutex<Generator>, clients: &[Arc<Client>], topo: &Topology, rec: &Recorder) {
+    let reads = generator.lock().unwrap_or_else(|e| e.into_inner()).final_reads();
+    let mut p = FINAL_BASE;
+    for op in &reads {
+        for (i, c) in clients.iter().enumerate() {
+            invoke(rec, c, op, p, &topo.nodes[i].0, Duration::from_secs(10)).await;
+            p += 1;
+        }
+    }
+}
+
+/// A one-line progress display on a terminal; silent otherwise.
+async fn progress(rec: &Recorder, faults_end: Instant, end: Instant) {
+    if !std::io::stdout().is_terminal() {
+        return;
+    }
+    let c = rec.counters.clone();
+    let mut last = 0u64;
+    while Instant::now() < end && !cancelled() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let ok = c.ok.load(Ordering::Relaxed);
+        let (fail, info) = (c.fail.load(Ordering::Relaxed), c.info.load(Ordering::Relaxed));
+        let phase = if Instant::now() < faults_end { "faults" } else { "recovery" };
+        print!("\r{:>6.1} s  {:>6} ok/s  fail {fail}  info {info}  [{phase}]   ", rec.t0().elapsed().as_secs_f64(), ok - last);
+        let _ = std::io::stdout().flush();
+        last = ok;
+    }
+    println!();
+}
+
+fn collect_logs(cluster: &Cluster, db: &dyn Db, dir: &Path, log: &Log) {
+    for (node, r) in cluster.on_all(|c| {
+        let d: PathBuf = dir.join("nodes").join(&c.node().name);
+        std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+        for f in db.log_files() {
+            let name = Path::new(&f).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "log".into());
+            c.download(&f, &d.join(name)).map_err(|e| e.to_string())?;
+        }
+        Ok::<(), String>(())
+    }) {
+        if let Err(e) = r {
+            log.say(&format!("logs of {node}: {e}"));
+        }
+    }
+}

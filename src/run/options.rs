@@ -1,0 +1,268 @@
+//! `faultline run`'s options: flags, or a TOML file with the same names,
+//! resolved into one [`RunConfig`] that is stored with the run.
+
+use super::generator::Workload;
+use clap::ValueEnum;
+use nuclei::Kind;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The SUTs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DbKind {
+    /// etcd 3.4 (Debian's etcd-server).
+    Etcd,
+    /// Restate (npm's @restatedev/restate-server).
+    Restate,
+}
+
+/// Run a test against a cluster.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct RunArgs {
+    /// Read these options from a TOML file (flags given too override it).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The system under test [default: etcd].
+    #[arg(long, value_enum)]
+    pub db: Option<DbKind>,
+    /// The workload [default: register].
+    #[arg(long, value_enum)]
+    pub workload: Option<Workload>,
+    /// Faults, comma-separated: partition, kill, pause, loss, slow, clock
+    /// [default: partition,kill]; `none` for no faults.
+    #[arg(long)]
+    pub nemesis: Option<String>,
+    /// Seconds of workload with faults [default: 60].
+    #[arg(long)]
+    pub time_limit: Option<f64>,
+    /// Client operations per second, all processes together [default: 100].
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Client processes [default: 6].
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// The cluster's nodes file [default: the local lab, brought up as needed].
+    #[arg(long)]
+    pub nodes_file: Option<PathBuf>,
+    /// Seed of the run's RNG [default: random, recorded].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Seconds of normal load after the final heal [default: 20].
+    #[arg(long)]
+    pub recovery_window: Option<f64>,
+    /// The run's name in the store [default: DB-WORKLOAD].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Leave the SUT running after the run (faults are healed anyway).
+    #[arg(long)]
+    pub keep: bool,
+    /// etcd: serializable reads (served by one member: not linearizable).
+    #[arg(long)]
+    pub serializable: bool,
+    /// Healthy seconds between fault windows [default: 5].
+    #[arg(long)]
+    pub interval: Option<f64>,
+    /// Seconds each fault window lasts [default: 5].
+    #[arg(long)]
+    pub fault_duration: Option<f64>,
+    /// Per-operation timeout, seconds [default: 2].
+    #[arg(long)]
+    pub op_timeout: Option<f64>,
+    /// Seconds the SUT has to become ready [default: 60].
+    #[arg(long)]
+    pub ready_timeout: Option<f64>,
+    /// Where runs are stored [default: store].
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// Recovery SLO, seconds (time from heal to sustained recovery) [default: 20].
+    #[arg(long)]
+    pub slo_recovery: Option<f64>,
+}
+
+/// The resolved options of a run (stored in test.json).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// SUT.
+    pub db: DbKind,
+    /// Workload.
+    pub workload: Workload,
+    /// Fault kinds, by name.
+    pub nemesis: Vec<String>,
+    /// Seconds of workload with faults.
+    pub time_limit: f64,
+    /// Ops per second, all processes.
+    pub rate: f64,
+    /// Processes.
+    pub concurrency: usize,
+    /// Nodes file (None: the lab).
+    pub nodes_file: Option<PathBuf>,
+    /// RNG seed.
+    pub seed: Option<u64>,
+    /// Seconds of normal load after the heal.
+    pub recovery_window: f64,
+    /// Name.
+    pub name: Option<String>,
+    /// Keep the SUT running.
+    pub keep: bool,
+    /// etcd serializable reads.
+    pub serializable: bool,
+    /// Healthy seconds between windows.
+    pub interval: f64,
+    /// Window length, seconds.
+    pub fault_duration: f64,
+    /// Per-op timeout, seconds.
+    pub op_timeout: f64,
+    /// Readiness deadline, seconds.
+    pub ready_timeout: f64,
+    /// Store directory.
+    pub store: PathBuf,
+    /// Recovery SLO, seconds.
+    pub slo_recovery: f64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            db: DbKind::Etcd,
+            workload: Workload::Register,
+            nemesis: vec!["partition".into(), "kill".into()],
+            time_limit: 60.0,
+            rate: 100.0,
+            concurrency: 6,
+            nodes_file: None,
+            seed: None,
+            recovery_window: 20.0,
+            name: None,
+            keep: false,
+            serializable: false,
+            interval: 5.0,
+            fault_duration: 5.0,
+            op_timeout: 2.0,
+            ready_timeout: 60.0,
+            store: PathBuf::from("store"),
+            slo_recovery: 20.0,
+        }
+    }
+}
+
+impl RunConfig {
+    /// The config file (if any) overridden by the flags; checked.
+    pub fn resolve(a: &RunArgs) -> Result<(RunConfig, Option<String>), String> {
+        let (mut c, text) = match &a.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                let c: RunConfig = toml::from_str(&text).map_err(|e| format!("{}: {}", p.display(), e.to_string().trim_end()))?;
+                (c, Some(text))
+            }
+            None => (RunConfig::default(), None),
+        };
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = a.$f.clone() { c.$f = v; } )* };
+        }
+        set!(db, workload, time_limit, rate, concurrency, recovery_window, interval, fault_duration, op_timeout, ready_timeout, store, slo_recovery);
+        if let Some(n) = &a.nemesis {
+            c.nemesis = n.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty() && s != "none").collect();
+        }
+        if a.nodes_file.is_some() {
+            c.nodes_file = a.nodes_file.clone();
+        }
+        if a.seed.is_some() {
+            c.seed = a.seed;
+        }
+        if a.name.is_some() {
+            c.name = a.name.clone();
+        }
+        c.keep |= a.keep;
+        c.serializable |= a.serializable;
+        c.check()?;
+        Ok((c, text))
+    }
+
+    fn check(&self) -> Result<(), String> {
+        for k in &self.nemesis {
+            if Kind::parse(k).is_none() {
+                return Err(format!("unknown fault {k:?} in --nemesis (partition, kill, pause, loss, slow, clock, none)"));
+            }
+        }
+        let positive = [
+            ("time-limit", self.time_limit),
+            ("rate", self.rate),
+            ("op-timeout", self.op_timeout),
+            ("ready-timeout", self.ready_timeout),
+            ("interval", self.interval),
+            ("fault-duration", self.fault_duration),
+            ("slo-recovery", self.slo_recovery),
+        ];
+        for (name, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("--{name} must be a positive number, got {v}"));
+            }
+        }
+        if !(self.recovery_window.is_finite() && self.recovery_window >= 0.0) {
+            return Err(format!("--recovery-window must be >= 0, got {}", self.recovery_window));
+        }
+        if self.concurrency == 0 || self.concurrency > 1000 {
+            return Err(format!("--concurrency must be between 1 and 1000, got {}", self.concurrency));
+        }
+        if self.serializable && self.db != DbKind::Etcd {
+            return Err("--serializable applies to etcd only".into());
+        }
+        if let Some(n) = &self.name {
+            if n.is_empty() || n.contains('/') || n.starts_with('.') {
+                return Err(format!("--name {n:?} must be a plain directory name"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The fault kinds.
+    pub fn kinds(&self) -> Vec<Kind> {
+        self.nemesis.iter().filter_map(|k| Kind::parse(k)).collect()
+    }
+
+    /// The run's name.
+    pub fn run_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            let w = match self.workload {
+                Workload::Register => "register",
+                Workload::Set => "set",
+                Workload::Append => "append",
+            };
+            let d = match self.db {
+                DbKind::Etcd => "etcd",
+                DbKind::Restate => "restate",
+            };
+            format!("{d}-{w}")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_and_bad_values_are_refused() {
+        let dir = std::env::temp_dir().join(format!("faultline-opts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("test.toml");
+        std::fs::write(&f, "db = \"etcd\"\nworkload = \"set\"\nnemesis = [\"pause\"]\ntime_limit = 10.0\n").unwrap();
+        let a = RunArgs { config: Some(f.clone()), time_limit: Some(30.0), ..RunArgs::default() };
+        let (c, text) = RunConfig::resolve(&a).unwrap();
+        assert_eq!((c.workload, c.time_limit, c.nemesis.clone()), (Workload::Set, 30.0, vec!["pause".to_string()]));
+        assert!(text.unwrap().contains("workload"));
+        std::fs::write(&f, "db = \"etcd\"\nwrokload = \"set\"\n").unwrap();
+        let e = RunConfig::resolve(&a).unwrap_err();
+        assert!(e.contains("test.toml") && e.contains("wrokload"), "{e}");
+        let bad = |a: RunArgs| RunConfig::resolve(&a).unwrap_err();
+        assert!(bad(RunArgs { nemesis: Some("partition,flood".into()), ..RunArgs::default() }).contains("flood"));
+        assert!(bad(RunArgs { rate: Some(0.0), ..RunArgs::default() }).contains("--rate"));
+        assert!(bad(RunArgs { concurrency: Some(0), ..RunArgs::default() }).contains("--concurrency"));
+        assert!(bad(RunArgs { name: Some("../x".into()), ..RunArgs::default() }).contains("--name"));
+        let (c, _) = RunConfig::resolve(&RunArgs { nemesis: Some("none".into()), ..RunArgs::default() }).unwrap();
+        assert!(c.kinds().is_empty());
+        assert_eq!(c.run_name(), "etcd-register");
+    }
+}

@@ -1,0 +1,94 @@
+//! Writing a run's report.html and the store's index.html.
+
+use super::store::{read_json, runs};
+use history::History;
+use reports::{render_index, render_run, IndexRow, LogExcerpt, RunReport, Shade};
+use serde_json::Value;
+use std::path::Path;
+
+fn shades(results: &Value, t_end: f64) -> Vec<Shade> {
+    let color = |fault: &str| nuclei::PACKAGES.iter().find(|p| p.name == fault).map(|p| p.color).unwrap_or("#cccccc").to_string();
+    results["checks"]["recovery"]["windows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|w| {
+            let fault = w["fault"].as_str().unwrap_or("fault").to_string();
+            Shade {
+                start: w["start_s"].as_f64().unwrap_or(0.0),
+                end: w["healed_at_s"].as_f64().unwrap_or(t_end),
+                color: color(&fault),
+                label: fault,
+            }
+        })
+        .collect()
+}
+
+/// The wall-clock instant (Unix ns) of a log line, from an RFC 3339 `"ts"`
+/// field (etcd's JSON logs) or a leading timestamp.
+fn line_time(line: &str) -> Option<i64> {
+    let start = line.find("\"ts\":\"").map(|i| i + 6).or_else(|| line.find(|c: char| c.is_ascii_digit()))?;
+    let rest = &line[start..];
+    let end = rest.find(['"', ' ']).unwrap_or(rest.len());
+    chrono::DateTime::parse_from_rfc3339(&rest[..end]).ok().and_then(|t| t.timestamp_nanos_opt())
+}
+
+fn excerpts(dir: &Path, h: &History, shades: &[Shade]) -> Vec<LogExcerpt> {
+    let start_ns = h.header.as_ref().map(|hd| hd.start_unix_ns).unwrap_or(0);
+    let mut out = Vec::new();
+    let Ok(nodes) = std::fs::read_dir(dir.join("nodes")) else { return out };
+    let mut nodes: Vec<_> = nodes.flatten().collect();
+    nodes.sort_by_key(|e| e.file_name());
+    for n in nodes {
+        let Ok(files) = std::fs::read_dir(n.path()) else { continue };
+        for f in files.flatten() {
+            let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+            let windows = shades
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let lo = start_ns + ((s.start - 1.0) * 1e9) as i64;
+                    let hi = start_ns + ((s.end + 5.0) * 1e9) as i64;
+                    let lines: Vec<String> = text.lines().filter(|l| line_time(l).is_some_and(|t| t >= lo && t <= hi)).take(40).map(str::to_string).collect();
+                    (format!("window {i}: {} {:.1}-{:.1} s", s.label, s.start, s.end), lines)
+                })
+                .collect();
+            let link = format!("nodes/{}/{}", n.file_name().to_string_lossy(), f.file_name().to_string_lossy());
+            out.push(LogExcerpt { node: n.file_name().to_string_lossy().into_owned(), link, windows });
+        }
+    }
+    out
+}
+
+/// Writes `report.html` into the run directory.
+pub fn write_report(dir: &Path, test: &Value, results: &Value, h: &History) -> Result<(), String> {
+    let t_end = h.ops.last().map(|o| o.time as f64 / 1e9).unwrap_or(0.0);
+    let shades = shades(results, t_end);
+    let logs = excerpts(dir, h, &shades);
+    let html = render_run(&RunReport { test, results, history: h, shades, logs });
+    std::fs::write(dir.join("report.html"), html).map_err(|e| format!("report.html: {e}"))
+}
+
+/// Writes `STORE/index.html` listing every run.
+pub fn write_index(store: &Path) -> Result<usize, String> {
+    let mut rows = Vec::new();
+    for run in runs(store) {
+        let Ok(test) = read_json(&run.join("test.json")) else { continue };
+        let results = read_json(&run.join("results.json")).unwrap_or(Value::Null);
+        let rel = run.strip_prefix(store).unwrap_or(&run);
+        rows.push(IndexRow {
+            date: test["started_at"].as_str().unwrap_or("").to_string(),
+            name: test["name"].as_str().unwrap_or("").to_string(),
+            db: test["db"].as_str().unwrap_or("").to_string(),
+            workload: test["workload"].as_str().unwrap_or("").to_string(),
+            faults: test["nemesis"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")).unwrap_or_default(),
+            verdict: results["valid"].as_str().unwrap_or("unknown").to_string(),
+            worst_recovery_s: results["checks"]["recovery"]["worst_s"].as_f64(),
+            ops: results["stats"]["invocations"].as_u64().unwrap_or(0),
+            link: format!("{}/report.html", rel.display()),
+        });
+    }
+    rows.sort_by(|a, b| a.date.cmp(&b.date));
+    std::fs::write(store.join("index.html"), render_index(&rows)).map_err(|e| format!("{}: {e}", store.join("index.html").display()))?;
+    Ok(rows.len())
+}

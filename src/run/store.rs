@@ -1,0 +1,82 @@
+//! The run store: `STORE/<name>/<YYYYMMDDTHHMMSS>/`, and `STORE/latest`.
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Makes a new run directory named by the local time.
+pub fn create_run_dir(store: &Path, name: &str) -> Result<PathBuf, String> {
+    let ts = chrono::Local::now().format("%Y%m%dT%H%M%S").to_string();
+    let base = store.join(name);
+    std::fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
+    for i in 1.. {
+        let dir = if i == 1 { base.join(&ts) } else { base.join(format!("{ts}-{i}")) };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("{}: {e}", dir.display())),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// Writes pretty JSON.
+pub fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
+    std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reads JSON.
+pub fn read_json(path: &Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Points `STORE/latest` at `dir` (a relative symlink, replaced atomically).
+pub fn point_latest(store: &Path, dir: &Path) -> Result<(), String> {
+    let rel = dir.strip_prefix(store).unwrap_or(dir);
+    let tmp = store.join(format!(".latest-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(rel, &tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, store.join("latest")).map_err(|e| format!("{}: {e}", store.join("latest").display()))
+}
+
+/// Every run directory under `store` (those with a test.json), oldest first.
+pub fn runs(store: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(names) = std::fs::read_dir(store) else { return out };
+    for n in names.flatten() {
+        if n.file_name().to_string_lossy().starts_with('.') || n.file_name() == "latest" {
+            continue;
+        }
+        if let Ok(runs) = std::fs::read_dir(n.path()) {
+            for r in runs.flatten() {
+                if r.path().join("test.json").exists() {
+                    out.push(r.path());
+                }
+            }
+        }
+    }
+    out.sort_by_key(|p| p.file_name().map(|s| s.to_os_string()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_dirs_are_unique_and_latest_follows() {
+        let store = std::env::temp_dir().join(format!("faultline-store-{}", std::process::id()));
+        let a = create_run_dir(&store, "etcd-register").unwrap();
+        let b = create_run_dir(&store, "etcd-register").unwrap();
+        assert_ne!(a, b);
+        for d in [&a, &b] {
+            std::fs::write(d.join("test.json"), "{}").unwrap();
+        }
+        point_latest(&store, &a).unwrap();
+        point_latest(&store, &b).unwrap();
+        assert_eq!(std::fs::canonicalize(store.join("latest")).unwrap(), std::fs::canonicalize(&b).unwrap());
+        assert_eq!(runs(&store).len(), 2);
+        let _ = std::fs::remove_dir_all(&store);
+    }
+}

@@ -297,7 +297,10 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
     };
     let mut rng = Rng::new(seed);
     let names: Vec<String> = topo.nodes.iter().map(|(n, _)| n.clone()).collect();
-    let spacing = Spacing { healthy_ms: (cfg.interval * 1e3) as u64, faulted_ms: (cfg.fault_duration * 1e3) as u64, random: false };
+    // every chosen kind gets a window: shorten the intervals if needed
+    let slots = (2 * kinds.len() + 1) as f64;
+    let fit = |x: f64| (x.min(cfg.time_limit / slots) * 1e3) as u64;
+    let spacing = Spacing { healthy_ms: fit(cfg.interval), faulted_ms: fit(cfg.fault_duration), random: false };
     let schedule = nuclei::schedule(&kinds, &names, spacing, (cfg.time_limit * 1e3) as u64, &mut rng);
     facts.schedule = schedule.iter().map(|s| json!({"at_ms": s.at_ms, "fault": s.fault})).collect();
     let clients: Vec<Arc<Client>> = topo

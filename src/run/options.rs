@@ -60,10 +60,12 @@ pub struct RunArgs {
     /// etcd: serializable reads (served by one member: not linearizable).
     #[arg(long)]
     pub serializable: bool,
-    /// Healthy seconds between fault windows [default: 5].
+    /// Healthy seconds between fault windows, at most [default: 5; shorter
+    /// when needed for every fault kind to get a window in the time limit].
     #[arg(long)]
     pub interval: Option<f64>,
-    /// Seconds each fault window lasts [default: 5].
+    /// Seconds each fault window lasts, at most [default: 5; shortened
+    /// like --interval].
     #[arg(long)]
     pub fault_duration: Option<f64>,
     /// Per-operation timeout, seconds [default: 2].

@@ -40,6 +40,9 @@ fn no_leftovers() {
     for (node, (rules, stopped)) in nuclei::leftovers(&cluster) {
         assert_eq!((rules, stopped), (0, 0), "{node}: leftover faultline rules / stopped processes");
     }
+    for (node, r) in cluster.run_all(&nuclei::commands::count_traces()) {
+        assert_eq!(r.unwrap().stdout.trim(), "0", "{node}: faultline chains left after the run");
+    }
 }
 
 #[test]

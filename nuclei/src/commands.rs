@@ -73,8 +73,14 @@ pub fn flush(chain: &str) -> Cmd {
     Cmd::script(&format!("{} 2>/dev/null || true", ipt(&["-F", chain]).text())).sudo()
 }
 
-/// Counts faultline's rules on the node (0 when healed).
+/// Counts the fault rules in faultline's chains (0 when healed).
 pub fn count_rules() -> Cmd {
+    Cmd::script("iptables-save 2>/dev/null | grep -c -- '^-A faultline-' || true").sudo()
+}
+
+/// Counts every trace of faultline in iptables: chains, jumps, rules (0
+/// after teardown).
+pub fn count_traces() -> Cmd {
     Cmd::script("iptables-save 2>/dev/null | grep -ci faultline || true").sudo()
 }
 

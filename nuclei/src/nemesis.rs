@@ -291,7 +291,8 @@ impl<'a> Nemesis<'a> {
     }
 }
 
-/// What is left on each node: faultline rules and stopped processes.
+/// What is left on each node: fault rules in faultline's chains, and
+/// stopped processes.
 pub fn leftovers(cluster: &Cluster) -> BTreeMap<String, (u32, u32)> {
     cluster
         .on_all(|cl| {

@@ -29,6 +29,16 @@ enum Command {
     Heal(cmd::analyze::HealArgs),
     /// Write STORE_DIR/index.html listing every stored run.
     Index(cmd::analyze::IndexArgs),
+    /// Measure the runner against an in-process no-op client.
+    #[command(hide = true)]
+    BenchRunner {
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 6)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 30000.0)]
+        rate: f64,
+    },
 }
 
 fn main() {
@@ -47,6 +57,7 @@ fn main() {
         Command::Analyze(a) => cmd::analyze::run(a),
         Command::Heal(a) => cmd::analyze::heal(a),
         Command::Index(a) => cmd::analyze::index(a),
+        Command::BenchRunner { seconds, concurrency, rate } => run::bench_runner(seconds, concurrency, rate),
     };
     std::process::exit(code);
 }

@@ -169,6 +169,50 @@ pub fn run(args: RunArgs) -> i32 {
     code
 }
 
+/// `faultline bench-runner`: the runner against an in-process no-op client,
+/// to measure its own throughput and added latency (BENCHMARKS.md).
+pub fn bench_runner(seconds: f64, concurrency: usize, rate: f64) -> i32 {
+    let dir = std::env::temp_dir().join(format!("faultline-bench-runner-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("history.jsonl");
+    let cfg = RunConfig { concurrency, rate, op_timeout: 1.0, ..RunConfig::default() };
+    let Ok(rt) = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() else { return exit::INTERNAL };
+    let t0 = Instant::now();
+    let Ok((rec, writer)) = Recorder::start(&path, &Header::new(0), t0) else { return exit::INTERNAL };
+    let topo = Topology { nodes: (1..=3).map(|i| (format!("n{i}"), String::new())).collect() };
+    let clients: Vec<Arc<Client>> = (0..3).map(|_| Arc::new(Client::Noop)).collect();
+    let generator = Mutex::new(Generator::new(generator::Workload::Register, concurrency, 100, 1));
+    let end = t0 + Duration::from_secs_f64(seconds);
+    rt.block_on(drive(&cfg, &clients, &generator, &rec, &topo, end, 7));
+    let elapsed = t0.elapsed().as_secs_f64();
+    drop(rec);
+    let _ = writer.join();
+    let Ok((_, h)) = history::load(&path, Some(history::Format::Jsonl)) else { return exit::INTERNAL };
+    let mut open = std::collections::HashMap::new();
+    let mut lat: Vec<u64> = Vec::new();
+    for op in &h.ops {
+        if let Process::Client(p) = op.process {
+            if op.kind == OpType::Invoke {
+                open.insert(p, op.time);
+            } else if let Some(t) = open.remove(&p) {
+                lat.push(op.time - t);
+            }
+        }
+    }
+    lat.sort_unstable();
+    let q = |f: f64| lat.get(((lat.len().max(1) - 1) as f64 * f) as usize).copied().unwrap_or(0) as f64 / 1e6;
+    println!(
+        "runner, no-op client, {concurrency} processes, asked {rate} ops/s: {:.0} ops/s sustained over {elapsed:.1} s ({} ops); added latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        lat.len() as f64 / elapsed,
+        lat.len(),
+        q(0.5),
+        q(0.99),
+        q(1.0)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    exit::VALID
+}
+
 fn lab_nodes() -> Result<NodesFile, String> {
     let lab = Lab::default();
     match lab.current_nodes() {
@@ -396,16 +440,23 @@ async fn drive(cfg: &RunConfig, clients: &[Arc<Client>], generator: &Mutex<Gener
         let mut rng = Rng::new(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         async move {
             let mut process = i as u64;
-            // stagger the start
-            tokio::time::sleep(per_process.mul_f64(rng.below(1000) as f64 / 1000.0)).await;
+            // paced by due times, not per-op sleeps: sub-millisecond intervals
+            // (high rates) work, and the stagger keeps processes apart
+            let mut due = Instant::now() + per_process.mul_f64(rng.below(1000) as f64 / 1000.0);
             while Instant::now() < end && !cancelled() {
+                let now = Instant::now();
+                if due > now + Duration::from_millis(1) {
+                    tokio::time::sleep_until(due.into()).await;
+                } else if now > due + Duration::from_secs(1) {
+                    due = now; // after a stall (a slow op), no burst to catch up
+                }
                 let op = generator.lock().unwrap_or_else(|e| e.into_inner()).next(process);
                 let info = invoke(rec, &client, &op, process, &node, op_deadline).await;
                 if info {
                     process += n as u64; // Jepsen: a process whose op is indeterminate is never reused
                 }
-                let pause = per_process.mul_f64(rng.below(2000) as f64 / 1000.0);
-                tokio::time::sleep(pause).await;
+                due += per_process.mul_f64(rng.below(2000) as f64 / 1000.0);
+                tokio::task::yield_now().await;
             }
         }
     });

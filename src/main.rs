@@ -29,6 +29,9 @@ enum Command {
     Heal(cmd::analyze::HealArgs),
     /// Write STORE_DIR/index.html listing every stored run.
     Index(cmd::analyze::IndexArgs),
+    /// Aggregate stored runs: recovery percentiles per service, SLO
+    /// violation rate with a 95% interval (trends.json, trends.xml).
+    Trends(cmd::analyze::TrendsArgs),
     /// Measure the runner against an in-process no-op client.
     #[command(hide = true)]
     BenchRunner {
@@ -57,6 +60,7 @@ fn main() {
         Command::Analyze(a) => cmd::analyze::run(a),
         Command::Heal(a) => cmd::analyze::heal(a),
         Command::Index(a) => cmd::analyze::index(a),
+        Command::Trends(a) => cmd::analyze::trends(a),
         Command::BenchRunner { seconds, concurrency, rate } => run::bench_runner(seconds, concurrency, rate),
     };
     std::process::exit(code);

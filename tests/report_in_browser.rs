@@ -20,7 +20,7 @@ fn fake_run(store: &Path) -> PathBuf {
     let test = json!({
         "name": "etcd-register", "db": "etcd", "workload": "register", "nemesis": ["partition"], "seed": 7,
         "options": {"db": "etcd", "workload": "register", "nemesis": ["partition"], "time_limit": 3.0, "rate": 10.0,
-                    "concurrency": 2, "recovery_window": 1.0, "slo_recovery": 20.0, "serializable": false},
+                    "concurrency": 2, "recovery_window": 1.0, "slo": [], "serializable": false},
         "command_line": ["faultline", "run"], "faultline_version": "test", "started_at": "2026-01-01T00:00:00+00:00"
     });
     std::fs::write(dir.join("test.json"), test.to_string()).unwrap();

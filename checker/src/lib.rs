@@ -29,6 +29,7 @@ pub mod recovery;
 pub mod sets;
 pub mod models;
 pub mod synth;
+pub mod trends;
 mod values;
 
 pub use check::{check_history, check_ops, prepare, CheckOptions, Linearizability, ModelKind};

@@ -4,7 +4,7 @@
 use crate::fault::{Fault, Needs};
 use crate::grudge;
 use history::Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A kind of fault, as named by `--nemesis`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -87,7 +87,7 @@ pub fn package_of(f: &str) -> Option<(Package, bool)> {
 }
 
 /// One scheduled fault.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     /// Milliseconds after the workload starts.
     pub at_ms: u64,

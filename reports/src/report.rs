@@ -106,6 +106,12 @@ fn reproduce(test: &Value) -> String {
     if o["serializable"] == true {
         cmd += " --serializable";
     }
+    for slo in o["slo"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        cmd += &format!(" --slo {slo}");
+    }
+    if let Some(f) = o["fault_plan"].as_str() {
+        cmd += &format!(" --fault-plan {f}");
+    }
     if let Some(f) = o["nodes_file"].as_str() {
         cmd += &format!(" --nodes-file {f}");
     }

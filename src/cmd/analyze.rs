@@ -28,6 +28,35 @@ pub struct IndexArgs {
     store_dir: PathBuf,
 }
 
+/// Aggregate runs of a store.
+#[derive(clap::Args, Debug)]
+pub struct TrendsArgs {
+    /// The store directory.
+    store_dir: PathBuf,
+    /// Only runs with this name.
+    #[arg(long)]
+    name: Option<String>,
+}
+
+/// Runs `faultline trends`: writes STORE_DIR/trends.json and trends.xml.
+pub fn trends(a: TrendsArgs) -> i32 {
+    let dirs = crate::run::report::store_runs(&a.store_dir, a.name.as_deref());
+    if dirs.is_empty() {
+        eprintln!("trends: no runs in {}", a.store_dir.display());
+        return exit::BAD_INPUT;
+    }
+    match crate::run::report::write_trends(&a.store_dir, &dirs) {
+        Ok(text) => {
+            print!("{text}");
+            exit::VALID
+        }
+        Err(e) => {
+            eprintln!("trends: {e}");
+            exit::INTERNAL
+        }
+    }
+}
+
 /// Runs `faultline index`.
 pub fn index(a: IndexArgs) -> i32 {
     if !a.store_dir.is_dir() {

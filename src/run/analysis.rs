@@ -4,7 +4,7 @@
 use super::store::{read_json, write_json};
 use super::{RunFacts, PROBE_BASE};
 use crate::exit;
-use checker::recovery::{check_recovery, RecoveryOptions};
+use checker::recovery::{availability_outside, check_recovery, Slos};
 use checker::{check_history, Budget, CheckOptions, ModelKind, Verdict};
 use history::{History, Process, Semantics};
 use serde_json::{json, Value};
@@ -88,16 +88,25 @@ pub fn analyze(dir: &Path) -> Result<Analysis, String> {
                 json!({"append": r})
             }
         };
-        let slo = opts["slo_recovery"].as_f64().unwrap_or(20.0);
-        let ropts = RecoveryOptions {
-            windows: nuclei::PACKAGES.iter().map(|p| (p.start_f.to_string(), p.stop_f.to_string(), p.name.to_string())).collect(),
-            sustained: 5,
-            slo_s: [("*".to_string(), slo)].into(),
-            bucket_s: 1.0,
-        };
-        let rec = check_recovery(h, &ropts);
+        let slo_items: Vec<String> = opts["slo"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
+        let slos = Slos::parse(&slo_items).map_err(|e| format!("test.json: {e}"))?;
+        let windows = nuclei::PACKAGES.iter().map(|p| (p.start_f.to_string(), p.stop_f.to_string(), p.name.to_string())).collect();
+        let rec = check_recovery(h, &slos.recovery_options(windows));
         verdicts.push(verdict_of(rec.valid));
         let mut checks = check;
+        if let Some(min) = slos.availability {
+            let got = availability_outside(h, &rec.windows);
+            let pass = got.is_some_and(|a| a >= min);
+            verdicts.push(verdict_of(pass));
+            checks["availability"] = json!({"valid": pass, "min": min, "outside_windows": got});
+        }
+        if let Some(limit) = slos.startup {
+            let took = facts.startup.as_ref().and_then(|s| s["cluster"].as_f64());
+            let pass = took.is_some_and(|t| t <= limit);
+            verdicts.push(verdict_of(pass));
+            checks["startup"] = json!({"valid": pass, "slo_s": limit, "cluster_s": took, "nodes": facts.startup.as_ref().map(|s| s["nodes"].clone())});
+        }
+        checks["slos"] = serde_json::to_value(&slos).unwrap_or(Value::Null);
         checks["recovery"] = serde_json::to_value(&rec).unwrap_or(Value::Null);
         results["checks"] = checks;
         let count = |k: history::OpType| clients.ops.iter().filter(|o| o.kind == k).count();
@@ -132,6 +141,7 @@ pub fn analyze(dir: &Path) -> Result<Analysis, String> {
     results["exit_code"] = json!(exit_code);
     write_json(&dir.join("results.json"), &results)?;
     super::report::write_report(dir, &test, &results, &history)?;
+    std::fs::write(dir.join("junit.xml"), super::junit::run_junit(&test, &results)).map_err(|e| format!("junit.xml: {e}"))?;
     Ok(Analysis { verdict, exit_code, summary })
 }
 

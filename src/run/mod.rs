@@ -11,6 +11,7 @@ pub mod analysis;
 mod clients;
 pub mod generator;
 pub mod options;
+pub mod junit;
 mod recorder;
 pub mod report;
 pub mod store;
@@ -79,7 +80,7 @@ fn random_seed() -> u64 {
     Rng::new(t ^ (std::process::id() as u64) << 32).next_u64() >> 12
 }
 
-/// Runs `faultline run`; returns the exit code.
+/// Runs `faultline run` (`--repeat` times); returns the exit code.
 pub fn run(args: RunArgs) -> i32 {
     let (cfg, cfg_text) = match RunConfig::resolve(&args) {
         Ok(x) => x,
@@ -88,9 +89,36 @@ pub fn run(args: RunArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
+    if args.repeat <= 1 {
+        return run_once(&cfg, cfg_text).0;
+    }
+    let mut codes = Vec::new();
+    let mut dirs = Vec::new();
+    for i in 0..args.repeat {
+        if cancelled() {
+            break;
+        }
+        eprintln!("faultline: run {} of {}", i + 1, args.repeat);
+        let (code, dir) = run_once(&cfg, cfg_text.clone());
+        codes.push(code);
+        dirs.extend(dir);
+        if code == exit::BAD_INPUT {
+            break; // the same options will be refused again
+        }
+    }
+    match report::write_trends(&cfg.store.join(cfg.run_name()), &dirs) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("run: trends: {e}"),
+    }
+    exit::worst(codes)
+}
+
+/// One run; its exit code and directory.
+fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>) {
+    let cfg = cfg.clone();
     if cfg.db == DbKind::Restate {
         eprintln!("run: the restate SUT is not available in this build yet (etcd is)");
-        return exit::BAD_INPUT;
+        return (exit::BAD_INPUT, None);
     }
     let seed = cfg.seed.unwrap_or_else(random_seed);
     let nodes = match &cfg.nodes_file {
@@ -98,14 +126,14 @@ pub fn run(args: RunArgs) -> i32 {
             Ok(n) => n,
             Err(e) => {
                 eprintln!("run: {e}");
-                return exit::BAD_INPUT;
+                return (exit::BAD_INPUT, None);
             }
         },
         None => match lab_nodes() {
             Ok(n) => n,
             Err(e) => {
                 eprintln!("run: the local lab could not come up: {e}");
-                return exit::INFRA;
+                return (exit::INFRA, None);
             }
         },
     };
@@ -113,14 +141,14 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(d) => d,
         Err(e) => {
             eprintln!("run: {e}");
-            return exit::INTERNAL;
+            return (exit::INTERNAL, None);
         }
     };
     let log = match Log::new(&dir.join("faultline.log")) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("run: {}: {e}", dir.display());
-            return exit::INTERNAL;
+            return (exit::INTERNAL, None);
         }
     };
     log.say(&format!("run {} seed {seed}", dir.display()));
@@ -141,7 +169,7 @@ pub fn run(args: RunArgs) -> i32 {
     });
     if let Err(e) = store::write_json(&dir.join("test.json"), &test) {
         log.say(&format!("cannot write test.json: {e}"));
-        return exit::INTERNAL;
+        return (exit::INTERNAL, None);
     }
     let db: Box<dyn Db> = Box::new(if cfg.db == DbKind::Etcd { Etcd::default() } else { unreachable!("refused above") });
     install_signal_handlers();
@@ -166,7 +194,7 @@ pub fn run(args: RunArgs) -> i32 {
         log.say(&format!("index: {e}"));
     }
     println!("{}", dir.display());
-    code
+    (code, Some(dir))
 }
 
 /// `faultline bench-runner`: the runner against an in-process no-op client,
@@ -280,7 +308,17 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
     }
     let nemesis = Nemesis::new(&cluster, db, &topo);
     let kinds = cfg.kinds();
-    let needs: Vec<nuclei::Needs> = kinds.iter().map(|k| k.needs()).collect();
+    let plan = match cfg.plan() {
+        Ok(p) => p,
+        Err(e) => {
+            facts.refused = Some(format!("fault plan: {e}"));
+            return facts;
+        }
+    };
+    let needs: Vec<nuclei::Needs> = match &plan {
+        Some(steps) => steps.iter().map(|s| s.fault.needs()).collect(),
+        None => kinds.iter().map(|k| k.needs()).collect(),
+    };
     if let Err(e) = nemesis.preflight(&needs) {
         facts.refused = Some(e);
         return facts;
@@ -345,7 +383,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
     let slots = (2 * kinds.len() + 1) as f64;
     let fit = |x: f64| (x.min(cfg.time_limit / slots) * 1e3) as u64;
     let spacing = Spacing { healthy_ms: fit(cfg.interval), faulted_ms: fit(cfg.fault_duration), random: false };
-    let schedule = nuclei::schedule(&kinds, &names, spacing, (cfg.time_limit * 1e3) as u64, &mut rng);
+    let schedule = plan.unwrap_or_else(|| nuclei::schedule(&kinds, &names, spacing, (cfg.time_limit * 1e3) as u64, &mut rng));
     facts.schedule = schedule.iter().map(|s| json!({"at_ms": s.at_ms, "fault": s.fault})).collect();
     let clients: Vec<Arc<Client>> = topo
         .nodes

@@ -77,9 +77,18 @@ pub struct RunArgs {
     /// Where runs are stored [default: store].
     #[arg(long)]
     pub store: Option<PathBuf>,
-    /// Recovery SLO, seconds (time from heal to sustained recovery) [default: 20].
+    /// An SLO, repeatable: recovery=20s (the default), recovery.SERVICE=15s,
+    /// restart=10s (kill windows), startup=60s, availability=0.99 (outside
+    /// fault windows).
+    #[arg(long = "slo", value_name = "NAME=VALUE")]
+    pub slo: Vec<String>,
+    /// A fault plan (JSON list of {"at_ms": N, "fault": {...}}) instead of
+    /// the generated schedule.
     #[arg(long)]
-    pub slo_recovery: Option<f64>,
+    pub fault_plan: Option<PathBuf>,
+    /// Run the test N times and print the aggregate (as `faultline trends`).
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
 }
 
 /// The resolved options of a run (stored in test.json).
@@ -120,8 +129,10 @@ pub struct RunConfig {
     pub ready_timeout: f64,
     /// Store directory.
     pub store: PathBuf,
-    /// Recovery SLO, seconds.
-    pub slo_recovery: f64,
+    /// SLOs, as `--slo` gives them.
+    pub slo: Vec<String>,
+    /// A fault plan file.
+    pub fault_plan: Option<PathBuf>,
 }
 
 impl Default for RunConfig {
@@ -144,7 +155,8 @@ impl Default for RunConfig {
             op_timeout: 2.0,
             ready_timeout: 60.0,
             store: PathBuf::from("store"),
-            slo_recovery: 20.0,
+            slo: Vec::new(),
+            fault_plan: None,
         }
     }
 }
@@ -163,7 +175,11 @@ impl RunConfig {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = a.$f.clone() { c.$f = v; } )* };
         }
-        set!(db, workload, time_limit, rate, concurrency, recovery_window, interval, fault_duration, op_timeout, ready_timeout, store, slo_recovery);
+        set!(db, workload, time_limit, rate, concurrency, recovery_window, interval, fault_duration, op_timeout, ready_timeout, store);
+        c.slo.extend(a.slo.iter().cloned());
+        if a.fault_plan.is_some() {
+            c.fault_plan = a.fault_plan.clone();
+        }
         if let Some(n) = &a.nemesis {
             c.nemesis = n.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty() && s != "none").collect();
         }
@@ -195,7 +211,6 @@ impl RunConfig {
             ("ready-timeout", self.ready_timeout),
             ("interval", self.interval),
             ("fault-duration", self.fault_duration),
-            ("slo-recovery", self.slo_recovery),
         ];
         for (name, v) in positive {
             if !(v.is_finite() && v > 0.0) {
@@ -208,6 +223,10 @@ impl RunConfig {
         if self.concurrency == 0 || self.concurrency > 1000 {
             return Err(format!("--concurrency must be between 1 and 1000, got {}", self.concurrency));
         }
+        checker::recovery::Slos::parse(&self.slo)?;
+        if let Some(p) = &self.fault_plan {
+            self.plan().map_err(|e| format!("--fault-plan {}: {e}", p.display()))?;
+        }
         if self.serializable && self.db != DbKind::Etcd {
             return Err("--serializable applies to etcd only".into());
         }
@@ -217,6 +236,15 @@ impl RunConfig {
             }
         }
         Ok(())
+    }
+
+    /// The fault plan from `--fault-plan`, if any.
+    pub fn plan(&self) -> Result<Option<Vec<nuclei::Step>>, String> {
+        let Some(p) = &self.fault_plan else { return Ok(None) };
+        let text = std::fs::read_to_string(p).map_err(|e| e.to_string())?;
+        let mut steps: Vec<nuclei::Step> = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        steps.sort_by_key(|s| s.at_ms);
+        Ok(Some(steps))
     }
 
     /// The fault kinds.

@@ -1,6 +1,8 @@
 //! Writing a run's report.html and the store's index.html.
 
-use super::store::{read_json, runs};
+use super::store::{read_json, runs, write_json};
+use checker::trends::{aggregate, RunSummary, Trends};
+use std::path::PathBuf;
 use history::History;
 use reports::{render_index, render_run, IndexRow, LogExcerpt, RunReport, Shade};
 use serde_json::Value;
@@ -91,4 +93,51 @@ pub fn write_index(store: &Path) -> Result<usize, String> {
     rows.sort_by(|a, b| a.date.cmp(&b.date));
     std::fs::write(store.join("index.html"), render_index(&rows)).map_err(|e| format!("{}: {e}", store.join("index.html").display()))?;
     Ok(rows.len())
+}
+
+fn summary_of(run: &Path) -> Option<RunSummary> {
+    let results = read_json(&run.join("results.json")).ok()?;
+    let recoveries = results["checks"]["recovery"]["recoveries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| (r["service"].as_str().unwrap_or("").to_string(), r["recovered_s"].as_f64()))
+        .collect();
+    Some(RunSummary { run: run.display().to_string(), violated: results["valid"] != "valid", recoveries })
+}
+
+/// Human lines for an aggregate.
+pub fn trends_text(t: &Trends) -> String {
+    let mut s = format!(
+        "{} runs, {} violating an SLO or a check: {:.1}% (95% Wilson interval {:.1}%..{:.1}%)\n",
+        t.runs,
+        t.violations,
+        t.violation_rate * 100.0,
+        t.violation_ci95.0 * 100.0,
+        t.violation_ci95.1 * 100.0
+    );
+    for (svc, d) in &t.services {
+        s += &format!(
+            "  {svc}: recovery p50 {:.2} s, p95 {:.2} s, p99 {:.2} s, max {:.2} s over {} windows; never recovered: {}\n",
+            d.p50, d.p95, d.p99, d.max, d.count, d.not_recovered
+        );
+    }
+    s
+}
+
+/// Aggregates `dirs` (runs) into `out/trends.json` and `out/trends.xml`;
+/// returns the text summary.
+pub fn write_trends(out: &Path, dirs: &[PathBuf]) -> Result<String, String> {
+    let summaries: Vec<RunSummary> = dirs.iter().filter_map(|d| summary_of(d)).collect();
+    let t = aggregate(&summaries);
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    write_json(&out.join("trends.json"), &t)?;
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "runs".into());
+    std::fs::write(out.join("trends.xml"), super::junit::trends_junit(&name, &t)).map_err(|e| format!("trends.xml: {e}"))?;
+    Ok(trends_text(&t))
+}
+
+/// The runs under a store, optionally only those named `name`.
+pub fn store_runs(store: &Path, name: Option<&str>) -> Vec<PathBuf> {
+    runs(store).into_iter().filter(|r| name.is_none_or(|n| r.parent().and_then(|p| p.file_name()).is_some_and(|f| f == n))).collect()
 }

@@ -32,8 +32,8 @@ pub struct RunReport<'a> {
     pub logs: Vec<LogExcerpt>,
 }
 
-/// Most ops the timeline embeds; beyond it, a sample (every fail and info,
-/// and ops near fault boundaries) with a note.
+/// Most ops the timeline embeds; beyond it, a sample (fails and infos
+/// first) with a note.
 pub const TIMELINE_CAP: usize = 40_000;
 /// Most points the latency plot draws.
 pub const PLOT_CAP: usize = 20_000;
@@ -82,12 +82,29 @@ fn client_ops(h: &History) -> Vec<Done> {
     out
 }
 
+/// At most about `cap` items: those `keep` picks first (sampled too if they
+/// alone pass half the cap), the rest sampled evenly; order kept.
 fn sample<T>(v: Vec<T>, cap: usize, keep: impl Fn(&T) -> bool) -> (Vec<T>, bool) {
     if v.len() <= cap {
         return (v, false);
     }
-    let step = (v.len() / cap).max(1);
-    (v.into_iter().enumerate().filter(|(i, x)| keep(x) || i % step == 0).map(|(_, x)| x).collect(), true)
+    let kept = v.iter().filter(|x| keep(x)).count();
+    let kept_step = kept.div_ceil(cap / 2).max(1);
+    let rest_step = (v.len() - kept).div_ceil(cap - kept.min(cap / 2)).max(1);
+    let (mut k, mut r) = (0usize, 0usize);
+    let out = v
+        .into_iter()
+        .filter(|x| {
+            if keep(x) {
+                k += 1;
+                (k - 1) % kept_step == 0
+            } else {
+                r += 1;
+                (r - 1) % rest_step == 0
+            }
+        })
+        .collect();
+    (out, true)
 }
 
 fn reproduce(test: &Value) -> String {
@@ -199,7 +216,7 @@ pub fn render_run(r: &RunReport) -> String {
     let (sampled, was_sampled) = sample(points.clone(), PLOT_CAP, |p| p.2 != 0);
     b += "<h2 id=\"plots\">What the cluster did</h2>";
     if was_sampled {
-        let _ = write!(b, "<p class=\"note\">Latency plot: every fail and info, and a sample of {} ok ops of {}.</p>", sampled.len(), points.len());
+        let _ = write!(b, "<p class=\"note\">Latency plot: a sample of {} of {} ops, fails and infos first.</p>", sampled.len(), points.len());
     }
     let _ = write!(b, "<figure>{}</figure>", plots::latency(&sampled, &r.shades, t_end));
     let _ = write!(b, "<figure>{}</figure>", plots::lines("latency quantiles of ok ops per second (ms)", "ms", &plots::quantiles(&points, 1.0, t_end), &r.shades, t_end));
@@ -250,7 +267,7 @@ pub fn render_run(r: &RunReport) -> String {
     let data: Vec<Value> = shown.iter().map(|d| json!([d.t, d.end, d.process, d.node, d.f, d.value, d.outcome, d.error])).collect();
     b += "<h2 id=\"timeline\">Operations</h2>";
     if was_sampled {
-        let _ = write!(b, "<p class=\"note\">Showing {} ops: every fail and info and a sample of the rest.</p>", data.len());
+        let _ = write!(b, "<p class=\"note\">Showing a sample of {} ops, fails and infos first.</p>", data.len());
     }
     b += TIMELINE_HTML;
     b += &json_script("ops", &Value::Array(data));
@@ -316,3 +333,22 @@ const TIMELINE_JS: &str = r#"
   apply();
 })();
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::sample;
+
+    #[test]
+    fn sampling_keeps_the_cap_and_prefers_what_keep_picks() {
+        let v: Vec<u32> = (0..100_000).collect();
+        let (s, sampled) = sample(v.clone(), 1000, |x| x % 10 == 0); // 10,000 "fails"
+        assert!(sampled && s.len() <= 1001 && s.len() >= 900, "{}", s.len());
+        let fails = s.iter().filter(|x| *x % 10 == 0).count();
+        assert!((450..=550).contains(&fails), "{fails}");
+        let (s, _) = sample(v.clone(), 1000, |x| *x == 5);
+        assert!(s.contains(&5) && s.len() <= 1001);
+        assert!(s.windows(2).all(|w| w[0] < w[1]));
+        let (s, sampled) = sample(vec![1, 2, 3], 10, |_| true);
+        assert_eq!((s, sampled), (vec![1, 2, 3], false));
+    }
+}

@@ -122,23 +122,7 @@ pub fn check_append(h: &History, slow_s: f64) -> Result<AppendResult, HistoryErr
 mod tests {
     use super::*;
 
-    fn h(lines: &str) -> History {
-        let edn: Vec<String> = lines
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .enumerate()
-            .map(|(i, l)| {
-                let w: Vec<&str> = l.splitn(4, ' ').collect();
-                format!("{{:process {} :type :{} :f :{} :value {} :time {}}}", w[0], w[1], w[2], w[3], i * 1_000_000_000)
-            })
-            .collect();
-        let mut h = history::parse(&edn.join("\n"), history::Format::Edn).unwrap();
-        for (i, op) in h.ops.iter_mut().enumerate() {
-            op.time = i as u64 * 1_000_000_000;
-        }
-        h
-    }
+    use crate::synth::compact as h;
 
     #[test]
     fn a_clean_log_is_valid_and_slow_appends_are_listed() {

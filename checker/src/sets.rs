@@ -119,18 +119,7 @@ pub fn check_set(h: &History, linearizable: bool) -> Result<SetResult, HistoryEr
 mod tests {
     use super::*;
 
-    fn h(lines: &str) -> History {
-        let edn: Vec<String> = lines
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(|l| {
-                let w: Vec<&str> = l.splitn(4, ' ').collect();
-                format!("{{:process {} :type :{} :f :{} :value {}}}", w[0], w[1], w[2], w.get(3).unwrap_or(&"nil"))
-            })
-            .collect();
-        history::parse(&edn.join("\n"), history::Format::Edn).unwrap()
-    }
+    use crate::synth::compact as h;
 
     #[test]
     fn a_clean_set_is_valid() {

@@ -7,6 +7,27 @@ use serde_json::{json, Value};
 
 pub use history::Rng;
 
+/// A tiny history DSL for tests: one op per line, `PROCESS TYPE F [VALUE]`
+/// with the value in EDN (`0 invoke write 1`, `1 ok read [0 [1 2]]`); op
+/// `i` is at time `i` seconds.
+pub fn compact(text: &str) -> History {
+    let edn: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let w: Vec<&str> = l.splitn(4, ' ').collect();
+            let at = |i: usize| w.get(i).copied().unwrap_or("nil");
+            format!("{{:process {} :type :{} :f :{} :value {}}}", at(0), at(1), at(2), at(3))
+        })
+        .collect();
+    let mut h = history::parse(&edn.join("\n"), history::Format::Edn).unwrap_or_else(|e| panic!("compact history: {e}"));
+    for op in &mut h.ops {
+        op.time = op.index * 1_000_000_000;
+    }
+    h
+}
+
 /// Which object the clients use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Object {

@@ -1,23 +1,10 @@
 //! Small hand-written histories, one per rule of the search and semantics.
 
 use checker::{check_history, Budget, CheckOptions, ModelKind, Verdict};
-use history::{Format, History, Semantics};
+use history::{History, Semantics};
 use std::time::Instant;
 
-/// Builds a history from compact lines: `P TYPE F VALUE`, e.g. `0 invoke write 1`.
-fn h(lines: &str) -> History {
-    let edn: Vec<String> = lines
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let mut w = l.splitn(4, ' ');
-            let (p, t, f, v) = (w.next().unwrap(), w.next().unwrap(), w.next().unwrap(), w.next().unwrap_or("nil"));
-            format!("{{:process {p} :type :{t} :f :{f} :value {v}}}")
-        })
-        .collect();
-    history::parse(&edn.join("\n"), Format::Edn).unwrap()
-}
+use checker::synth::compact as h;
 
 fn check(model: ModelKind, sem: Semantics, text: &str) -> checker::Linearizability {
     let mut o = CheckOptions::new(model);

@@ -60,8 +60,9 @@ fn faults_take_effect_and_every_heal_leaves_the_nodes_clean() {
 
     // isolate the leader: the majority elects another, the old one cannot commit
     let leader = until(Duration::from_secs(10), || rt.block_on(db.primary(&http, &topo))).expect("a leader");
-    let done = nemesis.apply(&Fault::StartPartition { grudge: grudge::isolate(&names, &leader), ports: vec![] }, t0).unwrap();
+    let done = nemesis.apply(&Fault::IsolatePrimary { ports: vec![] }, t0).unwrap();
     assert_eq!(done["at"].as_object().unwrap().len(), 3, "{done}");
+    assert_eq!((done["primary"].as_str(), done["primary_found"].as_bool()), (Some(leader.as_str()), Some(true)), "{done}");
     let majority = Topology { nodes: topo.nodes.iter().filter(|(n, _)| *n != leader).cloned().collect() };
     let new_leader = until(Duration::from_secs(20), || rt.block_on(db.primary(&http, &majority))).expect("the majority elects a leader");
     assert_ne!(new_leader, leader);

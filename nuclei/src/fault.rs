@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 pub enum Fault {
     /// Drop packets per the grudge (only TCP to `ports` if not empty).
     StartPartition { grudge: Grudge, ports: Vec<u16> },
+    /// Cut off the SUT's current leader or primary (found when applied;
+    /// the grudge used is recorded).
+    IsolatePrimary { ports: Vec<u16> },
     /// Heal every partition.
     StopPartition,
     /// Drop a fraction of packets per the grudge.
@@ -56,7 +59,7 @@ impl Fault {
     /// The op name in the history.
     pub fn f(&self) -> &'static str {
         match self {
-            Fault::StartPartition { .. } => "start-partition",
+            Fault::StartPartition { .. } | Fault::IsolatePrimary { .. } => "start-partition",
             Fault::StopPartition => "stop-partition",
             Fault::StartLoss { .. } => "start-loss",
             Fault::StopLoss => "stop-loss",
@@ -75,7 +78,7 @@ impl Fault {
     /// The fault that undoes this one (`None` for an inverse itself).
     pub fn inverse(&self) -> Option<Fault> {
         Some(match self {
-            Fault::StartPartition { .. } => Fault::StopPartition,
+            Fault::StartPartition { .. } | Fault::IsolatePrimary { .. } => Fault::StopPartition,
             Fault::StartLoss { .. } => Fault::StopLoss,
             Fault::StartSlow { .. } => Fault::StopSlow,
             Fault::Kill { nodes } => Fault::Start { nodes: nodes.clone() },
@@ -89,7 +92,9 @@ impl Fault {
     /// What the nodes must support.
     pub fn needs(&self) -> Needs {
         match self {
-            Fault::StartPartition { .. } | Fault::StopPartition | Fault::StartLoss { .. } | Fault::StopLoss => Needs::Iptables,
+            Fault::StartPartition { .. } | Fault::IsolatePrimary { .. } | Fault::StopPartition | Fault::StartLoss { .. } | Fault::StopLoss => {
+                Needs::Iptables
+            }
             Fault::StartSlow { .. } | Fault::StopSlow => Needs::Netem,
             Fault::Kill { .. } | Fault::Start { .. } => Needs::Kill,
             Fault::Pause { .. } | Fault::Resume { .. } => Needs::Pause,
@@ -128,6 +133,8 @@ mod tests {
             ]
         );
         assert!(Fault::StopPartition.inverse().is_none());
+        let p = Fault::IsolatePrimary { ports: vec![] };
+        assert_eq!((p.f(), p.inverse().map(|i| i.f())), ("start-partition", Some("stop-partition")));
     }
 
     #[test]

@@ -147,6 +147,16 @@ impl<'a> Nemesis<'a> {
                 self.active().partition = true;
                 (d, json!({"grudge": grudge, "ports": ports}))
             }
+            Fault::IsolatePrimary { ports } => {
+                let (victim, found) = match self.primary() {
+                    Some(p) => (p, true),
+                    None => (all[0].clone(), false), // no leader known: the first node
+                };
+                let g = crate::grudge::isolate(&all, &victim);
+                let d = self.drop_per_grudge(PARTITION_CHAIN, &g, ports, None)?;
+                self.active().partition = true;
+                (d, json!({"grudge": g, "ports": ports, "primary": victim, "primary_found": found}))
+            }
             Fault::StopPartition => {
                 let d = self.on_nodes(&all, |cl| cl.run(&c::flush(PARTITION_CHAIN)).map(|_| ()).map_err(|e| e.to_string()))?;
                 self.active().partition = false;
@@ -232,6 +242,14 @@ impl<'a> Nemesis<'a> {
         let at: Map<String, Value> = done.into_iter().map(|(n, t)| (n, json!(t.saturating_duration_since(t0).as_nanos() as u64))).collect();
         extra["at"] = Value::Object(at);
         Ok(extra)
+    }
+
+    /// The SUT's current leader or primary, if it exposes one and one is known.
+    pub fn primary(&self) -> Option<String> {
+        let p = self.db.as_primary()?;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        let http = reqwest::Client::new();
+        rt.block_on(p.primary(&http, self.topo))
     }
 
     /// Each node's clock offset from the control node's, in ms (midpoint of

@@ -111,10 +111,11 @@ fn start_fault(kind: Kind, nodes: &[String], rng: &mut Rng) -> Fault {
     let pick_one = |rng: &mut Rng| vec![rng.pick(nodes).cloned().unwrap_or_default()];
     match kind {
         Kind::Partition => {
-            let g = match rng.below(if nodes.len() >= 5 { 4 } else { 2 }) {
+            let g = match rng.below(if nodes.len() >= 5 { 5 } else { 3 }) {
                 0 => grudge::isolate(nodes, &pick_one(rng)[0]),
                 1 => grudge::halves(nodes, rng),
-                2 => grudge::majorities_ring(nodes, rng),
+                2 => return Fault::IsolatePrimary { ports: vec![] },
+                3 => grudge::majorities_ring(nodes, rng),
                 _ => grudge::bridge(nodes, rng),
             };
             Fault::StartPartition { grudge: g, ports: vec![] }

@@ -82,6 +82,29 @@ fn client_ops(h: &History) -> Vec<Done> {
     out
 }
 
+/// Per node, the clock offsets (ms) the nemesis measured after each clock
+/// fault (`measured_ms` in its completions).
+fn clock_offsets(h: &History) -> Vec<(String, plots::RGBColor, Vec<(f64, f64)>)> {
+    let mut per: std::collections::BTreeMap<String, Vec<(f64, f64)>> = std::collections::BTreeMap::new();
+    for op in h.ops.iter().filter(|o| o.process == Process::Nemesis && o.kind != OpType::Invoke) {
+        if let Some(m) = op.value.get("measured_ms").and_then(Value::as_object) {
+            for (node, ms) in m {
+                if let Some(ms) = ms.as_f64() {
+                    per.entry(node.clone()).or_default().push((op.time as f64 / 1e9, ms));
+                }
+            }
+        }
+    }
+    const COLORS: [plots::RGBColor; 5] = [
+        plots::RGBColor(0x30, 0x70, 0xc0),
+        plots::RGBColor(0xd6, 0x3a, 0x3a),
+        plots::RGBColor(0x2a, 0x9d, 0x4a),
+        plots::RGBColor(0xe0, 0x9a, 0x10),
+        plots::RGBColor(0x80, 0x40, 0xa0),
+    ];
+    per.into_iter().enumerate().map(|(i, (n, pts))| (n, COLORS[i % COLORS.len()], pts)).collect()
+}
+
 /// At most about `cap` items: those `keep` picks first (sampled too if they
 /// alone pass half the cap), the rest sampled evenly; order kept.
 fn sample<T>(v: Vec<T>, cap: usize, keep: impl Fn(&T) -> bool) -> (Vec<T>, bool) {
@@ -244,6 +267,10 @@ pub fn render_run(r: &RunReport) -> String {
         })
         .unwrap_or_default();
     let _ = write!(b, "<figure>{}</figure>", plots::heatmap(&rows, tl["bucket_s"].as_f64().unwrap_or(1.0), &r.shades));
+    let clocks = clock_offsets(r.history);
+    if !clocks.is_empty() {
+        let _ = write!(b, "<figure>{}</figure>", plots::lines("clock offset from the control node (ms), as measured by the nemesis", "ms", &clocks, &r.shades, t_end));
+    }
 
     // anomalies
     b += &crate::findings::render(&results["checks"], r.history);
@@ -336,7 +363,24 @@ const TIMELINE_JS: &str = r#"
 
 #[cfg(test)]
 mod tests {
-    use super::sample;
+    use super::{clock_offsets, sample};
+    use history::{History, Op, OpType, Process};
+    use serde_json::json;
+
+    #[test]
+    fn clock_offsets_come_from_the_nemesis_measurements() {
+        let mut h = History::default();
+        for (t, m) in [(1u64, json!({"n1": 0.4, "n2": 60000.0})), (5, json!({"n1": 0.2, "n2": 0.8}))] {
+            let mut op = Op::new(Process::Nemesis, OpType::Info, "bump-clock", json!({"measured_ms": m}));
+            op.time = t * 1_000_000_000;
+            h.ops.push(op);
+        }
+        let c = clock_offsets(&h);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[1].0, "n2");
+        assert_eq!(c[1].2, vec![(1.0, 60000.0), (5.0, 0.8)]);
+        assert!(clock_offsets(&History::default()).is_empty());
+    }
 
     #[test]
     fn sampling_keeps_the_cap_and_prefers_what_keep_picks() {

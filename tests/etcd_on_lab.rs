@@ -94,7 +94,9 @@ fn etcd_is_ready_only_with_quorum_serves_survives_a_kill_and_tears_down() {
         let w = until_ok(Duration::from_secs(15), || c0.write("k", &four)).await;
         assert_eq!(w, Completion::Ok(json!(4)));
         match c(2).read("k").await {
-            Completion::Fail(e) => assert!(e.starts_with("connect"), "{e}"),
+            // refused, or a pooled connection reset by the dying process:
+            // either way a read that failed is a definite fail
+            Completion::Fail(e) => assert!(e.starts_with("connect") || e.contains("reset"), "{e}"),
             other => panic!("a read from a killed node must fail: {other:?}"),
         }
     });

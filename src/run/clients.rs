@@ -4,12 +4,15 @@
 use super::generator::ClientOp;
 use serde_json::{json, Value};
 use workloads::etcd::EtcdClient;
+use workloads::restate::RestateClient;
 use workloads::Completion;
 
 /// A client bound to one node.
 pub enum Client {
     /// etcd's JSON gateway.
     Etcd(EtcdClient),
+    /// Restate's ingress, calling faultline's SDK service.
+    Restate(RestateClient),
     /// Answers every op at once, in process: for measuring the runner.
     Noop,
 }
@@ -36,6 +39,17 @@ impl Client {
                 ClientOp::ReadSet => map_ok(c.read("set").await, |v| if v.is_null() { json!([]) } else { v }),
                 ClientOp::Append { log, value } => map_ok(c.append(&format!("log{log}"), &json!(value)).await, |_| json!([log, value])),
                 ClientOp::ReadLog { log } => map_ok(c.read(&format!("log{log}")).await, |v| json!([log, if v.is_null() { json!([]) } else { v }])),
+            },
+            Client::Restate(c) => match *op {
+                ClientOp::Read { key } => map_ok(c.read(&format!("r{key}")).await, |v| json!([key, v])),
+                ClientOp::Write { key, value } => map_ok(c.write(&format!("r{key}"), &json!(value)).await, |_| json!([key, value])),
+                ClientOp::Cas { key, old, new } => {
+                    map_ok(c.cas(&format!("r{key}"), &json!(old), &json!(new)).await, |_| json!([key, [old, new]]))
+                }
+                ClientOp::Add { element } => map_ok(c.add("set", &json!(element)).await, |_| json!(element)),
+                ClientOp::ReadSet => c.read_set("set").await,
+                ClientOp::Append { log, value } => map_ok(c.append(&format!("log{log}"), &json!(value)).await, |_| json!([log, value])),
+                ClientOp::ReadLog { log } => map_ok(c.read_log(&format!("log{log}")).await, |v| json!([log, v])),
             },
         }
     }

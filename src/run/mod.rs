@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use workloads::etcd::{Etcd, EtcdClient};
+use workloads::restate::{Restate, RestateClient};
 use workloads::{wait_ready, Completion, Db, Startup, Topology};
 
 /// Health probes use process numbers from here up, so checkers of client
@@ -116,10 +117,6 @@ pub fn run(args: RunArgs) -> i32 {
 /// One run; its exit code and directory.
 fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>) {
     let cfg = cfg.clone();
-    if cfg.db == DbKind::Restate {
-        eprintln!("run: the restate SUT is not available in this build yet (etcd is)");
-        return (exit::BAD_INPUT, None);
-    }
     let seed = cfg.seed.unwrap_or_else(random_seed);
     let nodes = match &cfg.nodes_file {
         Some(p) => match NodesFile::load(p) {
@@ -171,7 +168,10 @@ fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>)
         log.say(&format!("cannot write test.json: {e}"));
         return (exit::INTERNAL, None);
     }
-    let db: Box<dyn Db> = Box::new(if cfg.db == DbKind::Etcd { Etcd::default() } else { unreachable!("refused above") });
+    let db: Box<dyn Db> = match cfg.db {
+        DbKind::Etcd => Box::new(Etcd::default()),
+        DbKind::Restate => Box::new(Restate::default()),
+    };
     install_signal_handlers();
     let facts = lifecycle(&cfg, seed, &nodes, db.as_ref(), &dir, &log);
     if let Err(e) = store::write_json(&dir.join("run.json"), &facts) {
@@ -345,7 +345,14 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
         facts.infrastructure_error = Some(format!("start failed: {e}"));
         return facts;
     }
-    let startup: Startup = rt.block_on(wait_ready(db, &http, &topo, started, Duration::from_secs_f64(cfg.ready_timeout)));
+    let ready_timeout = Duration::from_secs_f64(cfg.ready_timeout);
+    if let Err(e) = rt.block_on(db.bootstrap(&http, &topo, ready_timeout)) {
+        facts.infrastructure_error =
+            Some(format!("{} did not become ready within {} s: bootstrap: {e}\n{}", db.name(), cfg.ready_timeout, last_log_lines(&cluster, db)));
+        let _ = cluster.on_all(|c| db.teardown(c));
+        return facts;
+    }
+    let startup: Startup = rt.block_on(wait_ready(db, &http, &topo, started, ready_timeout));
     facts.startup = serde_json::to_value(&startup).ok();
     if !startup.ready() {
         let why: Vec<String> = startup.not_ready.iter().map(|(n, e)| format!("{n}: {e}")).collect();
@@ -389,7 +396,11 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
         .nodes
         .iter()
         .map(|(_, addr)| {
-            Arc::new(Client::Etcd(EtcdClient::new(http.clone(), addr, cfg.serializable).with_timeout(Duration::from_secs_f64(cfg.op_timeout))))
+            let timeout = Duration::from_secs_f64(cfg.op_timeout);
+            Arc::new(match cfg.db {
+                DbKind::Etcd => Client::Etcd(EtcdClient::new(http.clone(), addr, cfg.serializable).with_timeout(timeout)),
+                DbKind::Restate => Client::Restate(RestateClient::new(http.clone(), addr).with_timeout(timeout)),
+            })
         })
         .collect();
     let generator = Mutex::new(Generator::new(cfg.workload, cfg.concurrency, 100, rng.next_u64()));

@@ -26,18 +26,24 @@ pub enum Effect {
 
 /// Classifies a transport error from the HTTP client.
 pub fn classify(e: &reqwest::Error, effect: Effect) -> Completion {
-    let why = if e.is_timeout() {
-        "timeout".to_string()
-    } else if e.is_connect() {
-        format!("connect: {}", root_cause(e))
-    } else {
-        root_cause(e)
-    };
+    let why = classify_text(e);
     // A connection that was never made sent nothing: the op did not happen.
     if e.is_connect() && !e.is_timeout() || effect == Effect::ReadOnly {
         Completion::Fail(why)
     } else {
         Completion::Info(why)
+    }
+}
+
+/// Why a request failed, in a few words: `timeout`, `connect: ...`, or
+/// the root cause.
+pub fn classify_text(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timeout".to_string()
+    } else if e.is_connect() {
+        format!("connect: {}", root_cause(e))
+    } else {
+        root_cause(e)
     }
 }
 

@@ -78,6 +78,14 @@ pub trait Db: Send + Sync {
     /// Starts the SUT's process on a node (no waiting).
     fn start(&self, node: &NodeClient, topo: &Topology) -> Result<(), DbError>;
 
+    /// Cluster-wide initialisation, once, after every node was first
+    /// started and before readiness is awaited (Restate: provision the
+    /// cluster, register the SDK service); retried until `deadline`. The
+    /// default: none.
+    fn bootstrap<'a>(&'a self, _http: &'a reqwest::Client, _topo: &'a Topology, _deadline: Duration) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Stops the SUT and removes its data from a node.
     fn teardown(&self, node: &NodeClient) -> Result<(), DbError>;
 

@@ -1,0 +1,468 @@
+//! Restate, from npm (`@restatedev/restate-server`, `@restatedev/restatectl`,
+//! installed by faultline into a cache on the control node), uploaded to the
+//! nodes with faultline's SDK service (`faultline-restate-service`, built
+//! with this workspace).
+//!
+//! Every node runs every role (ingress, admin, worker, log server, metadata
+//! server): replicated metadata and the replicated loglet. The cluster is
+//! provisioned once ([`Db::bootstrap`]) and the SDK service registered as
+//! `http://127.0.0.1:9080/`, so each Restate node calls the copy on its own
+//! node. Ready means: admin, worker and log server ready and the metadata
+//! server a member on every node, the service reachable through every
+//! ingress, every partition with an active leader and no log server still
+//! provisioning.
+
+mod client;
+
+pub use client::{RestateClient, INGRESS_PORT};
+
+use crate::db::{BoxFuture, Db, DbError, Kill, Pause, Service, Topology};
+use control::{local, quote, Cmd, NodeClient};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The Restate release faultline installs (npm packages of this version).
+pub const VERSION: &str = "1.7.12";
+/// The admin API port.
+pub const ADMIN_PORT: u16 = 9070;
+/// The node-to-node (fabric) port; also serves the node's `/health`.
+pub const FABRIC_PORT: u16 = 5122;
+/// Where the SDK service listens on each node.
+pub const SERVICE_PORT: u16 = 9080;
+
+const SERVER: &str = "/opt/faultline/bin/restate-server";
+const SERVICE: &str = "/opt/faultline/bin/faultline-restate-service";
+const CONFIG: &str = "/etc/faultline/restate.toml";
+const DATA: &str = "/var/lib/faultline/restate";
+const LOG: &str = "/var/log/faultline/restate.log";
+const SERVICE_LOG: &str = "/var/log/faultline/restate-service.log";
+/// Match the processes only (not the shells that signal them).
+const SERVER_PATTERN: &str = "^/opt/faultline/bin/restate-server ";
+const SERVICE_PATTERN: &str = "^/opt/faultline/bin/faultline-restate-service";
+/// The register the ingress probe reads.
+pub const PROBE_KEY: &str = "faultline-probe";
+
+/// The binaries on the control node, found or installed by `prepare`.
+#[derive(Debug)]
+struct Bins {
+    server: PathBuf,
+    server_sha: String,
+    restatectl: PathBuf,
+    service: PathBuf,
+    service_sha: String,
+}
+
+/// A Restate cluster: one node of every role per node.
+#[derive(Debug, Default)]
+pub struct Restate {
+    /// The SDK service binary; by default `$FAULTLINE_RESTATE_SERVICE`, or
+    /// `faultline-restate-service` next to the running executable.
+    pub service_binary: Option<PathBuf>,
+    bins: OnceLock<Bins>,
+}
+
+/// The cache holding npm's Restate packages (`$FAULTLINE_CACHE_DIR`, else
+/// `/var/cache/faultline`).
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("FAULTLINE_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/cache/faultline")).join(format!("restate-{VERSION}"))
+}
+
+fn sha256_local(path: &Path) -> Result<String, DbError> {
+    let out = local::run(&["sha256sum", &path.to_string_lossy()]).map_err(DbError::Local)?;
+    Ok(out.split_whitespace().next().unwrap_or_default().to_string())
+}
+
+/// Installs the npm packages into the cache unless already there; the
+/// paths of the server and restatectl binaries.
+fn install_npm_packages() -> Result<(PathBuf, PathBuf), DbError> {
+    let dir = cache_dir();
+    let modules = dir.join("node_modules/@restatedev");
+    let server = modules.join("restate-server-linux-x64/bin/restate-server");
+    let ctl = modules.join("restatectl-linux-x64/bin/restatectl");
+    if server.is_file() && ctl.is_file() {
+        return Ok((server, ctl));
+    }
+    local::ensure_packages(&[("npm", "npm")]).map_err(DbError::Local)?;
+    std::fs::create_dir_all(&dir).map_err(|e| DbError::Local(format!("{}: {e}", dir.display())))?;
+    eprintln!("faultline: installing Restate {VERSION} from npm into {}", dir.display());
+    let (s, c) = (format!("@restatedev/restate-server@{VERSION}"), format!("@restatedev/restatectl@{VERSION}"));
+    // no install scripts: the binaries need none, and they would phone home
+    local::run(&["npm", "install", "--prefix", &dir.to_string_lossy(), "--ignore-scripts", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", &s, &c])
+        .map_err(DbError::Local)?;
+    if !(server.is_file() && ctl.is_file()) {
+        return Err(DbError::Local(format!("npm installed Restate {VERSION} but {} or {} is missing (not linux-x64?)", server.display(), ctl.display())));
+    }
+    Ok((server, ctl))
+}
+
+fn find_service(explicit: Option<&Path>) -> Result<PathBuf, DbError> {
+    if let Some(p) = explicit.map(Path::to_path_buf).or_else(|| std::env::var_os("FAULTLINE_RESTATE_SERVICE").map(PathBuf::from)) {
+        return if p.is_file() { Ok(p) } else { Err(DbError::Local(format!("the Restate SDK service {} does not exist", p.display()))) };
+    }
+    let exe = std::env::current_exe().map_err(|e| DbError::Local(format!("current executable: {e}")))?;
+    // next to `faultline`, or one level up (test binaries live in deps/)
+    let dirs = exe.ancestors().skip(1).take(2);
+    for d in dirs {
+        let p = d.join("faultline-restate-service");
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    Err(DbError::Local(format!(
+        "faultline-restate-service is not next to {}: build it with `cargo build --release` or set FAULTLINE_RESTATE_SERVICE",
+        exe.display()
+    )))
+}
+
+fn signal(node: &NodeClient, sig: &str, pattern: &str) -> Result<(), DbError> {
+    // pkill exits 1 when nothing matched: that is fine here
+    let o = node.exec(&Cmd::new(["pkill", sig, "-f", pattern]))?;
+    if o.status > 1 {
+        return Err(DbError::Sut(format!("pkill {sig} on {}: {}", node.node().name, o.stderr.trim())));
+    }
+    Ok(())
+}
+
+/// The node's configuration file.
+pub fn config(name: &str, topo: &Topology) -> Result<String, DbError> {
+    let ip = topo.address(name).ok_or_else(|| DbError::Sut(format!("{name} is not in the topology")))?;
+    let replication = if topo.nodes.len() >= 2 { 2 } else { 1 };
+    let metadata: Vec<String> = topo.nodes.iter().map(|(_, a)| format!("\"http://{a}:{FABRIC_PORT}/\"")).collect();
+    Ok(format!(
+        r#"node-name = "{name}"
+cluster-name = "faultline"
+base-dir = "{DATA}"
+advertised-address = "http://{ip}:{FABRIC_PORT}/"
+auto-provision = false
+default-replication = {replication}
+# the default (2 GiB) is more than lab nodes have
+rocksdb-total-memory-size = "512 MiB"
+
+[metadata-client]
+addresses = [{}]
+
+[bifrost]
+default-provider = "replicated"
+"#,
+        metadata.join(", ")
+    ))
+}
+
+/// Runs restatectl on the control node: its stdout and stderr together,
+/// or why it could not run.
+fn restatectl(ctl: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(ctl).args(args).stdin(Stdio::null()).output().map_err(|e| format!("{}: {e}", ctl.display()))?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("restatectl {} failed ({}): {}", args.first().unwrap_or(&""), out.status, text.trim()))
+    }
+}
+
+/// The JSON rows of `restatectl sql --jsonl`.
+fn sql(ctl: &Path, addresses: &str, query: &str) -> Result<Vec<Value>, String> {
+    let out = restatectl(ctl, &["sql", "--jsonl", "--address", addresses, query])?;
+    let rows: Vec<Value> = out.lines().filter(|l| l.starts_with('{')).filter_map(|l| serde_json::from_str(l).ok()).collect();
+    if rows.is_empty() && out.contains("[ERR]") {
+        return Err(out.trim().to_string());
+    }
+    Ok(rows)
+}
+
+/// Whether every partition has an active leader and no log server is still
+/// provisioning, from restatectl's tables: `Err` says what is missing.
+pub fn cluster_state(partitions: &[Value], states: &[Value], nodes: &[Value]) -> Result<(), String> {
+    if partitions.is_empty() {
+        return Err("no partitions yet".into());
+    }
+    let led: BTreeSet<i64> = states
+        .iter()
+        .filter(|s| s["effective_mode"].as_str().is_some_and(|m| m.eq_ignore_ascii_case("leader")) && s["replay_status"] == "active")
+        .filter_map(|s| s["partition_id"].as_i64())
+        .collect();
+    let leaderless: Vec<i64> = partitions.iter().filter_map(|p| p["partition_id"].as_i64()).filter(|p| !led.contains(p)).collect();
+    if !leaderless.is_empty() {
+        return Err(format!("{} of {} partitions without an active leader (first: {})", leaderless.len(), partitions.len(), leaderless[0]));
+    }
+    let provisioning: Vec<&str> =
+        nodes.iter().filter(|n| n["storage_state"].as_str() != Some("read-write")).map(|n| n["name"].as_str().unwrap_or("?")).collect();
+    if !provisioning.is_empty() {
+        return Err(format!("log servers not read-write yet: {}", provisioning.join(", ")));
+    }
+    Ok(())
+}
+
+/// Whether a node's `/health` answer says every role is up: `Err` names
+/// the first that is not.
+pub fn node_health(v: &Value) -> Result<(), String> {
+    let want = [("status", "Alive"), ("admin_status", "Ready"), ("worker_status", "Ready"), ("log_server_status", "Ready"), ("metadata_server_status", "Member")];
+    for (field, good) in want {
+        let have = v[field].as_str().unwrap_or("absent");
+        if have != good {
+            return Err(format!("{field} {have}"));
+        }
+    }
+    Ok(())
+}
+
+impl Restate {
+    fn bins(&self) -> Result<&Bins, DbError> {
+        self.prepare()?;
+        self.bins.get().ok_or_else(|| DbError::Local("Restate binaries not prepared".into()))
+    }
+
+    fn addresses(topo: &Topology) -> String {
+        topo.nodes.iter().map(|(_, a)| format!("http://{a}:{FABRIC_PORT}/")).collect::<Vec<_>>().join(",")
+    }
+
+    fn start_cmd(&self) -> Cmd {
+        let dirs = Cmd::new(["mkdir", "-p", DATA, "/var/log/faultline"]);
+        // daemons must not hold the SSH channel open: detach their streams;
+        // the SDK service is stateless and survives kills of the server
+        let service = format!(
+            "pgrep -f {} >/dev/null || {{ FAULTLINE_SERVICE_ADDR=0.0.0.0:{SERVICE_PORT} setsid nohup {SERVICE} >>{SERVICE_LOG} 2>&1 </dev/null & }};",
+            quote(SERVICE_PATTERN)
+        );
+        let server = format!("setsid nohup {SERVER} --config-file {CONFIG} >>{LOG} 2>&1 </dev/null &");
+        Cmd::script(&format!("{} || exit 1; cd {DATA} || exit 1; {service} {server}", dirs.text())).sudo()
+    }
+
+    fn provision(ctl: &Path, first: &str, give_up: Instant) -> Result<(), String> {
+        let mut wait = Duration::from_millis(100);
+        loop {
+            // restatectl exits 0 even when it failed: read what it says
+            let out = restatectl(ctl, &["provision", "--address", first, "--yes"]).unwrap_or_else(|e| e);
+            if out.contains("successfully provisioned") || out.contains("provisioned by somebody else") {
+                return Ok(());
+            }
+            if Instant::now() + wait >= give_up {
+                let last = out.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
+                return Err(format!("provisioning through {first} did not succeed: {last}"));
+            }
+            std::thread::sleep(wait);
+            wait = (wait * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    async fn register(&self, http: &reqwest::Client, topo: &Topology, give_up: Instant) -> Result<(), String> {
+        let url = format!("http://{}:{ADMIN_PORT}/deployments", topo.nodes.first().ok_or("no nodes")?.1);
+        let body = json!({"uri": format!("http://127.0.0.1:{SERVICE_PORT}/")});
+        let mut wait = Duration::from_millis(100);
+        loop {
+            let why = match http.post(&url).json(&body).timeout(Duration::from_secs(10)).send().await {
+                Ok(r) if r.status().is_success() => return Ok(()),
+                Ok(r) => format!("{}: {}", r.status(), r.text().await.unwrap_or_default().chars().take(300).collect::<String>()),
+                Err(e) => e.to_string(),
+            };
+            if Instant::now() + wait >= give_up {
+                return Err(format!("registering the SDK service at {url}: {why}"));
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(1));
+        }
+    }
+}
+
+impl Db for Restate {
+    fn name(&self) -> &'static str {
+        "restate"
+    }
+
+    fn prepare(&self) -> Result<(), DbError> {
+        if self.bins.get().is_some() {
+            return Ok(());
+        }
+        let (server, restatectl) = install_npm_packages()?;
+        let service = find_service(self.service_binary.as_deref())?;
+        let bins = Bins { server_sha: sha256_local(&server)?, server, restatectl, service_sha: sha256_local(&service)?, service };
+        let _ = self.bins.set(bins);
+        Ok(())
+    }
+
+    fn setup(&self, node: &NodeClient, topo: &Topology) -> Result<(), DbError> {
+        let b = self.bins()?;
+        node.run(&Cmd::new(["mkdir", "-p", "/opt/faultline/bin", "/etc/faultline"]).sudo())?;
+        for (local, remote, sha) in [(&b.server, SERVER, &b.server_sha), (&b.service, SERVICE, &b.service_sha)] {
+            let have = node.exec(&Cmd::new(["sha256sum", remote]))?.stdout;
+            if !have.starts_with(sha.as_str()) {
+                node.upload(local, remote, 0o755)?;
+            }
+        }
+        let text = config(&node.node().name, topo)?;
+        node.upload_bytes(&mut text.as_bytes(), CONFIG, 0o644)?;
+        Ok(())
+    }
+
+    fn start(&self, node: &NodeClient, _topo: &Topology) -> Result<(), DbError> {
+        node.run(&self.start_cmd())?;
+        Ok(())
+    }
+
+    fn bootstrap<'a>(&'a self, http: &'a reqwest::Client, topo: &'a Topology, deadline: Duration) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let give_up = Instant::now() + deadline;
+            let ctl = self.bins().map_err(|e| e.to_string())?.restatectl.clone();
+            let first = format!("http://{}:{FABRIC_PORT}/", topo.nodes.first().ok_or("no nodes")?.1);
+            let provisioned = tokio::task::spawn_blocking(move || Self::provision(&ctl, &first, give_up));
+            provisioned.await.map_err(|e| format!("provisioning: {e}"))??;
+            self.register(http, topo, give_up).await
+        })
+    }
+
+    fn teardown(&self, node: &NodeClient) -> Result<(), DbError> {
+        signal(node, "-KILL", SERVER_PATTERN)?;
+        signal(node, "-KILL", SERVICE_PATTERN)?;
+        node.run(&Cmd::new(["rm", "-rf", DATA, LOG, SERVICE_LOG, CONFIG]).sudo())?;
+        Ok(())
+    }
+
+    fn services(&self) -> Vec<Service> {
+        vec![
+            Service { name: "ingress", port: INGRESS_PORT },
+            Service { name: "admin", port: ADMIN_PORT },
+            Service { name: "metadata", port: FABRIC_PORT },
+        ]
+    }
+
+    fn probe<'a>(&'a self, http: &'a reqwest::Client, address: &'a str, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            match service {
+                // a real invocation: the ingress, a partition leader and the
+                // SDK service all answer (a health endpoint can say "fine"
+                // while invocations hang)
+                "ingress" => match RestateClient::new(http.clone(), address).with_timeout(timeout).read(PROBE_KEY).await {
+                    crate::Completion::Ok(_) => Ok(()),
+                    crate::Completion::Fail(e) | crate::Completion::Info(e) => Err(e),
+                },
+                "admin" => {
+                    let r = http.get(format!("http://{address}:{ADMIN_PORT}/health")).timeout(timeout).send().await.map_err(|e| crate::classify_text(&e))?;
+                    if r.status().is_success() {
+                        Ok(())
+                    } else {
+                        Err(format!("health {}", r.status().as_u16()))
+                    }
+                }
+                "metadata" => {
+                    let r = http.get(format!("http://{address}:{FABRIC_PORT}/health")).timeout(timeout).send().await.map_err(|e| crate::classify_text(&e))?;
+                    let v: Value = r.json().await.map_err(|e| crate::classify_text(&e))?;
+                    match v["metadata_server_status"].as_str() {
+                        Some("Member") => Ok(()),
+                        other => Err(format!("metadata server {}", other.unwrap_or("absent"))),
+                    }
+                }
+                other => Err(format!("restate has no service {other:?}")),
+            }
+        })
+    }
+
+    fn node_ready<'a>(&'a self, http: &'a reqwest::Client, address: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let r = http.get(format!("http://{address}:{FABRIC_PORT}/health")).timeout(Duration::from_secs(2)).send().await;
+            let v: Value = match r {
+                Ok(r) => r.json().await.map_err(|e| format!("health: {}", crate::classify_text(&e)))?,
+                Err(e) => return Err(format!("health: {}", crate::classify_text(&e))),
+            };
+            node_health(&v)?;
+            for s in self.services() {
+                self.probe(http, address, s.name, Duration::from_secs(2)).await.map_err(|e| format!("{}: {e}", s.name))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn cluster_ready<'a>(&'a self, _http: &'a reqwest::Client, topo: &'a Topology) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let ctl = self.bins().map_err(|e| e.to_string())?.restatectl.clone();
+            let addrs = Self::addresses(topo);
+            let state = tokio::task::spawn_blocking(move || {
+                let partitions = sql(&ctl, &addrs, "SELECT partition_id FROM partitions")?;
+                let states = sql(&ctl, &addrs, "SELECT partition_id, effective_mode, replay_status FROM partition_state")?;
+                let nodes = sql(&ctl, &addrs, "SELECT name, storage_state FROM nodes")?;
+                cluster_state(&partitions, &states, &nodes)
+            });
+            state.await.map_err(|e| format!("restatectl: {e}"))?
+        })
+    }
+
+    fn log_files(&self) -> Vec<String> {
+        vec![LOG.to_string(), SERVICE_LOG.to_string()]
+    }
+
+    fn as_kill(&self) -> Option<&dyn Kill> {
+        Some(self)
+    }
+
+    fn as_pause(&self) -> Option<&dyn Pause> {
+        Some(self)
+    }
+}
+
+impl Kill for Restate {
+    /// Kills the Restate server (the stateless SDK service stays).
+    fn kill(&self, node: &NodeClient) -> Result<(), DbError> {
+        signal(node, "-KILL", SERVER_PATTERN)
+    }
+
+    fn restart(&self, node: &NodeClient, topo: &Topology) -> Result<(), DbError> {
+        self.start(node, topo)
+    }
+}
+
+impl Pause for Restate {
+    fn pause(&self, node: &NodeClient) -> Result<(), DbError> {
+        signal(node, "-STOP", SERVER_PATTERN)
+    }
+
+    fn resume(&self, node: &NodeClient) -> Result<(), DbError> {
+        signal(node, "-CONT", SERVER_PATTERN)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topo() -> Topology {
+        Topology { nodes: (1..=3).map(|i| (format!("n{i}"), format!("10.0.0.{i}"))).collect() }
+    }
+
+    #[test]
+    fn config_names_the_node_and_every_metadata_server() {
+        let c = config("n2", &topo()).unwrap();
+        assert!(c.contains("node-name = \"n2\"") && c.contains("advertised-address = \"http://10.0.0.2:5122/\""), "{c}");
+        assert!(c.contains(r#"addresses = ["http://10.0.0.1:5122/", "http://10.0.0.2:5122/", "http://10.0.0.3:5122/"]"#), "{c}");
+        assert!(c.contains("default-replication = 2") && c.contains("default-provider = \"replicated\""), "{c}");
+        assert!(config("n9", &topo()).is_err());
+        let one = Topology { nodes: vec![("n1".into(), "10.0.0.1".into())] };
+        assert!(config("n1", &one).unwrap().contains("default-replication = 1"));
+    }
+
+    #[test]
+    fn readiness_needs_every_partition_led_and_every_log_server_writable() {
+        let parts: Vec<Value> = (0..3).map(|i| json!({"partition_id": i})).collect();
+        let led = |i: i64, mode: &str, replay: &str| json!({"partition_id": i, "effective_mode": mode, "replay_status": replay});
+        let nodes = vec![json!({"name": "n1", "storage_state": "read-write"}), json!({"name": "n2", "storage_state": "read-write"})];
+        let mut states = vec![led(0, "Leader", "active"), led(1, "Leader", "active"), led(2, "Follower", "active"), led(2, "Leader", "starting")];
+        assert_eq!(cluster_state(&parts, &states, &nodes), Err("1 of 3 partitions without an active leader (first: 2)".into()));
+        states.push(led(2, "Leader", "active"));
+        assert_eq!(cluster_state(&parts, &states, &nodes), Ok(()));
+        let provisioning = vec![nodes[0].clone(), json!({"name": "n2", "storage_state": "provisioning"})];
+        assert_eq!(cluster_state(&parts, &states, &provisioning), Err("log servers not read-write yet: n2".into()));
+        assert!(cluster_state(&[], &states, &nodes).is_err());
+    }
+
+    #[test]
+    fn node_health_names_the_role_not_ready() {
+        let mut v = json!({"status": "Alive", "admin_status": "Ready", "worker_status": "Ready", "log_server_status": "Ready", "metadata_server_status": "Member"});
+        assert_eq!(node_health(&v), Ok(()));
+        v["metadata_server_status"] = json!("AwaitingProvisioning");
+        assert_eq!(node_health(&v), Err("metadata_server_status AwaitingProvisioning".into()));
+        v["status"] = json!("StartingUp");
+        assert_eq!(node_health(&v), Err("status StartingUp".into()));
+    }
+}

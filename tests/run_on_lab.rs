@@ -144,6 +144,49 @@ fn set_and_append_workloads_reach_verdicts() {
 }
 
 #[test]
+fn restate_register_and_set_with_partitions_reach_verdicts_with_reports() {
+    let _l = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let s = store("restate");
+    for (w, key) in [("register", "linearizable"), ("set", "set")] {
+        let (code, dir) = run(&s, &["--db", "restate", "--workload", w, "--nemesis", "partition", "--time-limit", "20", "--recovery-window", "5", "--rate", "40"]);
+        let r = json(&dir.join("results.json"));
+        // a verdict (valid or invalid), not an infrastructure failure
+        assert!(code == 0 || code == 1, "{w}: exit {code}: {} {}", r["summary"], r["infrastructure_error"]);
+        assert!(r["checks"][key]["valid"].is_boolean() || r["checks"][key]["valid"].is_string(), "{w}: {}", r["checks"][key]);
+        assert!(r["stats"]["ok"].as_u64().unwrap() > 100, "{w}: {}", r["stats"]);
+        assert_eq!(json(&dir.join("test.json"))["db"], "restate");
+        for f in ["report.html", "history.jsonl", "nodes/n1/restate.log", "nodes/n2/restate-service.log"] {
+            assert!(dir.join(f).exists(), "{w}: missing {f}");
+        }
+        // every Restate service is probed and its recovery measured
+        let rec = &r["checks"]["recovery"]["recoveries"];
+        for svc in ["ingress", "admin", "metadata"] {
+            assert!(rec.as_array().unwrap().iter().any(|x| x["service"] == svc), "{w}: no recovery for {svc}: {rec}");
+        }
+        let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+        assert!(report.contains("restate") && report.contains("ingress"), "{w}");
+        // the start-up time is recorded
+        assert!(r["startup"]["cluster"].as_f64().is_some_and(|t| t > 0.0), "{w}: {}", r["startup"]);
+    }
+    no_leftovers();
+}
+
+#[test]
+fn a_sut_not_ready_by_the_deadline_is_an_infrastructure_failure_and_no_op_is_sent() {
+    let _l = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let s = store("not-ready");
+    // Restate needs ~10 s to elect partition leaders: 2 s is not enough
+    let (code, dir) = run(&s, &["--db", "restate", "--workload", "register", "--nemesis", "partition", "--time-limit", "10", "--ready-timeout", "2"]);
+    assert_eq!(code, 3, "not ready is an infrastructure failure (exit 3)");
+    let facts = json(&dir.join("run.json"));
+    let why = facts["infrastructure_error"].as_str().unwrap();
+    assert!(why.contains("restate did not become ready within 2 s"), "{why}");
+    let ops = std::fs::read_to_string(dir.join("history.jsonl")).unwrap_or_default();
+    assert!(!ops.contains("\"invoke\""), "an operation was sent before ready");
+    no_leftovers();
+}
+
+#[test]
 fn clock_faults_are_refused_on_lxc_nodes_before_the_run() {
     let _l = LAB.lock().unwrap_or_else(|e| e.into_inner());
     let s = store("clock");

@@ -16,7 +16,7 @@ mod client;
 
 pub use client::{RestateClient, INGRESS_PORT};
 
-use crate::db::{BoxFuture, Db, DbError, Kill, Pause, Service, Topology};
+use crate::db::{BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
 use control::{local, quote, Cmd, NodeClient};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -167,11 +167,20 @@ fn restatectl(ctl: &Path, args: &[&str]) -> Result<String, String> {
 /// The JSON rows of `restatectl sql --jsonl`.
 fn sql(ctl: &Path, addresses: &str, query: &str) -> Result<Vec<Value>, String> {
     let out = restatectl(ctl, &["sql", "--jsonl", "--address", addresses, query])?;
-    let rows: Vec<Value> = out.lines().filter(|l| l.starts_with('{')).filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let rows = jsonl_rows(&out);
     if rows.is_empty() && out.contains("[ERR]") {
         return Err(out.trim().to_string());
     }
     Ok(rows)
+}
+
+/// The rows of restatectl's `--jsonl` output: one object a line, the last
+/// one followed on its line by "N rows. Query took ...".
+fn jsonl_rows(out: &str) -> Vec<Value> {
+    out.lines()
+        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| serde_json::Deserializer::from_str(l).into_iter::<Value>().next().and_then(Result::ok))
+        .collect()
 }
 
 /// Whether every partition has an active leader and no log server is still
@@ -198,19 +207,28 @@ pub fn cluster_state(partitions: &[Value], states: &[Value], nodes: &[Value]) ->
 }
 
 /// Whether a node's `/health` answer says every role is up: `Err` names
-/// the first that is not.
+/// each that is not, with its state.
 pub fn node_health(v: &Value) -> Result<(), String> {
     let want = [("status", "Alive"), ("admin_status", "Ready"), ("worker_status", "Ready"), ("log_server_status", "Ready"), ("metadata_server_status", "Member")];
-    for (field, good) in want {
-        let have = v[field].as_str().unwrap_or("absent");
-        if have != good {
-            return Err(format!("{field} {have}"));
-        }
+    let bad: Vec<String> = want
+        .iter()
+        .map(|(field, good)| (field, good, v[field].as_str().unwrap_or("absent")))
+        .filter(|(_, good, have)| have != *good)
+        .map(|(field, _, have)| format!("{field} {have}"))
+        .collect();
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(bad.join(", "))
     }
-    Ok(())
 }
 
 impl Restate {
+    /// A cluster whose nodes run the SDK service binary at `path`.
+    pub fn with_service(path: PathBuf) -> Restate {
+        Restate { service_binary: Some(path), ..Restate::default() }
+    }
+
     fn bins(&self) -> Result<&Bins, DbError> {
         self.prepare()?;
         self.bins.get().ok_or_else(|| DbError::Local("Restate binaries not prepared".into()))
@@ -400,6 +418,26 @@ impl Db for Restate {
     fn as_pause(&self) -> Option<&dyn Pause> {
         Some(self)
     }
+
+    fn as_primary(&self) -> Option<&dyn Primary> {
+        Some(self)
+    }
+}
+
+/// Restate has a leader per partition, none for the cluster: its "primary"
+/// is the node leading the most partitions (isolating it moves the most
+/// leaderships).
+impl Primary for Restate {
+    fn primary<'a>(&'a self, _http: &'a reqwest::Client, topo: &'a Topology) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let ctl = self.bins().ok()?.restatectl.clone();
+            let addrs = Self::addresses(topo);
+            let q = "SELECT n.name, COUNT(*) AS led FROM partition_state p JOIN nodes n ON p.plain_node_id = n.plain_node_id \
+                     WHERE p.effective_mode = 'Leader' GROUP BY n.name ORDER BY led DESC, n.name LIMIT 1";
+            let rows = tokio::task::spawn_blocking(move || sql(&ctl, &addrs, q)).await.ok()?.ok()?;
+            rows.first()?["name"].as_str().map(str::to_string)
+        })
+    }
 }
 
 impl Kill for Restate {
@@ -457,12 +495,19 @@ mod tests {
     }
 
     #[test]
+    fn jsonl_rows_keep_the_last_row_before_the_summary() {
+        let out = "{\"name\":\"n1\",\"led\":12}\n{\"name\":\"n2\",\"led\":12}2 rows. Query took 48.5ms\n";
+        assert_eq!(jsonl_rows(out), vec![json!({"name": "n1", "led": 12}), json!({"name": "n2", "led": 12})]);
+        assert!(jsonl_rows("[ERR]: tcp connect error").is_empty());
+    }
+
+    #[test]
     fn node_health_names_the_role_not_ready() {
         let mut v = json!({"status": "Alive", "admin_status": "Ready", "worker_status": "Ready", "log_server_status": "Ready", "metadata_server_status": "Member"});
         assert_eq!(node_health(&v), Ok(()));
         v["metadata_server_status"] = json!("AwaitingProvisioning");
         assert_eq!(node_health(&v), Err("metadata_server_status AwaitingProvisioning".into()));
         v["status"] = json!("StartingUp");
-        assert_eq!(node_health(&v), Err("status StartingUp".into()));
+        assert_eq!(node_health(&v), Err("status StartingUp, metadata_server_status AwaitingProvisioning".into()));
     }
 }

@@ -60,11 +60,11 @@ pub fn run(a: Args) -> i32 {
                 eprintln!("lab up: --nodes must be between 1 and {}", crate::lab::MAX_NODES);
                 return exit::BAD_INPUT;
             }
-            if backend == Backend::Vm {
-                eprintln!("lab: the vm backend is not available in this build yet; use --backend lxc (see README, \"The lab\")");
-                return exit::BAD_INPUT;
-            }
-            match lab.up(nodes) {
+            let backend = match backend {
+                Backend::Lxc => crate::lab::Backend::Lxc,
+                Backend::Vm => crate::lab::Backend::Vm,
+            };
+            match lab.up(nodes, backend) {
                 Ok(path) => {
                     println!("{}", path.display());
                     exit::VALID

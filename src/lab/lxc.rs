@@ -101,6 +101,11 @@ fn node_containers(lab: &Lab) -> Vec<(usize, String)> {
     v
 }
 
+/// True when any node container exists.
+pub fn any_nodes(lab: &Lab) -> bool {
+    !node_containers(lab).is_empty()
+}
+
 fn running(lab: &Lab, name: &str) -> bool {
     host::run(&["lxc-info", "-P", &lxcpath(lab), "-n", name, "-s"]).is_ok_and(|s| s.contains("RUNNING"))
 }

@@ -13,6 +13,7 @@
 //! Debian mirror, through NAT, when a node installs a package).
 
 mod lxc;
+mod vm;
 
 use control::local as host;
 use control::{Capabilities, Cluster, Cmd, HostKeyCheck, NodeEntry, NodesFile, Options};
@@ -32,6 +33,25 @@ pub const MAX_NODES: usize = 50;
 /// The address of node `i` (1-based).
 pub fn node_ip(i: usize) -> String {
     format!("10.77.0.{}", 10 + i)
+}
+
+/// What the lab's nodes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// LXC system containers (share the host's kernel and clock).
+    Lxc,
+    /// QEMU virtual machines (own kernel: clock skew and netem work).
+    Vm,
+}
+
+impl Backend {
+    /// Its name in nodes files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Lxc => "lxc",
+            Backend::Vm => "vm",
+        }
+    }
 }
 
 /// Where the lab keeps its files.
@@ -152,26 +172,63 @@ impl Lab {
         std::fs::read_to_string(key.with_extension("pub")).map_err(|e| format!("lab public key: {e}"))
     }
 
-    /// Brings up `n` nodes (idempotent); returns the nodes file's path.
-    pub fn up(&self, n: usize) -> Result<PathBuf, String> {
+    /// Brings up `n` nodes of `backend` (idempotent); returns the nodes
+    /// file's path. One lab at a time: nodes of the other backend must be
+    /// taken down first.
+    pub fn up(&self, n: usize, backend: Backend) -> Result<PathBuf, String> {
         if !(1..=MAX_NODES).contains(&n) {
             return Err(format!("--nodes must be between 1 and {MAX_NODES}"));
         }
         if !host::is_root() {
-            return Err("the lab needs root (containers, bridge, iptables)".into());
+            return Err("the lab needs root (containers, VMs, bridge, iptables)".into());
         }
         let t0 = Instant::now();
         host::ensure_packages(&[("lxc-create", "lxc"), ("debootstrap", "debootstrap"), ("iptables", "iptables"), ("ssh-keygen", "openssh-client")])?;
+        let other = match backend {
+            Backend::Lxc => vm::any_nodes(self).then_some("vm"),
+            Backend::Vm => lxc::any_nodes(self).then_some("lxc"),
+        };
+        if let Some(o) = other {
+            return Err(format!("the lab's nodes are {o} nodes now: run `faultline lab down` first (one lab at a time)"));
+        }
         let pubkey = self.ensure_key()?;
-        let built = lxc::ensure_base(self, &pubkey)?;
+        let built = match backend {
+            Backend::Lxc => lxc::ensure_base(self, &pubkey)?,
+            Backend::Vm => vm::ensure_base(self, &pubkey)?,
+        };
         self.host_network_up()?;
-        lxc::ensure_nodes(self, n)?;
-        let host_key = lxc::base_host_key(self)?;
+        let host_key = match backend {
+            Backend::Lxc => {
+                lxc::ensure_nodes(self, n)?;
+                lxc::base_host_key(self)?
+            }
+            Backend::Vm => {
+                vm::ensure_nodes(self, n)?;
+                vm::base_host_key(self)?
+            }
+        };
         let kh: String = (1..=n).map(|i| format!("{} {host_key}\n", node_ip(i))).collect();
         std::fs::write(self.known_hosts(), kh).map_err(|e| format!("known_hosts: {e}"))?;
-        let mut file = self.nodes_file_for(n, Capabilities { clock_skew: false, netem: false, iptables: true });
+        let clock_skew = backend == Backend::Vm;
+        let mut file = self.nodes_file_for(n, backend, Capabilities { clock_skew, netem: false, iptables: true });
         let cluster = Cluster::new(file.resolve(), Options::default());
-        wait_for_ssh(&cluster, Duration::from_secs(90))?;
+        // software-emulated VMs boot in one to two minutes
+        let limit = Duration::from_secs(if backend == Backend::Vm { 420 } else { 90 });
+        if let Err(e) = wait_for_ssh(&cluster, limit) {
+            if backend == Backend::Vm {
+                let consoles: Vec<String> = (1..=n).map(|i| format!("n{i} console: {}", vm::console_tail(self, i))).collect();
+                return Err(format!("{e}\n{}", consoles.join("\n")));
+            }
+            return Err(e);
+        }
+        if backend == Backend::Vm {
+            // no time service in the VMs: start them on the control node's clock
+            for c in cluster.clients() {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                let set = format!("date -s @{}.{:09} >/dev/null", now.as_secs(), now.subsec_nanos());
+                c.run(&Cmd::script(&set)).map_err(|e| e.to_string())?;
+            }
+        }
         let hosts: String = std::iter::once("127.0.0.1 localhost\n".to_string())
             .chain((1..=n).map(|i| format!("{} n{i}\n", node_ip(i))))
             .collect();
@@ -181,7 +238,8 @@ impl Lab {
         file.capabilities.netem = cluster.clients()[0].exec(&netem).map(|o| o.status == 0).unwrap_or(false);
         file.save(&self.nodes_file())?;
         eprintln!(
-            "lab: {n} nodes up in {:.1} s ({}); nodes file {}",
+            "lab: {n} {} nodes up in {:.1} s ({}); nodes file {}",
+            backend.name(),
             t0.elapsed().as_secs_f64(),
             if built { "base built" } else { "base reused" },
             self.nodes_file().display()
@@ -189,9 +247,9 @@ impl Lab {
         Ok(self.nodes_file())
     }
 
-    fn nodes_file_for(&self, n: usize, caps: Capabilities) -> NodesFile {
+    fn nodes_file_for(&self, n: usize, backend: Backend, caps: Capabilities) -> NodesFile {
         NodesFile {
-            backend: Some("lxc".into()),
+            backend: Some(backend.name().into()),
             user: "root".into(),
             key: Some(self.key()),
             port: 22,
@@ -211,11 +269,13 @@ impl Lab {
             return Err("the lab needs root".into());
         }
         lxc::remove_nodes(self, 0)?;
+        vm::remove_nodes(self, 0)?;
         self.host_network_down()?;
         let _ = std::fs::remove_file(self.nodes_file());
         let _ = std::fs::remove_file(self.known_hosts());
         if purge {
             lxc::remove_base(self)?;
+            vm::remove_base(self)?;
             let _ = std::fs::remove_file(self.key());
             let _ = std::fs::remove_file(self.key().with_extension("pub"));
         }
@@ -226,8 +286,10 @@ impl Lab {
     pub fn status(&self) -> String {
         let mut s = format!("lab dir: {}\n", self.dir.display());
         s += &format!("bridge {BRIDGE}: {}\n", if host::link_exists(BRIDGE) { "up" } else { "absent" });
-        s += &format!("base: {}\n", if lxc::base_ready(self) { "ready" } else { "not built" });
+        s += &format!("base container: {}\n", if lxc::base_ready(self) { "ready" } else { "not built" });
+        s += &format!("VM image: {}\n", if vm::base_ready(self) { "ready" } else { "not built" });
         s += &lxc::listing(self);
+        s += &vm::listing(self);
         if self.nodes_file().exists() {
             s += &format!("nodes file: {}\n", self.nodes_file().display());
         }

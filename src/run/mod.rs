@@ -169,6 +169,8 @@ fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>)
         return (exit::INTERNAL, None);
     }
     let db: Box<dyn Db> = match cfg.db {
+        // software-emulated VMs are 10-20x slower: relaxed Raft timeouts
+        DbKind::Etcd if nodes.backend.as_deref() == Some("vm") => Box::new(Etcd::slow()),
         DbKind::Etcd => Box::new(Etcd::default()),
         DbKind::Restate => Box::new(Restate::default()),
     };
@@ -245,7 +247,7 @@ fn lab_nodes() -> Result<NodesFile, String> {
     let lab = Lab::default();
     match lab.current_nodes() {
         Ok(n) if n.nodes.len() >= 3 => Ok(n),
-        _ => NodesFile::load(&lab.up(3)?),
+        _ => NodesFile::load(&lab.up(3, crate::lab::Backend::Lxc)?),
     }
 }
 

@@ -1,0 +1,365 @@
+//! The `vm` backend: QEMU virtual machines with their own kernel (so clock
+//! skew and netem work), on the lab's bridge.
+//!
+//! One disk image is built once from Debian packages (debootstrap minbase
+//! with the cloud kernel, then `mkfs.ext4 -d`: no loop device), and each
+//! node boots a qcow2 overlay on it with `-kernel`/`-initrd` taken from the
+//! image. The node's address comes from a systemd-networkd file matched on
+//! its MAC address, its hostname from the kernel command line. KVM is used
+//! when `/dev/kvm` runs a stock Debian kernel; otherwise (as on nested
+//! hypervisors that cannot) QEMU's software emulation, 10-20x slower. The
+//! VMs have no time service (it would reach outside the lab): their clocks
+//! are set from the control node's after boot, and the clock faults own
+//! them from then on.
+
+use super::{is_node_name, node_ip, Lab, BRIDGE, HOST_IP};
+use control::local as host;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Debian packages of the image.
+pub const IMAGE_PACKAGES: &str = "linux-image-cloud-amd64,systemd-sysv,udev,kmod,openssh-server,iptables,iproute2,procps,\
+iputils-ping,curl,psmisc,netcat-openbsd,ca-certificates,sudo";
+/// Memory per VM (MiB).
+const MEMORY_MB: u32 = 512;
+/// The image's size (sparse).
+const IMAGE_SIZE: &str = "4G";
+
+fn dir(lab: &Lab) -> PathBuf {
+    lab.dir.join("vm")
+}
+
+fn image(lab: &Lab) -> PathBuf {
+    dir(lab).join("base.img")
+}
+
+fn stamp(lab: &Lab) -> PathBuf {
+    dir(lab).join("base.ready")
+}
+
+fn kernel(lab: &Lab) -> PathBuf {
+    dir(lab).join("vmlinuz")
+}
+
+fn initrd(lab: &Lab) -> PathBuf {
+    dir(lab).join("initrd.img")
+}
+
+fn rootfs(lab: &Lab) -> PathBuf {
+    dir(lab).join("rootfs")
+}
+
+fn overlay(lab: &Lab, i: usize) -> PathBuf {
+    dir(lab).join(format!("n{i}.qcow2"))
+}
+
+fn pidfile(lab: &Lab, i: usize) -> PathBuf {
+    dir(lab).join(format!("n{i}.pid"))
+}
+
+/// The node's serial console, kept for diagnosing a boot.
+pub fn console(lab: &Lab, i: usize) -> PathBuf {
+    dir(lab).join(format!("n{i}.console"))
+}
+
+fn tap(i: usize) -> String {
+    format!("fltap{i}")
+}
+
+/// The MAC address of node `i`.
+pub fn mac(i: usize) -> String {
+    format!("52:54:00:77:00:{:02x}", 10 + i)
+}
+
+/// True when the image exists with the current package list.
+pub fn base_ready(lab: &Lab) -> bool {
+    std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s.trim() == IMAGE_PACKAGES) && image(lab).exists()
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Installs QEMU when missing. Debian's `qemu-system-x86` wants the
+/// `qemu-utils` of its own release: a newer one (from backports) is
+/// replaced by the matching version.
+pub fn ensure_qemu() -> Result<(), String> {
+    if host::has_command("qemu-system-x86_64") && host::has_command("qemu-img") {
+        return Ok(());
+    }
+    eprintln!("lab: installing QEMU (qemu-system-x86)");
+    host::run(&["apt-get", "update", "-qq"])?;
+    let policy = host::run(&["apt-cache", "policy", "qemu-system-x86"])?;
+    let version = policy
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Candidate:").map(|v| v.trim().to_string()))
+        .filter(|v| v != "(none)")
+        .ok_or("no qemu-system-x86 package in the configured Debian sources")?;
+    let utils = format!("qemu-utils={version}");
+    let out = Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends", "--allow-downgrades", "qemu-system-x86", &utils])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("apt-get: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("installing qemu-system-x86 failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(())
+}
+
+/// Whether KVM can run the nodes: `/dev/kvm` exists and a stock kernel
+/// boots under it (checked once by booting the image's kernel briefly and
+/// caching the answer).
+fn accel(lab: &Lab) -> String {
+    let cache = dir(lab).join("accel");
+    if let Ok(a) = std::fs::read_to_string(&cache) {
+        return a.trim().to_string();
+    }
+    let a = if Path::new("/dev/kvm").exists() && kvm_boots(lab) { "kvm" } else { "tcg" };
+    let _ = std::fs::write(&cache, a);
+    a.to_string()
+}
+
+/// Boots the kernel under KVM for a few seconds and looks for the kernel's
+/// own progress on the console (a nested hypervisor that cannot run it
+/// fails with emulation errors or prints nothing).
+fn kvm_boots(lab: &Lab) -> bool {
+    let log = dir(lab).join("kvm-probe.console");
+    let _ = std::fs::remove_file(&log);
+    let status = Command::new("timeout")
+        .args(["20", "qemu-system-x86_64", "-machine", "pc", "-accel", "kvm", "-cpu", "host", "-m", "256", "-display", "none", "-no-reboot"])
+        .arg("-kernel")
+        .arg(kernel(lab))
+        .arg("-initrd")
+        .arg(initrd(lab))
+        .args(["-append", "console=ttyS0 panic=-1 rdinit=/bin/false", "-serial"])
+        .arg(format!("file:{}", log.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    status.is_ok() && text.contains("Freeing unused kernel")
+}
+
+/// Builds the image if needed (none yet, another package list, or another
+/// lab key baked in); returns true if it built one.
+pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
+    let key = std::fs::read_to_string(dir(lab).join("key.pub")).unwrap_or_default();
+    if base_ready(lab) && key.trim() == pubkey.trim() {
+        return Ok(false);
+    }
+    remove_nodes(lab, 0)?;
+    ensure_qemu()?;
+    host::ensure_packages(&[("debootstrap", "debootstrap"), ("mkfs.ext4", "e2fsprogs")])?;
+    let root = rootfs(lab);
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    eprintln!("lab: building the VM image (debootstrap bookworm with a kernel; slow only the first time)");
+    let include = format!("--include={IMAGE_PACKAGES}");
+    host::run(&["debootstrap", "--variant=minbase", &include, "bookworm", &root.to_string_lossy(), "http://deb.debian.org/debian"])?;
+    // the node's files that never change; per-node ones come from the MAC
+    write(&root.join("etc/fstab"), "/dev/vda / ext4 defaults,noatime 0 1\n")?;
+    write(&root.join("etc/hostname"), "node\n")?;
+    for i in 1..=super::MAX_NODES {
+        let net = format!("[Match]\nMACAddress={}\n\n[Network]\nAddress={}/24\nGateway={HOST_IP}\n", mac(i), node_ip(i));
+        write(&root.join(format!("etc/systemd/network/10-n{i}.network")), &net)?;
+    }
+    let wants = root.join("etc/systemd/system/multi-user.target.wants");
+    std::fs::create_dir_all(&wants).map_err(|e| format!("{}: {e}", wants.display()))?;
+    let link = wants.join("systemd-networkd.service");
+    if !link.exists() {
+        std::os::unix::fs::symlink("/lib/systemd/system/systemd-networkd.service", &link).map_err(|e| format!("{}: {e}", link.display()))?;
+    }
+    configure(lab, pubkey)?;
+    // kernel and initrd boot the VMs directly
+    let boot = root.join("boot");
+    let pick = |prefix: &str| -> Result<PathBuf, String> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&boot)
+            .map_err(|e| format!("{}: {e}", boot.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix)))
+            .collect();
+        found.sort();
+        found.pop().ok_or_else(|| format!("no {prefix}* in {}", boot.display()))
+    };
+    std::fs::copy(pick("vmlinuz-")?, kernel(lab)).map_err(|e| format!("kernel: {e}"))?;
+    std::fs::copy(pick("initrd.img-")?, initrd(lab)).map_err(|e| format!("initrd: {e}"))?;
+    let img = image(lab).to_string_lossy().into_owned();
+    let _ = std::fs::remove_file(&img);
+    host::run(&["truncate", "-s", IMAGE_SIZE, &img])?;
+    host::run(&["mkfs.ext4", "-q", "-F", "-L", "faultline", "-d", &root.to_string_lossy(), &img])?;
+    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_file(dir(lab).join("accel"));
+    write(&stamp(lab), &format!("{IMAGE_PACKAGES}\n"))?;
+    Ok(true)
+}
+
+/// Writes the files the lab owns into the rootfs before the image is made
+/// (the lab's key is baked in: another key rebuilds the image).
+fn configure(lab: &Lab, pubkey: &str) -> Result<(), String> {
+    let root = rootfs(lab);
+    write(&root.join("etc/ssh/sshd_config.d/faultline.conf"), "UseDNS no\nUsePAM no\nPermitRootLogin prohibit-password\nMaxStartups 100:30:200\nMaxSessions 100\n")?;
+    let ssh = root.join("root/.ssh");
+    write(&ssh.join("authorized_keys"), pubkey)?;
+    host::run(&["chmod", "700", &ssh.to_string_lossy()])?;
+    write(&dir(lab).join("key.pub"), pubkey)?;
+    // the shared host key, for the lab's known_hosts
+    let hk = std::fs::read_to_string(root.join("etc/ssh/ssh_host_ed25519_key.pub")).map_err(|e| format!("image host key: {e}"))?;
+    write(&dir(lab).join("host_key.pub"), &hk)?;
+    Ok(())
+}
+
+/// The image's ed25519 host key (`type base64`), shared by every node.
+pub fn base_host_key(lab: &Lab) -> Result<String, String> {
+    let text = super::read(&dir(lab).join("host_key.pub"))?;
+    let parts: Vec<&str> = text.split_whitespace().take(2).collect();
+    match parts[..] {
+        [t, k] => Ok(format!("{t} {k}")),
+        _ => Err("the image's host key is malformed".into()),
+    }
+}
+
+fn pid(lab: &Lab, i: usize) -> Option<u32> {
+    let p: u32 = std::fs::read_to_string(pidfile(lab, i)).ok()?.trim().parse().ok()?;
+    // alive, and a QEMU (not a recycled pid)
+    let cmd = std::fs::read_to_string(format!("/proc/{p}/cmdline")).ok()?;
+    cmd.contains("qemu-system").then_some(p)
+}
+
+/// The numbers of the nodes with a VM running or a disk left.
+fn nodes(lab: &Lab) -> Vec<usize> {
+    let mut v: Vec<usize> = std::fs::read_dir(dir(lab))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let stem = name.strip_suffix(".qcow2")?.to_string();
+                    is_node_name(&stem).then(|| stem[1..].parse().ok()).flatten()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// True when any VM node exists.
+pub fn any_nodes(lab: &Lab) -> bool {
+    !nodes(lab).is_empty()
+}
+
+/// Makes VMs n1..nN exist and run, and removes any beyond N.
+pub fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
+    remove_nodes(lab, n)?;
+    let accel = accel(lab);
+    for i in 1..=n {
+        if pid(lab, i).is_some() {
+            continue;
+        }
+        let disk = overlay(lab, i);
+        let _ = std::fs::remove_file(&disk);
+        host::run(&["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", &image(lab).to_string_lossy(), &disk.to_string_lossy()])?;
+        let t = tap(i);
+        if !host::link_exists(&t) {
+            host::run(&["ip", "tuntap", "add", "dev", &t, "mode", "tap"])?;
+        }
+        host::run(&["ip", "link", "set", &t, "master", BRIDGE, "up"])?;
+        let (accel_arg, cpu) = if accel == "kvm" { ("kvm".to_string(), "host") } else { ("tcg,thread=multi,tb-size=128".to_string(), "max") };
+        let append = format!("root=/dev/vda rw console=ttyS0 systemd.hostname=n{i} net.ifnames=0 quiet");
+        let _ = std::fs::remove_file(console(lab, i));
+        host::run(&[
+            "qemu-system-x86_64",
+            "-name",
+            &format!("faultline-n{i}"),
+            "-machine",
+            "pc",
+            "-accel",
+            &accel_arg,
+            "-cpu",
+            cpu,
+            "-smp",
+            "1",
+            "-m",
+            &MEMORY_MB.to_string(),
+            "-kernel",
+            &kernel(lab).to_string_lossy(),
+            "-initrd",
+            &initrd(lab).to_string_lossy(),
+            "-append",
+            &append,
+            "-drive",
+            &format!("file={},if=virtio,format=qcow2,cache=unsafe", disk.display()),
+            "-netdev",
+            &format!("tap,id=net0,ifname={t},script=no,downscript=no"),
+            "-device",
+            &format!("virtio-net-pci,netdev=net0,mac={}", mac(i)),
+            "-display",
+            "none",
+            "-serial",
+            &format!("file:{}", console(lab, i).display()),
+            "-pidfile",
+            &pidfile(lab, i).to_string_lossy(),
+            "-daemonize",
+        ])?;
+    }
+    Ok(())
+}
+
+/// Stops the VMs numbered above `keep` and removes their disks and taps.
+pub fn remove_nodes(lab: &Lab, keep: usize) -> Result<(), String> {
+    for i in nodes(lab) {
+        if i <= keep {
+            continue;
+        }
+        if let Some(p) = pid(lab, i) {
+            let _ = host::run(&["kill", "-KILL", &p.to_string()]);
+            // gone before its disk is removed
+            for _ in 0..100 {
+                if !Path::new(&format!("/proc/{p}")).exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+        let t = tap(i);
+        if host::link_exists(&t) {
+            host::run(&["ip", "link", "del", &t])?;
+        }
+        let _ = std::fs::remove_file(overlay(lab, i));
+        let _ = std::fs::remove_file(pidfile(lab, i));
+    }
+    Ok(())
+}
+
+/// Removes the image and everything built from it.
+pub fn remove_base(lab: &Lab) -> Result<(), String> {
+    remove_nodes(lab, 0)?;
+    let d = dir(lab);
+    if d.exists() {
+        std::fs::remove_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    Ok(())
+}
+
+/// One line per VM.
+pub fn listing(lab: &Lab) -> String {
+    nodes(lab)
+        .into_iter()
+        .map(|i| match pid(lab, i) {
+            Some(p) => format!("n{i} vm RUNNING pid {p} {}\n", node_ip(i)),
+            None => format!("n{i} vm STOPPED {}\n", node_ip(i)),
+        })
+        .collect()
+}
+
+/// The last lines of a node's console, for a boot that did not reach SSH.
+pub fn console_tail(lab: &Lab, i: usize) -> String {
+    let text = std::fs::read_to_string(console(lab, i)).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().rev().take(5).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+}

@@ -1,0 +1,89 @@
+//! The lab's `vm` backend on this machine (QEMU; software emulation where
+//! KVM cannot run a stock kernel): three VMs with their own kernel come up
+//! and answer over SSH, a clock bump of +60 s shows on that node only and a
+//! reset restores it, netem delays a node's links and healing removes it;
+//! `lab down` leaves no VM, tap, bridge or NAT rule. It takes the lab over
+//! (one lab at a time) and leaves it down.
+
+use control::{Cluster, Cmd, NodesFile, Options};
+use nuclei::{Fault, Nemesis};
+use std::process::Command;
+use std::time::Instant;
+use workloads::etcd::Etcd;
+use workloads::Topology;
+
+fn faultline(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline")).args(args).output().expect("run faultline")
+}
+
+fn avg_rtt_ms(cluster: &Cluster, from: usize, to: &str) -> f64 {
+    let out = cluster.clients()[from].run(&Cmd::new(["ping", "-c", "4", "-i", "0.2", "-q", to])).unwrap().stdout;
+    // rtt min/avg/max/mdev = 0.401/0.512/0.633/0.080 ms
+    let stats = out.lines().find(|l| l.contains("min/avg/max")).unwrap_or_else(|| panic!("{out}"));
+    stats.split('=').nth(1).unwrap().trim().split('/').nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn vms_boot_skew_their_own_clocks_take_netem_and_go_away_cleanly() {
+    assert!(faultline(&["lab", "down"]).status.success());
+    let t0 = Instant::now();
+    let o = faultline(&["lab", "up", "--backend", "vm", "--nodes", "3"]);
+    assert!(o.status.success(), "lab up --backend vm: {}", String::from_utf8_lossy(&o.stderr));
+    eprintln!("3 VMs up in {:.0} s", t0.elapsed().as_secs_f64());
+    let path = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let file = NodesFile::load(path.as_ref()).unwrap();
+    assert_eq!(file.backend.as_deref(), Some("vm"));
+    assert!(file.capabilities.clock_skew && file.capabilities.netem, "{:?}", file.capabilities);
+    // a second up finds the running VMs
+    let again = Instant::now();
+    assert!(faultline(&["lab", "up", "--backend", "vm", "--nodes", "3"]).status.success());
+    assert!(again.elapsed().as_secs() < 60, "a second up must reuse the VMs");
+    // and an LXC lab is refused while they run
+    let lxc = faultline(&["lab", "up"]);
+    assert!(!lxc.status.success() && String::from_utf8_lossy(&lxc.stderr).contains("lab down"), "{lxc:?}");
+
+    let cluster = Cluster::new(file.resolve(), Options::default());
+    for (name, r) in cluster.run_all(&Cmd::new(["hostname"])) {
+        assert_eq!(r.unwrap().stdout.trim(), name);
+    }
+    // its own kernel: not the host's
+    let host_boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    for (name, r) in cluster.run_all(&Cmd::new(["cat", "/proc/sys/kernel/random/boot_id"])) {
+        assert_ne!(r.unwrap().stdout, host_boot, "{name} shares the host's kernel");
+    }
+
+    let topo = Topology { nodes: cluster.clients().iter().map(|c| (c.node().name.clone(), c.node().address.clone())).collect() };
+    let db = Etcd::slow();
+    let nemesis = Nemesis::new(&cluster, &db, &topo);
+    let t = Instant::now();
+    let before = nemesis.clock_offsets();
+    assert!(before.values().all(|o| o.abs() < 2000.0), "VM clocks start on the control node's: {before:?}");
+    nemesis.apply(&Fault::BumpClock { offsets_ms: [("n2".to_string(), 60_000)].into() }, t).unwrap();
+    let bumped = nemesis.clock_offsets();
+    assert!((bumped["n2"] - 60_000.0).abs() < 2000.0, "{bumped:?}");
+    assert!(bumped["n1"].abs() < 2000.0 && bumped["n3"].abs() < 2000.0, "only n2 moves: {bumped:?}");
+    nemesis.apply(&Fault::ResetClock { nodes: vec!["n2".into()] }, t).unwrap();
+    let reset = nemesis.clock_offsets();
+    assert!(reset.values().all(|o| o.abs() < 2000.0), "reset restores the clock: {reset:?}");
+
+    let base = avg_rtt_ms(&cluster, 1, "10.77.0.11");
+    nemesis.apply(&Fault::StartSlow { nodes: vec!["n1".into()], delay_ms: 100, jitter_ms: 0, loss_pct: 0.0, reorder_pct: 0.0 }, t).unwrap();
+    let slow = avg_rtt_ms(&cluster, 1, "10.77.0.11");
+    assert!(slow >= base + 80.0, "netem delay: {base} ms -> {slow} ms");
+    let errs = nemesis.heal_all();
+    assert!(errs.is_empty(), "{errs:?}");
+    let healed = avg_rtt_ms(&cluster, 1, "10.77.0.11");
+    assert!(healed < base + 50.0, "healed: {base} ms -> {healed} ms");
+    for (name, r) in cluster.run_all(&Cmd::script("tc qdisc show dev eth0 | grep -c netem || true")) {
+        assert_eq!(r.unwrap().stdout.trim(), "0", "{name}: netem left");
+    }
+    drop(cluster);
+
+    assert!(faultline(&["lab", "down"]).status.success());
+    let qemus = Command::new("pgrep").args(["-f", "qemu-system-x86_64 -name faultline-"]).output().unwrap();
+    assert!(qemus.stdout.is_empty(), "VMs left: {}", String::from_utf8_lossy(&qemus.stdout));
+    let links = String::from_utf8_lossy(&Command::new("ip").args(["-o", "link"]).output().unwrap().stdout).into_owned();
+    assert!(!links.contains("fltap") && !links.contains("flbr0"), "{links}");
+    let nat = String::from_utf8_lossy(&Command::new("iptables-save").output().unwrap().stdout).into_owned();
+    assert!(!nat.contains("faultline-lab"), "NAT rules left");
+}

@@ -64,7 +64,8 @@ fn vms_boot_skew_their_own_clocks_take_netem_and_go_away_cleanly() {
     assert!(bumped["n1"].abs() < 2000.0 && bumped["n3"].abs() < 2000.0, "only n2 moves: {bumped:?}");
     nemesis.apply(&Fault::ResetClock { nodes: vec!["n2".into()] }, t).unwrap();
     let reset = nemesis.clock_offsets();
-    assert!(reset.values().all(|o| o.abs() < 2000.0), "reset restores the clock: {reset:?}");
+    eprintln!("clock offsets (ms): before {before:?}, bumped {bumped:?}, reset {reset:?}");
+    assert!(reset.values().all(|o| o.abs() < 1000.0), "reset restores the clock: {reset:?}");
 
     let base = avg_rtt_ms(&cluster, 1, "10.77.0.11");
     nemesis.apply(&Fault::StartSlow { nodes: vec!["n1".into()], delay_ms: 100, jitter_ms: 0, loss_pct: 0.0, reorder_pct: 0.0 }, t).unwrap();

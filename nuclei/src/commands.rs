@@ -132,13 +132,16 @@ pub fn bump_clock(delta_ms: i64) -> Cmd {
     Cmd::script(&shift).sudo()
 }
 
-/// Sets the clock to `unix_ns` (the control node's time) and restarts
-/// time synchronisation.
-pub fn reset_clock(unix_ns: i128) -> Cmd {
+/// Brings the clock back to the control node's by shifting it by
+/// `correction_ms` (minus the offset just measured: a relative shift is
+/// not delayed by the command's own transit, as setting an absolute time
+/// sent from the control node would be), then restarts time
+/// synchronisation.
+pub fn reset_clock(correction_ms: i64) -> Cmd {
     let s = format!(
-        "date -s \"@{}.{:09}\" >/dev/null && {{ systemctl start chrony 2>/dev/null || systemctl start systemd-timesyncd 2>/dev/null || true; }}",
-        unix_ns / 1_000_000_000,
-        unix_ns % 1_000_000_000
+        "ns=$(date +%s%N); t=$((ns + {})); date -s \"@$((t / 1000000000)).$(printf %09d $((t % 1000000000)))\" >/dev/null && \
+         {{ systemctl start chrony 2>/dev/null || systemctl start systemd-timesyncd 2>/dev/null || true; }}",
+        correction_ms as i128 * 1_000_000
     );
     Cmd::script(&s).sudo()
 }
@@ -190,7 +193,8 @@ mod tests {
         assert!(t.contains("netem delay 100ms 10ms loss 5% reorder 1%"), "{t}");
         assert!(t.contains("match ip dst 10.0.0.2 flowid 1:3"), "{t}");
         assert!(sh(&bump_clock(-1500)).contains("t=$((ns + -1500000000))"));
-        assert!(sh(&reset_clock(1_700_000_000_123_456_789)).starts_with("date -s \"@1700000000.123456789\""));
+        let r = sh(&reset_clock(-60_250));
+        assert!(r.contains("t=$((ns + -60250000000))") && r.contains("systemctl start chrony"), "{r}");
     }
 
     #[test]

@@ -234,7 +234,10 @@ impl<'a> Nemesis<'a> {
             }
             Fault::ResetClock { nodes } => {
                 self.preflight(&[Needs::Clock])?;
-                let d = self.on_nodes(nodes, |cl| cl.run(&c::reset_clock(now_unix_ns())).map(|_| ()).map_err(|e| e.to_string()))?;
+                let d = self.on_nodes(nodes, |cl| {
+                    let off = clock_offset(cl).ok_or_else(|| format!("{}: cannot read its clock", cl.node().name))?;
+                    cl.run(&c::reset_clock(-off.round() as i64)).map(|_| ()).map_err(|e| e.to_string())
+                })?;
                 self.active().clocks.retain(|n| !nodes.contains(n));
                 (d, json!({"nodes": nodes, "measured_ms": self.clock_offsets()}))
             }
@@ -255,13 +258,7 @@ impl<'a> Nemesis<'a> {
     /// Each node's clock offset from the control node's, in ms (midpoint of
     /// the SSH round trip; accurate to about half of it).
     pub fn clock_offsets(&self) -> BTreeMap<String, f64> {
-        let r = self.cluster.on_all(|cl| {
-            let before = now_unix_ns();
-            let out = cl.run(&Cmd::new(["date", "+%s%N"])).ok()?;
-            let after = now_unix_ns();
-            let remote: i128 = out.stdout.trim().parse().ok()?;
-            Some((remote - (before + after) / 2) as f64 / 1e6)
-        });
+        let r = self.cluster.on_all(clock_offset);
         r.into_iter().filter_map(|(n, o)| o.map(|v| (n, v))).collect()
     }
 
@@ -309,6 +306,24 @@ impl<'a> Nemesis<'a> {
     }
 }
 
+/// A node's clock offset from the control node's, in ms: of three
+/// readings, the one with the shortest SSH round trip, taken at its
+/// midpoint (accurate to about half that round trip).
+fn clock_offset(cl: &control::NodeClient) -> Option<f64> {
+    let mut best: Option<(i128, f64)> = None;
+    for _ in 0..3 {
+        let before = now_unix_ns();
+        let Ok(out) = cl.run(&Cmd::new(["date", "+%s%N"])) else { continue };
+        let after = now_unix_ns();
+        let Ok(remote) = out.stdout.trim().parse::<i128>() else { continue };
+        let offset = (remote - (before + after) / 2) as f64 / 1e6;
+        if best.map_or(true, |(rtt, _)| after - before < rtt) {
+            best = Some((after - before, offset));
+        }
+    }
+    best.map(|(_, o)| o)
+}
+
 /// What is left on each node: fault rules in faultline's chains, and
 /// stopped processes.
 pub fn leftovers(cluster: &Cluster) -> BTreeMap<String, (u32, u32)> {
@@ -334,7 +349,8 @@ pub fn heal_leftovers(cluster: &Cluster) -> Result<(), String> {
             }
             cl.run(&cmd.timeout(t)).map_err(|e| e.to_string())?;
             if cl.node().capabilities.clock_skew {
-                cl.run(&c::reset_clock(now_unix_ns()).timeout(t)).map_err(|e| e.to_string())?;
+                let off = clock_offset(cl).ok_or_else(|| format!("{}: cannot read its clock", cl.node().name))?;
+                cl.run(&c::reset_clock(-off.round() as i64).timeout(t)).map_err(|e| e.to_string())?;
             }
             Ok::<(), String>(())
         })

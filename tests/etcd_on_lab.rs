@@ -4,36 +4,15 @@
 
 mod common;
 
-use common::lab_nodes;
+use common::{kill_restart_pause, lab_nodes, topology};
 use control::{Cluster, Cmd, Options};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use workloads::etcd::{Etcd, EtcdClient};
-use workloads::{wait_ready, Completion, Db, Kill, Pause, Topology};
-
-fn topology(c: &Cluster) -> Topology {
-    Topology { nodes: c.clients().iter().map(|n| (n.node().name.clone(), n.node().address.clone())).collect() }
-}
+use workloads::{wait_ready, Completion, Db, Topology};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
-}
-
-/// Retries an operation until it is `ok` or the deadline passes (a
-/// condition, not a sleep): returns the last completion.
-async fn until_ok<F, Fut>(limit: Duration, mut f: F) -> Completion
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Completion>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        let c = f().await;
-        if matches!(c, Completion::Ok(_)) || Instant::now() >= deadline {
-            return c;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// One member of three started: no quorum, never ready. The wait ends at
@@ -86,33 +65,9 @@ fn etcd_is_ready_only_with_quorum_serves_survives_a_kill_and_tears_down() {
         assert_eq!(c(1).append("log", &json!("b")).await, Completion::Ok(json!(["a", "b"])));
     });
 
-    // kill n3: the majority keeps serving; n3's client is refused (a definite fail)
-    let n3 = &cluster.clients()[2];
-    db.kill(n3).unwrap();
-    rt.block_on(async {
-        let (c0, four) = (c(0), json!(4));
-        let w = until_ok(Duration::from_secs(15), || c0.write("k", &four)).await;
-        assert_eq!(w, Completion::Ok(json!(4)));
-        match c(2).read("k").await {
-            // refused, or a pooled connection reset by the dying process:
-            // either way a read that failed is a definite fail
-            Completion::Fail(e) => assert!(e.starts_with("connect") || e.contains("reset"), "{e}"),
-            other => panic!("a read from a killed node must fail: {other:?}"),
-        }
-    });
-    let restarted = Instant::now();
-    db.restart(n3, &topo).unwrap();
-    let one = Topology { nodes: vec![topo.nodes[2].clone()] };
-    let s = rt.block_on(wait_ready(&db, &http, &one, restarted, Duration::from_secs(30)));
-    assert!(s.ready(), "n3 not ready after restart: {:?}", s.not_ready);
-    rt.block_on(async { assert_eq!(c(2).read("k").await, Completion::Ok(json!(4))) });
-
-    // pause n1: its client times out; a write is then indeterminate
-    let n1 = &cluster.clients()[0];
-    db.pause(n1).unwrap();
-    let paused = rt.block_on(c(0).with_timeout(Duration::from_millis(500)).write("k", &json!(5)));
-    db.resume(n1).unwrap();
-    assert!(matches!(paused, Completion::Info(ref e) if e == "timeout"), "{paused:?}");
+    // kill n3: the majority keeps serving; restart; pause n1
+    let client = |i: usize, t: Duration| EtcdClient::new(http.clone(), &topo.nodes[i].1, false).with_timeout(t);
+    kill_restart_pause(&db, &cluster, &rt, client, Duration::from_secs(15), Duration::from_secs(30));
 
     // logs
     let dir = std::env::temp_dir().join(format!("faultline-etcd-logs-{}", std::process::id()));

@@ -6,34 +6,13 @@
 
 mod common;
 
-use common::lab_nodes;
+use common::{kill_restart_pause, lab_nodes, topology};
 use control::{Cluster, Cmd, Options};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use workloads::restate::{Restate, RestateClient};
-use workloads::{wait_ready, Completion, Db, Kill, Pause, Primary, Topology};
-
-fn topology(c: &Cluster) -> Topology {
-    Topology { nodes: c.clients().iter().map(|n| (n.node().name.clone(), n.node().address.clone())).collect() }
-}
-
-/// Retries an operation until it is `ok` or the deadline passes (a
-/// condition, not a sleep): returns the last completion.
-async fn until_ok<F, Fut>(limit: Duration, mut f: F) -> Completion
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Completion>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        let c = f().await;
-        if matches!(c, Completion::Ok(_)) || Instant::now() >= deadline {
-            return c;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use workloads::{wait_ready, Completion, Db, Ops, Primary};
 
 /// The tests share the lab, so they run in order in one test.
 #[test]
@@ -97,36 +76,10 @@ fn restate_is_ready_only_when_provisioned_serves_survives_a_kill_and_tears_down(
         }
     });
 
-    // kill n3: the others take over its partitions and keep serving
-    let n3 = &cluster.clients()[2];
-    db.kill(n3).unwrap();
-    rt.block_on(async {
-        let (c0, four) = (c(0), json!(4));
-        let w = until_ok(Duration::from_secs(30), || c0.write("k", &four)).await;
-        assert_eq!(w, Completion::Ok(json!(4)));
-        for i in 0..8 {
-            let key = format!("after-kill-{i}");
-            let w = until_ok(Duration::from_secs(30), || c0.write(&key, &four)).await;
-            assert_eq!(w, Completion::Ok(json!(4)), "{key}");
-        }
-        match c(2).read("k").await {
-            Completion::Fail(e) => assert!(e.starts_with("connect") || e.contains("reset"), "{e}"),
-            other => panic!("a read from a killed node must fail: {other:?}"),
-        }
-    });
-    let restarted = Instant::now();
-    db.restart(n3, &topo).unwrap();
-    let one = Topology { nodes: vec![topo.nodes[2].clone()] };
-    let s = rt.block_on(wait_ready(&db, &http, &one, restarted, Duration::from_secs(60)));
-    assert!(s.ready(), "n3 not ready after restart: {:?}", s.not_ready);
-    rt.block_on(async { assert_eq!(c(2).read("k").await, Completion::Ok(json!(4))) });
-
-    // pause n1's server: its ingress does not answer; a write is indeterminate
-    let n1 = &cluster.clients()[0];
-    db.pause(n1).unwrap();
-    let paused = rt.block_on(c(0).with_timeout(Duration::from_millis(500)).write("k", &json!(5)));
-    db.resume(n1).unwrap();
-    assert!(matches!(paused, Completion::Info(ref e) if e == "timeout"), "{paused:?}");
+    // kill n3: the others take over its partitions and keep serving;
+    // restart; pause n1's server
+    let client = |i: usize, t: Duration| RestateClient::new(http.clone(), &topo.nodes[i].1).with_timeout(t);
+    kill_restart_pause(&db, &cluster, &rt, client, Duration::from_secs(30), Duration::from_secs(60));
 
     // logs: the server's and the SDK service's
     let dir = std::env::temp_dir().join(format!("faultline-restate-logs-{}", std::process::id()));

@@ -317,7 +317,7 @@ fn clock_offset(cl: &control::NodeClient) -> Option<f64> {
         let after = now_unix_ns();
         let Ok(remote) = out.stdout.trim().parse::<i128>() else { continue };
         let offset = (remote - (before + after) / 2) as f64 / 1e6;
-        if best.map_or(true, |(rtt, _)| after - before < rtt) {
+        if best.is_none_or(|(rtt, _)| after - before < rtt) {
             best = Some((after - before, offset));
         }
     }

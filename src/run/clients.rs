@@ -5,7 +5,7 @@ use super::generator::ClientOp;
 use serde_json::{json, Value};
 use workloads::etcd::EtcdClient;
 use workloads::restate::RestateClient;
-use workloads::Completion;
+use workloads::{Completion, Ops};
 
 /// A client bound to one node.
 pub enum Client {
@@ -29,28 +29,21 @@ impl Client {
     pub async fn invoke(&self, op: &ClientOp) -> Completion {
         match self {
             Client::Noop => Completion::Ok(op.value()),
-            Client::Etcd(c) => match *op {
-                ClientOp::Read { key } => map_ok(c.read(&format!("r{key}")).await, |v| json!([key, v])),
-                ClientOp::Write { key, value } => map_ok(c.write(&format!("r{key}"), &json!(value)).await, |_| json!([key, value])),
-                ClientOp::Cas { key, old, new } => {
-                    map_ok(c.cas(&format!("r{key}"), &json!(old), &json!(new)).await, |_| json!([key, [old, new]]))
-                }
-                ClientOp::Add { element } => map_ok(c.append("set", &json!(element)).await, |_| json!(element)),
-                ClientOp::ReadSet => map_ok(c.read("set").await, |v| if v.is_null() { json!([]) } else { v }),
-                ClientOp::Append { log, value } => map_ok(c.append(&format!("log{log}"), &json!(value)).await, |_| json!([log, value])),
-                ClientOp::ReadLog { log } => map_ok(c.read(&format!("log{log}")).await, |v| json!([log, if v.is_null() { json!([]) } else { v }])),
-            },
-            Client::Restate(c) => match *op {
-                ClientOp::Read { key } => map_ok(c.read(&format!("r{key}")).await, |v| json!([key, v])),
-                ClientOp::Write { key, value } => map_ok(c.write(&format!("r{key}"), &json!(value)).await, |_| json!([key, value])),
-                ClientOp::Cas { key, old, new } => {
-                    map_ok(c.cas(&format!("r{key}"), &json!(old), &json!(new)).await, |_| json!([key, [old, new]]))
-                }
-                ClientOp::Add { element } => map_ok(c.add("set", &json!(element)).await, |_| json!(element)),
-                ClientOp::ReadSet => c.read_set("set").await,
-                ClientOp::Append { log, value } => map_ok(c.append(&format!("log{log}"), &json!(value)).await, |_| json!([log, value])),
-                ClientOp::ReadLog { log } => map_ok(c.read_log(&format!("log{log}")).await, |v| json!([log, v])),
-            },
+            Client::Etcd(c) => perform(c, op).await,
+            Client::Restate(c) => perform(c, op).await,
         }
+    }
+}
+
+/// One op through any SUT's client, its value in the checkers' shapes.
+async fn perform<C: Ops>(c: &C, op: &ClientOp) -> Completion {
+    match *op {
+        ClientOp::Read { key } => map_ok(c.read(&format!("r{key}")).await, |v| json!([key, v])),
+        ClientOp::Write { key, value } => map_ok(c.write(&format!("r{key}"), &json!(value)).await, |_| json!([key, value])),
+        ClientOp::Cas { key, old, new } => map_ok(c.cas(&format!("r{key}"), &json!(old), &json!(new)).await, |_| json!([key, [old, new]])),
+        ClientOp::Add { element } => map_ok(c.add("set", &json!(element)).await, |_| json!(element)),
+        ClientOp::ReadSet => c.read_set("set").await,
+        ClientOp::Append { log, value } => map_ok(c.append(&format!("log{log}"), &json!(value)).await, |_| json!([log, value])),
+        ClientOp::ReadLog { log } => map_ok(c.read_log(&format!("log{log}")).await, |v| json!([log, v])),
     }
 }

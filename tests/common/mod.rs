@@ -30,3 +30,73 @@ pub fn lab() -> &'static PathBuf {
 pub fn lab_nodes() -> Vec<Node> {
     NodesFile::load(lab()).unwrap().resolve()
 }
+
+/// The topology of a cluster: every node's name and address.
+pub fn topology(c: &control::Cluster) -> workloads::Topology {
+    workloads::Topology { nodes: c.clients().iter().map(|n| (n.node().name.clone(), n.node().address.clone())).collect() }
+}
+
+/// Retries an operation until it is `ok` or the deadline passes (a
+/// condition, not a sleep): returns the last completion.
+pub async fn until_ok<F, Fut>(limit: std::time::Duration, mut f: F) -> workloads::Completion
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = workloads::Completion>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let c = f().await;
+        if matches!(c, workloads::Completion::Ok(_)) || std::time::Instant::now() >= deadline {
+            return c;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The crash and pause sequence every SUT must pass, on a ready 3-node
+/// cluster whose register `k` holds anything: kill n3, and writes through
+/// n1 keep succeeding (within `failover`) while a read through n3 fails
+/// definitely; restart n3, ready again within `ready`, and it reads the
+/// last write; pause n1, and a write through it is an indeterminate
+/// timeout.
+pub fn kill_restart_pause<C: workloads::Ops>(
+    db: &dyn workloads::Db,
+    cluster: &control::Cluster,
+    rt: &tokio::runtime::Runtime,
+    client: impl Fn(usize, std::time::Duration) -> C,
+    failover: std::time::Duration,
+    ready: std::time::Duration,
+) {
+    use serde_json::json;
+    use std::time::{Duration, Instant};
+    use workloads::Completion;
+    let topo = topology(cluster);
+    let http = reqwest::Client::new();
+    let (kill, pause) = (db.as_kill().expect("the SUT can be killed"), db.as_pause().expect("the SUT can be paused"));
+    let c = |i: usize| client(i, Duration::from_secs(5));
+    kill.kill(&cluster.clients()[2]).unwrap();
+    rt.block_on(async {
+        let (c0, four) = (c(0), json!(4));
+        for key in ["k", "after-kill-1", "after-kill-2", "after-kill-3"] {
+            let w = until_ok(failover, || c0.write(key, &four)).await;
+            assert_eq!(w, Completion::Ok(json!(4)), "{key}");
+        }
+        match c(2).read("k").await {
+            // refused, or a pooled connection reset by the dying process:
+            // either way a read that failed is a definite fail
+            Completion::Fail(e) => assert!(e.starts_with("connect") || e.contains("reset"), "{e}"),
+            other => panic!("a read from a killed node must fail: {other:?}"),
+        }
+    });
+    let restarted = Instant::now();
+    kill.restart(&cluster.clients()[2], &topo).unwrap();
+    let one = workloads::Topology { nodes: vec![topo.nodes[2].clone()] };
+    let s = rt.block_on(workloads::wait_ready(db, &http, &one, restarted, ready));
+    assert!(s.ready(), "n3 not ready after restart: {:?}", s.not_ready);
+    rt.block_on(async { assert_eq!(c(2).read("k").await, Completion::Ok(json!(4))) });
+
+    pause.pause(&cluster.clients()[0]).unwrap();
+    let paused = rt.block_on(client(0, Duration::from_millis(500)).write("k", &json!(5)));
+    pause.resume(&cluster.clients()[0]).unwrap();
+    assert!(matches!(paused, Completion::Info(ref e) if e == "timeout"), "{paused:?}");
+}

@@ -1,6 +1,6 @@
 //! The SUT interface: a small `Db` trait, optional abilities apart.
 
-use control::{ControlError, NodeClient};
+use control::{local, Cmd, ControlError, NodeClient};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -154,4 +154,22 @@ pub trait Pause: Send + Sync {
 pub trait Primary: Send + Sync {
     /// The name of the current leader, asking the nodes over HTTP.
     fn primary<'a>(&'a self, http: &'a reqwest::Client, topo: &'a Topology) -> BoxFuture<'a, Option<String>>;
+}
+
+/// The sha256 of a file on the control node (to upload a binary only when
+/// the node's copy differs).
+pub(crate) fn sha256_local(path: &std::path::Path) -> Result<String, DbError> {
+    let out = local::run(&["sha256sum", &path.to_string_lossy()]).map_err(DbError::Local)?;
+    Ok(out.split_whitespace().next().unwrap_or_default().to_string())
+}
+
+/// Sends `sig` to the processes on `node` whose command line matches
+/// `pattern` (none matching is fine).
+pub(crate) fn signal(node: &NodeClient, sig: &str, pattern: &str) -> Result<(), DbError> {
+    // pkill exits 1 when nothing matched
+    let o = node.exec(&Cmd::new(["pkill", sig, "-f", pattern]))?;
+    if o.status > 1 {
+        return Err(DbError::Sut(format!("pkill {sig} on {}: {}", node.node().name, o.stderr.trim())));
+    }
+    Ok(())
 }

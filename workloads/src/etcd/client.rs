@@ -4,6 +4,7 @@
 //! is `fail` with its reason.
 
 use crate::completion::{b64, classify, unb64, Completion, Effect};
+use crate::ops::{list_or_empty, Ops};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -145,5 +146,33 @@ impl EtcdClient {
             }
         }
         Completion::Fail("append conflicted 3 times".into())
+    }
+}
+
+/// The set is a list under one key; logs are lists under theirs.
+impl Ops for EtcdClient {
+    async fn read(&self, key: &str) -> Completion {
+        EtcdClient::read(self, key).await
+    }
+    async fn write(&self, key: &str, value: &Value) -> Completion {
+        EtcdClient::write(self, key, value).await
+    }
+    async fn cas(&self, key: &str, old: &Value, new: &Value) -> Completion {
+        EtcdClient::cas(self, key, old, new).await
+    }
+    async fn add(&self, set: &str, element: &Value) -> Completion {
+        match EtcdClient::append(self, set, element).await {
+            Completion::Ok(_) => Completion::Ok(element.clone()),
+            other => other,
+        }
+    }
+    async fn read_set(&self, set: &str) -> Completion {
+        list_or_empty(EtcdClient::read(self, set).await)
+    }
+    async fn append(&self, log: &str, value: &Value) -> Completion {
+        EtcdClient::append(self, log, value).await
+    }
+    async fn read_log(&self, log: &str) -> Completion {
+        list_or_empty(EtcdClient::read(self, log).await)
     }
 }

@@ -39,18 +39,8 @@ impl Default for Etcd {
 /// The key the readiness and health probes read.
 pub const PROBE_KEY: &str = "faultline-probe";
 
-fn sha256_local(path: &str) -> Result<String, DbError> {
-    let out = local::run(&["sha256sum", path]).map_err(DbError::Local)?;
-    Ok(out.split_whitespace().next().unwrap_or_default().to_string())
-}
-
 fn signal(node: &NodeClient, sig: &str) -> Result<(), DbError> {
-    // pkill exits 1 when nothing matched: that is fine here
-    let o = node.exec(&Cmd::new(["pkill", sig, "-f", PATTERN]))?;
-    if o.status > 1 {
-        return Err(DbError::Sut(format!("pkill {sig} on {}: {}", node.node().name, o.stderr.trim())));
-    }
-    Ok(())
+    crate::db::signal(node, sig, PATTERN)
 }
 
 impl Etcd {
@@ -109,7 +99,7 @@ impl Db for Etcd {
     fn prepare(&self) -> Result<(), DbError> {
         local::ensure_packages(&[("etcd", "etcd-server")]).map_err(DbError::Local)?;
         if self.sha.get().is_none() {
-            let _ = self.sha.set(sha256_local(LOCAL_BIN)?);
+            let _ = self.sha.set(crate::db::sha256_local(LOCAL_BIN.as_ref())?);
         }
         Ok(())
     }

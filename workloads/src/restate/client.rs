@@ -7,6 +7,7 @@
 //! failed compare are `fail` with the reason.
 
 use crate::completion::{classify, Completion, Effect};
+use crate::ops::Ops;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -77,19 +78,22 @@ impl RestateClient {
             }
         }
     }
+}
 
-    /// Reads register `key`: its value, or `null`.
-    pub async fn read(&self, key: &str) -> Completion {
+/// `Register`, `Set` and `Log` objects of faultline's SDK service.
+impl Ops for RestateClient {
+    // Reads register `key`: its value, or `null`.
+    async fn read(&self, key: &str) -> Completion {
         self.call("Register", key, "get", None, Effect::ReadOnly).await
     }
 
-    /// Writes register `key`.
-    pub async fn write(&self, key: &str, value: &Value) -> Completion {
+    // Writes register `key`.
+    async fn write(&self, key: &str, value: &Value) -> Completion {
         self.call("Register", key, "set", Some(value), Effect::Write).await
     }
 
-    /// Sets register `key` to `new` if it holds `old`; a mismatch is a `fail`.
-    pub async fn cas(&self, key: &str, old: &Value, new: &Value) -> Completion {
+    // Sets register `key` to `new` if it holds `old`; a mismatch is a `fail`.
+    async fn cas(&self, key: &str, old: &Value, new: &Value) -> Completion {
         match self.call("Register", key, "cas", Some(&json!([old, new])), Effect::Write).await {
             Completion::Ok(v) if v["ok"] == json!(true) => Completion::Ok(json!([old, new])),
             Completion::Ok(v) if v["ok"] == json!(false) => Completion::Fail("cas-mismatch".into()),
@@ -98,26 +102,27 @@ impl RestateClient {
         }
     }
 
-    /// Adds `element` to set `key`.
-    pub async fn add(&self, key: &str, element: &Value) -> Completion {
+    // Adds `element` to set `key`.
+    async fn add(&self, key: &str, element: &Value) -> Completion {
         self.call("Set", key, "add", Some(element), Effect::Write).await
     }
 
-    /// Every element of set `key`.
-    pub async fn read_set(&self, key: &str) -> Completion {
+    // Every element of set `key`.
+    async fn read_set(&self, key: &str) -> Completion {
         self.call("Set", key, "read", None, Effect::ReadOnly).await
     }
 
-    /// Appends `value` to log `key`: the log after the append.
-    pub async fn append(&self, key: &str, value: &Value) -> Completion {
+    // Appends `value` to log `key`: the log after the append.
+    async fn append(&self, key: &str, value: &Value) -> Completion {
         self.call("Log", key, "append", Some(value), Effect::Write).await
     }
 
-    /// The whole log `key`.
-    pub async fn read_log(&self, key: &str) -> Completion {
+    // The whole log `key`.
+    async fn read_log(&self, key: &str) -> Completion {
         self.call("Log", key, "read", None, Effect::ReadOnly).await
     }
 }
+
 
 /// Percent-encodes a key for a URL path segment.
 fn urlenc(key: &str) -> String {

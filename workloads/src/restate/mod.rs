@@ -16,7 +16,8 @@ mod client;
 
 pub use client::{RestateClient, INGRESS_PORT};
 
-use crate::db::{BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
+use crate::db::{sha256_local, signal, BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
+use crate::ops::Ops;
 use control::{local, quote, Cmd, NodeClient};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -71,11 +72,6 @@ pub fn cache_dir() -> PathBuf {
     std::env::var_os("FAULTLINE_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/cache/faultline")).join(format!("restate-{VERSION}"))
 }
 
-fn sha256_local(path: &Path) -> Result<String, DbError> {
-    let out = local::run(&["sha256sum", &path.to_string_lossy()]).map_err(DbError::Local)?;
-    Ok(out.split_whitespace().next().unwrap_or_default().to_string())
-}
-
 /// Installs the npm packages into the cache unless already there; the
 /// paths of the server and restatectl binaries.
 fn install_npm_packages() -> Result<(PathBuf, PathBuf), DbError> {
@@ -116,15 +112,6 @@ fn find_service(explicit: Option<&Path>) -> Result<PathBuf, DbError> {
         "faultline-restate-service is not next to {}: build it with `cargo build --release` or set FAULTLINE_RESTATE_SERVICE",
         exe.display()
     )))
-}
-
-fn signal(node: &NodeClient, sig: &str, pattern: &str) -> Result<(), DbError> {
-    // pkill exits 1 when nothing matched: that is fine here
-    let o = node.exec(&Cmd::new(["pkill", sig, "-f", pattern]))?;
-    if o.status > 1 {
-        return Err(DbError::Sut(format!("pkill {sig} on {}: {}", node.node().name, o.stderr.trim())));
-    }
-    Ok(())
 }
 
 /// The node's configuration file.

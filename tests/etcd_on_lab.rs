@@ -4,12 +4,11 @@
 
 mod common;
 
-use common::{kill_restart_pause, lab_nodes, topology};
+use common::{kill_restart_pause, lab_nodes, node_logs, register_and_log_ops, topology};
 use control::{Cluster, Cmd, Options};
-use serde_json::json;
 use std::time::{Duration, Instant};
 use workloads::etcd::{Etcd, EtcdClient};
-use workloads::{wait_ready, Completion, Db, Topology};
+use workloads::{wait_ready, Db, Topology};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
@@ -54,27 +53,14 @@ fn etcd_is_ready_only_with_quorum_serves_survives_a_kill_and_tears_down() {
     let cluster_t = s.cluster.unwrap();
     assert!(s.nodes.iter().all(|(_, t)| t.is_some_and(|t| t > 0.0 && t <= cluster_t)), "{s:?}");
 
-    let c = |i: usize| EtcdClient::new(http.clone(), &topo.nodes[i].1, false).with_timeout(Duration::from_secs(3));
-    rt.block_on(async {
-        assert_eq!(c(0).write("k", &json!(1)).await, Completion::Ok(json!(1)));
-        assert_eq!(c(1).read("k").await, Completion::Ok(json!(1)));
-        assert_eq!(c(1).read("absent").await, Completion::Ok(json!(null)));
-        assert_eq!(c(2).cas("k", &json!(1), &json!(2)).await, Completion::Ok(json!([1, 2])));
-        assert_eq!(c(2).cas("k", &json!(1), &json!(3)).await, Completion::Fail("cas-mismatch".into()));
-        assert_eq!(c(0).append("log", &json!("a")).await, Completion::Ok(json!(["a"])));
-        assert_eq!(c(1).append("log", &json!("b")).await, Completion::Ok(json!(["a", "b"])));
-    });
+    register_and_log_ops(&rt, |i| EtcdClient::new(http.clone(), &topo.nodes[i].1, false).with_timeout(Duration::from_secs(3)));
 
     // kill n3: the majority keeps serving; restart; pause n1
     let client = |i: usize, t: Duration| EtcdClient::new(http.clone(), &topo.nodes[i].1, false).with_timeout(t);
     kill_restart_pause(&db, &cluster, &rt, client, Duration::from_secs(15), Duration::from_secs(30));
 
     // logs
-    let dir = std::env::temp_dir().join(format!("faultline-etcd-logs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    for (name, r) in cluster.on_all(|n| n.download(&db.log_files()[0], &dir.join(&n.node().name))) {
-        assert!(r.unwrap() > 0, "{name}: empty log");
-        let text = std::fs::read_to_string(dir.join(&name)).unwrap();
+    for (name, text) in node_logs(&cluster, &db.log_files()[0]) {
         assert!(text.contains("raft") && text.contains("published"), "{name}: {}", &text[..text.len().min(300)]);
     }
 

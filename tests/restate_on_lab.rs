@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{kill_restart_pause, lab_nodes, topology};
+use common::{kill_restart_pause, lab_nodes, node_logs, register_and_log_ops, topology};
 use control::{Cluster, Cmd, Options};
 use serde_json::json;
 use std::path::PathBuf;
@@ -57,18 +57,11 @@ fn restate_is_ready_only_when_provisioned_serves_survives_a_kill_and_tears_down(
     assert!(topo.address(&primary).is_some(), "{primary}");
 
     let c = |i: usize| RestateClient::new(http.clone(), &topo.nodes[i].1).with_timeout(Duration::from_secs(5));
+    register_and_log_ops(&rt, c);
     rt.block_on(async {
-        assert_eq!(c(0).write("k", &json!(1)).await, Completion::Ok(json!(1)));
-        assert_eq!(c(1).read("k").await, Completion::Ok(json!(1)));
-        assert_eq!(c(1).read("absent").await, Completion::Ok(json!(null)));
-        assert_eq!(c(2).cas("k", &json!(1), &json!(2)).await, Completion::Ok(json!([1, 2])));
-        assert_eq!(c(2).cas("k", &json!(1), &json!(3)).await, Completion::Fail("cas-mismatch".into()));
         assert_eq!(c(0).add("s", &json!(7)).await, Completion::Ok(json!(7)));
         assert_eq!(c(1).add("s", &json!(8)).await, Completion::Ok(json!(8)));
         assert_eq!(c(2).read_set("s").await, Completion::Ok(json!([7, 8])));
-        assert_eq!(c(0).append("log", &json!("a")).await, Completion::Ok(json!(["a"])));
-        assert_eq!(c(1).append("log", &json!("b")).await, Completion::Ok(json!(["a", "b"])));
-        assert_eq!(c(2).read_log("log").await, Completion::Ok(json!(["a", "b"])));
         // a request the ingress rejects is a definite failure
         match c(0).call("NoSuchService", "k", "get", None, workloads::Effect::Write).await {
             Completion::Fail(e) => assert!(e.starts_with("404"), "{e}"),
@@ -82,11 +75,7 @@ fn restate_is_ready_only_when_provisioned_serves_survives_a_kill_and_tears_down(
     kill_restart_pause(&db, &cluster, &rt, client, Duration::from_secs(30), Duration::from_secs(60));
 
     // logs: the server's and the SDK service's
-    let dir = std::env::temp_dir().join(format!("faultline-restate-logs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    for (name, r) in cluster.on_all(|n| n.download(&db.log_files()[0], &dir.join(&n.node().name))) {
-        assert!(r.unwrap() > 0, "{name}: empty log");
-        let text = std::fs::read_to_string(dir.join(&name)).unwrap();
+    for (name, text) in node_logs(&cluster, &db.log_files()[0]) {
         assert!(text.contains("Restate") && text.contains(&name), "{name}: {}", &text[..text.len().min(300)]);
     }
     let svc = cluster.clients()[0].exec(&Cmd::new(["cat", &db.log_files()[1]])).unwrap().stdout;

@@ -100,3 +100,35 @@ pub fn kill_restart_pause<C: workloads::Ops>(
     pause.resume(&cluster.clients()[0]).unwrap();
     assert!(matches!(paused, Completion::Info(ref e) if e == "timeout"), "{paused:?}");
 }
+
+/// Register and log operations through every node of a ready 3-node
+/// cluster: a write seen by another node, `null` for a key never written,
+/// cas that succeeds and cas that fails, appends in order.
+pub fn register_and_log_ops<C: workloads::Ops>(rt: &tokio::runtime::Runtime, c: impl Fn(usize) -> C) {
+    use serde_json::json;
+    use workloads::Completion;
+    rt.block_on(async {
+        assert_eq!(c(0).write("k", &json!(1)).await, Completion::Ok(json!(1)));
+        assert_eq!(c(1).read("k").await, Completion::Ok(json!(1)));
+        assert_eq!(c(1).read("absent").await, Completion::Ok(json!(null)));
+        assert_eq!(c(2).cas("k", &json!(1), &json!(2)).await, Completion::Ok(json!([1, 2])));
+        assert_eq!(c(2).cas("k", &json!(1), &json!(3)).await, Completion::Fail("cas-mismatch".into()));
+        assert_eq!(c(0).append("log", &json!("a")).await, Completion::Ok(json!(["a"])));
+        assert_eq!(c(1).append("log", &json!("b")).await, Completion::Ok(json!(["a", "b"])));
+        assert_eq!(c(2).read_log("log").await, Completion::Ok(json!(["a", "b"])));
+    });
+}
+
+/// Downloads `file` from every node: (node, its text), each non-empty.
+pub fn node_logs(cluster: &control::Cluster, file: &str) -> Vec<(String, String)> {
+    let dir = std::env::temp_dir().join(format!("faultline-logs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let got = cluster.on_all(|n| n.download(file, &dir.join(&n.node().name)));
+    got.into_iter()
+        .map(|(name, r)| {
+            assert!(r.unwrap() > 0, "{name}: {file} is empty");
+            let text = std::fs::read_to_string(dir.join(&name)).unwrap();
+            (name, text)
+        })
+        .collect()
+}

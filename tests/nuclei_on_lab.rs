@@ -6,7 +6,7 @@ mod common;
 
 use common::lab_nodes;
 use control::{Cluster, Cmd, Options};
-use nuclei::{grudge, heal_leftovers, leftovers, Fault, Nemesis};
+use nuclei::{grudge, heal_leftovers, leftovers, Fault, HealGuard, Nemesis};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use workloads::etcd::{Etcd, EtcdClient};
@@ -103,6 +103,21 @@ fn faults_take_effect_and_every_heal_leaves_the_nodes_clean() {
     for (node, r) in cluster.run_all(&nuclei::commands::count_traces()) {
         assert_eq!(r.unwrap().stdout.trim(), "0", "{node}: faultline chains left after teardown");
     }
+
+    // a panic in the middle of a run: the guard heals while it unwinds
+    let panicking = Nemesis::new(&cluster, &db, &topo);
+    panicking.setup().unwrap();
+    let problems = std::sync::Mutex::new(Vec::new());
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _guard = HealGuard::new(&panicking, |e| problems.lock().unwrap().push(e.to_string()));
+        panicking.apply(&Fault::StartPartition { grudge: grudge::isolate(&names, "n3"), ports: vec![] }, t0).unwrap();
+        panicking.apply(&Fault::Pause { nodes: vec!["n2".into()] }, t0).unwrap();
+        assert!(leftovers(&cluster).values().any(|(rules, stopped)| *rules > 0 || *stopped > 0));
+        panic!("a bug in the middle of a run");
+    }));
+    assert!(unwound.is_err());
+    assert!(problems.lock().unwrap().is_empty(), "{problems:?}");
+    clean(&cluster);
 
     // what a killed faultline leaves (rules in its chains, a stopped SUT) is
     // found and removed by the next run's setup (heal_leftovers)

@@ -95,10 +95,18 @@ fn serializable_reads_under_partitions_are_caught_as_not_linearizable() {
 }
 
 #[test]
-fn ctrl_c_heals_keeps_the_history_and_analyze_works_on_it() {
+fn ctrl_c_and_sigterm_heal_keep_the_history_and_analyze_works_on_it() {
     let _l = LAB.lock().unwrap_or_else(|e| e.into_inner());
     lab();
-    let s = store("interrupt");
+    for signal in ["-INT", "-TERM"] {
+        interrupted_run_is_healed(signal);
+    }
+}
+
+/// A run stopped by `signal` (SIGINT as Ctrl-C sends, or SIGTERM) while a
+/// partition is in effect.
+fn interrupted_run_is_healed(signal: &str) {
+    let s = store(&format!("interrupt{signal}"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args(["run", "--store", s.to_str().unwrap(), "--nemesis", "partition,pause", "--time-limit", "120", "--interval", "2", "--fault-duration", "30"])
         .stdout(Stdio::piped())
@@ -112,21 +120,20 @@ fn ctrl_c_heals_keeps_the_history_and_analyze_works_on_it() {
         if let Some(h) = found.filter(|h| std::fs::read_to_string(h).is_ok_and(|t| t.contains("\"type\":\"info\",\"f\":\"start-partition\""))) {
             break h;
         }
-        assert!(Instant::now() < deadline, "no fault took effect");
+        assert!(Instant::now() < deadline, "{signal}: no fault took effect");
         std::thread::sleep(Duration::from_millis(200));
     };
-    // SIGINT, as Ctrl-C sends
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    assert!(Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap().success());
     let status = child.wait().unwrap();
     let dir = history.parent().unwrap().to_path_buf();
-    assert!(matches!(status.code(), Some(0) | Some(1)), "{status:?}");
+    assert!(matches!(status.code(), Some(0) | Some(1)), "{signal}: {status:?}");
     let facts = json(&dir.join("run.json"));
-    assert_eq!(facts["interrupted"], true);
+    assert_eq!(facts["interrupted"], true, "{signal}");
     let text = std::fs::read_to_string(&history).unwrap();
-    assert!(text.contains("\"stop-partition\""), "the open partition was healed in the history");
+    assert!(text.contains("\"stop-partition\""), "{signal}: the open partition was healed in the history");
     no_leftovers();
     let o = faultline(&["analyze", dir.to_str().unwrap()]);
-    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{signal}: {}", String::from_utf8_lossy(&o.stderr));
     assert!(dir.join("report.html").exists());
 }
 

@@ -306,6 +306,29 @@ impl<'a> Nemesis<'a> {
     }
 }
 
+/// Heals everything when dropped: at the end of a run, on an early return
+/// after an error, and while a panic unwinds. Each problem met is passed to
+/// `report`.
+pub struct HealGuard<'a> {
+    nemesis: &'a Nemesis<'a>,
+    report: Box<dyn Fn(&str) + 'a>,
+}
+
+impl<'a> HealGuard<'a> {
+    /// Guards `nemesis`.
+    pub fn new(nemesis: &'a Nemesis<'a>, report: impl Fn(&str) + 'a) -> HealGuard<'a> {
+        HealGuard { nemesis, report: Box::new(report) }
+    }
+}
+
+impl Drop for HealGuard<'_> {
+    fn drop(&mut self) {
+        for e in self.nemesis.teardown() {
+            (self.report)(&e);
+        }
+    }
+}
+
 /// A node's clock offset from the control node's, in ms: of three
 /// readings, the one with the shortest SSH round trip, taken at its
 /// midpoint (accurate to about half that round trip).

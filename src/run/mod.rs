@@ -22,7 +22,7 @@ use clients::Client;
 use control::{Cluster, Cmd, NodesFile, Options};
 use generator::{ClientOp, Generator};
 use history::{Header, Op, OpType, Process, Rng};
-use nuclei::{Fault, Nemesis, Spacing, Step};
+use nuclei::{Fault, HealGuard, Nemesis, Spacing, Step};
 use options::{DbKind, RunArgs, RunConfig};
 use recorder::Recorder;
 use serde::Serialize;
@@ -276,19 +276,6 @@ fn cancelled() -> bool {
 }
 
 /// Heals and tears down the nemesis's faults when dropped (also on panic).
-struct HealGuard<'a> {
-    nemesis: &'a Nemesis<'a>,
-    log: &'a Log,
-}
-
-impl Drop for HealGuard<'_> {
-    fn drop(&mut self) {
-        for e in self.nemesis.teardown() {
-            self.log.say(&format!("heal: {e}"));
-        }
-    }
-}
-
 fn last_log_lines(cluster: &Cluster, db: &dyn Db) -> String {
     let Some(file) = db.log_files().into_iter().next() else { return String::new() };
     cluster
@@ -373,7 +360,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
         facts.infrastructure_error = Some(format!("nemesis setup failed: {e}"));
         return facts;
     }
-    let guard = HealGuard { nemesis: &nemesis, log };
+    let guard = HealGuard::new(&nemesis, |e| log.say(&format!("heal: {e}")));
 
     // the workload, with faults
     let t0 = Instant::now();

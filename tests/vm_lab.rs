@@ -80,6 +80,28 @@ fn vms_boot_skew_their_own_clocks_take_netem_and_go_away_cleanly() {
     }
     drop(cluster);
 
+    // a whole run with clock and netem faults on the VMs: it reaches a
+    // verdict, and afterwards no clock offset, netem or rule remains
+    let store = std::env::temp_dir().join(format!("faultline-vm-runs-{}", std::process::id()));
+    let o = faultline(&[
+        "run", "--store", store.to_str().unwrap(), "--workload", "register", "--nemesis", "clock,slow", "--time-limit", "20",
+        "--recovery-window", "5", "--rate", "20", "--interval", "3", "--fault-duration", "4",
+    ]);
+    let dir = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    assert!(matches!(o.status.code(), Some(0) | Some(1)), "run on VMs: {:?} {}", o.status, String::from_utf8_lossy(&o.stderr));
+    let history = std::fs::read_to_string(format!("{dir}/history.jsonl")).unwrap();
+    assert!(history.contains("\"bump-clock\"") && history.contains("\"start-slow\""), "both faults ran");
+    let cluster = Cluster::new(file.resolve(), Options::default());
+    let after = Nemesis::new(&cluster, &db, &topo).clock_offsets();
+    assert!(after.values().all(|o| o.abs() < 1000.0), "clocks after the run: {after:?}");
+    for (node, (rules, stopped)) in nuclei::leftovers(&cluster) {
+        assert_eq!((rules, stopped), (0, 0), "{node}: leftovers after the run");
+    }
+    for (name, r) in cluster.run_all(&Cmd::script("tc qdisc show dev eth0 | grep -c netem || true")) {
+        assert_eq!(r.unwrap().stdout.trim(), "0", "{name}: netem left after the run");
+    }
+    drop(cluster);
+
     assert!(faultline(&["lab", "down"]).status.success());
     let qemus = Command::new("pgrep").args(["-f", "qemu-system-x86_64 -name faultline-"]).output().unwrap();
     assert!(qemus.stdout.is_empty(), "VMs left: {}", String::from_utf8_lossy(&qemus.stdout));

@@ -59,7 +59,17 @@ fn main() {
             s.elapsed()
         })
         .collect();
+    let exec_mode = Options { persistent_shell: false, ..Options::default() };
+    let one_exec = NodeClient::new(nodes[0].clone(), exec_mode);
+    one_exec.run(&t).unwrap();
+    let channel_each: Vec<Duration> = (0..300).map(|_| one_exec.run(&t).unwrap().elapsed).collect();
     let (m, p99, f) = (percentile(reused.clone(), 0.5), percentile(reused, 0.99), percentile(fresh, 0.5));
+    let m_exec = percentile(channel_each, 0.5);
+    println!(
+        "command round trip, reused session, a new channel per command (exec, the baseline): median {:.2} ms; persistent shell / exec {:.2}",
+        ms(m_exec),
+        ms(m) / ms(m_exec)
+    );
     println!(
         "command round trip, reused session: median {:.2} ms, p99 {:.2} ms (goal median <= 20 ms); new connection each time: median {:.1} ms; ratio {:.3}",
         ms(m),
@@ -76,18 +86,25 @@ fn main() {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
     let busy = (b1 - b0) as f64 / (t1 - t0).max(1) as f64 * cores;
     println!("sequential commands on one node keep {busy:.2} of {cores} cores busy");
-    for k in [2, 3, 5] {
-        let cluster = Cluster::new(nodes[..k].to_vec(), Options::default());
-        cluster.run_all_ok(&t).unwrap();
-        let all: Vec<Duration> = (0..200)
-            .map(|_| {
-                let s = Instant::now();
-                cluster.run_all_ok(&t).unwrap();
-                s.elapsed()
-            })
-            .collect();
-        let a = percentile(all, 0.5);
-        println!("one command on {k} nodes in parallel: median {:.2} ms vs one node {:.2} ms: ratio {:.2} (goal for 5: <= 2)", ms(a), ms(m), ms(a) / ms(m));
+    for (mode, opts, single) in [("persistent shell", Options::default(), m), ("exec per command", exec_mode, m_exec)] {
+        for k in [2, 3, 5] {
+            let cluster = Cluster::new(nodes[..k].to_vec(), opts);
+            cluster.run_all_ok(&t).unwrap();
+            let all: Vec<Duration> = (0..200)
+                .map(|_| {
+                    let s = Instant::now();
+                    cluster.run_all_ok(&t).unwrap();
+                    s.elapsed()
+                })
+                .collect();
+            let a = percentile(all, 0.5);
+            println!(
+                "{mode}: one command on {k} nodes in parallel: median {:.2} ms vs one node {:.2} ms: ratio {:.2} (goal for 5: <= 2)",
+                ms(a),
+                ms(single),
+                ms(a) / ms(single)
+            );
+        }
     }
     faultline(&["lab", "up", "--nodes", "3"]);
 }

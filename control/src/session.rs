@@ -25,6 +25,11 @@ pub struct Options {
     pub keepalive_secs: u32,
     /// Time allowed for one file transfer.
     pub transfer_timeout: Duration,
+    /// Run commands (those without stdin) through one shell kept open per
+    /// session instead of a new channel each: the node then forks a
+    /// subshell per command instead of sshd forking a session and
+    /// executing the login shell, several times less node CPU.
+    pub persistent_shell: bool,
 }
 
 impl Default for Options {
@@ -34,6 +39,7 @@ impl Default for Options {
             reconnect_for: Duration::from_secs(30),
             keepalive_secs: 10,
             transfer_timeout: Duration::from_secs(600),
+            persistent_shell: true,
         }
     }
 }
@@ -55,6 +61,39 @@ struct Conn {
     session: Session,
     /// A handle on the session's socket, used to poll it.
     socket: TcpStream,
+    /// The session's persistent shell, once opened.
+    shell: Option<ssh2::Channel>,
+}
+
+/// Distinguishes the end markers of one command from any other output.
+static NONCE: AtomicU64 = AtomicU64::new(0);
+
+/// The text sent to a persistent shell to run `text`: in a subshell (so
+/// `exit`, `cd` and variables stay there) with stdin from /dev/null (so it
+/// cannot eat the shell's input), then a marker with the exit status on
+/// stdout and a marker on stderr. The newline before `)` ends a trailing
+/// comment; each marker starts on a line of its own.
+fn shell_script(text: &str, marker: &str) -> String {
+    format!("(\n{text}\n) </dev/null; printf '\\n{marker} %d\\n' \"$?\"; printf '\\n{marker}\\n' >&2\n")
+}
+
+/// Splits a persistent shell's output at the markers: (stdout, status)
+/// once stdout ends with the status marker.
+fn shell_stdout(out: &[u8], marker: &str) -> Option<(usize, i32)> {
+    let tail = out.strip_suffix(b"\n")?;
+    let at = find_last(tail, format!("\n{marker} ").as_bytes())?;
+    let status = std::str::from_utf8(&tail[at + marker.len() + 2..]).ok()?.parse().ok()?;
+    Some((at, status))
+}
+
+/// Where stderr's marker starts, once stderr ends with it.
+fn shell_stderr(err: &[u8], marker: &str) -> Option<usize> {
+    let end = format!("\n{marker}\n");
+    err.ends_with(end.as_bytes()).then(|| err.len() - end.len())
+}
+
+fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    (0..=hay.len().checked_sub(needle.len())?).rev().find(|&i| &hay[i..i + needle.len()] == needle)
 }
 
 /// A node and its pool of open SSH sessions (libssh2 runs one command at a
@@ -166,7 +205,7 @@ impl NodeClient {
         s.set_keepalive(true, self.opts.keepalive_secs);
         s.set_timeout(0);
         self.opened.fetch_add(1, Ordering::Relaxed);
-        Ok(Conn { session: s, socket })
+        Ok(Conn { session: s, socket, shell: None })
     }
 
     /// Connects, retrying with exponential backoff for up to `patience`,
@@ -232,11 +271,96 @@ impl NodeClient {
         unreachable!("the loop returns on its second attempt")
     }
 
+    /// Sends `script` to the session's shell, opening one if needed.
+    /// Nothing runs unless all of it arrives (the shell runs a command
+    /// once its last line is complete), so a failure here may be retried.
+    fn send_to_shell(&self, conn: &mut Conn, script: &str) -> Result<(), String> {
+        conn.session.set_blocking(true);
+        conn.session.set_timeout(self.opts.connect_timeout.as_millis() as u32);
+        if conn.shell.as_ref().is_none_or(|ch| ch.eof()) {
+            let mut ch = conn.session.channel_session().map_err(|e| e.to_string())?;
+            // the login shell, reading commands from stdin (no profile:
+            // the same environment as `exec`)
+            ch.exec("exec \"${SHELL:-/bin/sh}\" -s").map_err(|e| e.to_string())?;
+            conn.shell = Some(ch);
+        }
+        let ch = conn.shell.as_mut().expect("opened above");
+        ch.write_all(script.as_bytes()).and_then(|_| ch.flush()).map_err(|e| {
+            conn.shell = None;
+            e.to_string()
+        })
+    }
+
+    /// Runs a command through the session's persistent shell.
+    fn exec_in_shell(&self, text: &str, begin: Instant, deadline: Instant) -> Result<Output, ControlError> {
+        let marker = format!("__faultline_{:x}_{}__", std::process::id(), NONCE.fetch_add(1, Ordering::Relaxed));
+        let script = shell_script(text, &marker);
+        let mut conn = self.take()?;
+        if let Err(e) = self.send_to_shell(&mut conn, &script) {
+            // a dead pooled session: nothing ran; once more on a new one
+            drop(conn);
+            self.disconnect();
+            conn = self.connect(self.opts.reconnect_for)?;
+            self.send_to_shell(&mut conn, &script).map_err(|e2| self.err(Some(text), Cause::Lost(format!("{e}; then {e2}"))))?;
+        }
+        let lost = |e: std::io::Error| self.err(Some(text), Cause::Lost(e.to_string()));
+        conn.session.set_blocking(false);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut buf = [0u8; 32 * 1024];
+        let mut ch = conn.shell.take().expect("sent above");
+        loop {
+            let mut progress = false;
+            for stderr in [false, true] {
+                loop {
+                    let r = if stderr { ch.stderr().read(&mut buf) } else { ch.read(&mut buf) };
+                    match r {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            progress = true;
+                            if stderr { &mut err } else { &mut out }.extend_from_slice(&buf[..n]);
+                        }
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(e) => return Err(lost(e)),
+                    }
+                }
+            }
+            if let (Some((o, status)), Some(e)) = (shell_stdout(&out, &marker), shell_stderr(&err, &marker)) {
+                out.truncate(o);
+                err.truncate(e);
+                conn.session.set_blocking(true);
+                conn.shell = Some(ch);
+                self.give(conn);
+                return Ok(Output {
+                    status,
+                    stdout: String::from_utf8_lossy(&out).into_owned(),
+                    stderr: String::from_utf8_lossy(&err).into_owned(),
+                    elapsed: begin.elapsed(),
+                });
+            }
+            if progress {
+                continue;
+            }
+            if ch.eof() {
+                // the shell died mid-command (the node or sshd went away)
+                return Err(lost(std::io::Error::other("the shell ended before the command did")));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                // the shell is mid-command: never reuse it
+                return Err(self.err(Some(text), Cause::TimedOut(format!("after {:?}", deadline - begin))));
+            }
+            wait_socket(&conn, (deadline - now).min(Duration::from_millis(200)));
+        }
+    }
+
     /// Runs a command and returns its output whatever its exit status.
     pub fn exec(&self, cmd: &Cmd) -> Result<Output, ControlError> {
         let begin = Instant::now();
         let deadline = begin + cmd.timeout;
         let text = cmd.rendered(&self.node.user);
+        if self.opts.persistent_shell && cmd.stdin.is_none() {
+            return self.exec_in_shell(&text, begin, deadline);
+        }
         let (conn, mut ch) = self.start(&text)?;
         let lost = |e: std::io::Error| self.err(Some(&text), Cause::Lost(e.to_string()));
         if let Some(input) = &cmd.stdin {
@@ -369,5 +493,52 @@ impl NodeClient {
             let mut f = sftp.open(Path::new(remote)).map_err(|e| format!("{remote}: {e}"))?;
             std::io::copy(&mut f, &mut out).map_err(|e| format!("{remote}: {e}"))
         })
+    }
+}
+
+#[cfg(test)]
+mod shell_tests {
+    use super::*;
+
+    #[test]
+    fn markers_split_output_and_status() {
+        let m = "__faultline_1_2__";
+        let script = shell_script("echo hi # a comment", m);
+        assert!(script.starts_with("(\necho hi # a comment\n) </dev/null; "), "{script}");
+        // what the shell prints: output without a final newline, then the marker
+        let out = format!("partial\n{m} 3\n");
+        assert_eq!(shell_stdout(out.as_bytes(), m), Some((7, 3)));
+        let out = format!("line\n\n{m} 0\n");
+        assert_eq!(shell_stdout(out.as_bytes(), m), Some((5, 0)));
+        assert_eq!(shell_stdout(b"line\n", m), None, "no marker yet");
+        assert_eq!(shell_stdout(format!("\n{m} 1").as_bytes(), m), None, "marker not complete");
+        assert_eq!(shell_stderr(format!("oops\n\n{m}\n").as_bytes(), m), Some(5));
+        assert_eq!(shell_stderr(b"oops\n", m), None);
+    }
+
+    #[test]
+    fn the_script_runs_in_a_real_shell() {
+        let m = "__faultline_test__";
+        let script = shell_script("printf 'a b'; echo err >&2; cd /; exit 7 # bye", m) + &shell_script("pwd | grep -c '^/$' || true", m);
+        let out = std::process::Command::new("sh")
+            .arg("-s")
+            .current_dir(std::env::temp_dir())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                c.stdin.take().unwrap().write_all(script.as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        // the first command's output and status; its exit and cd stayed in the subshell
+        let (first, rest) = stdout.split_at(stdout.find(&format!("{m} 7\n")).unwrap() + m.len() + 3);
+        assert_eq!(shell_stdout(first.as_bytes(), m), Some((3, 7)), "{stdout:?}");
+        assert_eq!(&first[..3], "a b");
+        assert_eq!(shell_stdout(rest.as_bytes(), m), Some((2, 0)), "{rest:?}");
+        assert!(rest.starts_with("0\n"), "cd / stayed in its subshell: {rest:?}");
+        assert!(String::from_utf8(out.stderr).unwrap().starts_with("err\n"));
     }
 }

@@ -132,6 +132,15 @@ pub fn bump_clock(delta_ms: i64) -> Cmd {
     Cmd::script(&shift).sudo()
 }
 
+/// The tag on a strobe loop's command line (see `Fault::StrobeClock`).
+pub const STROBE_TAG: &str = "faultline-strobe";
+
+/// Stops any strobe loop (the pattern's brackets keep it from matching the
+/// shell that runs it).
+pub fn stop_strobe() -> Cmd {
+    Cmd::script("pkill -f 'faultline[-]strobe' || true").sudo()
+}
+
 /// Brings the clock back to the control node's by shifting it by
 /// `correction_ms` (minus the offset just measured: a relative shift is
 /// not delayed by the command's own transit, as setting an absolute time
@@ -193,6 +202,11 @@ mod tests {
         assert!(t.contains("netem delay 100ms 10ms loss 5% reorder 1%"), "{t}");
         assert!(t.contains("match ip dst 10.0.0.2 flowid 1:3"), "{t}");
         assert!(sh(&bump_clock(-1500)).contains("t=$((ns + -1500000000))"));
+        // the stop pattern matches the loop's tag, not its own text
+        let stop = sh(&stop_strobe());
+        let pattern = stop.split('\'').nth(1).unwrap().replace("[-]", "-");
+        assert_eq!(pattern, STROBE_TAG);
+        assert!(!stop.contains(STROBE_TAG));
         let r = sh(&reset_clock(-60_250));
         assert!(r.contains("t=$((ns + -60250000000))") && r.contains("systemctl start chrony"), "{r}");
     }

@@ -15,5 +15,5 @@ pub mod package;
 
 pub use fault::{Fault, Needs};
 pub use grudge::Grudge;
-pub use nemesis::{heal_leftovers, leftovers, HealGuard, Nemesis, DEV};
+pub use nemesis::{heal_leftovers, leftovers, reset_node_clock, HealGuard, Nemesis, DEV};
 pub use package::{package_of, schedule, Kind, Package, Spacing, Step, PACKAGES};

@@ -227,17 +227,19 @@ impl<'a> Nemesis<'a> {
                 let (up, down) = (c::bump_clock(*delta_ms), c::bump_clock(-*delta_ms));
                 let script = format!(
                     "setsid nohup sh -c {} >/dev/null 2>&1 </dev/null &",
-                    control::quote(&format!("i=0; while [ $i -lt {flips} ]; do {}; sleep {period}; {}; sleep {period}; i=$((i+1)); done", up.text(), down.text()))
+                    control::quote(&format!(
+                        ": {}; i=0; while [ $i -lt {flips} ]; do {}; sleep {period}; {}; sleep {period}; i=$((i+1)); done",
+                        c::STROBE_TAG,
+                        up.text(),
+                        down.text()
+                    ))
                 );
                 let d = self.on_nodes(nodes, |cl| cl.run(&Cmd::script(&script).sudo()).map(|_| ()).map_err(|e| e.to_string()))?;
                 (d, json!({"nodes": nodes, "delta_ms": delta_ms, "period_ms": period_ms, "flips": flips}))
             }
             Fault::ResetClock { nodes } => {
                 self.preflight(&[Needs::Clock])?;
-                let d = self.on_nodes(nodes, |cl| {
-                    let off = clock_offset(cl).ok_or_else(|| format!("{}: cannot read its clock", cl.node().name))?;
-                    cl.run(&c::reset_clock(-off.round() as i64)).map(|_| ()).map_err(|e| e.to_string())
-                })?;
+                let d = self.on_nodes(nodes, |cl| reset_node_clock(cl, Duration::from_secs(30)))?;
                 self.active().clocks.retain(|n| !nodes.contains(n));
                 (d, json!({"nodes": nodes, "measured_ms": self.clock_offsets()}))
             }
@@ -329,6 +331,16 @@ impl Drop for HealGuard<'_> {
     }
 }
 
+/// Sets a node's clock to the control node's: stops a strobe loop, then
+/// shifts the clock by minus its measured offset (in that order: a loop
+/// still running could flip it again), accurate to about half an SSH round
+/// trip. For nodes with a clock of their own (VMs) only.
+pub fn reset_node_clock(cl: &NodeClient, limit: Duration) -> Result<(), String> {
+    cl.run(&c::stop_strobe().timeout(limit)).map_err(|e| e.to_string())?;
+    let off = clock_offset(cl).ok_or_else(|| format!("{}: cannot read its clock", cl.node().name))?;
+    cl.run(&c::reset_clock(-off.round() as i64).timeout(limit)).map(|_| ()).map_err(|e| e.to_string())
+}
+
 /// A node's clock offset from the control node's, in ms: of three
 /// readings, the one with the shortest SSH round trip, taken at its
 /// midpoint (accurate to about half that round trip).
@@ -372,8 +384,7 @@ pub fn heal_leftovers(cluster: &Cluster) -> Result<(), String> {
             }
             cl.run(&cmd.timeout(t)).map_err(|e| e.to_string())?;
             if cl.node().capabilities.clock_skew {
-                let off = clock_offset(cl).ok_or_else(|| format!("{}: cannot read its clock", cl.node().name))?;
-                cl.run(&c::reset_clock(-off.round() as i64).timeout(t)).map_err(|e| e.to_string())?;
+                reset_node_clock(cl, t)?;
             }
             Ok::<(), String>(())
         })

@@ -223,10 +223,8 @@ impl Lab {
         }
         if backend == Backend::Vm {
             // no time service in the VMs: start them on the control node's clock
-            for c in cluster.clients() {
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-                let set = format!("date -s @{}.{:09} >/dev/null", now.as_secs(), now.subsec_nanos());
-                c.run(&Cmd::script(&set)).map_err(|e| e.to_string())?;
+            for (name, r) in cluster.on_all(|c| nuclei::reset_node_clock(c, Duration::from_secs(30))) {
+                r.map_err(|e| format!("{name}: setting its clock: {e}"))?;
             }
         }
         let hosts: String = std::iter::once("127.0.0.1 localhost\n".to_string())

@@ -19,10 +19,10 @@ struct Cli {
 enum Command {
     /// Check histories for linearizability (exit 0 valid, 1 invalid, 2 unknown).
     Check(cmd::check::Args),
-    /// A local lab of real nodes (LXC containers): up, down, status, ssh.
+    /// A local lab of real nodes (LXC containers or QEMU VMs): up, down, status, ssh.
     Lab(cmd::lab::Args),
     /// Run a test: SUT, workload and faults on a cluster; check; report.
-    Run(run::options::RunArgs),
+    Run(Box<run::options::RunArgs>),
     /// Re-check a stored run offline and rewrite its results.
     Analyze(cmd::analyze::Args),
     /// Remove faultline's leftover faults from a cluster's nodes.
@@ -56,7 +56,7 @@ fn main() {
     let code = match cli.command {
         Command::Check(a) => cmd::check::run(a),
         Command::Lab(a) => cmd::lab::run(a),
-        Command::Run(a) => run::run(a),
+        Command::Run(a) => run::run(*a),
         Command::Analyze(a) => cmd::analyze::run(a),
         Command::Heal(a) => cmd::analyze::heal(a),
         Command::Index(a) => cmd::analyze::index(a),

@@ -100,6 +100,9 @@ pub struct Linearizability {
     pub configurations: u64,
 }
 
+/// An operation in a model's own input and output types.
+pub type ModelOp<M> = Operation<<M as Model>::Input, <M as Model>::Output>;
+
 /// Decodes a history's client operations for `model`.
 ///
 /// Operation times are history positions; `info` and never-completed
@@ -108,7 +111,7 @@ pub fn prepare<M: Decode>(
     model: &mut M,
     h: &History,
     sem: &Semantics,
-) -> Result<Vec<Operation<M::Input, M::Output>>, HistoryError> {
+) -> Result<Vec<ModelOp<M>>, HistoryError> {
     let pairs = history::pair(h)?;
     let mut ops = Vec::with_capacity(pairs.len());
     for p in pairs {

@@ -185,7 +185,7 @@ mod tests {
         let a = schedule(&[Kind::Partition, Kind::Pause, Kind::Loss], &nodes(), sp, 60_000, &mut Rng::new(42));
         let b = schedule(&[Kind::Partition, Kind::Pause, Kind::Loss], &nodes(), sp, 60_000, &mut Rng::new(42));
         assert_eq!(a, b);
-        assert!(a.len() >= 8 && a.len() % 2 == 0);
+        assert!(a.len() >= 8 && a.len().is_multiple_of(2));
         assert!(a.windows(2).all(|w| w[0].at_ms < w[1].at_ms));
         assert!(a.last().unwrap().at_ms <= 60_000);
         let c = schedule(&[Kind::Partition], &nodes(), sp, 60_000, &mut Rng::new(43));

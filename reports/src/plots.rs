@@ -73,8 +73,11 @@ pub fn latency(points: &[LatencyPoint], shades: &[Shade], t_end: f64) -> String 
     finish(buf)
 }
 
+/// One line of a line plot: its label, colour and (x, y) points.
+pub type Series = (String, RGBColor, Vec<(f64, f64)>);
+
 /// Lines over time: (label, colour, points).
-pub fn lines(title: &str, y_desc: &str, series: &[(String, RGBColor, Vec<(f64, f64)>)], shades: &[Shade], t_end: f64) -> String {
+pub fn lines(title: &str, y_desc: &str, series: &[Series], shades: &[Shade], t_end: f64) -> String {
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, (W, H)).into_drawing_area();
@@ -154,7 +157,7 @@ pub fn heatmap(rows: &[(String, Vec<[u32; 3]>)], bucket_s: f64, shades: &[Shade]
 }
 
 /// Per-bucket latency quantiles (p50, p95, p99, max) of ok ops.
-pub fn quantiles(points: &[LatencyPoint], bucket_s: f64, t_end: f64) -> Vec<(String, RGBColor, Vec<(f64, f64)>)> {
+pub fn quantiles(points: &[LatencyPoint], bucket_s: f64, t_end: f64) -> Vec<Series> {
     let n = (t_end / bucket_s).ceil().max(1.0) as usize;
     let mut buckets: Vec<Vec<f64>> = vec![Vec::new(); n];
     for p in points.iter().filter(|p| p.2 == 0) {

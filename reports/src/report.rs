@@ -84,7 +84,7 @@ fn client_ops(h: &History) -> Vec<Done> {
 
 /// Per node, the clock offsets (ms) the nemesis measured after each clock
 /// fault (`measured_ms` in its completions).
-fn clock_offsets(h: &History) -> Vec<(String, plots::RGBColor, Vec<(f64, f64)>)> {
+fn clock_offsets(h: &History) -> Vec<plots::Series> {
     let mut per: std::collections::BTreeMap<String, Vec<(f64, f64)>> = std::collections::BTreeMap::new();
     for op in h.ops.iter().filter(|o| o.process == Process::Nemesis && o.kind != OpType::Invoke) {
         if let Some(m) = op.value.get("measured_ms").and_then(Value::as_object) {
@@ -248,7 +248,7 @@ pub fn render_run(r: &RunReport) -> String {
     for d in &ops {
         per_s[(d.end as usize).min(n - 1)][d.outcome as usize] += 1.0;
     }
-    let series: Vec<(String, plots::RGBColor, Vec<(f64, f64)>)> = OUTCOME
+    let series: Vec<plots::Series> = OUTCOME
         .iter()
         .enumerate()
         .map(|(k, (name, c))| (name.to_string(), *c, per_s.iter().enumerate().map(|(i, v)| (i as f64 + 0.5, v[k])).collect()))

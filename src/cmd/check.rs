@@ -5,7 +5,7 @@ use checker::{check_history, Budget, CheckOptions, Linearizability, ModelKind, V
 use clap::ValueEnum;
 use history::{FailMeaning, Format, NilRead, Semantics};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -121,7 +121,7 @@ fn options(a: &Args, format: Format, threads: usize) -> Result<CheckOptions, Str
     Ok(o)
 }
 
-fn check_file(a: &Args, path: &PathBuf, threads: usize) -> FileResult {
+fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
     let start = Instant::now();
     let format = match a.format {
         FormatArg::Auto => None,
@@ -164,7 +164,7 @@ fn check_file(a: &Args, path: &PathBuf, threads: usize) -> FileResult {
     }
 }
 
-fn print_human(path: &PathBuf, r: &FileResult) {
+fn print_human(path: &Path, r: &FileResult) {
     match r {
         FileResult::BadInput(e) => eprintln!("{}: error: {e}", path.display()),
         FileResult::Checked { result, elapsed, .. } => {

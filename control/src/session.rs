@@ -65,6 +65,28 @@ struct Conn {
     shell: Option<ssh2::Channel>,
 }
 
+/// Reads whatever a non-blocking channel has on stdout and stderr; true
+/// if it read anything.
+fn drain(ch: &mut ssh2::Channel, out: &mut Vec<u8>, err: &mut Vec<u8>) -> std::io::Result<bool> {
+    let mut buf = [0u8; 32 * 1024];
+    let mut progress = false;
+    for stderr in [false, true] {
+        loop {
+            let r = if stderr { ch.stderr().read(&mut buf) } else { ch.read(&mut buf) };
+            match r {
+                Ok(0) => break,
+                Ok(n) => {
+                    progress = true;
+                    if stderr { &mut *err } else { &mut *out }.extend_from_slice(&buf[..n]);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(progress)
+}
+
 /// Distinguishes the end markers of one command from any other output.
 static NONCE: AtomicU64 = AtomicU64::new(0);
 
@@ -306,24 +328,9 @@ impl NodeClient {
         let lost = |e: std::io::Error| self.err(Some(text), Cause::Lost(e.to_string()));
         conn.session.set_blocking(false);
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let mut buf = [0u8; 32 * 1024];
         let mut ch = conn.shell.take().expect("sent above");
         loop {
-            let mut progress = false;
-            for stderr in [false, true] {
-                loop {
-                    let r = if stderr { ch.stderr().read(&mut buf) } else { ch.read(&mut buf) };
-                    match r {
-                        Ok(0) => break,
-                        Ok(n) => {
-                            progress = true;
-                            if stderr { &mut err } else { &mut out }.extend_from_slice(&buf[..n]);
-                        }
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                        Err(e) => return Err(lost(e)),
-                    }
-                }
-            }
+            let progress = drain(&mut ch, &mut out, &mut err).map_err(lost)?;
             if let (Some((o, status)), Some(e)) = (shell_stdout(&out, &marker), shell_stderr(&err, &marker)) {
                 out.truncate(o);
                 err.truncate(e);
@@ -369,23 +376,8 @@ impl NodeClient {
         }
         conn.session.set_blocking(false);
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let mut buf = [0u8; 32 * 1024];
         loop {
-            let mut progress = false;
-            for stderr in [false, true] {
-                loop {
-                    let r = if stderr { ch.stderr().read(&mut buf) } else { ch.read(&mut buf) };
-                    match r {
-                        Ok(0) => break,
-                        Ok(n) => {
-                            progress = true;
-                            if stderr { &mut err } else { &mut out }.extend_from_slice(&buf[..n]);
-                        }
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                        Err(e) => return Err(lost(e)),
-                    }
-                }
-            }
+            let progress = drain(&mut ch, &mut out, &mut err).map_err(lost)?;
             if progress {
                 continue;
             }

@@ -22,7 +22,7 @@ fn a_node_paused_past_the_heal_violates_the_recovery_slo() {
     let store = dir.join("store");
     let o = faultline(&[
         "run", "--store", store.to_str().unwrap(), "--fault-plan", plan_file.to_str().unwrap(), "--nemesis", "none",
-        "--time-limit", "36", "--recovery-window", "5", "--rate", "40", "--slo", "recovery=20s", "--slo", "restart=10s",
+        "--time-limit", "36", "--recovery-window", "15", "--rate", "40", "--slo", "recovery=20s", "--slo", "restart=10s",
     ]);
     let run = std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
     let r: Value = serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
@@ -32,7 +32,9 @@ fn a_node_paused_past_the_heal_violates_the_recovery_slo() {
     assert_eq!(n1["pass"], false);
     assert_eq!(n1["outcome"], "recovered-late");
     let t = n1["recovered_s"].as_f64().unwrap();
-    assert!((29.0..40.0).contains(&t), "measured {t} s");
+    // resumed 30 s after the heal; etcd on n1 then needs a moment (up to
+    // several seconds) to serve again: the recovery window leaves it 15 s
+    assert!((29.0..46.0).contains(&t), "measured {t} s");
     // the other nodes were fine after the same heal
     assert!(recs.iter().filter(|x| x["fault"] == "partition" && x["node"] != "n1").all(|x| x["pass"] == true));
     let junit = std::fs::read_to_string(run.join("junit.xml")).unwrap();

@@ -37,7 +37,8 @@ fn vms_boot_skew_their_own_clocks_take_netem_and_go_away_cleanly() {
     // a second up finds the running VMs
     let again = Instant::now();
     assert!(faultline(&["lab", "up", "--backend", "vm", "--nodes", "3"]).status.success());
-    assert!(again.elapsed().as_secs() < 60, "a second up must reuse the VMs");
+    // (booting takes ~50 s here; finding them running, a few)
+    assert!(again.elapsed().as_secs() < 20, "a second up must reuse the running VMs: {:?}", again.elapsed());
     // and an LXC lab is refused while they run
     let lxc = faultline(&["lab", "up"]);
     assert!(!lxc.status.success() && String::from_utf8_lossy(&lxc.stderr).contains("lab down"), "{lxc:?}");

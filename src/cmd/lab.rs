@@ -1,20 +1,12 @@
 //! `faultline lab up|down|status|ssh`.
 
 use crate::exit;
-use crate::lab::Lab;
-use clap::{Subcommand, ValueEnum};
+use crate::lab::{Backend, Lab};
+use clap::Subcommand;
 use control::{Cluster, Cmd, Options};
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
-pub enum Backend {
-    /// LXC system containers (fast; share the host's kernel and clock).
-    Lxc,
-    /// Virtual machines with their own kernel (clock skew, netem).
-    Vm,
-}
 
 /// Manage the local lab.
 #[derive(clap::Args, Debug)]
@@ -60,10 +52,6 @@ pub fn run(a: Args) -> i32 {
                 eprintln!("lab up: --nodes must be between 1 and {}", crate::lab::MAX_NODES);
                 return exit::BAD_INPUT;
             }
-            let backend = match backend {
-                Backend::Lxc => crate::lab::Backend::Lxc,
-                Backend::Vm => crate::lab::Backend::Vm,
-            };
             match lab.up(nodes, backend) {
                 Ok(path) => {
                     println!("{}", path.display());

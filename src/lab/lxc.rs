@@ -2,7 +2,7 @@
 //! overlay snapshots.
 
 use control::local as host;
-use super::{is_node_name, node_ip, read, Lab, BRIDGE, HOST_IP};
+use super::{host_key, is_node_name, node_ip, read, write, Lab, BRIDGE, HOST_IP, SSHD_CONFIG};
 use std::path::PathBuf;
 
 /// The base container's name (never started).
@@ -30,13 +30,6 @@ pub fn base_ready(lab: &Lab) -> bool {
     std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s.trim() == NODE_PACKAGES)
 }
 
-fn write(path: PathBuf, text: &str) -> Result<(), String> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 /// Builds the base container if needed (debootstrap: a minute or two the
 /// first time, seconds from LXC's cache); returns true if it built one.
 pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
@@ -53,11 +46,11 @@ pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
         host::run(&["lxc-create", "-P", &p, "-n", BASE, "-t", "debian", "--", "-r", "bookworm", "--packages", NODE_PACKAGES])?;
         let cfg = lab.lxcpath().join(BASE).join("config");
         let text = read(&cfg)?.replace("lxc.net.0.link = lxcbr0", &format!("lxc.net.0.link = {BRIDGE}"));
-        write(cfg, &text)?;
+        write(&cfg, &text)?;
     }
     configure_rootfs(lab, pubkey)?;
     if built {
-        write(stamp(lab), &format!("{NODE_PACKAGES}\n"))?;
+        write(&stamp(lab), &format!("{NODE_PACKAGES}\n"))?;
     }
     Ok(built)
 }
@@ -67,26 +60,17 @@ pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
 fn configure_rootfs(lab: &Lab, pubkey: &str) -> Result<(), String> {
     let r = rootfs(lab);
     // No DHCP on the lab bridge: a dhcp eth0 hangs the boot before sshd.
-    write(r.join("etc/network/interfaces"), "auto lo\niface lo inet loopback\nauto eth0\niface eth0 inet manual\n")?;
-    // No PAM: every command's session would otherwise go through logind.
-    write(
-        r.join("etc/ssh/sshd_config.d/faultline.conf"),
-        "UseDNS no\nUsePAM no\nPermitRootLogin prohibit-password\nMaxStartups 100:30:200\nMaxSessions 100\n",
-    )?;
+    write(&r.join("etc/network/interfaces"), "auto lo\niface lo inet loopback\nauto eth0\niface eth0 inet manual\n")?;
+    write(&r.join("etc/ssh/sshd_config.d/faultline.conf"), SSHD_CONFIG)?;
     let ssh = r.join("root/.ssh");
-    write(ssh.join("authorized_keys"), pubkey)?;
+    write(&ssh.join("authorized_keys"), pubkey)?;
     host::run(&["chmod", "700", &ssh.to_string_lossy()])?;
     Ok(())
 }
 
 /// The base's ed25519 host key (`type base64`), shared by every clone.
 pub fn base_host_key(lab: &Lab) -> Result<String, String> {
-    let text = read(&rootfs(lab).join("etc/ssh/ssh_host_ed25519_key.pub"))?;
-    let parts: Vec<&str> = text.split_whitespace().take(2).collect();
-    match parts[..] {
-        [t, k] => Ok(format!("{t} {k}")),
-        _ => Err("the base's host key is malformed".into()),
-    }
+    host_key(&rootfs(lab).join("etc/ssh/ssh_host_ed25519_key.pub"))
 }
 
 /// The lab's containers that are nodes, with their numbers.
@@ -122,7 +106,7 @@ pub fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
             let cfg = lab.lxcpath().join(&name).join("config");
             let mut text = read(&cfg)?;
             text += &format!("lxc.net.0.ipv4.address = {}/24\nlxc.net.0.ipv4.gateway = {HOST_IP}\n", node_ip(i));
-            write(cfg, &text)?;
+            write(&cfg, &text)?;
         }
         if !running(lab, &name) {
             host::run(&["lxc-start", "-P", &p, "-n", &name])?;

@@ -35,12 +35,16 @@ pub fn node_ip(i: usize) -> String {
     format!("10.77.0.{}", 10 + i)
 }
 
+/// The nodes' sshd settings: no PAM (every command's session would
+/// otherwise go through logind), no DNS lookups, room for many sessions.
+const SSHD_CONFIG: &str = "UseDNS no\nUsePAM no\nPermitRootLogin prohibit-password\nMaxStartups 100:30:200\nMaxSessions 100\n";
+
 /// What the lab's nodes are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
-    /// LXC system containers (share the host's kernel and clock).
+    /// LXC system containers (fast; share the host's kernel and clock).
     Lxc,
-    /// QEMU virtual machines (own kernel: clock skew and netem work).
+    /// QEMU virtual machines with their own kernel (clock skew, netem).
     Vm,
 }
 
@@ -321,6 +325,25 @@ fn wait_for_ssh(cluster: &Cluster, limit: Duration) -> Result<(), String> {
 /// True when `path` looks like one of the lab's node names (`n1`, `n12`).
 pub fn is_node_name(name: &str) -> bool {
     name.len() > 1 && name.starts_with('n') && name[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Writes a file (and its directory), naming it in the error.
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The `type base64` of an OpenSSH public key file (a base's host key,
+/// shared by every node made from it).
+fn host_key(path: &Path) -> Result<String, String> {
+    let text = read(path)?;
+    let parts: Vec<&str> = text.split_whitespace().take(2).collect();
+    match parts[..] {
+        [t, k] => Ok(format!("{t} {k}")),
+        _ => Err(format!("{}: malformed host key", path.display())),
+    }
 }
 
 /// Reads a file, naming it in the error.

@@ -12,7 +12,7 @@
 //! are set from the control node's after boot, and the clock faults own
 //! them from then on.
 
-use super::{is_node_name, node_ip, Lab, BRIDGE, HOST_IP};
+use super::{host_key, is_node_name, node_ip, write, Lab, BRIDGE, HOST_IP, SSHD_CONFIG};
 use control::local as host;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -74,13 +74,6 @@ pub fn mac(i: usize) -> String {
 /// True when the image exists with the current package list.
 pub fn base_ready(lab: &Lab) -> bool {
     std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s.trim() == IMAGE_PACKAGES) && image(lab).exists()
-}
-
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    if let Some(d) = path.parent() {
-        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
-    }
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Installs QEMU when missing. Debian's `qemu-system-x86` wants the
@@ -203,7 +196,7 @@ pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
 /// (the lab's key is baked in: another key rebuilds the image).
 fn configure(lab: &Lab, pubkey: &str) -> Result<(), String> {
     let root = rootfs(lab);
-    write(&root.join("etc/ssh/sshd_config.d/faultline.conf"), "UseDNS no\nUsePAM no\nPermitRootLogin prohibit-password\nMaxStartups 100:30:200\nMaxSessions 100\n")?;
+    write(&root.join("etc/ssh/sshd_config.d/faultline.conf"), SSHD_CONFIG)?;
     let ssh = root.join("root/.ssh");
     write(&ssh.join("authorized_keys"), pubkey)?;
     host::run(&["chmod", "700", &ssh.to_string_lossy()])?;
@@ -216,12 +209,7 @@ fn configure(lab: &Lab, pubkey: &str) -> Result<(), String> {
 
 /// The image's ed25519 host key (`type base64`), shared by every node.
 pub fn base_host_key(lab: &Lab) -> Result<String, String> {
-    let text = super::read(&dir(lab).join("host_key.pub"))?;
-    let parts: Vec<&str> = text.split_whitespace().take(2).collect();
-    match parts[..] {
-        [t, k] => Ok(format!("{t} {k}")),
-        _ => Err("the image's host key is malformed".into()),
-    }
+    host_key(&dir(lab).join("host_key.pub"))
 }
 
 fn pid(lab: &Lab, i: usize) -> Option<u32> {

@@ -335,13 +335,10 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
         return facts;
     }
     let ready_timeout = Duration::from_secs_f64(cfg.ready_timeout);
-    if let Err(e) = rt.block_on(db.bootstrap(&http, &topo, ready_timeout)) {
-        facts.infrastructure_error =
-            Some(format!("{} did not become ready within {} s: bootstrap: {e}\n{}", db.name(), cfg.ready_timeout, last_log_lines(&cluster, db)));
-        let _ = cluster.on_all(|c| db.teardown(c));
-        return facts;
-    }
-    let startup: Startup = rt.block_on(wait_ready(db, &http, &topo, started, ready_timeout));
+    let startup: Startup = match rt.block_on(db.bootstrap(&http, &topo, ready_timeout)) {
+        Ok(()) => rt.block_on(wait_ready(db, &http, &topo, started, ready_timeout)),
+        Err(e) => Startup { nodes: Vec::new(), cluster: None, not_ready: vec![("bootstrap".into(), e)] },
+    };
     facts.startup = serde_json::to_value(&startup).ok();
     if !startup.ready() {
         let why: Vec<String> = startup.not_ready.iter().map(|(n, e)| format!("{n}: {e}")).collect();

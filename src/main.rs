@@ -32,6 +32,8 @@ enum Command {
     /// Aggregate stored runs: recovery percentiles per service, SLO
     /// violation rate with a 95% interval (trends.json, trends.xml).
     Trends(cmd::analyze::TrendsArgs),
+    /// The host packages faultline installs (`--install PART` installs them), and its caches.
+    HostPackages(cmd::packages::Args),
     /// Measure the runner against an in-process no-op client.
     #[command(hide = true)]
     BenchRunner {
@@ -60,6 +62,7 @@ fn main() {
         Command::Analyze(a) => cmd::analyze::run(a),
         Command::Heal(a) => cmd::analyze::heal(a),
         Command::Index(a) => cmd::analyze::index(a),
+        Command::HostPackages(a) => cmd::packages::run(a),
         Command::Trends(a) => cmd::analyze::trends(a),
         Command::BenchRunner { seconds, concurrency, rate } => run::bench_runner(seconds, concurrency, rate),
     };

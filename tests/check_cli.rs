@@ -85,3 +85,42 @@ fn bad_flags_exit_254_and_help_exits_0() {
     assert_eq!(faultline(&["frobnicate"]).status.code(), Some(254));
     assert_eq!(faultline(&["check", "--help"]).status.code(), Some(0));
 }
+
+/// A register run's history as `faultline run` writes it: a header naming
+/// the workload, client ops on independent keys, health probes and a final
+/// read; `stale` makes a client read a value overwritten before it began.
+fn run_history(stale: bool) -> String {
+    let mut lines = vec![r#"{"faultline_history":1,"start_unix_ns":0,"name":"etcd-register","workload":"register"}"#.to_string()];
+    let mut t = 0;
+    let mut op = |p: u64, ty: &str, f: &str, v: &str, role: &str| {
+        t += 1000;
+        let role = if role.is_empty() { String::new() } else { format!(r#","role":"{role}""#) };
+        lines.push(format!(r#"{{"index":{},"time":{t},"process":{p},"type":"{ty}","f":"{f}","value":{v},"node":"n1"{role}}}"#, lines.len() - 1));
+    };
+    op(1_000_000, "invoke", "probe", r#""client""#, "probe");
+    op(0, "invoke", "write", "[1,1]", "");
+    op(0, "ok", "write", "[1,1]", "");
+    op(1_000_000, "ok", "probe", r#""client""#, "probe");
+    op(1, "invoke", "write", "[1,2]", "");
+    op(1, "ok", "write", "[1,2]", "");
+    let seen = if stale { "[1,1]" } else { "[1,2]" };
+    op(2, "invoke", "read", "[1,null]", "");
+    op(2, "ok", "read", seen, "");
+    op(900_000, "invoke", "read", "[1,null]", "final");
+    op(900_000, "ok", "read", "[1,2]", "final");
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn a_runs_own_history_is_checked_without_flags_probes_left_out() {
+    let good = tmp("run-valid.jsonl", &run_history(false));
+    let o = faultline(&["check", good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(text(&o.stdout).contains("valid (4 ops"), "probes are not checked: {}", text(&o.stdout));
+    let bad = tmp("run-stale.jsonl", &run_history(true));
+    let o = faultline(&["check", "--json", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", text(&o.stdout), text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(text(&o.stdout).trim()).unwrap();
+    // the op named is the history's own index: the stale read's invoke
+    assert_eq!(v["counterexample"]["unplaceable"]["id"], 6, "{v}");
+}

@@ -120,14 +120,25 @@ fn faults_take_effect_and_every_heal_leaves_the_nodes_clean() {
     clean(&cluster);
 
     // what a killed faultline leaves (rules in its chains, a stopped SUT) is
-    // found and removed by the next run's setup (heal_leftovers)
+    // found and removed by the next run's setup (heal_leftovers); a process
+    // of the node's own that was stopped before stays stopped
+    let n1 = cluster.node("n1").unwrap();
+    let theirs = n1.exec(&Cmd::script("setsid nohup sleep 600 >/dev/null 2>&1 </dev/null & p=$!; kill -STOP $p; echo $p")).unwrap();
+    let theirs = theirs.stdout.trim().to_string();
+    let state = |pid: &str| n1.exec(&Cmd::new(["ps", "-o", "stat=", "-p", pid])).unwrap().stdout.trim().to_string();
+    let etcd_state = || n1.exec(&Cmd::script("ps -o stat= -p $(pgrep -f '^/opt/faultline/bin/etcd ')")).unwrap().stdout.trim().to_string();
+    assert!(state(&theirs).starts_with('T'), "{}", state(&theirs));
     let other = Nemesis::new(&cluster, &db, &topo);
     other.setup().unwrap();
     other.apply(&Fault::StartPartition { grudge: grudge::isolate(&names, "n2"), ports: vec![] }, t0).unwrap();
     other.apply(&Fault::Pause { nodes: vec!["n1".into()] }, t0).unwrap();
     std::mem::forget(other); // as if faultline died here
     assert!(leftovers(&cluster).values().any(|(rules, stopped)| *rules > 0 || *stopped > 0));
+    assert!(etcd_state().starts_with('T'), "etcd paused: {}", etcd_state());
     heal_leftovers(&cluster).unwrap();
+    assert!(!etcd_state().starts_with('T'), "etcd resumed: {}", etcd_state());
+    assert!(state(&theirs).starts_with('T'), "a process faultline did not stop was resumed: {}", state(&theirs));
+    n1.exec(&Cmd::new(["kill", "-KILL", &theirs])).unwrap();
     clean(&cluster);
 
     for (_, r) in cluster.on_all(|n| db.teardown(n)) {

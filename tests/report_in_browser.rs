@@ -32,6 +32,9 @@ fn fake_run(store: &Path) -> PathBuf {
         if !node.is_empty() {
             o["node"] = json!(node);
         }
+        if f == "probe" {
+            o["role"] = json!("probe");
+        }
         lines.push(o);
     };
     push(json!(0), "invoke", "write", json!([0, EVIL]), "n1");

@@ -64,9 +64,11 @@ fn etcd_register_with_partitions_and_kills_is_valid_with_a_complete_run_director
     assert!(index.contains("etcd-register") && index.contains("<svg"));
     let test = json(&dir.join("test.json"));
     assert!(test["seed"].is_u64() && test["command_line"].is_array());
-    // offline re-check gives the same verdict
+    // offline re-check gives the same verdict, and so does `check` on the history alone
     let o = faultline(&["analyze", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = faultline(&["check", dir.join("history.jsonl").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     no_leftovers();
 }
 
@@ -83,6 +85,8 @@ fn serializable_reads_under_partitions_are_caught_as_not_linearizable() {
         );
         codes.push(code);
         if code == 1 {
+            let o = faultline(&["check", dir.join("history.jsonl").to_str().unwrap()]);
+            assert_eq!(o.status.code(), Some(1), "check agrees with the run: {}", String::from_utf8_lossy(&o.stdout));
             let r = json(&dir.join("results.json"));
             let cx = &r["checks"]["linearizable"]["counterexample"];
             assert!(cx["unplaceable"]["op"].as_str().unwrap().contains("read"), "{cx}");

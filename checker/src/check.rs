@@ -116,6 +116,9 @@ pub fn prepare<M: Decode>(
     let mut ops = Vec::with_capacity(pairs.len());
     for p in pairs {
         let inv = &h.ops[p.invoke];
+        if !inv.is_workload() {
+            continue; // a probe: availability only
+        }
         let done = p.completion.map(|c| &h.ops[c]);
         let outcome = match done {
             Some(c) if c.kind == OpType::Ok => Completed::Ok(&c.value),
@@ -130,7 +133,8 @@ pub fn prepare<M: Decode>(
             (Some(_), Some(_)) => p.completion.unwrap_or(usize::MAX) as u64,
             _ => OPEN,
         };
-        ops.push(Operation { id: p.invoke, process: inv.process.client().unwrap_or(0), call: p.invoke as u64, ret, input, output });
+        // `id` is the history's own index: what results and reports name
+        ops.push(Operation { id: inv.index as usize, process: inv.process.client().unwrap_or(0), call: p.invoke as u64, ret, input, output });
     }
     Ok(ops)
 }

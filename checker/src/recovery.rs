@@ -212,7 +212,7 @@ pub struct RecoveryResult {
 /// The service an op exercised: its value's `service` for probes, else
 /// `client`.
 fn service_of(op: &Op) -> String {
-    if op.f == "probe" {
+    if op.is_probe() {
         op.value.as_str().unwrap_or("probe").to_string()
     } else {
         "client".to_string()
@@ -350,6 +350,9 @@ mod tests {
             let kind = OpType::parse(ty).unwrap();
             let value = if *f == "probe" { json!("admin") } else { json!(null) };
             let mut op = Op::new(process, kind, f, value);
+            if *f == "probe" {
+                op.role = history::Role::Probe;
+            }
             op.index = i as u64;
             op.time = (t * 1e9) as u64;
             if !node.is_empty() {

@@ -20,6 +20,7 @@ mod cluster;
 mod error;
 pub mod local;
 mod node;
+pub mod packages;
 mod quote;
 mod session;
 

@@ -1,7 +1,9 @@
-//! Commands on the control node itself: argument vectors, no shell; host
-//! packages, sysctls, links and iptables rules.
+//! Commands on the control node itself: argument vectors, no shell;
+//! sysctls, links and iptables rules (host packages: [`crate::packages`]).
 
 use std::path::Path;
+
+pub use crate::packages::has_command;
 use std::process::{Command, Stdio};
 
 /// Runs a host command; its stdout, or an error naming the command with
@@ -31,36 +33,10 @@ pub fn succeeds(argv: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// True when `name` is an executable on PATH.
-pub fn has_command(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-        .unwrap_or(false)
-        || Path::new("/usr/sbin").join(name).is_file()
-        || Path::new("/sbin").join(name).is_file()
-}
-
-/// Installs Debian packages that provide missing commands
-/// (`(command, package)` pairs).
-pub fn ensure_packages(needed: &[(&str, &str)]) -> Result<(), String> {
-    let missing: Vec<&str> = needed.iter().filter(|(cmd, _)| !has_command(cmd)).map(|(_, pkg)| *pkg).collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    eprintln!("faultline: installing host packages: {}", missing.join(" "));
-    run(&["apt-get", "update", "-qq"])?;
-    let mut argv = vec!["apt-get", "install", "-y", "-qq", "--no-install-recommends"];
-    argv.extend(&missing);
-    let out = Command::new("apt-get")
-        .args(&argv[1..])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("apt-get: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("installing {} failed: {}", missing.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
-    }
-    Ok(())
+/// Where faultline keeps what it downloads on the control node
+/// (`/var/cache/faultline`, or `$FAULTLINE_CACHE_DIR`).
+pub fn cache_dir() -> std::path::PathBuf {
+    std::env::var_os("FAULTLINE_CACHE_DIR").map(Into::into).unwrap_or_else(|| "/var/cache/faultline".into())
 }
 
 /// True when this process runs as root.

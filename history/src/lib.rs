@@ -27,7 +27,7 @@ mod validate;
 pub use error::{ErrorKind, HistoryError};
 pub use import::{detect, load, parse, Format, History};
 pub use jsonl::{parse_line, JsonlReader, JsonlWriter};
-pub use op::{Header, Op, OpType, Process};
+pub use op::{Header, Op, OpType, Process, Role};
 pub use rng::Rng;
 pub use validate::{pair, Pair};
 

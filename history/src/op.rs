@@ -122,6 +122,29 @@ impl<'de> Deserialize<'de> for Process {
     }
 }
 
+/// What a client op is for. The workload's checkers see `Client` and
+/// `Final` ops; `Probe` ops only measure availability (the recovery
+/// checker). Nemesis ops are told apart by their process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// An operation of the workload (the default, and what imported
+    /// histories hold).
+    #[default]
+    Client,
+    /// A read after the final heal and recovery period (still a workload op).
+    Final,
+    /// A health probe of one service (`value`) on one node (`node`).
+    Probe,
+}
+
+impl Role {
+    /// True for the default role (not written to files).
+    pub fn is_client(&self) -> bool {
+        *self == Role::Client
+    }
+}
+
 /// One event of a history.
 ///
 /// An operation is an interval: it was *invoked* at the `time` of its
@@ -154,12 +177,26 @@ pub struct Op {
     /// Why an op failed or is indeterminate (e.g. `timeout`, `refused`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Value>,
+    /// What the op is for (absent: a workload op).
+    #[serde(default, skip_serializing_if = "Role::is_client")]
+    pub role: Role,
 }
 
 impl Op {
     /// An op with the given fields; `index`, `time`, `node` and `error` empty.
     pub fn new(process: Process, kind: OpType, f: &str, value: Value) -> Op {
-        Op { index: 0, time: 0, process, kind, f: f.to_string(), value, node: None, error: None }
+        Op { index: 0, time: 0, process, kind, f: f.to_string(), value, node: None, error: None, role: Role::Client }
+    }
+
+    /// True for an op of the workload: a client's or a final read's, not a
+    /// probe's or the nemesis's. The workload's checkers see only these.
+    pub fn is_workload(&self) -> bool {
+        self.process != Process::Nemesis && self.role != Role::Probe
+    }
+
+    /// True for a health probe's op.
+    pub fn is_probe(&self) -> bool {
+        self.role == Role::Probe
     }
 
     /// True for an `invoke`.
@@ -195,12 +232,16 @@ pub struct Header {
     /// Free-form description (test name, run id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The workload that made the history (`register`, `set`, `append`),
+    /// so that `faultline check` picks its checker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
 }
 
 impl Header {
     /// A version-1 header for a test that started at `start_unix_ns`.
     pub fn new(start_unix_ns: i64) -> Header {
-        Header { faultline_history: 1, start_unix_ns, name: None }
+        Header { faultline_history: 1, start_unix_ns, name: None, workload: None }
     }
 
     /// The Unix time in nanoseconds of an op's `time`.

@@ -4,7 +4,7 @@
 //! faultline's iptables rules live in chains of its own, jumped to from
 //! INPUT: healing flushes ours and touches nothing else on the node.
 
-use control::Cmd;
+use control::{quote, Cmd};
 
 /// The chain partitions go in.
 pub const PARTITION_CHAIN: &str = "faultline-part";
@@ -112,9 +112,30 @@ pub fn netem_probe() -> Cmd {
     Cmd::script("tc qdisc add dev lo root netem delay 1ms 2>/dev/null && tc qdisc del dev lo root").sudo()
 }
 
-/// Sends SIGCONT to every stopped process (a leftover pause).
-pub fn resume_stopped() -> Cmd {
-    Cmd::script("ps -eo pid=,stat= | awk '$2 ~ /^T/ {print $1}' | xargs -r kill -CONT").sudo()
+/// Where a node lists the processes faultline stopped: one `pid start-time`
+/// a line (in /run: gone at reboot, with the processes).
+pub const PAUSED_FILE: &str = "/run/faultline/paused";
+
+/// SIGSTOP to the processes matching `pattern`, each recorded with its
+/// start time in [`PAUSED_FILE`] so that exactly these are resumed.
+pub fn pause(pattern: &str) -> Cmd {
+    Cmd::script(&format!(
+        "mkdir -p /run/faultline && for p in $(pgrep -f {}); do kill -STOP \"$p\" && echo \"$p\" $(ps -o lstart= -p \"$p\") >> {PAUSED_FILE}; done",
+        quote(pattern)
+    ))
+    .sudo()
+}
+
+/// SIGCONT to exactly the processes faultline stopped on the node (those
+/// in [`PAUSED_FILE`] still running with the recorded start time: a pid
+/// reused by another process is left alone), then forgets them. Other
+/// stopped processes on the node are never touched.
+pub fn resume_paused() -> Cmd {
+    Cmd::script(&format!(
+        "if [ -f {PAUSED_FILE} ]; then while read -r p st; do \
+         [ \"$(echo $(ps -o lstart= -p \"$p\"))\" = \"$st\" ] && kill -CONT \"$p\"; done < {PAUSED_FILE}; rm -f {PAUSED_FILE}; fi; true"
+    ))
+    .sudo()
 }
 
 /// Counts stopped processes.

@@ -204,11 +204,11 @@ impl<'a> Nemesis<'a> {
             Fault::Pause { nodes } => {
                 let p = self.db.as_pause().ok_or("the SUT cannot be paused")?;
                 self.active().paused.extend(nodes.iter().cloned());
-                (self.on_nodes(nodes, |cl| p.pause(cl).map_err(|e| e.to_string()))?, json!({"nodes": nodes}))
+                let pause = c::pause(p.pause_pattern());
+                (self.on_nodes(nodes, |cl| cl.run(&pause).map(|_| ()).map_err(|e| e.to_string()))?, json!({"nodes": nodes}))
             }
             Fault::Resume { nodes } => {
-                let p = self.db.as_pause().ok_or("the SUT cannot be paused")?;
-                let d = self.on_nodes(nodes, |cl| p.resume(cl).map_err(|e| e.to_string()))?;
+                let d = self.on_nodes(nodes, |cl| cl.run(&c::resume_paused()).map(|_| ()).map_err(|e| e.to_string()))?;
                 self.active().paused.retain(|n| !nodes.contains(n));
                 (d, json!({"nodes": nodes}))
             }
@@ -378,7 +378,7 @@ pub fn heal_leftovers(cluster: &Cluster) -> Result<(), String> {
     let t = Duration::from_secs(30);
     let errs: Vec<String> = cluster
         .on_all(|cl| {
-            let mut cmd = c::teardown().and(c::resume_stopped());
+            let mut cmd = c::teardown().and(c::resume_paused());
             if cl.node().capabilities.netem {
                 cmd = cmd.and(c::netem_off(DEV));
             }

@@ -55,7 +55,7 @@ fn client_ops(h: &History) -> Vec<Done> {
     let mut out = Vec::new();
     for (i, op) in h.ops.iter().enumerate() {
         let Process::Client(p) = op.process else { continue };
-        if op.f == "probe" {
+        if op.is_probe() {
             continue;
         }
         if op.kind == OpType::Invoke {
@@ -130,32 +130,29 @@ fn sample<T>(v: Vec<T>, cap: usize, keep: impl Fn(&T) -> bool) -> (Vec<T>, bool)
     (out, true)
 }
 
+/// The command that reproduces the run: its exact command line from
+/// test.json, with the run's seed (when it was drawn at random) and without
+/// `--repeat` (one run).
 fn reproduce(test: &Value) -> String {
-    let o = &test["options"];
-    let mut cmd = format!(
-        "faultline run --db {} --workload {} --nemesis {} --time-limit {} --rate {} --concurrency {} --seed {} --recovery-window {}",
-        o["db"].as_str().unwrap_or("etcd"),
-        o["workload"].as_str().unwrap_or("register"),
-        o["nemesis"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")).filter(|s| !s.is_empty()).unwrap_or_else(|| "none".into()),
-        o["time_limit"],
-        o["rate"],
-        o["concurrency"],
-        test["seed"],
-        o["recovery_window"],
-    );
-    if o["serializable"] == true {
-        cmd += " --serializable";
+    let argv: Vec<String> = test["command_line"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(String::from)).collect();
+    let mut out: Vec<String> = Vec::with_capacity(argv.len() + 2);
+    let mut it = argv.into_iter();
+    while let Some(a) = it.next() {
+        if a == "--repeat" {
+            it.next();
+        } else if !a.starts_with("--repeat=") {
+            out.push(a);
+        }
     }
-    for slo in o["slo"].as_array().into_iter().flatten().filter_map(Value::as_str) {
-        cmd += &format!(" --slo {slo}");
+    if out.is_empty() {
+        out.extend(["faultline".to_string(), "run".to_string()]);
     }
-    if let Some(f) = o["fault_plan"].as_str() {
-        cmd += &format!(" --fault-plan {f}");
+    if !out.iter().any(|a| a == "--seed" || a.starts_with("--seed=")) {
+        if let Some(seed) = test["seed"].as_u64() {
+            out.extend(["--seed".to_string(), seed.to_string()]);
+        }
     }
-    if let Some(f) = o["nodes_file"].as_str() {
-        cmd += &format!(" --nodes-file {f}");
-    }
-    cmd
+    shell_words::join(out)
 }
 
 /// Renders the report.
@@ -363,9 +360,19 @@ const TIMELINE_JS: &str = r#"
 
 #[cfg(test)]
 mod tests {
-    use super::{clock_offsets, sample};
+    use super::{clock_offsets, reproduce, sample};
     use history::{History, Op, OpType, Process};
     use serde_json::json;
+
+    #[test]
+    fn reproduce_is_the_exact_command_line_with_the_seed() {
+        let argv = ["faultline", "run", "--interval", "3", "--fault-duration", "4", "--op-timeout", "1.5", "--ready-timeout", "30", "--repeat", "5", "--name", "a b"];
+        let test = json!({"command_line": argv, "seed": 42, "options": {"db": "etcd"}});
+        let r = reproduce(&test);
+        assert_eq!(r, "faultline run --interval 3 --fault-duration 4 --op-timeout 1.5 --ready-timeout 30 --name 'a b' --seed 42");
+        let seeded = json!({"command_line": ["faultline", "run", "--seed=7"], "seed": 7});
+        assert_eq!(reproduce(&seeded), "faultline run '--seed=7'");
+    }
 
     #[test]
     fn clock_offsets_come_from_the_nemesis_measurements() {

@@ -56,7 +56,7 @@ fn the_latency_plot_matches_its_snapshot() {
 #[test]
 fn the_report_matches_its_snapshot() {
     let h = fixed_history();
-    let test = json!({"name": "snapshot", "seed": 42, "started_at": "2026-01-01T00:00:00+00:00", "faultline_version": "snapshot",
+    let test = json!({"name": "snapshot", "seed": 42, "command_line": ["faultline", "run", "--nemesis", "kill", "--time-limit", "2", "--interval", "0.5", "--slo", "restart=10s"], "started_at": "2026-01-01T00:00:00+00:00", "faultline_version": "snapshot",
                       "options": {"db": "etcd", "workload": "register", "nemesis": ["kill"], "time_limit": 2.0, "rate": 5.0,
                                   "concurrency": 3, "recovery_window": 1.0, "slo": ["restart=10s"]}});
     let results = json!({

@@ -44,9 +44,10 @@ pub enum NilArg {
 /// Check histories for linearizability.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The model to check against.
-    #[arg(long, value_enum, default_value = "cas-register")]
-    model: ModelArg,
+    /// The model to check against [default: what a faultline history's
+    /// header says its workload needs, else cas-register].
+    #[arg(long, value_enum)]
+    model: Option<ModelArg>,
     /// The history format; `auto` detects it from the name and content.
     #[arg(long, value_enum, default_value = "auto")]
     format: FormatArg,
@@ -87,11 +88,17 @@ enum FileResult {
     BadInput(String),
 }
 
-fn options(a: &Args, format: Format, threads: usize) -> Result<CheckOptions, String> {
+fn options(a: &Args, format: Format, header: Option<&history::Header>, threads: usize) -> Result<CheckOptions, String> {
     if !a.timeout.is_finite() || a.timeout <= 0.0 {
         return Err(format!("--timeout must be a positive number of seconds, got {}", a.timeout));
     }
-    let model = match a.model {
+    // a run's own history names its workload: its registers are independent keys
+    let workload = header.and_then(|h| h.workload.as_deref());
+    let from_run = a.model.is_none() && workload == Some("register");
+    if let (None, Some(w @ ("set" | "append"))) = (a.model, workload) {
+        return Err(format!("a history of the {w} workload: check its run with `faultline analyze RUN_DIR`"));
+    }
+    let model = match a.model.unwrap_or(ModelArg::CasRegister) {
         ModelArg::Register => ModelKind::Register,
         ModelArg::CasRegister => ModelKind::CasRegister,
         ModelArg::Kv => ModelKind::Kv,
@@ -110,7 +117,7 @@ fn options(a: &Args, format: Format, threads: usize) -> Result<CheckOptions, Str
         };
     }
     let mut o = CheckOptions::new(model);
-    o.independent |= a.independent;
+    o.independent |= a.independent || from_run;
     o.split = !a.no_split;
     o.semantics = semantics;
     o.threads = threads;
@@ -134,7 +141,7 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
         Ok(x) => x,
         Err(e) => return FileResult::BadInput(e.to_string()),
     };
-    let opts = match options(a, format, threads) {
+    let opts = match options(a, format, h.header.as_ref(), threads) {
         Ok(o) => o,
         Err(e) => return FileResult::BadInput(e),
     };
@@ -152,7 +159,7 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
             let r = Linearizability {
                 valid: Verdict::Unknown,
                 reason: Some(format!("checker crashed: {msg}")),
-                model: format!("{:?}", a.model).to_lowercase(),
+                model: opts.model.name().to_string(),
                 ops: 0,
                 partitions: 0,
                 counterexample: None,

@@ -1,3 +1,4 @@
 pub mod check;
 pub mod lab;
+pub mod packages;
 pub mod analyze;

@@ -2,15 +2,27 @@
 //! overlay snapshots.
 
 use control::local as host;
-use super::{host_key, is_node_name, node_ip, read, write, Lab, BRIDGE, HOST_IP, SSHD_CONFIG};
+use super::{host_key, is_node_name, node_ip, read, rootfs, write, Lab, BRIDGE, HOST_IP, SSHD_CONFIG};
 use std::path::PathBuf;
 
 /// The base container's name (never started).
 const BASE: &str = "fl-base";
 
-/// Debian packages every node gets.
-pub const NODE_PACKAGES: &str =
-    "openssh-server,iptables,iproute2,procps,iputils-ping,curl,psmisc,faketime,netcat-openbsd,ca-certificates,sudo";
+/// Debian packages every node gets (on top of debootstrap's minbase).
+pub const NODE_PACKAGES: &[&str] = &[
+    "systemd-sysv",
+    "openssh-server",
+    "iptables",
+    "iproute2",
+    "procps",
+    "iputils-ping",
+    "curl",
+    "psmisc",
+    "faketime",
+    "netcat-openbsd",
+    "ca-certificates",
+    "sudo",
+];
 
 fn lxcpath(lab: &Lab) -> String {
     lab.lxcpath().to_string_lossy().into_owned()
@@ -24,10 +36,34 @@ fn stamp(lab: &Lab) -> PathBuf {
     lab.lxcpath().join(BASE).join("faultline-ready")
 }
 
-/// True when the base exists, was configured completely, and has the
-/// current package list (else it is rebuilt).
+/// What the stamp of a complete base says: how it was built and with what.
+fn stamp_text() -> String {
+    format!("debootstrap {} {}\n", rootfs::SUITE, NODE_PACKAGES.join(","))
+}
+
+/// True when the base exists, was built completely with the current
+/// package list, and still has every package (else it is rebuilt).
 pub fn base_ready(lab: &Lab) -> bool {
-    std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s.trim() == NODE_PACKAGES)
+    std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s == stamp_text())
+        && rootfs::missing_packages(&rootfs(lab), NODE_PACKAGES).is_ok_and(|m| m.is_empty())
+}
+
+/// The base's LXC configuration (LXC's common settings; no template).
+fn config(lab: &Lab) -> String {
+    format!(
+        "# faultline's lab base: never started, nodes are overlay clones of it\n\
+         lxc.include = /usr/share/lxc/config/common.conf\n\
+         lxc.tty.dir =\n\
+         lxc.apparmor.profile = generated\n\
+         lxc.apparmor.allow_nesting = 1\n\
+         lxc.arch = linux64\n\
+         lxc.uts.name = {BASE}\n\
+         lxc.rootfs.path = dir:{}\n\
+         lxc.net.0.type = veth\n\
+         lxc.net.0.link = {BRIDGE}\n\
+         lxc.net.0.flags = up\n",
+        rootfs(lab).display()
+    )
 }
 
 /// Builds the base container if needed (debootstrap: a minute or two the
@@ -40,17 +76,18 @@ pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
         if lab.lxcpath().join(BASE).exists() {
             // a half-built or outdated base; its clones go with it
             remove_nodes(lab, 0)?;
-            host::run(&["lxc-destroy", "-P", &p, "-n", BASE, "-f"])?;
+            remove_base(lab)?;
         }
-        eprintln!("lab: building the base container (debootstrap bookworm; slow only the first time)");
-        host::run(&["lxc-create", "-P", &p, "-n", BASE, "-t", "debian", "--", "-r", "bookworm", "--packages", NODE_PACKAGES])?;
-        let cfg = lab.lxcpath().join(BASE).join("config");
-        let text = read(&cfg)?.replace("lxc.net.0.link = lxcbr0", &format!("lxc.net.0.link = {BRIDGE}"));
-        write(&cfg, &text)?;
+        eprintln!("lab: building the base container (debootstrap {}; slow only the first time)", rootfs::SUITE);
+        let _ = std::fs::remove_file(stamp(lab));
+        rootfs::debootstrap(&rootfs(lab), NODE_PACKAGES)?;
+        // the clone hook renames this to each node's name
+        write(&rootfs(lab).join("etc/hostname"), &format!("{BASE}\n"))?;
+        write(&lab.lxcpath().join(BASE).join("config"), &config(lab))?;
     }
     configure_rootfs(lab, pubkey)?;
     if built {
-        write(&stamp(lab), &format!("{NODE_PACKAGES}\n"))?;
+        write(&stamp(lab), &stamp_text())?;
     }
     Ok(built)
 }
@@ -132,8 +169,10 @@ pub fn remove_nodes(lab: &Lab, keep: usize) -> Result<(), String> {
 
 /// Destroys the base container.
 pub fn remove_base(lab: &Lab) -> Result<(), String> {
-    if lab.lxcpath().join(BASE).exists() {
-        host::run(&["lxc-destroy", "-P", &lxcpath(lab), "-n", BASE, "-f"])?;
+    // never started, and its clones are gone: a directory (maybe half-built)
+    let d = lab.lxcpath().join(BASE);
+    if d.exists() {
+        std::fs::remove_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
     }
     Ok(())
 }

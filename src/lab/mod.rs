@@ -13,9 +13,12 @@
 //! Debian mirror, through NAT, when a node installs a package).
 
 mod lxc;
+mod qemu;
+mod rootfs;
 mod vm;
 
 use control::local as host;
+use control::packages::{self, Need};
 use control::{Capabilities, Cluster, Cmd, HostKeyCheck, NodeEntry, NodesFile, Options};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -187,7 +190,7 @@ impl Lab {
             return Err("the lab needs root (containers, VMs, bridge, iptables)".into());
         }
         let t0 = Instant::now();
-        host::ensure_packages(&[("lxc-create", "lxc"), ("debootstrap", "debootstrap"), ("iptables", "iptables"), ("ssh-keygen", "openssh-client")])?;
+        packages::ensure(Need::Lab).map_err(|e| e.to_string())?;
         let other = match backend {
             Backend::Lxc => vm::any_nodes(self).then_some("vm"),
             Backend::Vm => lxc::any_nodes(self).then_some("lxc"),

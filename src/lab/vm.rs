@@ -14,12 +14,28 @@
 
 use super::{host_key, is_node_name, node_ip, write, Lab, BRIDGE, HOST_IP, SSHD_CONFIG};
 use control::local as host;
+use control::packages::{self, Need};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use super::qemu::Qemu;
+use std::process::Stdio;
 
 /// Debian packages of the image.
-pub const IMAGE_PACKAGES: &str = "linux-image-cloud-amd64,systemd-sysv,udev,kmod,openssh-server,iptables,iproute2,procps,\
-iputils-ping,curl,psmisc,netcat-openbsd,ca-certificates,sudo";
+pub const IMAGE_PACKAGES: &[&str] = &[
+    "linux-image-cloud-amd64",
+    "systemd-sysv",
+    "udev",
+    "kmod",
+    "openssh-server",
+    "iptables",
+    "iproute2",
+    "procps",
+    "iputils-ping",
+    "curl",
+    "psmisc",
+    "netcat-openbsd",
+    "ca-certificates",
+    "sudo",
+];
 /// Memory per VM (MiB).
 const MEMORY_MB: u32 = 512;
 /// The image's size (sparse).
@@ -73,35 +89,7 @@ pub fn mac(i: usize) -> String {
 
 /// True when the image exists with the current package list.
 pub fn base_ready(lab: &Lab) -> bool {
-    std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s.trim() == IMAGE_PACKAGES) && image(lab).exists()
-}
-
-/// Installs QEMU when missing. Debian's `qemu-system-x86` wants the
-/// `qemu-utils` of its own release: a newer one (from backports) is
-/// replaced by the matching version.
-pub fn ensure_qemu() -> Result<(), String> {
-    if host::has_command("qemu-system-x86_64") && host::has_command("qemu-img") {
-        return Ok(());
-    }
-    eprintln!("lab: installing QEMU (qemu-system-x86)");
-    host::run(&["apt-get", "update", "-qq"])?;
-    let policy = host::run(&["apt-cache", "policy", "qemu-system-x86"])?;
-    let version = policy
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Candidate:").map(|v| v.trim().to_string()))
-        .filter(|v| v != "(none)")
-        .ok_or("no qemu-system-x86 package in the configured Debian sources")?;
-    let utils = format!("qemu-utils={version}");
-    let out = Command::new("apt-get")
-        .args(["install", "-y", "-qq", "--no-install-recommends", "--allow-downgrades", "qemu-system-x86", &utils])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("apt-get: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("installing qemu-system-x86 failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
-    }
-    Ok(())
+    std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s.trim() == IMAGE_PACKAGES.join(",")) && image(lab).exists()
 }
 
 /// Whether KVM can run the nodes: `/dev/kvm` exists and a stock kernel
@@ -123,8 +111,10 @@ fn accel(lab: &Lab) -> String {
 fn kvm_boots(lab: &Lab) -> bool {
     let log = dir(lab).join("kvm-probe.console");
     let _ = std::fs::remove_file(&log);
-    let status = Command::new("timeout")
-        .args(["20", "qemu-system-x86_64", "-machine", "pc", "-accel", "kvm", "-cpu", "host", "-m", "256", "-display", "none", "-no-reboot"])
+    let Ok(qemu) = Qemu::ensure() else { return false };
+    let mut probe = qemu.command();
+    probe.args(["-machine", "pc", "-accel", "kvm", "-cpu", "host", "-m", "256", "-display", "none", "-no-reboot"]);
+    let mut child = match probe
         .arg("-kernel")
         .arg(kernel(lab))
         .arg("-initrd")
@@ -134,9 +124,25 @@ fn kvm_boots(lab: &Lab) -> bool {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status();
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    status.is_ok() && text.contains("Freeing unused kernel")
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(_) => return false,
+    };
+    // the kernel's own progress on the console, within 20 s
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut booted = false;
+    while std::time::Instant::now() < deadline && !booted {
+        if child.try_wait().ok().flatten().is_some() {
+            booted = std::fs::read_to_string(&log).unwrap_or_default().contains("Freeing unused kernel");
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        booted = std::fs::read_to_string(&log).unwrap_or_default().contains("Freeing unused kernel");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    booted
 }
 
 /// Builds the image if needed (none yet, another package list, or another
@@ -147,14 +153,12 @@ pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
         return Ok(false);
     }
     remove_nodes(lab, 0)?;
-    ensure_qemu()?;
-    host::ensure_packages(&[("debootstrap", "debootstrap"), ("mkfs.ext4", "e2fsprogs")])?;
+    Qemu::ensure()?;
+    packages::ensure(Need::VmImage).map_err(|e| e.to_string())?;
     let root = rootfs(lab);
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
-    eprintln!("lab: building the VM image (debootstrap bookworm with a kernel; slow only the first time)");
-    let include = format!("--include={IMAGE_PACKAGES}");
-    host::run(&["debootstrap", "--variant=minbase", &include, "bookworm", &root.to_string_lossy(), "http://deb.debian.org/debian"])?;
+    eprintln!("lab: building the VM image (debootstrap {} with a kernel; slow only the first time)", super::rootfs::SUITE);
+    let _ = std::fs::remove_file(stamp(lab));
+    super::rootfs::debootstrap(&root, IMAGE_PACKAGES)?;
     // the node's files that never change; per-node ones come from the MAC
     write(&root.join("etc/fstab"), "/dev/vda / ext4 defaults,noatime 0 1\n")?;
     write(&root.join("etc/hostname"), "node\n")?;
@@ -188,7 +192,7 @@ pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
     host::run(&["mkfs.ext4", "-q", "-F", "-L", "faultline", "-d", &root.to_string_lossy(), &img])?;
     let _ = std::fs::remove_dir_all(&root);
     let _ = std::fs::remove_file(dir(lab).join("accel"));
-    write(&stamp(lab), &format!("{IMAGE_PACKAGES}\n"))?;
+    write(&stamp(lab), &format!("{}\n", IMAGE_PACKAGES.join(",")))?;
     Ok(true)
 }
 
@@ -245,6 +249,7 @@ pub fn any_nodes(lab: &Lab) -> bool {
 pub fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
     remove_nodes(lab, n)?;
     let accel = accel(lab);
+    let qemu = Qemu::ensure()?;
     for i in 1..=n {
         if pid(lab, i).is_some() {
             continue;
@@ -260,8 +265,7 @@ pub fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
         let (accel_arg, cpu) = if accel == "kvm" { ("kvm".to_string(), "host") } else { ("tcg,thread=multi,tb-size=128".to_string(), "max") };
         let append = format!("root=/dev/vda rw console=ttyS0 systemd.hostname=n{i} net.ifnames=0 quiet");
         let _ = std::fs::remove_file(console(lab, i));
-        host::run(&[
-            "qemu-system-x86_64",
+        let args = [
             "-name",
             &format!("faultline-n{i}"),
             "-machine",
@@ -275,9 +279,9 @@ pub fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
             "-m",
             &MEMORY_MB.to_string(),
             "-kernel",
-            &kernel(lab).to_string_lossy(),
+            &kernel(lab).display().to_string(),
             "-initrd",
-            &initrd(lab).to_string_lossy(),
+            &initrd(lab).display().to_string(),
             "-append",
             &append,
             "-drive",
@@ -291,9 +295,10 @@ pub fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
             "-serial",
             &format!("file:{}", console(lab, i).display()),
             "-pidfile",
-            &pidfile(lab, i).to_string_lossy(),
+            &pidfile(lab, i).display().to_string(),
             "-daemonize",
-        ])?;
+        ];
+        qemu.run(&args.map(String::from))?;
     }
     Ok(())
 }

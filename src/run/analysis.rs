@@ -2,11 +2,11 @@
 //! `faultline analyze RUN_DIR` (offline, from the stored files only).
 
 use super::store::{read_json, write_json};
-use super::{RunFacts, PROBE_BASE};
+use super::RunFacts;
 use crate::exit;
 use checker::recovery::{availability_outside, check_recovery, Slos};
 use checker::{check_history, Budget, CheckOptions, ModelKind, Verdict};
-use history::{History, Process, Semantics};
+use history::{History, Semantics};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -21,11 +21,11 @@ pub struct Analysis {
     pub summary: String,
 }
 
-/// Only the client ops of the workload (no probes, no nemesis).
+/// Only the ops of the workload (clients and final reads; no probes, no nemesis).
 fn client_ops(h: &History) -> History {
     let mut out = History { header: h.header.clone(), ..History::default() };
     for (op, line) in h.ops.iter().zip(&h.lines) {
-        if matches!(op.process, Process::Client(p) if p < PROBE_BASE) {
+        if op.is_workload() {
             out.ops.push(op.clone());
             out.lines.push(*line);
         }

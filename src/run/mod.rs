@@ -10,6 +10,7 @@
 pub mod analysis;
 mod clients;
 pub mod generator;
+mod log;
 pub mod options;
 pub mod junit;
 mod recorder;
@@ -21,13 +22,13 @@ use crate::lab::Lab;
 use clients::Client;
 use control::{Cluster, Cmd, NodesFile, Options};
 use generator::{ClientOp, Generator};
-use history::{Header, Op, OpType, Process, Rng};
+use history::{Header, Op, OpType, Process, Rng, Role};
 use nuclei::{Fault, HealGuard, Nemesis, Spacing, Step};
 use options::{DbKind, RunArgs, RunConfig};
+pub use log::Log;
 use recorder::Recorder;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,8 +37,8 @@ use workloads::etcd::{Etcd, EtcdClient};
 use workloads::restate::{Restate, RestateClient};
 use workloads::{wait_ready, Completion, Db, Startup, Topology};
 
-/// Health probes use process numbers from here up, so checkers of client
-/// ops can leave them out.
+/// Health probes use process numbers from here up (their ops say
+/// `role: probe`; the number only keeps them apart from clients).
 pub const PROBE_BASE: u64 = 1_000_000;
 /// Final reads use process numbers from here up.
 pub const FINAL_BASE: u64 = 900_000;
@@ -57,21 +58,6 @@ pub struct RunFacts {
     pub interrupted: bool,
     /// The fault schedule that was planned.
     pub schedule: Vec<Value>,
-}
-
-/// faultline.log: timestamped lines, also on stderr.
-pub struct Log(Mutex<std::fs::File>);
-
-impl Log {
-    fn new(path: &Path) -> std::io::Result<Log> {
-        Ok(Log(Mutex::new(std::fs::File::create(path)?)))
-    }
-    /// Logs a line.
-    pub fn say(&self, msg: &str) {
-        let line = format!("{} {msg}\n", chrono::Local::now().format("%H:%M:%S%.3f"));
-        eprint!("{line}");
-        let _ = self.0.lock().unwrap_or_else(|e| e.into_inner()).write_all(line.as_bytes());
-    }
 }
 
 static CANCEL: AtomicBool = AtomicBool::new(false);
@@ -362,7 +348,8 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
     // the workload, with faults
     let t0 = Instant::now();
     let start_unix_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
-    let header = Header { name: Some(cfg.run_name()), ..Header::new(start_unix_ns) };
+    let workload = format!("{:?}", cfg.workload).to_lowercase();
+    let header = Header { name: Some(cfg.run_name()), workload: Some(workload), ..Header::new(start_unix_ns) };
     let (recorder, writer) = match Recorder::start(&dir.join("history.jsonl"), &header, t0) {
         Ok(x) => x,
         Err(e) => {
@@ -398,7 +385,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
         rt.block_on(async {
             let w = drive(cfg, &clients, &generator, &recorder, &topo, load_end, rng.next_u64());
             let p = probes(db, &http, &topo, &recorder, load_end);
-            let progress = progress(&recorder, faults_end, load_end);
+            let progress = progress(&recorder, log, load_end);
             tokio::join!(w, p, progress);
         });
         nem.join().unwrap_or_else(|_| vec!["the nemesis thread panicked".to_string()])
@@ -453,12 +440,14 @@ fn run_schedule(nemesis: &Nemesis, schedule: &[Step], rec: &Recorder, log: &Log)
         }
         log.say(&format!("nemesis: {}", step.fault.f()));
         apply(&step.fault, &mut errs);
+        log.set_fault(if step.fault.inverse().is_some() { step.fault.f() } else { "" });
         // a start fault opens a window; its inverse closes it
         open = step.fault.inverse().is_some().then(|| step.fault.clone());
     }
     if let Some(inv) = open.and_then(|f| f.inverse()) {
         log.say(&format!("nemesis: final heal: {}", inv.f()));
         apply(&inv, &mut errs);
+        log.set_fault("");
     }
     errs
 }
@@ -486,7 +475,7 @@ async fn drive(cfg: &RunConfig, clients: &[Arc<Client>], generator: &Mutex<Gener
                     due = now; // after a stall (a slow op), no burst to catch up
                 }
                 let op = generator.lock().unwrap_or_else(|e| e.into_inner()).next(process);
-                let info = invoke(rec, &client, &op, process, &node, op_deadline).await;
+                let info = invoke(rec, &client, &op, process, &node, op_deadline, Role::Client).await;
                 if info {
                     process += n as u64; // Jepsen: a process whose op is indeterminate is never reused
                 }
@@ -500,9 +489,10 @@ async fn drive(cfg: &RunConfig, clients: &[Arc<Client>], generator: &Mutex<Gener
 
 /// Records an invocation, performs it, records its completion; true if
 /// the outcome is indeterminate.
-async fn invoke(rec: &Recorder, client: &Client, op: &ClientOp, process: u64, node: &str, deadline: Duration) -> bool {
+async fn invoke(rec: &Recorder, client: &Client, op: &ClientOp, process: u64, node: &str, deadline: Duration, role: Role) -> bool {
     let mut inv = Op::new(Process::Client(process), OpType::Invoke, op.f(), op.value());
     inv.node = Some(node.to_string());
+    inv.role = role;
     rec.record(inv);
     let done = match tokio::time::timeout(deadline, client.invoke(op)).await {
         Ok(c) => c,
@@ -517,6 +507,7 @@ async fn invoke(rec: &Recorder, client: &Client, op: &ClientOp, process: u64, no
     let mut c = Op::new(Process::Client(process), kind, op.f(), value);
     c.node = Some(node.to_string());
     c.error = error.map(Value::String);
+    c.role = role;
     rec.record(c);
     kind == OpType::Info
 }
@@ -532,6 +523,7 @@ async fn probes(db: &dyn Db, http: &reqwest::Client, topo: &Topology, rec: &Reco
                 let tick = Instant::now();
                 let mut inv = Op::new(Process::Client(process), OpType::Invoke, "probe", json!(s.name));
                 inv.node = Some(node.clone());
+                inv.role = Role::Probe;
                 rec.record(inv);
                 let r = db.probe(http, addr, s.name, Duration::from_millis(1000)).await;
                 let (kind, err) = match r {
@@ -540,6 +532,7 @@ async fn probes(db: &dyn Db, http: &reqwest::Client, topo: &Topology, rec: &Reco
                 };
                 let mut c = Op::new(Process::Client(process), kind, "probe", json!(s.name));
                 c.node = Some(node.clone());
+                c.role = Role::Probe;
                 c.error = err;
                 rec.record(c);
                 tokio::time::sleep(Duration::from_millis(250).saturating_sub(tick.elapsed())).await;
@@ -554,29 +547,26 @@ async fn final_reads(generator: &Mutex<Generator>, clients: &[Arc<Client>], topo
     let mut p = FINAL_BASE;
     for op in &reads {
         for (i, c) in clients.iter().enumerate() {
-            invoke(rec, c, op, p, &topo.nodes[i].0, Duration::from_secs(10)).await;
+            invoke(rec, c, op, p, &topo.nodes[i].0, Duration::from_secs(10), Role::Final).await;
             p += 1;
         }
     }
 }
 
-/// A one-line progress display on a terminal; silent otherwise.
-async fn progress(rec: &Recorder, faults_end: Instant, end: Instant) {
-    if !std::io::stdout().is_terminal() {
-        return;
-    }
+/// The progress bar (on a terminal): once a second, the time, ok/s, fail,
+/// info and the fault in force.
+async fn progress(rec: &Recorder, log: &Log, end: Instant) {
+    log.start_progress(end.saturating_duration_since(rec.t0()));
     let c = rec.counters.clone();
     let mut last = 0u64;
     while Instant::now() < end && !cancelled() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let ok = c.ok.load(Ordering::Relaxed);
         let (fail, info) = (c.fail.load(Ordering::Relaxed), c.info.load(Ordering::Relaxed));
-        let phase = if Instant::now() < faults_end { "faults" } else { "recovery" };
-        print!("\r{:>6.1} s  {:>6} ok/s  fail {fail}  info {info}  [{phase}]   ", rec.t0().elapsed().as_secs_f64(), ok - last);
-        let _ = std::io::stdout().flush();
+        log.progress(rec.t0().elapsed(), log::Tally { ok_per_s: ok - last, fail, info });
         last = ok;
     }
-    println!();
+    log.finish_progress();
 }
 
 fn collect_logs(cluster: &Cluster, db: &dyn Db, dir: &Path, log: &Log) {

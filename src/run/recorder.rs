@@ -14,7 +14,8 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-/// Counts of completions so far, for the progress display.
+/// Counts of the workload's completions so far (no probes), for the
+/// progress display.
 #[derive(Debug, Default)]
 pub struct Counters {
     /// ok completions.
@@ -46,7 +47,7 @@ impl Recorder {
             for mut op in rx {
                 op.index = n;
                 n += 1;
-                if op.process != history::Process::Nemesis {
+                if op.is_workload() {
                     let slot = match op.kind {
                         history::OpType::Ok => Some(&c.ok),
                         history::OpType::Fail => Some(&c.fail),

@@ -95,9 +95,10 @@ pub fn kill_restart_pause<C: workloads::Ops>(
     assert!(s.ready(), "n3 not ready after restart: {:?}", s.not_ready);
     rt.block_on(async { assert_eq!(c(2).read("k").await, Completion::Ok(json!(4))) });
 
-    pause.pause(&cluster.clients()[0]).unwrap();
+    let n1 = &cluster.clients()[0];
+    n1.run(&nuclei::commands::pause(pause.pause_pattern())).unwrap();
     let paused = rt.block_on(client(0, Duration::from_millis(500)).write("k", &json!(5)));
-    pause.resume(&cluster.clients()[0]).unwrap();
+    n1.run(&nuclei::commands::resume_paused()).unwrap();
     assert!(matches!(paused, Completion::Info(ref e) if e == "timeout"), "{paused:?}");
 }
 

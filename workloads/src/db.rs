@@ -142,12 +142,11 @@ pub trait Kill: Send + Sync {
     fn restart(&self, node: &NodeClient, topo: &Topology) -> Result<(), DbError>;
 }
 
-/// Pause and resume (SIGSTOP / SIGCONT).
+/// Pause and resume (SIGSTOP / SIGCONT): the pause fault stops the
+/// processes matching the pattern and resumes exactly those.
 pub trait Pause: Send + Sync {
-    /// Stops the SUT's processes on the node.
-    fn pause(&self, node: &NodeClient) -> Result<(), DbError>;
-    /// Continues them.
-    fn resume(&self, node: &NodeClient) -> Result<(), DbError>;
+    /// The `pgrep -f` pattern (anchored) of the SUT's processes to stop.
+    fn pause_pattern(&self) -> &str;
 }
 
 /// Who leads.

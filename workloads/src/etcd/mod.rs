@@ -7,7 +7,8 @@ mod client;
 pub use client::EtcdClient;
 
 use crate::db::{BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
-use control::{local, quote, Cmd, NodeClient};
+use control::packages::{self, Need};
+use control::{quote, Cmd, NodeClient};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -97,7 +98,7 @@ impl Db for Etcd {
     }
 
     fn prepare(&self) -> Result<(), DbError> {
-        local::ensure_packages(&[("etcd", "etcd-server")]).map_err(DbError::Local)?;
+        packages::ensure(Need::Etcd).map_err(|e| DbError::Local(e.to_string()))?;
         if self.sha.get().is_none() {
             let _ = self.sha.set(crate::db::sha256_local(LOCAL_BIN.as_ref())?);
         }
@@ -169,12 +170,8 @@ impl Kill for Etcd {
 }
 
 impl Pause for Etcd {
-    fn pause(&self, node: &NodeClient) -> Result<(), DbError> {
-        signal(node, "-STOP")
-    }
-
-    fn resume(&self, node: &NodeClient) -> Result<(), DbError> {
-        signal(node, "-CONT")
+    fn pause_pattern(&self) -> &str {
+        PATTERN
     }
 }
 

@@ -18,6 +18,7 @@ pub use client::{RestateClient, INGRESS_PORT};
 
 use crate::db::{sha256_local, signal, BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
 use crate::ops::Ops;
+use control::packages::{self, Need};
 use control::{local, quote, Cmd, NodeClient};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -69,7 +70,7 @@ pub struct Restate {
 /// The cache holding npm's Restate packages (`$FAULTLINE_CACHE_DIR`, else
 /// `/var/cache/faultline`).
 pub fn cache_dir() -> PathBuf {
-    std::env::var_os("FAULTLINE_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/cache/faultline")).join(format!("restate-{VERSION}"))
+    local::cache_dir().join(format!("restate-{VERSION}"))
 }
 
 /// Installs the npm packages into the cache unless already there; the
@@ -82,7 +83,7 @@ fn install_npm_packages() -> Result<(PathBuf, PathBuf), DbError> {
     if server.is_file() && ctl.is_file() {
         return Ok((server, ctl));
     }
-    local::ensure_packages(&[("npm", "npm")]).map_err(DbError::Local)?;
+    packages::ensure(Need::Restate).map_err(|e| DbError::Local(e.to_string()))?;
     std::fs::create_dir_all(&dir).map_err(|e| DbError::Local(format!("{}: {e}", dir.display())))?;
     eprintln!("faultline: installing Restate {VERSION} from npm into {}", dir.display());
     let (s, c) = (format!("@restatedev/restate-server@{VERSION}"), format!("@restatedev/restatectl@{VERSION}"));
@@ -439,12 +440,8 @@ impl Kill for Restate {
 }
 
 impl Pause for Restate {
-    fn pause(&self, node: &NodeClient) -> Result<(), DbError> {
-        signal(node, "-STOP", SERVER_PATTERN)
-    }
-
-    fn resume(&self, node: &NodeClient) -> Result<(), DbError> {
-        signal(node, "-CONT", SERVER_PATTERN)
+    fn pause_pattern(&self) -> &str {
+        SERVER_PATTERN
     }
 }
 

@@ -36,11 +36,8 @@ fn main() {
     let rec = check_recovery(&h, &Slos::default().recovery_options(windows));
     let results = json!({"valid": "valid", "summary": "bench", "checks": {"recovery": rec}});
     let test = json!({"name": "bench", "seed": 1, "options": {}});
-    let shades: Vec<Shade> = rec
-        .windows
-        .iter()
-        .map(|w| Shade { label: w.fault.clone(), start: w.start_s, end: w.healed_at_s.unwrap_or(600.0), color: "#e8a0a0".into() })
-        .collect();
+    let shades: Vec<Shade> =
+        rec.windows.iter().map(|w| Shade { label: w.fault.clone(), start: w.start_s, end: w.healed_at_s.unwrap_or(600.0), color: "#e8a0a0".into() }).collect();
     let start = Instant::now();
     let html = render_run(&RunReport { test: &test, results: &results, history: &h, shades, logs: vec![] });
     let secs = start.elapsed().as_secs_f64();

@@ -77,9 +77,19 @@ fn faults_take_effect_and_every_heal_leaves_the_nodes_clean() {
     assert_eq!(back, Some(json!(2)), "the healed node serves linearizable reads again");
 
     // 30% loss on the path into n1: about 30% of pings from n2 go unanswered
-    nemesis.apply(&Fault::StartLoss { grudge: grudge::one_way(&grudge::isolate(&names, "n1")).into_iter().filter(|(n, _)| n == "n1").collect(), probability: 0.3 }, t0).unwrap();
-    let ping = cluster.node("n2").unwrap().exec(&Cmd::new(["ping", "-q", "-c", "300", "-i", "0.005", "-W", "1", topo.address("n1").unwrap()]).timeout(Duration::from_secs(30))).unwrap();
-    let loss: f64 = ping.stdout.split(", ").find(|p| p.contains("packet loss")).and_then(|p| p.split('%').next()).and_then(|x| x.trim().parse().ok()).unwrap_or(-1.0);
+    nemesis
+        .apply(
+            &Fault::StartLoss { grudge: grudge::one_way(&grudge::isolate(&names, "n1")).into_iter().filter(|(n, _)| n == "n1").collect(), probability: 0.3 },
+            t0,
+        )
+        .unwrap();
+    let ping = cluster
+        .node("n2")
+        .unwrap()
+        .exec(&Cmd::new(["ping", "-q", "-c", "300", "-i", "0.005", "-W", "1", topo.address("n1").unwrap()]).timeout(Duration::from_secs(30)))
+        .unwrap();
+    let loss: f64 =
+        ping.stdout.split(", ").find(|p| p.contains("packet loss")).and_then(|p| p.split('%').next()).and_then(|x| x.trim().parse().ok()).unwrap_or(-1.0);
     assert!((15.0..=45.0).contains(&loss), "loss {loss}%: {}", ping.stdout);
     nemesis.apply(&Fault::StopLoss, t0).unwrap();
 

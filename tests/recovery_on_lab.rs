@@ -21,8 +21,23 @@ fn a_node_paused_past_the_heal_violates_the_recovery_slo() {
     std::fs::write(&plan_file, plan.to_string()).unwrap();
     let store = dir.join("store");
     let o = faultline(&[
-        "run", "--store", store.to_str().unwrap(), "--fault-plan", plan_file.to_str().unwrap(), "--nemesis", "none",
-        "--time-limit", "36", "--recovery-window", "15", "--rate", "40", "--slo", "recovery=20s", "--slo", "restart=10s",
+        "run",
+        "--store",
+        store.to_str().unwrap(),
+        "--fault-plan",
+        plan_file.to_str().unwrap(),
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "36",
+        "--recovery-window",
+        "15",
+        "--rate",
+        "40",
+        "--slo",
+        "recovery=20s",
+        "--slo",
+        "restart=10s",
     ]);
     let run = std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
     let r: Value = serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();

@@ -49,7 +49,8 @@ fn no_leftovers() {
 fn etcd_register_with_partitions_and_kills_is_valid_with_a_complete_run_directory() {
     let _l = LAB.lock().unwrap_or_else(|e| e.into_inner());
     let s = store("valid");
-    let (code, dir) = run(&s, &["--db", "etcd", "--workload", "register", "--nemesis", "partition,kill", "--time-limit", "30", "--recovery-window", "10", "--rate", "60"]);
+    let (code, dir) =
+        run(&s, &["--db", "etcd", "--workload", "register", "--nemesis", "partition,kill", "--time-limit", "30", "--recovery-window", "10", "--rate", "60"]);
     let results = json(&dir.join("results.json"));
     assert_eq!(code, 0, "{}", results["summary"]);
     for f in ["test.json", "history.jsonl", "results.json", "report.html", "faultline.log", "run.json", "nodes/n1/etcd.log"] {
@@ -81,7 +82,25 @@ fn serializable_reads_under_partitions_are_caught_as_not_linearizable() {
     for _ in 0..3 {
         let (code, dir) = run(
             &s,
-            &["--db", "etcd", "--workload", "register", "--nemesis", "partition", "--serializable", "--time-limit", "25", "--recovery-window", "2", "--rate", "150", "--interval", "3", "--fault-duration", "5"],
+            &[
+                "--db",
+                "etcd",
+                "--workload",
+                "register",
+                "--nemesis",
+                "partition",
+                "--serializable",
+                "--time-limit",
+                "25",
+                "--recovery-window",
+                "2",
+                "--rate",
+                "150",
+                "--interval",
+                "3",
+                "--fault-duration",
+                "5",
+            ],
         );
         codes.push(code);
         if code == 1 {
@@ -159,7 +178,8 @@ fn restate_register_and_set_with_partitions_reach_verdicts_with_reports() {
     let _l = LAB.lock().unwrap_or_else(|e| e.into_inner());
     let s = store("restate");
     for (w, key) in [("register", "linearizable"), ("set", "set")] {
-        let (code, dir) = run(&s, &["--db", "restate", "--workload", w, "--nemesis", "partition", "--time-limit", "20", "--recovery-window", "5", "--rate", "40"]);
+        let (code, dir) =
+            run(&s, &["--db", "restate", "--workload", w, "--nemesis", "partition", "--time-limit", "20", "--recovery-window", "5", "--rate", "40"]);
         let r = json(&dir.join("results.json"));
         // a verdict (valid or invalid), not an infrastructure failure
         assert!(code == 0 || code == 1, "{w}: exit {code}: {} {}", r["summary"], r["infrastructure_error"]);

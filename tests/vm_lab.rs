@@ -97,8 +97,23 @@ fn vms_boot_skew_their_own_clocks_take_netem_and_go_away_cleanly() {
     // verdict, and afterwards no clock offset, netem or rule remains
     let store = std::env::temp_dir().join(format!("faultline-vm-runs-{}", std::process::id()));
     let o = faultline(&[
-        "run", "--store", store.to_str().unwrap(), "--workload", "register", "--nemesis", "clock,slow", "--time-limit", "20",
-        "--recovery-window", "5", "--rate", "20", "--interval", "3", "--fault-duration", "4",
+        "run",
+        "--store",
+        store.to_str().unwrap(),
+        "--workload",
+        "register",
+        "--nemesis",
+        "clock,slow",
+        "--time-limit",
+        "20",
+        "--recovery-window",
+        "5",
+        "--rate",
+        "20",
+        "--interval",
+        "3",
+        "--fault-duration",
+        "4",
     ]);
     let dir = String::from_utf8_lossy(&o.stdout).trim().to_string();
     assert!(matches!(o.status.code(), Some(0) | Some(1)), "run on VMs: {:?} {}", o.status, String::from_utf8_lossy(&o.stderr));

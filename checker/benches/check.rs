@@ -13,11 +13,7 @@ use std::time::{Duration, Instant};
 
 fn peak_rss_mb() -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|k| k.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<f64>().ok()).map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn min_time<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
@@ -63,7 +59,11 @@ fn corpus() {
         }
     }
     // Porcupine: 344 ms for etcd_000..049 (sum of per-file minimums).
-    println!("corpus: {files} etcd histories, sum of per-file minimum check times {:.1} ms; Porcupine 344 ms; ratio {:.3} (goal <= 0.33)", ms(total), ms(total) / 344.0);
+    println!(
+        "corpus: {files} etcd histories, sum of per-file minimum check times {:.1} ms; Porcupine 344 ms; ratio {:.3} (goal <= 0.33)",
+        ms(total),
+        ms(total) / 344.0
+    );
     for (name, t) in named {
         let porc = if name == "etcd_002.log" { 213.0 } else { 119.0 };
         println!("corpus: {name} {:.2} ms; Porcupine {porc} ms; ratio {:.3}", ms(t), ms(t) / porc);

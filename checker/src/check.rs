@@ -107,11 +107,7 @@ pub type ModelOp<M> = Operation<<M as Model>::Input, <M as Model>::Output>;
 ///
 /// Operation times are history positions; `info` and never-completed
 /// operations are open to the end. Errors name the line of the op.
-pub fn prepare<M: Decode>(
-    model: &mut M,
-    h: &History,
-    sem: &Semantics,
-) -> Result<Vec<ModelOp<M>>, HistoryError> {
+pub fn prepare<M: Decode>(model: &mut M, h: &History, sem: &Semantics) -> Result<Vec<ModelOp<M>>, HistoryError> {
     let pairs = history::pair(h)?;
     let mut ops = Vec::with_capacity(pairs.len());
     for p in pairs {
@@ -125,9 +121,9 @@ pub fn prepare<M: Decode>(
             Some(c) if c.kind == OpType::Fail => Completed::Fail(&c.value),
             _ => Completed::Unknown,
         };
-        let decoded = model.decode(&inv.f, &inv.value, outcome, sem).map_err(|problem| {
-            HistoryError::at(h.lines.get(p.invoke).copied().unwrap_or(0), ErrorKind::BadField { field: "value", problem })
-        })?;
+        let decoded = model
+            .decode(&inv.f, &inv.value, outcome, sem)
+            .map_err(|problem| HistoryError::at(h.lines.get(p.invoke).copied().unwrap_or(0), ErrorKind::BadField { field: "value", problem }))?;
         let Some((input, output)) = decoded else { continue };
         let ret = match (done, &output) {
             (Some(_), Some(_)) => p.completion.unwrap_or(usize::MAX) as u64,

@@ -23,11 +23,11 @@
 mod check;
 mod fxhash;
 pub mod linear;
-mod model;
 pub mod logs;
+mod model;
+pub mod models;
 pub mod recovery;
 pub mod sets;
-pub mod models;
 pub mod synth;
 pub mod trends;
 mod values;

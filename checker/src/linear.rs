@@ -192,17 +192,10 @@ impl Events {
 ///
 /// `cancel` stops the search early (another part was already found
 /// illegal); it then answers `Unknown`.
-pub fn search<M: Model>(
-    model: &M,
-    mut ops: Vec<&Operation<M::Input, M::Output>>,
-    budget: &Budget,
-    cancel: &AtomicBool,
-) -> (Outcome, Stats) {
+pub fn search<M: Model>(model: &M, mut ops: Vec<&Operation<M::Input, M::Output>>, budget: &Budget, cancel: &AtomicBool) -> (Outcome, Stats) {
     // An indeterminate operation that changes nothing constrains nothing.
     ops.retain(|o| o.output.is_some() || !model.is_read_only(&o.input));
-    let keys: Vec<u128> = (0..ops.len() as u64)
-        .map(|i| ((splitmix64(2 * i) as u128) << 64) | splitmix64(2 * i + 1) as u128)
-        .collect();
+    let keys: Vec<u128> = (0..ops.len() as u64).map(|i| ((splitmix64(2 * i) as u128) << 64) | splitmix64(2 * i + 1) as u128).collect();
     let mut ev = Events::new(&ops);
     let mut state = model.init();
     let mut fp: u128 = 0;
@@ -274,15 +267,7 @@ struct Best {
 }
 
 impl Best {
-    fn save<M: Model>(
-        &mut self,
-        model: &M,
-        ops: &[&Operation<M::Input, M::Output>],
-        ev: &Events,
-        stack: &[(u32, M::State)],
-        state: &M::State,
-        blocked: u32,
-    ) {
+    fn save<M: Model>(&mut self, model: &M, ops: &[&Operation<M::Input, M::Output>], ev: &Events, stack: &[(u32, M::State)], state: &M::State, blocked: u32) {
         let r = |node: u32| {
             let o = ops[ev.op[node as usize] as usize];
             OpRef { id: o.id, process: o.process, op: model.describe_op(&o.input, o.output.as_ref()) }

@@ -305,13 +305,7 @@ pub fn check_recovery(h: &History, opts: &RecoveryOptions) -> RecoveryResult {
     }
     let worst = recoveries.iter().map(|r| r.recovered_s.unwrap_or(r.observed_s)).fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
     let all_healed = wins.iter().all(|w| w.healed_at_s.is_some());
-    RecoveryResult {
-        valid: all_healed && recoveries.iter().all(|r| r.pass),
-        windows: wins,
-        recoveries,
-        worst_s: worst,
-        timeline: timeline(h, opts.bucket_s),
-    }
+    RecoveryResult { valid: all_healed && recoveries.iter().all(|r| r.pass), windows: wins, recoveries, worst_s: worst, timeline: timeline(h, opts.bucket_s) }
 }
 
 /// ok / fail / info counts per bucket, per node and service.
@@ -366,10 +360,7 @@ mod tests {
 
     fn opts() -> RecoveryOptions {
         RecoveryOptions {
-            windows: vec![
-                ("start-partition".into(), "stop-partition".into(), "partition".into()),
-                ("kill".into(), "start".into(), "kill".into()),
-            ],
+            windows: vec![("start-partition".into(), "stop-partition".into(), "partition".into()), ("kill".into(), "start".into(), "kill".into())],
             sustained: 2,
             slo_s: [("*".to_string(), 5.0), ("admin".to_string(), 1.0)].into(),
             restart_slo_s: None,
@@ -482,7 +473,8 @@ mod tests {
 
     #[test]
     fn slos_parse_with_units_and_per_service_overrides() {
-        let s = Slos::parse(&["recovery=20s".into(), "recovery.ingress=15s".into(), "restart=10s".into(), "startup=1m".into(), "availability=99%".into()]).unwrap();
+        let s =
+            Slos::parse(&["recovery=20s".into(), "recovery.ingress=15s".into(), "restart=10s".into(), "startup=1m".into(), "availability=99%".into()]).unwrap();
         assert_eq!(s.recovery["*"], 20.0);
         assert_eq!(s.recovery["ingress"], 15.0);
         assert_eq!((s.restart, s.startup, s.availability), (Some(10.0), Some(60.0), Some(0.99)));

@@ -11,8 +11,8 @@ fn corpus() -> PathBuf {
 #[test]
 fn every_corpus_history_gets_its_expected_verdict() {
     let dir = corpus();
-    let table = std::fs::read_to_string(dir.join("EXPECTED.tsv"))
-        .unwrap_or_else(|e| panic!("the corpus must be beside the repository ({}): {e}", dir.display()));
+    let table =
+        std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap_or_else(|e| panic!("the corpus must be beside the repository ({}): {e}", dir.display()));
     let (mut checked, mut wrong) = (0, Vec::new());
     for row in table.lines().skip(1) {
         let cols: Vec<&str> = row.split('\t').collect();

@@ -81,7 +81,13 @@ fn random_history(rng: &mut Rng, max_ops: usize, cas: bool) -> History {
                     _ => OpType::Ok,
                 };
                 let value = match (f.as_str(), kind) {
-                    ("read", OpType::Ok) => if rng.below(4) == 0 { Value::Null } else { val(rng) },
+                    ("read", OpType::Ok) => {
+                        if rng.below(4) == 0 {
+                            Value::Null
+                        } else {
+                            val(rng)
+                        }
+                    }
                     _ => v,
                 };
                 let op = Op::new(Process::Client(ids[p]), kind, &f, value);

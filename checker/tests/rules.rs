@@ -45,11 +45,7 @@ fn a_read_concurrent_with_a_write_may_see_either_value() {
 
 #[test]
 fn the_counterexample_lists_the_concurrent_ops() {
-    let r = check(
-        ModelKind::CasRegister,
-        Semantics::FAULTLINE,
-        "0 invoke write 1\n0 ok write 1\n1 invoke write 2\n2 invoke read\n2 ok read 3\n1 ok write 2",
-    );
+    let r = check(ModelKind::CasRegister, Semantics::FAULTLINE, "0 invoke write 1\n0 ok write 1\n1 invoke write 2\n2 invoke read\n2 ok read 3\n1 ok write 2");
     let cx = r.counterexample.unwrap();
     assert_eq!(cx.unplaceable.op, "read 3");
     assert_eq!(cx.concurrent.iter().map(|c| c.op.as_str()).collect::<Vec<_>>(), ["write 2"]);
@@ -107,8 +103,7 @@ fn independent_keys_are_checked_apart_and_the_bad_key_is_named() {
 
 #[test]
 fn ops_the_model_does_not_know_are_errors_naming_the_line() {
-    let e = check_history(&h("0 invoke write 1\n0 ok write 1\n0 invoke cas [1 2]\n0 ok cas [1 2]"), &CheckOptions::new(ModelKind::Register))
-        .unwrap_err();
+    let e = check_history(&h("0 invoke write 1\n0 ok write 1\n0 invoke cas [1 2]\n0 ok cas [1 2]"), &CheckOptions::new(ModelKind::Register)).unwrap_err();
     assert_eq!(e.line, 3);
     assert!(e.to_string().contains("cas-register"), "{e}");
     let e = check_history(&h("0 invoke frob 1"), &CheckOptions::new(ModelKind::CasRegister)).unwrap_err();

@@ -9,11 +9,7 @@ use std::process::{Command, Stdio};
 /// Runs a host command; its stdout, or an error naming the command with
 /// its stderr.
 pub fn run(argv: &[&str]) -> Result<String, String> {
-    let out = Command::new(argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("`{}`: {e}", argv.join(" ")))?;
+    let out = Command::new(argv[0]).args(&argv[1..]).stdin(Stdio::null()).output().map_err(|e| format!("`{}`: {e}", argv.join(" ")))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = err.trim_end().lines().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
@@ -24,13 +20,7 @@ pub fn run(argv: &[&str]) -> Result<String, String> {
 
 /// True when the command exits 0 (its output discarded).
 pub fn succeeds(argv: &[&str]) -> bool {
-    Command::new(argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    Command::new(argv[0]).args(&argv[1..]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
 }
 
 /// Where faultline keeps what it downloads on the control node

@@ -104,9 +104,7 @@ impl std::error::Error for InstallError {}
 
 /// True when `name` is an executable on PATH (or in /usr/sbin, /sbin).
 pub fn has_command(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-        .unwrap_or(false)
+    std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file())).unwrap_or(false)
         || Path::new("/usr/sbin").join(name).is_file()
         || Path::new("/sbin").join(name).is_file()
 }

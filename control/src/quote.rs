@@ -7,8 +7,7 @@ use std::time::Duration;
 /// Quotes one word for `sh`: left as is when it is made only of safe
 /// characters, else single-quoted.
 pub fn quote(word: &str) -> String {
-    let safe = !word.is_empty()
-        && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
+    let safe = !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
     if safe {
         word.to_string()
     } else {

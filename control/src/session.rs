@@ -198,21 +198,14 @@ impl NodeClient {
         if n.host_key_check == HostKeyCheck::Strict {
             let file = n.known_hosts.clone().unwrap_or_else(default_known_hosts);
             let mut kh = s.known_hosts().map_err(|e| Cause::HostKey(e.to_string()))?;
-            kh.read_file(&file, KnownHostFileKind::OpenSSH)
-                .map_err(|e| Cause::HostKey(format!("cannot read {}: {e}", file.display())))?;
+            kh.read_file(&file, KnownHostFileKind::OpenSSH).map_err(|e| Cause::HostKey(format!("cannot read {}: {e}", file.display())))?;
             let (key, _) = s.host_key().ok_or_else(|| Cause::HostKey("the node sent no host key".into()))?;
             match kh.check_port(&n.address, n.port, key) {
                 CheckResult::Match => {}
                 CheckResult::NotFound => {
-                    return Err(Cause::HostKey(format!(
-                        "{} is not in {} (add it, or set host_key_check = \"off\")",
-                        n.address,
-                        file.display()
-                    )))
+                    return Err(Cause::HostKey(format!("{} is not in {} (add it, or set host_key_check = \"off\")", n.address, file.display())))
                 }
-                CheckResult::Mismatch => {
-                    return Err(Cause::HostKey(format!("the host key of {} differs from {}", n.address, file.display())))
-                }
+                CheckResult::Mismatch => return Err(Cause::HostKey(format!("the host key of {} differs from {}", n.address, file.display()))),
                 CheckResult::Failure => return Err(Cause::HostKey("known_hosts check failed".into())),
             }
         }
@@ -408,12 +401,7 @@ impl NodeClient {
         conn.session.set_blocking(true);
         drop(ch);
         self.give(conn);
-        Ok(Output {
-            status,
-            stdout: String::from_utf8_lossy(&out).into_owned(),
-            stderr: String::from_utf8_lossy(&err).into_owned(),
-            elapsed: begin.elapsed(),
-        })
+        Ok(Output { status, stdout: String::from_utf8_lossy(&out).into_owned(), stderr: String::from_utf8_lossy(&err).into_owned(), elapsed: begin.elapsed() })
     }
 
     /// Runs a command; a non-zero exit status is an error with its stderr.
@@ -451,35 +439,26 @@ impl NodeClient {
         self.transfer(&what, |s| {
             let sftp = s.sftp().map_err(|e| format!("sftp: {e}"))?;
             let mut f = sftp
-                .open_mode(
-                    Path::new(&tmp),
-                    ssh2::OpenFlags::WRITE | ssh2::OpenFlags::CREATE | ssh2::OpenFlags::TRUNCATE,
-                    mode,
-                    ssh2::OpenType::File,
-                )
+                .open_mode(Path::new(&tmp), ssh2::OpenFlags::WRITE | ssh2::OpenFlags::CREATE | ssh2::OpenFlags::TRUNCATE, mode, ssh2::OpenType::File)
                 .map_err(|e| format!("{tmp}: {e}"))?;
             std::io::copy(data, &mut f).map_err(|e| format!("{tmp}: {e}"))?;
             f.close().map_err(|e| format!("{tmp}: {e}"))
         })?;
-        let mv = Cmd::new(["chown", "0:0", &tmp])
-            .and(Cmd::new(["chmod", &format!("{mode:o}"), &tmp]))
-            .and(Cmd::new(["mv", "-f", &tmp, remote]))
-            .sudo();
+        let mv = Cmd::new(["chown", "0:0", &tmp]).and(Cmd::new(["chmod", &format!("{mode:o}"), &tmp])).and(Cmd::new(["mv", "-f", &tmp, remote])).sudo();
         self.run(&mv).map(|_| ())
     }
 
     /// Uploads a local file.
     pub fn upload(&self, local: &Path, remote: &str, mode: i32) -> Result<(), ControlError> {
-        let mut f = std::fs::File::open(local)
-            .map_err(|e| self.err(Some(&format!("upload to {remote}")), Cause::Local(format!("{}: {e}", local.display()))))?;
+        let mut f =
+            std::fs::File::open(local).map_err(|e| self.err(Some(&format!("upload to {remote}")), Cause::Local(format!("{}: {e}", local.display()))))?;
         self.upload_bytes(&mut f, remote, mode)
     }
 
     /// Downloads `remote` to a local file.
     pub fn download(&self, remote: &str, local: &Path) -> Result<u64, ControlError> {
         let what = format!("download of {remote}");
-        let mut out = std::fs::File::create(local)
-            .map_err(|e| self.err(Some(&what), Cause::Local(format!("{}: {e}", local.display()))))?;
+        let mut out = std::fs::File::create(local).map_err(|e| self.err(Some(&what), Cause::Local(format!("{}: {e}", local.display()))))?;
         self.transfer(&what, |s| {
             let sftp = s.sftp().map_err(|e| format!("sftp: {e}"))?;
             let mut f = sftp.open(Path::new(remote)).map_err(|e| format!("{remote}: {e}"))?;

@@ -164,11 +164,7 @@ impl<'a> EdnReader<'a> {
             match self.read(depth + 1)? {
                 Some(v) => out.push(v),
                 None => {
-                    return if self.bump() == Some(close) {
-                        Ok(out)
-                    } else {
-                        Err(self.err(&format!("mismatched delimiter, expected {:?}", close as char)))
-                    };
+                    return if self.bump() == Some(close) { Ok(out) } else { Err(self.err(&format!("mismatched delimiter, expected {:?}", close as char))) };
                 }
             }
         }
@@ -247,8 +243,7 @@ impl<'a> EdnReader<'a> {
     fn read_token(&mut self) -> String {
         let start = self.pos;
         while let Some(c) = self.peek() {
-            if c.is_ascii_whitespace() || matches!(c, b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';')
-            {
+            if c.is_ascii_whitespace() || matches!(c, b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';') {
                 break;
             }
             self.pos += 1;

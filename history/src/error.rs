@@ -60,14 +60,12 @@ impl fmt::Display for ErrorKind {
             ErrorKind::CompletionWithoutInvocation { process, f: func } => {
                 write!(f, "completion of {func:?} on process {process} without an open invocation")
             }
-            ErrorKind::DoubleInvocation { process, open_line } => write!(
-                f,
-                "process {process} invokes again while its invocation on line {open_line} is still open"
-            ),
-            ErrorKind::MismatchedF { invoked, completed, invoke_line } => write!(
-                f,
-                "completion f {completed:?} differs from its invocation's f {invoked:?} (line {invoke_line})"
-            ),
+            ErrorKind::DoubleInvocation { process, open_line } => {
+                write!(f, "process {process} invokes again while its invocation on line {open_line} is still open")
+            }
+            ErrorKind::MismatchedF { invoked, completed, invoke_line } => {
+                write!(f, "completion f {completed:?} differs from its invocation's f {invoked:?} (line {invoke_line})")
+            }
             ErrorKind::UnknownFormat(e) => write!(f, "unknown history format: {e}"),
         }
     }

@@ -76,8 +76,7 @@ pub fn detect(path: &Path, text: &str) -> Result<Format, HistoryError> {
         Some("edn") => return Ok(Format::Edn),
         _ => {}
     }
-    let head: Vec<&str> =
-        text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with(';')).take(50).collect();
+    let head: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with(';')).take(50).collect();
     if head.iter().any(|l| l.contains("jepsen.util - ")) {
         return Ok(Format::JepsenLog);
     }
@@ -90,18 +89,14 @@ pub fn detect(path: &Path, text: &str) -> Result<Format, HistoryError> {
                 Ok(Format::Edn)
             }
         }
-        Some(_) => Err(HistoryError::at(
-            0,
-            ErrorKind::UnknownFormat("not JSON Lines, EDN or Jepsen log lines; choose one with --format".into()),
-        )),
+        Some(_) => Err(HistoryError::at(0, ErrorKind::UnknownFormat("not JSON Lines, EDN or Jepsen log lines; choose one with --format".into()))),
         None => Ok(Format::Jsonl),
     }
 }
 
 /// Reads and parses a history file; `format` `None` means detect it.
 pub fn load(path: &Path, format: Option<Format>) -> Result<(Format, History), HistoryError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| HistoryError::at(0, ErrorKind::Io(e.to_string())).in_file(path))?;
+    let text = std::fs::read_to_string(path).map_err(|e| HistoryError::at(0, ErrorKind::Io(e.to_string())).in_file(path))?;
     let format = match format {
         Some(f) => f,
         None => detect(path, &text).map_err(|e| e.in_file(path))?,
@@ -166,9 +161,7 @@ fn op_from_map(v: Value, line: usize, kv: bool) -> Result<Op, HistoryError> {
         return Err(HistoryError::at(line, ErrorKind::Unparsable("expected an op map".into())));
     };
     let process = match m.get("process") {
-        Some(Value::Number(n)) => {
-            n.as_u64().map(Process::Client).ok_or_else(|| bad(line, "process", format!("{n} is not a process")))?
-        }
+        Some(Value::Number(n)) => n.as_u64().map(Process::Client).ok_or_else(|| bad(line, "process", format!("{n} is not a process")))?,
         Some(Value::String(s)) if s == "nemesis" => Process::Nemesis,
         Some(other) => return Err(bad(line, "process", format!("{other} is not a process"))),
         None => return Err(bad(line, "process", "missing")),
@@ -220,9 +213,7 @@ fn parse_jepsen_log(text: &str) -> Result<History, HistoryError> {
                 let mut r = EdnReader::new(v);
                 match r.next_form() {
                     Some(Ok((_, v))) => v,
-                    Some(Err(e)) => {
-                        return Err(HistoryError::at(line, ErrorKind::Unparsable(format!("value {v:?}: {}", e.message))))
-                    }
+                    Some(Err(e)) => return Err(HistoryError::at(line, ErrorKind::Unparsable(format!("value {v:?}: {}", e.message)))),
                     None => Value::Null,
                 }
             }
@@ -262,8 +253,7 @@ mod tests {
 
     #[test]
     fn edn_vector_history_and_errors() {
-        let h = parse("[{:process :nemesis :type :info :f :start}\n {:process 1 :type :ok :f :read :value nil}]", Format::Edn)
-            .unwrap();
+        let h = parse("[{:process :nemesis :type :info :f :start}\n {:process 1 :type :ok :f :read :value nil}]", Format::Edn).unwrap();
         assert_eq!(h.ops.len(), 2);
         let e = parse("{:process 1 :type :invoke :f :read}\n{:process -1 :type :ok :f :read}", Format::Edn).unwrap_err();
         assert_eq!(e.line, 2);

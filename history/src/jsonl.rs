@@ -97,12 +97,7 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
                         self.header = Some(h);
                         continue;
                     }
-                    Err(e) => {
-                        return Some(Err(HistoryError::at(
-                            self.line,
-                            ErrorKind::BadField { field: "faultline_history", problem: e.to_string() },
-                        )))
-                    }
+                    Err(e) => return Some(Err(HistoryError::at(self.line, ErrorKind::BadField { field: "faultline_history", problem: e.to_string() }))),
                 }
             }
             let complete = self.buf.ends_with('\n');

@@ -104,17 +104,12 @@ impl<'de> Deserialize<'de> for Process {
                 Ok(Process::Client(v))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Process, E> {
-                u64::try_from(v)
-                    .map(Process::Client)
-                    .map_err(|_| E::custom(format!("negative process {v}")))
+                u64::try_from(v).map(Process::Client).map_err(|_| E::custom(format!("negative process {v}")))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Process, E> {
                 match v.strip_prefix(':').unwrap_or(v) {
                     "nemesis" => Ok(Process::Nemesis),
-                    other => other
-                        .parse()
-                        .map(Process::Client)
-                        .map_err(|_| E::custom(format!("unknown process {v:?}"))),
+                    other => other.parse().map(Process::Client).map_err(|_| E::custom(format!("unknown process {v:?}"))),
                 }
             }
         }

@@ -34,26 +34,17 @@ pub fn pair(h: &History) -> Result<Vec<Pair>, HistoryError> {
         let line_of = |j: usize| h.lines.get(j).copied().unwrap_or(j + 1);
         if op.kind == OpType::Invoke {
             if let Some(&j) = open.get(&p) {
-                return Err(HistoryError::at(
-                    line,
-                    ErrorKind::DoubleInvocation { process: p.to_string(), open_line: line_of(j) },
-                ));
+                return Err(HistoryError::at(line, ErrorKind::DoubleInvocation { process: p.to_string(), open_line: line_of(j) }));
             }
             open.insert(p, i);
             slot[i] = pairs.len();
             pairs.push(Pair { invoke: i, completion: None });
         } else {
             let Some(j) = open.remove(&p) else {
-                return Err(HistoryError::at(
-                    line,
-                    ErrorKind::CompletionWithoutInvocation { process: p.to_string(), f: op.f.clone() },
-                ));
+                return Err(HistoryError::at(line, ErrorKind::CompletionWithoutInvocation { process: p.to_string(), f: op.f.clone() }));
             };
             if h.ops[j].f != op.f {
-                return Err(HistoryError::at(
-                    line,
-                    ErrorKind::MismatchedF { invoked: h.ops[j].f.clone(), completed: op.f.clone(), invoke_line: line_of(j) },
-                ));
+                return Err(HistoryError::at(line, ErrorKind::MismatchedF { invoked: h.ops[j].f.clone(), completed: op.f.clone(), invoke_line: line_of(j) }));
             }
             pairs[slot[j]].completion = Some(i);
         }

@@ -187,10 +187,7 @@ mod tests {
     #[test]
     fn partitions_render_to_drop_rules_in_our_chain() {
         let c = drop_from(PARTITION_CHAIN, &["10.0.0.2".into(), "10.0.0.3".into()], &[], None);
-        assert_eq!(
-            sh(&c),
-            "true && iptables -w -A faultline-part -s 10.0.0.2 -j DROP && iptables -w -A faultline-part -s 10.0.0.3 -j DROP"
-        );
+        assert_eq!(sh(&c), "true && iptables -w -A faultline-part -s 10.0.0.2 -j DROP && iptables -w -A faultline-part -s 10.0.0.3 -j DROP");
         let c = drop_from(PARTITION_CHAIN, &["10.0.0.2".into()], &[8080, 9070], None);
         assert!(sh(&c).contains("-s 10.0.0.2 -p tcp --dport 8080 -j DROP && iptables -w -A faultline-part -s 10.0.0.2 -p tcp --dport 9070 -j DROP"));
         let c = drop_from(LOSS_CHAIN, &["10.0.0.2".into()], &[], Some(0.3));

@@ -92,9 +92,7 @@ impl Fault {
     /// What the nodes must support.
     pub fn needs(&self) -> Needs {
         match self {
-            Fault::StartPartition { .. } | Fault::IsolatePrimary { .. } | Fault::StopPartition | Fault::StartLoss { .. } | Fault::StopLoss => {
-                Needs::Iptables
-            }
+            Fault::StartPartition { .. } | Fault::IsolatePrimary { .. } | Fault::StopPartition | Fault::StartLoss { .. } | Fault::StopLoss => Needs::Iptables,
             Fault::StartSlow { .. } | Fault::StopSlow => Needs::Netem,
             Fault::Kill { .. } | Fault::Start { .. } => Needs::Kill,
             Fault::Pause { .. } | Fault::Resume { .. } => Needs::Pause,

@@ -11,8 +11,7 @@ pub type Grudge = BTreeMap<String, BTreeSet<String>>;
 pub fn complete(components: &[Vec<String>]) -> Grudge {
     let mut g = Grudge::new();
     for (i, comp) in components.iter().enumerate() {
-        let others: BTreeSet<String> =
-            components.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, c)| c.iter().cloned()).collect();
+        let others: BTreeSet<String> = components.iter().enumerate().filter(|(j, _)| *j != i).flat_map(|(_, c)| c.iter().cloned()).collect();
         for n in comp {
             if !others.is_empty() {
                 g.insert(n.clone(), others.clone());

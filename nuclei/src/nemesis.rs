@@ -99,13 +99,7 @@ impl<'a> Nemesis<'a> {
     /// Runs `f` on the named nodes in parallel; when each finished (ns since
     /// `t0` is added by the caller), or every error.
     fn on_nodes(&self, names: &[String], f: impl Fn(&NodeClient) -> Result<(), String> + Sync) -> Result<BTreeMap<String, Instant>, String> {
-        let results = self.cluster.on_all(|cl| {
-            if names.contains(&cl.node().name) {
-                Some(f(cl).map(|_| Instant::now()))
-            } else {
-                None
-            }
-        });
+        let results = self.cluster.on_all(|cl| if names.contains(&cl.node().name) { Some(f(cl).map(|_| Instant::now())) } else { None });
         let mut done = BTreeMap::new();
         let mut errs = Vec::new();
         for (name, r) in results {

@@ -171,7 +171,10 @@ mod tests {
         let sp = Spacing { healthy_ms: 5000, faulted_ms: 5000, random: false };
         let s = schedule(&[Kind::Partition, Kind::Kill], &nodes(), sp, 30_000, &mut Rng::new(1));
         let fs: Vec<(u64, &str)> = s.iter().map(|st| (st.at_ms, st.fault.f())).collect();
-        assert_eq!(fs, [(5000, "start-partition"), (10000, "stop-partition"), (15000, "kill"), (20000, "start"), (25000, "start-partition"), (30000, "stop-partition")]);
+        assert_eq!(
+            fs,
+            [(5000, "start-partition"), (10000, "stop-partition"), (15000, "kill"), (20000, "start"), (25000, "start-partition"), (30000, "stop-partition")]
+        );
         if let (Fault::Kill { nodes: a }, Fault::Start { nodes: b }) = (&s[2].fault, &s[3].fault) {
             assert_eq!(a, b);
         } else {

@@ -32,10 +32,23 @@ pub fn render(checks: &Value, h: &History) -> String {
                 esc(cx["start_state"].as_str().unwrap_or(""))
             );
             for s in cx["steps"].as_array().into_iter().flatten() {
-                let _ = write!(b, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", s["id"], s["process"], esc(s["op"].as_str().unwrap_or("")), esc(s["state"].as_str().unwrap_or("")));
+                let _ = write!(
+                    b,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    s["id"],
+                    s["process"],
+                    esc(s["op"].as_str().unwrap_or("")),
+                    esc(s["state"].as_str().unwrap_or(""))
+                );
             }
             let u = &cx["unplaceable"];
-            let _ = write!(b, "<tr class=\"fail\"><td>{}</td><td>{}</td><td>{}</td><td>cannot be placed</td></tr></tbody></table>", u["id"], u["process"], esc(u["op"].as_str().unwrap_or("")));
+            let _ = write!(
+                b,
+                "<tr class=\"fail\"><td>{}</td><td>{}</td><td>{}</td><td>cannot be placed</td></tr></tbody></table>",
+                u["id"],
+                u["process"],
+                esc(u["op"].as_str().unwrap_or(""))
+            );
             b += "<p>Concurrent with it (lanes by process):</p><table><thead><tr><th>op</th><th>process</th><th>operation</th></tr></thead><tbody>";
             for c in cx["concurrent"].as_array().into_iter().flatten() {
                 let _ = write!(b, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", c["id"], c["process"], esc(c["op"].as_str().unwrap_or("")));
@@ -81,18 +94,40 @@ pub fn render(checks: &Value, h: &History) -> String {
         for l in app["logs"].as_array().into_iter().flatten() {
             for k in ["lost", "unexpected", "duplicated"] {
                 for it in l[k].as_array().into_iter().flatten().take(50) {
-                    let _ = write!(b, "<p>log {}: {k} value {} — {}</p>", esc(l["log"].as_str().unwrap_or("")), esc(it[0].as_str().unwrap_or("")), esc(&op_row(h, it[1].as_u64().unwrap_or(0))));
+                    let _ = write!(
+                        b,
+                        "<p>log {}: {k} value {} — {}</p>",
+                        esc(l["log"].as_str().unwrap_or("")),
+                        esc(it[0].as_str().unwrap_or("")),
+                        esc(&op_row(h, it[1].as_u64().unwrap_or(0)))
+                    );
                 }
             }
             for d in l["divergent"].as_array().into_iter().flatten().take(50) {
-                let _ = write!(b, "<p>log {}: read not a prefix of the longest — {}</p>", esc(l["log"].as_str().unwrap_or("")), esc(&op_row(h, d.as_u64().unwrap_or(0))));
+                let _ = write!(
+                    b,
+                    "<p>log {}: read not a prefix of the longest — {}</p>",
+                    esc(l["log"].as_str().unwrap_or("")),
+                    esc(&op_row(h, d.as_u64().unwrap_or(0)))
+                );
             }
         }
         let slow = app["slow_appends"].as_array().cloned().unwrap_or_default();
         if !slow.is_empty() {
-            let _ = write!(b, "<h3>Slow appends ({})</h3><table class=\"sortable\"><thead><tr><th>log</th><th>value</th><th>seconds</th><th>op</th></tr></thead><tbody>", slow.len());
+            let _ = write!(
+                b,
+                "<h3>Slow appends ({})</h3><table class=\"sortable\"><thead><tr><th>log</th><th>value</th><th>seconds</th><th>op</th></tr></thead><tbody>",
+                slow.len()
+            );
             for s in slow.iter().take(100) {
-                let _ = write!(b, "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td></tr>", esc(s[0].as_str().unwrap_or("")), esc(s[1].as_str().unwrap_or("")), s[2].as_f64().unwrap_or(0.0), s[3]);
+                let _ = write!(
+                    b,
+                    "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td></tr>",
+                    esc(s[0].as_str().unwrap_or("")),
+                    esc(s[1].as_str().unwrap_or("")),
+                    s[2].as_f64().unwrap_or(0.0),
+                    s[3]
+                );
             }
             b += "</tbody></table>";
         }

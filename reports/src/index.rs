@@ -36,8 +36,16 @@ pub fn render_index(rows: &[IndexRow]) -> String {
     let rec: Vec<(f64, f64)> = rows.iter().enumerate().filter_map(|(i, r)| r.worst_recovery_s.map(|s| (i as f64 + 1.0, s))).collect();
     let ok: Vec<(f64, f64)> = rows.iter().enumerate().map(|(i, r)| (i as f64 + 1.0, if r.verdict == "valid" { 1.0 } else { 0.0 })).collect();
     let t = rows.len() as f64 + 1.0;
-    let _ = write!(b, "<figure>{}</figure>", plots::lines("worst recovery time per run (s), runs in order", "s", &[("worst recovery".into(), plots::RGBColor(0x30, 0x70, 0xc0), rec)], &[], t));
-    let _ = write!(b, "<figure>{}</figure>", plots::lines("verdict per run (1 valid, 0 not)", "valid", &[("valid".into(), plots::RGBColor(0x2a, 0x9d, 0x4a), ok)], &[], t));
+    let _ = write!(
+        b,
+        "<figure>{}</figure>",
+        plots::lines("worst recovery time per run (s), runs in order", "s", &[("worst recovery".into(), plots::RGBColor(0x30, 0x70, 0xc0), rec)], &[], t)
+    );
+    let _ = write!(
+        b,
+        "<figure>{}</figure>",
+        plots::lines("verdict per run (1 valid, 0 not)", "valid", &[("valid".into(), plots::RGBColor(0x2a, 0x9d, 0x4a), ok)], &[], t)
+    );
     b += "<p>Filter: <input class=\"filter\" data-table=\"runs\" placeholder=\"name, verdict, fault...\"></p>";
     b += "<table id=\"runs\" class=\"sortable\"><thead><tr><th>date</th><th>name</th><th>SUT</th><th>workload</th><th>faults</th><th>verdict</th><th>worst recovery s</th><th>ops</th><th>report</th></tr></thead><tbody>";
     for r in rows.iter().rev() {

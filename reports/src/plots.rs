@@ -31,7 +31,12 @@ fn rgb(hex: &str) -> RGBColor {
 /// The three outcome colours.
 pub const OUTCOME: [(&str, RGBColor); 3] = [("ok", RGBColor(0x2a, 0x9d, 0x4a)), ("fail", RGBColor(0xd6, 0x3a, 0x3a)), ("info", RGBColor(0xe0, 0x9a, 0x10))];
 
-fn shade_windows<DB: DrawingBackend>(chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, impl Ranged<ValueType = f64>>>, shades: &[Shade], y0: f64, y1: f64) {
+fn shade_windows<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, impl Ranged<ValueType = f64>>>,
+    shades: &[Shade],
+    y0: f64,
+    y1: f64,
+) {
     for s in shades {
         let c = rgb(&s.color);
         let _ = chart.draw_series(std::iter::once(Rectangle::new([(s.start, y0), (s.end, y1)], c.mix(0.35).filled())));
@@ -127,12 +132,7 @@ pub fn heatmap(rows: &[(String, Vec<[u32; 3]>)], bucket_s: f64, shades: &[Shade]
             return String::new();
         };
         let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        let _ = chart
-            .configure_mesh()
-            .disable_mesh()
-            .y_labels(n)
-            .y_label_formatter(&|y| labels.get(*y as usize).cloned().unwrap_or_default())
-            .draw();
+        let _ = chart.configure_mesh().disable_mesh().y_labels(n).y_label_formatter(&|y| labels.get(*y as usize).cloned().unwrap_or_default()).draw();
         for (i, (_, cells)) in rows.iter().enumerate() {
             let rects = cells.iter().enumerate().map(|(b, c)| {
                 let total = c[0] + c[1] + c[2];
@@ -164,7 +164,12 @@ pub fn quantiles(points: &[LatencyPoint], bucket_s: f64, t_end: f64) -> Vec<Seri
         let b = ((p.0 / bucket_s) as usize).min(n - 1);
         buckets[b].push(p.1);
     }
-    let qs = [("p50", 0.5, RGBColor(0x30, 0x70, 0xc0)), ("p95", 0.95, RGBColor(0xe0, 0x9a, 0x10)), ("p99", 0.99, RGBColor(0xd6, 0x3a, 0x3a)), ("max", 1.0, RGBColor(0x60, 0x60, 0x60))];
+    let qs = [
+        ("p50", 0.5, RGBColor(0x30, 0x70, 0xc0)),
+        ("p95", 0.95, RGBColor(0xe0, 0x9a, 0x10)),
+        ("p99", 0.99, RGBColor(0xd6, 0x3a, 0x3a)),
+        ("max", 1.0, RGBColor(0x60, 0x60, 0x60)),
+    ];
     for b in &mut buckets {
         b.sort_by(f64::total_cmp);
     }

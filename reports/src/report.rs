@@ -198,7 +198,10 @@ pub fn render_run(r: &RunReport) -> String {
                 esc(w["fault"].as_str().unwrap_or("")),
                 esc(w["node"].as_str().unwrap_or("")),
                 esc(w["service"].as_str().unwrap_or("")),
-                w["recovered_s"].as_f64().map(|s| format!("sustained after {s:.2} s")).unwrap_or_else(|| format!("not recovered in {:.1} s observed", w["observed_s"].as_f64().unwrap_or(0.0))),
+                w["recovered_s"]
+                    .as_f64()
+                    .map(|s| format!("sustained after {s:.2} s"))
+                    .unwrap_or_else(|| format!("not recovered in {:.1} s observed", w["observed_s"].as_f64().unwrap_or(0.0))),
                 esc(w["outcome"].as_str().unwrap_or(""))
             );
         }
@@ -225,7 +228,12 @@ pub fn render_run(r: &RunReport) -> String {
     }
     if let Some(ws) = rec["windows"].as_array() {
         for w in ws.iter().filter(|w| w["healed_at_s"].is_null()) {
-            let _ = write!(b, "<p class=\"err\">The {} window opened at {:.2} s was never healed.</p>", esc(w["fault"].as_str().unwrap_or("")), w["start_s"].as_f64().unwrap_or(0.0));
+            let _ = write!(
+                b,
+                "<p class=\"err\">The {} window opened at {:.2} s was never healed.</p>",
+                esc(w["fault"].as_str().unwrap_or("")),
+                w["start_s"].as_f64().unwrap_or(0.0)
+            );
         }
     }
 
@@ -239,7 +247,11 @@ pub fn render_run(r: &RunReport) -> String {
         let _ = write!(b, "<p class=\"note\">Latency plot: a sample of {} of {} ops, fails and infos first.</p>", sampled.len(), points.len());
     }
     let _ = write!(b, "<figure>{}</figure>", plots::latency(&sampled, &r.shades, t_end));
-    let _ = write!(b, "<figure>{}</figure>", plots::lines("latency quantiles of ok ops per second (ms)", "ms", &plots::quantiles(&points, 1.0, t_end), &r.shades, t_end));
+    let _ = write!(
+        b,
+        "<figure>{}</figure>",
+        plots::lines("latency quantiles of ok ops per second (ms)", "ms", &plots::quantiles(&points, 1.0, t_end), &r.shades, t_end)
+    );
     let n = t_end.ceil() as usize + 1;
     let mut per_s = vec![[0f64; 3]; n];
     for d in &ops {
@@ -266,7 +278,11 @@ pub fn render_run(r: &RunReport) -> String {
     let _ = write!(b, "<figure>{}</figure>", plots::heatmap(&rows, tl["bucket_s"].as_f64().unwrap_or(1.0), &r.shades));
     let clocks = clock_offsets(r.history);
     if !clocks.is_empty() {
-        let _ = write!(b, "<figure>{}</figure>", plots::lines("clock offset from the control node (ms), as measured by the nemesis", "ms", &clocks, &r.shades, t_end));
+        let _ = write!(
+            b,
+            "<figure>{}</figure>",
+            plots::lines("clock offset from the control node (ms), as measured by the nemesis", "ms", &clocks, &r.shades, t_end)
+        );
     }
 
     // anomalies
@@ -366,7 +382,8 @@ mod tests {
 
     #[test]
     fn reproduce_is_the_exact_command_line_with_the_seed() {
-        let argv = ["faultline", "run", "--interval", "3", "--fault-duration", "4", "--op-timeout", "1.5", "--ready-timeout", "30", "--repeat", "5", "--name", "a b"];
+        let argv =
+            ["faultline", "run", "--interval", "3", "--fault-duration", "4", "--op-timeout", "1.5", "--ready-timeout", "30", "--repeat", "5", "--name", "a b"];
         let test = json!({"command_line": argv, "seed": 42, "options": {"db": "etcd"}});
         let r = reproduce(&test);
         assert_eq!(r, "faultline run --interval 3 --fault-duration 4 --op-timeout 1.5 --ready-timeout 30 --name 'a b' --seed 42");

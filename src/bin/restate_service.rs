@@ -97,7 +97,5 @@ async fn main() {
         }
     };
     eprintln!("faultline-restate-service listening on {addr}");
-    HttpServer::new(Endpoint::builder().bind(Register).bind(Set).bind(Log).build())
-        .listen_and_serve(addr)
-        .await;
+    HttpServer::new(Endpoint::builder().bind(Register).bind(Set).bind(Log).build()).listen_and_serve(addr).await;
 }

@@ -121,10 +121,7 @@ fn options(a: &Args, format: Format, header: Option<&history::Header>, threads: 
     o.split = !a.no_split;
     o.semantics = semantics;
     o.threads = threads;
-    o.budget = Budget {
-        deadline: Some(Instant::now() + Duration::from_secs_f64(a.timeout.min(1e9))),
-        max_bytes: a.max_memory.saturating_mul(1 << 20),
-    };
+    o.budget = Budget { deadline: Some(Instant::now() + Duration::from_secs_f64(a.timeout.min(1e9))), max_bytes: a.max_memory.saturating_mul(1 << 20) };
     Ok(o)
 }
 
@@ -151,11 +148,7 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
         Ok(Ok(result)) => FileResult::Checked { format, result: Box::new(result), elapsed: start.elapsed() },
         Ok(Err(e)) => FileResult::BadInput(e.in_file(path).to_string()),
         Err(panic) => {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
+            let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
             let r = Linearizability {
                 valid: Verdict::Unknown,
                 reason: Some(format!("checker crashed: {msg}")),

@@ -1,4 +1,4 @@
+pub mod analyze;
 pub mod check;
 pub mod lab;
 pub mod packages;
-pub mod analyze;

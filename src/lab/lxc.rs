@@ -1,8 +1,8 @@
 //! The `lxc` backend: a base container built once, nodes cloned from it as
 //! overlay snapshots.
 
-use control::local as host;
 use super::{host_key, is_node_name, node_ip, read, rootfs, write, Lab, BRIDGE, HOST_IP, SSHD_CONFIG};
+use control::local as host;
 use std::path::PathBuf;
 
 /// The base container's name (never started).
@@ -44,8 +44,7 @@ fn stamp_text() -> String {
 /// True when the base exists, was built completely with the current
 /// package list, and still has every package (else it is rebuilt).
 pub fn base_ready(lab: &Lab) -> bool {
-    std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s == stamp_text())
-        && rootfs::missing_packages(&rootfs(lab), NODE_PACKAGES).is_ok_and(|m| m.is_empty())
+    std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s == stamp_text()) && rootfs::missing_packages(&rootfs(lab), NODE_PACKAGES).is_ok_and(|m| m.is_empty())
 }
 
 /// The base's LXC configuration (LXC's common settings; no template).
@@ -113,11 +112,8 @@ pub fn base_host_key(lab: &Lab) -> Result<String, String> {
 /// The lab's containers that are nodes, with their numbers.
 fn node_containers(lab: &Lab) -> Vec<(usize, String)> {
     let out = host::run(&["lxc-ls", "-P", &lxcpath(lab), "-1"]).unwrap_or_default();
-    let mut v: Vec<(usize, String)> = out
-        .split_whitespace()
-        .filter(|n| is_node_name(n))
-        .filter_map(|n| n[1..].parse().ok().map(|i| (i, n.to_string())))
-        .collect();
+    let mut v: Vec<(usize, String)> =
+        out.split_whitespace().filter(|n| is_node_name(n)).filter_map(|n| n[1..].parse().ok().map(|i| (i, n.to_string()))).collect();
     v.sort();
     v
 }

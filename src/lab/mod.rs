@@ -107,10 +107,7 @@ impl Lab {
     }
 
     fn load_host_state(&self) -> HostState {
-        std::fs::read_to_string(self.host_state_file())
-            .ok()
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default()
+        std::fs::read_to_string(self.host_state_file()).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default()
     }
 
     fn save_host_state(&self, s: &HostState) -> Result<(), String> {
@@ -234,9 +231,7 @@ impl Lab {
                 r.map_err(|e| format!("{name}: setting its clock: {e}"))?;
             }
         }
-        let hosts: String = std::iter::once("127.0.0.1 localhost\n".to_string())
-            .chain((1..=n).map(|i| format!("{} n{i}\n", node_ip(i))))
-            .collect();
+        let hosts: String = std::iter::once("127.0.0.1 localhost\n".to_string()).chain((1..=n).map(|i| format!("{} n{i}\n", node_ip(i)))).collect();
         cluster.run_all_ok(&Cmd::new(["tee", "/etc/hosts"]).stdin(hosts)).map_err(|e| e.to_string())?;
         // The nodes share the host's kernel: netem exists only if it has it.
         let netem = Cmd::script("tc qdisc add dev lo root netem delay 1ms && tc qdisc del dev lo root");
@@ -261,9 +256,7 @@ impl Lab {
             known_hosts: Some(self.known_hosts()),
             host_key_check: HostKeyCheck::Strict,
             capabilities: caps,
-            nodes: (1..=n)
-                .map(|i| NodeEntry { name: format!("n{i}"), address: node_ip(i), port: None, user: None, key: None, capabilities: None })
-                .collect(),
+            nodes: (1..=n).map(|i| NodeEntry { name: format!("n{i}"), address: node_ip(i), port: None, user: None, key: None, capabilities: None }).collect(),
         }
     }
 

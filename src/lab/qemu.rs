@@ -95,12 +95,7 @@ fn unpack(dir: &Path) -> Result<(), String> {
     }
     let mut argv = vec!["apt-get", "download", "-qq"];
     argv.extend(names.iter().map(String::as_str));
-    let out = Command::new(argv[0])
-        .args(&argv[1..])
-        .current_dir(&debs)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("apt-get download: {e}"))?;
+    let out = Command::new(argv[0]).args(&argv[1..]).current_dir(&debs).stdin(Stdio::null()).output().map_err(|e| format!("apt-get download: {e}"))?;
     if !out.status.success() {
         return Err(format!("`apt-get download {}` failed: {}", names.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
     }
@@ -120,12 +115,7 @@ fn unpack(dir: &Path) -> Result<(), String> {
 
 /// The packages an `apt-get install -s` would install (its `Inst` lines).
 fn to_install(simulation: &str) -> Vec<String> {
-    simulation
-        .lines()
-        .filter_map(|l| l.strip_prefix("Inst "))
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_string)
-        .collect()
+    simulation.lines().filter_map(|l| l.strip_prefix("Inst ")).filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect()
 }
 
 #[cfg(test)]

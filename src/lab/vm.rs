@@ -12,11 +12,11 @@
 //! are set from the control node's after boot, and the clock faults own
 //! them from then on.
 
+use super::qemu::Qemu;
 use super::{host_key, is_node_name, node_ip, write, Lab, BRIDGE, HOST_IP, SSHD_CONFIG};
 use control::local as host;
 use control::packages::{self, Need};
 use std::path::{Path, PathBuf};
-use super::qemu::Qemu;
 use std::process::Stdio;
 
 /// Debian packages of the image.

@@ -54,7 +54,10 @@ pub fn run_junit(test: &Value, results: &Value) -> String {
             format!(
                 "{}: {} (SLO {} s)",
                 r["outcome"].as_str().unwrap_or(""),
-                r["recovered_s"].as_f64().map(|s| format!("recovered after {s:.2} s")).unwrap_or_else(|| format!("not recovered in {:.1} s", r["observed_s"].as_f64().unwrap_or(0.0))),
+                r["recovered_s"]
+                    .as_f64()
+                    .map(|s| format!("recovered after {s:.2} s"))
+                    .unwrap_or_else(|| format!("not recovered in {:.1} s", r["observed_s"].as_f64().unwrap_or(0.0))),
                 r["slo_s"]
             )
         });
@@ -71,12 +74,24 @@ pub fn trends_junit(name: &str, t: &Trends) -> String {
         &mut cases,
         name,
         "runs violating an SLO",
-        (t.violations > 0).then(|| format!("{} of {} runs ({:.1}%, 95% CI {:.1}%..{:.1}%)", t.violations, t.runs, t.violation_rate * 100.0, t.violation_ci95.0 * 100.0, t.violation_ci95.1 * 100.0)),
+        (t.violations > 0).then(|| {
+            format!(
+                "{} of {} runs ({:.1}%, 95% CI {:.1}%..{:.1}%)",
+                t.violations,
+                t.runs,
+                t.violation_rate * 100.0,
+                t.violation_ci95.0 * 100.0,
+                t.violation_ci95.1 * 100.0
+            )
+        }),
     );
     for (s, d) in &t.services {
         case(&mut cases, name, &format!("recovery {s}"), (d.not_recovered > 0).then(|| format!("{} windows never recovered", d.not_recovered)));
     }
     let failures = cases.matches("<failure").count();
     let n = cases.matches("<testcase").count();
-    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"{} trends\" tests=\"{n}\" failures=\"{failures}\">\n{cases}</testsuite>\n", xml(name))
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"{} trends\" tests=\"{n}\" failures=\"{failures}\">\n{cases}</testsuite>\n",
+        xml(name)
+    )
 }

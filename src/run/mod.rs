@@ -10,9 +10,9 @@
 pub mod analysis;
 mod clients;
 pub mod generator;
+pub mod junit;
 mod log;
 pub mod options;
-pub mod junit;
 mod recorder;
 pub mod report;
 pub mod store;
@@ -23,9 +23,9 @@ use clients::Client;
 use control::{Cluster, Cmd, NodesFile, Options};
 use generator::{ClientOp, Generator};
 use history::{Header, Op, OpType, Process, Rng, Role};
+pub use log::Log;
 use nuclei::{Fault, HealGuard, Nemesis, Spacing, Step};
 use options::{DbKind, RunArgs, RunConfig};
-pub use log::Log;
 use recorder::Recorder;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -307,9 +307,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
     };
     // SUT setup and readiness
     log.say(&format!("setting up {} on {} nodes", db.name(), topo.nodes.len()));
-    let setup = db.prepare().and_then(|_| {
-        cluster.on_all(|c| db.teardown(c).and_then(|_| db.setup(c, &topo))).into_iter().try_for_each(|(_, r)| r)
-    });
+    let setup = db.prepare().and_then(|_| cluster.on_all(|c| db.teardown(c).and_then(|_| db.setup(c, &topo))).into_iter().try_for_each(|(_, r)| r));
     if let Err(e) = setup {
         facts.infrastructure_error = Some(format!("setup failed: {e}"));
         return facts;
@@ -328,13 +326,8 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
     facts.startup = serde_json::to_value(&startup).ok();
     if !startup.ready() {
         let why: Vec<String> = startup.not_ready.iter().map(|(n, e)| format!("{n}: {e}")).collect();
-        facts.infrastructure_error = Some(format!(
-            "{} did not become ready within {} s: {}\n{}",
-            db.name(),
-            cfg.ready_timeout,
-            why.join("; "),
-            last_log_lines(&cluster, db)
-        ));
+        facts.infrastructure_error =
+            Some(format!("{} did not become ready within {} s: {}\n{}", db.name(), cfg.ready_timeout, why.join("; "), last_log_lines(&cluster, db)));
         let _ = cluster.on_all(|c| db.teardown(c));
         return facts;
     }
@@ -379,7 +372,13 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
     let generator = Mutex::new(Generator::new(cfg.workload, cfg.concurrency, 100, rng.next_u64()));
     let faults_end = t0 + Duration::from_secs_f64(cfg.time_limit);
     let load_end = faults_end + Duration::from_secs_f64(cfg.recovery_window);
-    log.say(&format!("workload {:?} for {} s with {} fault windows, then {} s of recovery", cfg.workload, cfg.time_limit, schedule.len() / 2, cfg.recovery_window));
+    log.say(&format!(
+        "workload {:?} for {} s with {} fault windows, then {} s of recovery",
+        cfg.workload,
+        cfg.time_limit,
+        schedule.len() / 2,
+        cfg.recovery_window
+    ));
     let heal_errors = std::thread::scope(|s| {
         let nem = s.spawn(|| run_schedule(&nemesis, &schedule, &recorder, log));
         rt.block_on(async {

@@ -2,11 +2,11 @@
 
 use super::store::{read_json, runs, write_json};
 use checker::trends::{aggregate, RunSummary, Trends};
-use std::path::PathBuf;
 use history::History;
 use reports::{render_index, render_run, IndexRow, LogExcerpt, RunReport, Shade};
 use serde_json::Value;
 use std::path::Path;
+use std::path::PathBuf;
 
 fn shades(results: &Value, t_end: f64) -> Vec<Shade> {
     let color = |fault: &str| nuclei::PACKAGES.iter().find(|p| p.name == fault).map(|p| p.color).unwrap_or("#cccccc").to_string();
@@ -16,12 +16,7 @@ fn shades(results: &Value, t_end: f64) -> Vec<Shade> {
         .flatten()
         .map(|w| {
             let fault = w["fault"].as_str().unwrap_or("fault").to_string();
-            Shade {
-                start: w["start_s"].as_f64().unwrap_or(0.0),
-                end: w["healed_at_s"].as_f64().unwrap_or(t_end),
-                color: color(&fault),
-                label: fault,
-            }
+            Shade { start: w["start_s"].as_f64().unwrap_or(0.0), end: w["healed_at_s"].as_f64().unwrap_or(t_end), color: color(&fault), label: fault }
         })
         .collect()
 }

@@ -17,11 +17,7 @@ pub fn lab() -> &'static PathBuf {
     static UP: OnceLock<PathBuf> = OnceLock::new();
     UP.get_or_init(|| {
         let o = faultline(&["lab", "up", "--nodes", "3"]);
-        assert!(
-            o.status.success(),
-            "faultline lab up failed (the lab tests need root and LXC): {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        assert!(o.status.success(), "faultline lab up failed (the lab tests need root and LXC): {}", String::from_utf8_lossy(&o.stderr));
         PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
     })
 }

@@ -76,8 +76,7 @@ impl<M: Model> Model for Keyed<M> {
     }
 
     fn describe_state(&self, s: &Self::State) -> String {
-        let parts: Vec<String> =
-            s.iter().map(|(k, v)| format!("{}: {}", self.keys.get(*k), self.inner.describe_state(v))).collect();
+        let parts: Vec<String> = s.iter().map(|(k, v)| format!("{}: {}", self.keys.get(*k), self.inner.describe_state(v))).collect();
         format!("{{{}}}", parts.join(", "))
     }
 }

@@ -49,14 +49,7 @@ impl EtcdClient {
     }
 
     async fn post(&self, path: &str, body: Value, effect: Effect) -> Result<Value, Completion> {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .timeout(self.timeout)
-            .send()
-            .await
-            .map_err(|e| classify(&e, effect))?;
+        let r = self.http.post(format!("{}{path}", self.base)).json(&body).timeout(self.timeout).send().await.map_err(|e| classify(&e, effect))?;
         let status = r.status();
         let v: Value = r.json().await.map_err(|e| classify(&e, effect))?;
         if !status.is_success() {

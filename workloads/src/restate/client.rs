@@ -25,7 +25,8 @@ pub struct RestateClient {
 /// Maps a non-2xx answer of the ingress: 4xx means the ingress refused the
 /// request (nothing was invoked); anything else may have been accepted.
 fn refused(status: reqwest::StatusCode, body: &str, effect: Effect) -> Completion {
-    let msg = serde_json::from_str::<Value>(body).ok().and_then(|v| v["message"].as_str().map(str::to_string)).unwrap_or_else(|| body.chars().take(200).collect());
+    let msg =
+        serde_json::from_str::<Value>(body).ok().and_then(|v| v["message"].as_str().map(str::to_string)).unwrap_or_else(|| body.chars().take(200).collect());
     let why = format!("{}: {msg}", status.as_u16());
     if status.is_client_error() || effect == Effect::ReadOnly {
         Completion::Fail(why)
@@ -122,7 +123,6 @@ impl Ops for RestateClient {
         self.call("Log", key, "read", None, Effect::ReadOnly).await
     }
 }
-
 
 /// Percent-encodes a key for a URL path segment.
 fn urlenc(key: &str) -> String {

@@ -165,10 +165,7 @@ fn sql(ctl: &Path, addresses: &str, query: &str) -> Result<Vec<Value>, String> {
 /// The rows of restatectl's `--jsonl` output: one object a line, the last
 /// one followed on its line by "N rows. Query took ...".
 fn jsonl_rows(out: &str) -> Vec<Value> {
-    out.lines()
-        .filter(|l| l.starts_with('{'))
-        .filter_map(|l| serde_json::Deserializer::from_str(l).into_iter::<Value>().next().and_then(Result::ok))
-        .collect()
+    out.lines().filter(|l| l.starts_with('{')).filter_map(|l| serde_json::Deserializer::from_str(l).into_iter::<Value>().next().and_then(Result::ok)).collect()
 }
 
 /// Whether every partition has an active leader and no log server is still
@@ -197,7 +194,8 @@ pub fn cluster_state(partitions: &[Value], states: &[Value], nodes: &[Value]) ->
 /// Whether a node's `/health` answer says every role is up: `Err` names
 /// each that is not, with its state.
 pub fn node_health(v: &Value) -> Result<(), String> {
-    let want = [("status", "Alive"), ("admin_status", "Ready"), ("worker_status", "Ready"), ("log_server_status", "Ready"), ("metadata_server_status", "Member")];
+    let want =
+        [("status", "Alive"), ("admin_status", "Ready"), ("worker_status", "Ready"), ("log_server_status", "Ready"), ("metadata_server_status", "Member")];
     let bad: Vec<String> = want
         .iter()
         .map(|(field, good)| (field, good, v[field].as_str().unwrap_or("absent")))
@@ -328,11 +326,7 @@ impl Db for Restate {
     }
 
     fn services(&self) -> Vec<Service> {
-        vec![
-            Service { name: "ingress", port: INGRESS_PORT },
-            Service { name: "admin", port: ADMIN_PORT },
-            Service { name: "metadata", port: FABRIC_PORT },
-        ]
+        vec![Service { name: "ingress", port: INGRESS_PORT }, Service { name: "admin", port: ADMIN_PORT }, Service { name: "metadata", port: FABRIC_PORT }]
     }
 
     fn probe<'a>(&'a self, http: &'a reqwest::Client, address: &'a str, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), String>> {
@@ -487,7 +481,8 @@ mod tests {
 
     #[test]
     fn node_health_names_the_role_not_ready() {
-        let mut v = json!({"status": "Alive", "admin_status": "Ready", "worker_status": "Ready", "log_server_status": "Ready", "metadata_server_status": "Member"});
+        let mut v =
+            json!({"status": "Alive", "admin_status": "Ready", "worker_status": "Ready", "log_server_status": "Ready", "metadata_server_status": "Member"});
         assert_eq!(node_health(&v), Ok(()));
         v["metadata_server_status"] = json!("AwaitingProvisioning");
         assert_eq!(node_health(&v), Err("metadata_server_status AwaitingProvisioning".into()));

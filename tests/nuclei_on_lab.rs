@@ -6,7 +6,7 @@ mod common;
 
 use common::lab_nodes;
 use control::{Cluster, Cmd, Options};
-use nuclei::{grudge, heal_leftovers, leftovers, Fault, HealGuard, Nemesis};
+use nuclei::{grudge, heal_leftovers, leftovers, Fault, HealGuard, Injector};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use workloads::etcd::{Etcd, EtcdClient};
@@ -54,7 +54,7 @@ fn faults_take_effect_and_every_heal_leaves_the_nodes_clean() {
     }
     assert!(rt.block_on(wait_ready(&db, &http, &topo, started, Duration::from_secs(30))).ready());
     let client = |name: &str| EtcdClient::new(http.clone(), topo.address(name).unwrap(), false).with_timeout(Duration::from_secs(2));
-    let nemesis = Nemesis::new(&cluster, &db, &topo);
+    let nemesis = common::nemesis(lab_nodes(), Etcd::default());
     nemesis.setup().unwrap();
     let t0 = Instant::now();
 
@@ -115,7 +115,7 @@ fn faults_take_effect_and_every_heal_leaves_the_nodes_clean() {
     }
 
     // a panic in the middle of a run: the guard heals while it unwinds
-    let panicking = Nemesis::new(&cluster, &db, &topo);
+    let panicking = common::nemesis(lab_nodes(), Etcd::default());
     panicking.setup().unwrap();
     let problems = std::sync::Mutex::new(Vec::new());
     let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -138,7 +138,7 @@ fn faults_take_effect_and_every_heal_leaves_the_nodes_clean() {
     let state = |pid: &str| n1.exec(&Cmd::new(["ps", "-o", "stat=", "-p", pid])).unwrap().stdout.trim().to_string();
     let etcd_state = || n1.exec(&Cmd::script("ps -o stat= -p $(pgrep -f '^/opt/faultline/bin/etcd ')")).unwrap().stdout.trim().to_string();
     assert!(state(&theirs).starts_with('T'), "{}", state(&theirs));
-    let other = Nemesis::new(&cluster, &db, &topo);
+    let other = common::nemesis(lab_nodes(), Etcd::default());
     other.setup().unwrap();
     other.apply(&Fault::StartPartition { grudge: grudge::isolate(&names, "n2"), ports: vec![] }, t0).unwrap();
     other.apply(&Fault::Pause { nodes: vec!["n1".into()] }, t0).unwrap();

@@ -5,12 +5,13 @@
 //! `lab down` leaves no VM, tap, bridge or NAT rule. It takes the lab over
 //! (one lab at a time) and leaves it down.
 
+mod common;
+
 use control::{Cluster, Cmd, NodesFile, Options};
-use nuclei::{Fault, Nemesis};
+use nuclei::{Fault, Injector};
 use std::process::Command;
 use std::time::Instant;
 use workloads::etcd::Etcd;
-use workloads::Topology;
 
 fn faultline(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_faultline")).args(args).output().expect("run faultline")
@@ -53,9 +54,7 @@ fn vms_boot_skew_their_own_clocks_take_netem_and_go_away_cleanly() {
         assert_ne!(r.unwrap().stdout, host_boot, "{name} shares the host's kernel");
     }
 
-    let topo = Topology { nodes: cluster.clients().iter().map(|c| (c.node().name.clone(), c.node().address.clone())).collect() };
-    let db = Etcd::slow();
-    let nemesis = Nemesis::new(&cluster, &db, &topo);
+    let nemesis = common::nemesis(file.resolve(), Etcd::slow());
     let t = Instant::now();
     let before = nemesis.clock_offsets();
     assert!(before.values().all(|o| o.abs() < 1000.0), "VM clocks start on the control node's: {before:?}");
@@ -120,7 +119,7 @@ fn vms_boot_skew_their_own_clocks_take_netem_and_go_away_cleanly() {
     let history = std::fs::read_to_string(format!("{dir}/history.jsonl")).unwrap();
     assert!(history.contains("\"bump-clock\"") && history.contains("\"start-slow\""), "both faults ran");
     let cluster = Cluster::new(file.resolve(), Options::default());
-    let after = Nemesis::new(&cluster, &db, &topo).clock_offsets();
+    let after = common::nemesis(file.resolve(), Etcd::slow()).clock_offsets();
     assert!(after.values().all(|o| o.abs() < 1000.0), "clocks after the run: {after:?}");
     for (node, (rules, stopped)) in nuclei::leftovers(&cluster) {
         assert_eq!((rules, stopped), (0, 0), "{node}: leftovers after the run");

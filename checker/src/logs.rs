@@ -118,6 +118,15 @@ pub fn check_append(h: &History, slow_s: f64) -> Result<AppendResult, HistoryErr
     Ok(r)
 }
 
+/// The longest listed slow append invoked outside every fault window
+/// (seconds; 0 when none): what an append-latency SLO judges, since an
+/// append may rightly wait while a fault lasts.
+pub fn slowest_outside(r: &AppendResult, h: &History, windows: &[crate::recovery::Window]) -> f64 {
+    let inside = |t: f64| windows.iter().any(|w| t >= w.start_s && w.healed_at_s.is_none_or(|e| t <= e));
+    let time_of = |index: u64| h.ops.iter().find(|o| o.index == index).map(|o| o.time as f64 / 1e9);
+    r.slow_appends.iter().filter(|(_, _, _, i)| time_of(*i).is_some_and(|t| !inside(t))).map(|(_, _, s, _)| *s).fold(0.0, f64::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,7 +44,8 @@ impl RecoveryOptions {
 
 /// Service-level objectives, as `--slo` gives them: `recovery=20s`,
 /// `recovery.SERVICE=15s`, `restart=10s`, `startup=60s`,
-/// `availability=0.99` (minimum success ratio outside fault windows).
+/// `availability=0.99` (minimum success ratio outside fault windows),
+/// `append=1s` (the slowest acknowledged append).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Slos {
     /// Recovery SLO per service, `"*"` the default (20 s).
@@ -55,11 +56,13 @@ pub struct Slos {
     pub startup: Option<f64>,
     /// Minimum success ratio of ops outside fault windows.
     pub availability: Option<f64>,
+    /// Longest an acknowledged append may take (the append workload).
+    pub append: Option<f64>,
 }
 
 impl Default for Slos {
     fn default() -> Self {
-        Slos { recovery: [("*".to_string(), 20.0)].into(), restart: None, startup: None, availability: None }
+        Slos { recovery: [("*".to_string(), 20.0)].into(), restart: None, startup: None, availability: None, append: None }
     }
 }
 
@@ -89,6 +92,7 @@ impl Slos {
                 }
                 "restart" => s.restart = Some(seconds(v).ok_or_else(bad)?),
                 "startup" => s.startup = Some(seconds(v).ok_or_else(bad)?),
+                "append" => s.append = Some(seconds(v).ok_or_else(bad)?),
                 "availability" => {
                     let r: f64 = v.trim_end_matches('%').parse().map_err(|_| format!("--slo {item:?}: not a ratio"))?;
                     let r = if v.ends_with('%') { r / 100.0 } else { r };
@@ -101,7 +105,7 @@ impl Slos {
                     Some(service) if !service.is_empty() => {
                         s.recovery.insert(service.to_string(), seconds(v).ok_or_else(bad)?);
                     }
-                    _ => return Err(format!("--slo {item:?}: unknown SLO {k:?} (recovery, recovery.SERVICE, restart, startup, availability)")),
+                    _ => return Err(format!("--slo {item:?}: unknown SLO {k:?} (recovery, recovery.SERVICE, restart, startup, availability, append)")),
                 },
             }
         }

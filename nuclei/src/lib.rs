@@ -10,10 +10,14 @@
 pub mod commands;
 mod fault;
 pub mod grudge;
+mod heal;
 mod nemesis;
 pub mod package;
+mod target;
 
 pub use fault::{Fault, Needs};
 pub use grudge::Grudge;
-pub use nemesis::{heal_leftovers, leftovers, reset_node_clock, HealGuard, Nemesis, DEV};
+pub use heal::{heal_leftovers, leftovers, reset_node_clock};
+pub use nemesis::{Nemesis, DEV};
 pub use package::{package_of, schedule, Kind, Package, Spacing, Step, PACKAGES};
+pub use target::{HealGuard, Injector, Target};

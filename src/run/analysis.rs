@@ -66,6 +66,11 @@ pub fn analyze(dir: &Path) -> Result<Analysis, String> {
         let clients = client_ops(h);
         let started = Instant::now();
         let workload = test["workload"].as_str().unwrap_or("register");
+        let slo_items: Vec<String> = opts["slo"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
+        let slos = Slos::parse(&slo_items).map_err(|e| format!("test.json: {e}"))?;
+        let append_slo = slos.append;
+        let mut appends = None;
+
         let check = match workload {
             "register" => {
                 let mut o = CheckOptions::new(ModelKind::CasRegister);
@@ -83,13 +88,12 @@ pub fn analyze(dir: &Path) -> Result<Analysis, String> {
                 json!({"set": r})
             }
             _ => {
-                let r = checker::logs::check_append(&clients, 1.0).map_err(|e| format!("history.jsonl: {e}"))?;
+                let r = checker::logs::check_append(&clients, append_slo.unwrap_or(1.0).min(1.0)).map_err(|e| format!("history.jsonl: {e}"))?;
+                appends = Some(r.clone());
                 verdicts.push(verdict_of(r.valid));
                 json!({"append": r})
             }
         };
-        let slo_items: Vec<String> = opts["slo"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
-        let slos = Slos::parse(&slo_items).map_err(|e| format!("test.json: {e}"))?;
         let windows = nuclei::PACKAGES.iter().map(|p| (p.start_f.to_string(), p.stop_f.to_string(), p.name.to_string())).collect();
         let rec = check_recovery(h, &slos.recovery_options(windows));
         verdicts.push(verdict_of(rec.valid));
@@ -99,6 +103,12 @@ pub fn analyze(dir: &Path) -> Result<Analysis, String> {
             let pass = got.is_some_and(|a| a >= min);
             verdicts.push(verdict_of(pass));
             checks["availability"] = json!({"valid": pass, "min": min, "outside_windows": got});
+        }
+        if let (Some(limit), Some(a)) = (slos.append, &appends) {
+            let worst = checker::logs::slowest_outside(a, h, &rec.windows);
+            let pass = worst <= limit;
+            verdicts.push(verdict_of(pass));
+            checks["append_latency"] = json!({"valid": pass, "slo_s": limit, "worst_s": worst});
         }
         if let Some(limit) = slos.startup {
             let took = facts.startup.as_ref().and_then(|s| s["cluster"].as_f64());

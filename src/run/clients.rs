@@ -13,6 +13,8 @@ pub enum Client {
     Etcd(EtcdClient),
     /// Restate's ingress, calling faultline's SDK service.
     Restate(RestateClient),
+    /// The in-memory system's client.
+    Memory(workloads::memory::MemoryClient),
     /// Answers every op at once, in process: for measuring the runner.
     Noop,
 }
@@ -31,6 +33,7 @@ impl Client {
             Client::Noop => Completion::Ok(op.value()),
             Client::Etcd(c) => perform(c, op).await,
             Client::Restate(c) => perform(c, op).await,
+            Client::Memory(c) => perform(c, op).await,
         }
     }
 }

@@ -16,15 +16,16 @@ pub mod options;
 mod recorder;
 pub mod report;
 pub mod store;
+mod system;
 
 use crate::exit;
 use crate::lab::Lab;
 use clients::Client;
-use control::{Cluster, Cmd, NodesFile, Options};
+use control::NodesFile;
 use generator::{ClientOp, Generator};
 use history::{Header, Op, OpType, Process, Rng, Role};
 pub use log::Log;
-use nuclei::{Fault, HealGuard, Nemesis, Spacing, Step};
+use nuclei::{Fault, HealGuard, Injector, Spacing, Step};
 use options::{DbKind, RunArgs, RunConfig};
 use recorder::Recorder;
 use serde::Serialize;
@@ -33,9 +34,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use workloads::etcd::{Etcd, EtcdClient};
-use workloads::restate::{Restate, RestateClient};
-use workloads::{wait_ready, Completion, Db, Startup, Topology};
+use system::{InMemory, Remote, System};
+use workloads::etcd::Etcd;
+use workloads::restate::Restate;
+use workloads::{Completion, Startup, Topology};
 
 /// Health probes use process numbers from here up (their ops say
 /// `role: probe`; the number only keeps them apart from clients).
@@ -104,21 +106,30 @@ pub fn run(args: RunArgs) -> i32 {
 fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>) {
     let cfg = cfg.clone();
     let seed = cfg.seed.unwrap_or_else(random_seed);
-    let nodes = match &cfg.nodes_file {
-        Some(p) => match NodesFile::load(p) {
-            Ok(n) => n,
+    // the in-memory system has no nodes to reach
+    let nodes = match (&cfg.nodes_file, cfg.db) {
+        (_, DbKind::Memory) => None,
+        (Some(p), _) => match NodesFile::load(p) {
+            Ok(n) => Some(n),
             Err(e) => {
                 eprintln!("run: {e}");
                 return (exit::BAD_INPUT, None);
             }
         },
-        None => match lab_nodes() {
-            Ok(n) => n,
+        (None, _) => match lab_nodes() {
+            Ok(n) => Some(n),
             Err(e) => {
                 eprintln!("run: the local lab could not come up: {e}");
                 return (exit::INFRA, None);
             }
         },
+    };
+    let bugs = match cfg.memory_bugs() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("run: {e}");
+            return (exit::BAD_INPUT, None);
+        }
     };
     let dir = match store::create_run_dir(&cfg.store, &cfg.run_name()) {
         Ok(d) => d,
@@ -146,22 +157,24 @@ fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>)
         "command_line": std::env::args().collect::<Vec<_>>(),
         "faultline_version": env!("CARGO_PKG_VERSION"),
         "started_at": chrono::Local::now().to_rfc3339(),
-        "nodes": nodes.resolve().iter().map(|n| json!({"name": n.name, "address": n.address, "user": n.user})).collect::<Vec<_>>(),
-        "backend": nodes.backend,
-        "host_key_check": nodes.host_key_check,
+        "nodes": nodes.iter().flat_map(|f| f.resolve()).map(|n| json!({"name": n.name, "address": n.address, "user": n.user})).collect::<Vec<_>>(),
+        "backend": nodes.as_ref().map(|f| f.backend.clone()).unwrap_or(Some("memory".into())),
+        "host_key_check": nodes.as_ref().map(|f| f.host_key_check),
     });
     if let Err(e) = store::write_json(&dir.join("test.json"), &test) {
         log.say(&format!("cannot write test.json: {e}"));
         return (exit::INTERNAL, None);
     }
-    let db: Box<dyn Db> = match cfg.db {
+    let vm = nodes.as_ref().is_some_and(|n| n.backend.as_deref() == Some("vm"));
+    let system: Box<dyn System> = match (cfg.db, &nodes) {
         // software-emulated VMs are 10-20x slower: relaxed Raft timeouts
-        DbKind::Etcd if nodes.backend.as_deref() == Some("vm") => Box::new(Etcd::slow()),
-        DbKind::Etcd => Box::new(Etcd::default()),
-        DbKind::Restate => Box::new(Restate::default()),
+        (DbKind::Etcd, Some(n)) if vm => Box::new(Remote::new(n, Arc::new(Etcd::slow()), cfg.serializable)),
+        (DbKind::Etcd, Some(n)) => Box::new(Remote::new(n, Arc::new(Etcd::default()), cfg.serializable)),
+        (DbKind::Restate, Some(n)) => Box::new(Remote::new(n, Arc::new(Restate::default()), cfg.serializable)),
+        _ => Box::new(InMemory::new(3, &bugs)),
     };
     install_signal_handlers();
-    let facts = lifecycle(&cfg, seed, &nodes, db.as_ref(), &dir, &log);
+    let facts = lifecycle(&cfg, seed, system.as_ref(), &dir, &log);
     if let Err(e) = store::write_json(&dir.join("run.json"), &facts) {
         log.say(&format!("cannot write run.json: {e}"));
     }
@@ -261,27 +274,15 @@ fn cancelled() -> bool {
     CANCEL.load(Ordering::SeqCst)
 }
 
-/// Heals and tears down the nemesis's faults when dropped (also on panic).
-fn last_log_lines(cluster: &Cluster, db: &dyn Db) -> String {
-    let Some(file) = db.log_files().into_iter().next() else { return String::new() };
-    cluster
-        .on_all(|c| c.exec(&Cmd::new(["tail", "-n", "5", &file])).map(|o| o.stdout).unwrap_or_else(|e| e.to_string()))
-        .into_iter()
-        .map(|(n, t)| format!("--- {n} {file}:\n{}", t.trim_end()))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &Path, log: &Log) -> RunFacts {
+fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &Log) -> RunFacts {
     let mut facts = RunFacts::default();
-    let cluster = Cluster::new(nodes.resolve(), Options::default());
-    let topo = Topology { nodes: cluster.clients().iter().map(|c| (c.node().name.clone(), c.node().address.clone())).collect() };
+    let topo = system.topology().clone();
     log.say(&format!("preflight: {} nodes", topo.nodes.len()));
-    if let Err(errs) = cluster.preflight() {
-        facts.infrastructure_error = Some(format!("nodes unreachable: {}", errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")));
+    if let Err(e) = system.preflight() {
+        facts.infrastructure_error = Some(e);
         return facts;
     }
-    let nemesis = Nemesis::new(&cluster, db, &topo);
+    let injector = system.injector();
     let kinds = cfg.kinds();
     let plan = match cfg.plan() {
         Ok(p) => p,
@@ -294,7 +295,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
         Some(steps) => steps.iter().map(|s| s.fault.needs()).collect(),
         None => kinds.iter().map(|k| k.needs()).collect(),
     };
-    if let Err(e) = nemesis.preflight(&needs) {
+    if let Err(e) = injector.preflight(&needs) {
         facts.refused = Some(e);
         return facts;
     }
@@ -306,37 +307,35 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
         }
     };
     // SUT setup and readiness
-    log.say(&format!("setting up {} on {} nodes", db.name(), topo.nodes.len()));
-    let setup = db.prepare().and_then(|_| cluster.on_all(|c| db.teardown(c).and_then(|_| db.setup(c, &topo))).into_iter().try_for_each(|(_, r)| r));
-    if let Err(e) = setup {
+    log.say(&format!("setting up {} on {} nodes", system.name(), topo.nodes.len()));
+    if let Err(e) = system.install() {
         facts.infrastructure_error = Some(format!("setup failed: {e}"));
         return facts;
     }
-    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap_or_default();
     let started = Instant::now();
-    if let Err(e) = cluster.on_all(|c| db.start(c, &topo)).into_iter().try_for_each(|(_, r)| r) {
+    if let Err(e) = system.start() {
         facts.infrastructure_error = Some(format!("start failed: {e}"));
         return facts;
     }
     let ready_timeout = Duration::from_secs_f64(cfg.ready_timeout);
-    let startup: Startup = match rt.block_on(db.bootstrap(&http, &topo, ready_timeout)) {
-        Ok(()) => rt.block_on(wait_ready(db, &http, &topo, started, ready_timeout)),
+    let startup: Startup = match rt.block_on(system.bootstrap(ready_timeout)) {
+        Ok(()) => rt.block_on(system.wait_ready(started, ready_timeout)),
         Err(e) => Startup { nodes: Vec::new(), cluster: None, not_ready: vec![("bootstrap".into(), e)] },
     };
     facts.startup = serde_json::to_value(&startup).ok();
     if !startup.ready() {
         let why: Vec<String> = startup.not_ready.iter().map(|(n, e)| format!("{n}: {e}")).collect();
         facts.infrastructure_error =
-            Some(format!("{} did not become ready within {} s: {}\n{}", db.name(), cfg.ready_timeout, why.join("; "), last_log_lines(&cluster, db)));
-        let _ = cluster.on_all(|c| db.teardown(c));
+            Some(format!("{} did not become ready within {} s: {}\n{}", system.name(), cfg.ready_timeout, why.join("; "), system.last_log_lines()));
+        system.teardown();
         return facts;
     }
     log.say(&format!("ready in {:.2} s", startup.cluster.unwrap_or_default()));
-    if let Err(e) = nemesis.setup() {
+    if let Err(e) = injector.setup() {
         facts.infrastructure_error = Some(format!("nemesis setup failed: {e}"));
         return facts;
     }
-    let guard = HealGuard::new(&nemesis, |e| log.say(&format!("heal: {e}")));
+    let guard = HealGuard::new(injector, |e| log.say(&format!("heal: {e}")));
 
     // the workload, with faults
     let t0 = Instant::now();
@@ -358,17 +357,8 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
     let spacing = Spacing { healthy_ms: fit(cfg.interval), faulted_ms: fit(cfg.fault_duration), random: false };
     let schedule = plan.unwrap_or_else(|| nuclei::schedule(&kinds, &names, spacing, (cfg.time_limit * 1e3) as u64, &mut rng));
     facts.schedule = schedule.iter().map(|s| json!({"at_ms": s.at_ms, "fault": s.fault})).collect();
-    let clients: Vec<Arc<Client>> = topo
-        .nodes
-        .iter()
-        .map(|(_, addr)| {
-            let timeout = Duration::from_secs_f64(cfg.op_timeout);
-            Arc::new(match cfg.db {
-                DbKind::Etcd => Client::Etcd(EtcdClient::new(http.clone(), addr, cfg.serializable).with_timeout(timeout)),
-                DbKind::Restate => Client::Restate(RestateClient::new(http.clone(), addr).with_timeout(timeout)),
-            })
-        })
-        .collect();
+    let timeout = Duration::from_secs_f64(cfg.op_timeout);
+    let clients: Vec<Arc<Client>> = (0..topo.nodes.len()).map(|i| Arc::new(system.client(i, timeout))).collect();
     let generator = Mutex::new(Generator::new(cfg.workload, cfg.concurrency, 100, rng.next_u64()));
     let faults_end = t0 + Duration::from_secs_f64(cfg.time_limit);
     let load_end = faults_end + Duration::from_secs_f64(cfg.recovery_window);
@@ -380,10 +370,10 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
         cfg.recovery_window
     ));
     let heal_errors = std::thread::scope(|s| {
-        let nem = s.spawn(|| run_schedule(&nemesis, &schedule, &recorder, log));
+        let nem = s.spawn(|| run_schedule(injector, &schedule, &recorder, log));
         rt.block_on(async {
             let w = drive(cfg, &clients, &generator, &recorder, &topo, load_end, rng.next_u64());
-            let p = probes(db, &http, &topo, &recorder, load_end);
+            let p = probes(system, &topo, &recorder, load_end);
             let progress = progress(&recorder, log, load_end);
             tokio::join!(w, p, progress);
         });
@@ -399,21 +389,17 @@ fn lifecycle(cfg: &RunConfig, seed: u64, nodes: &NodesFile, db: &dyn Db, dir: &P
         Ok(Err(e)) => facts.infrastructure_error = Some(format!("writing history.jsonl: {e}")),
         Err(_) => facts.infrastructure_error = Some("the history writer panicked".into()),
     }
-    collect_logs(&cluster, db, dir, log);
+    system::say_all(log, &system.collect_logs(&dir.join("nodes")));
     drop(guard); // heals and removes faultline's chains
     if !cfg.keep {
-        for (n, r) in cluster.on_all(|c| db.teardown(c)) {
-            if let Err(e) = r {
-                facts.heal_errors.push(format!("{n}: teardown: {e}"));
-            }
-        }
+        facts.heal_errors.extend(system.teardown());
     }
     facts
 }
 
 /// Runs the fault schedule in real time; on interruption closes the open
 /// window. Returns the problems met.
-fn run_schedule(nemesis: &Nemesis, schedule: &[Step], rec: &Recorder, log: &Log) -> Vec<String> {
+fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: &Log) -> Vec<String> {
     let mut errs = Vec::new();
     let mut open: Option<Fault> = None;
     let apply = |f: &Fault, errs: &mut Vec<String>| {
@@ -513,26 +499,26 @@ async fn invoke(rec: &Recorder, client: &Client, op: &ClientOp, process: u64, no
 
 /// Probes every service on every node four times a second, for the
 /// recovery checker.
-async fn probes(db: &dyn Db, http: &reqwest::Client, topo: &Topology, rec: &Recorder, end: Instant) {
-    let services = db.services();
-    let tasks = topo.nodes.iter().enumerate().flat_map(|(ni, (node, addr))| {
+async fn probes(system: &dyn System, topo: &Topology, rec: &Recorder, end: Instant) {
+    let services = system.services();
+    let tasks = topo.nodes.iter().enumerate().flat_map(|(ni, (node, _))| {
         services.iter().enumerate().map(move |(si, s)| async move {
             let process = PROBE_BASE + (ni * 16 + si) as u64;
             while Instant::now() < end && !cancelled() {
                 let tick = Instant::now();
-                let mut inv = Op::new(Process::Client(process), OpType::Invoke, "probe", json!(s.name));
+                let mut inv = Op::new(Process::Client(process), OpType::Invoke, "probe", json!(s));
                 inv.node = Some(node.clone());
                 inv.role = Role::Probe;
                 rec.record(inv);
-                let r = db.probe(http, addr, s.name, Duration::from_millis(1000)).await;
+                let r = system.probe(ni, s, Duration::from_millis(1000)).await;
                 let (kind, err) = match r {
                     Ok(()) => (OpType::Ok, None),
                     Err(e) => (OpType::Fail, Some(Value::String(e))),
                 };
-                let mut c = Op::new(Process::Client(process), kind, "probe", json!(s.name));
+                let mut c = Op::new(Process::Client(process), kind, "probe", json!(s));
                 c.node = Some(node.clone());
-                c.role = Role::Probe;
                 c.error = err;
+                c.role = Role::Probe;
                 rec.record(c);
                 tokio::time::sleep(Duration::from_millis(250).saturating_sub(tick.elapsed())).await;
             }
@@ -566,20 +552,4 @@ async fn progress(rec: &Recorder, log: &Log, end: Instant) {
         last = ok;
     }
     log.finish_progress();
-}
-
-fn collect_logs(cluster: &Cluster, db: &dyn Db, dir: &Path, log: &Log) {
-    for (node, r) in cluster.on_all(|c| {
-        let d: PathBuf = dir.join("nodes").join(&c.node().name);
-        std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
-        for f in db.log_files() {
-            let name = Path::new(&f).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "log".into());
-            c.download(&f, &d.join(name)).map_err(|e| e.to_string())?;
-        }
-        Ok::<(), String>(())
-    }) {
-        if let Err(e) = r {
-            log.say(&format!("logs of {node}: {e}"));
-        }
-    }
 }

@@ -15,6 +15,9 @@ pub enum DbKind {
     Etcd,
     /// Restate (npm's @restatedev/restate-server).
     Restate,
+    /// An in-memory cluster in this process (no nodes needed), correct or
+    /// with `--bug`s: for trying faultline and testing it.
+    Memory,
 }
 
 /// Run a test against a cluster.
@@ -60,6 +63,10 @@ pub struct RunArgs {
     /// etcd: serializable reads (served by one member: not linearizable).
     #[arg(long)]
     pub serializable: bool,
+    /// `--db memory` only: switch on a bug of the in-memory system
+    /// (lost-write, stale-read, stall-append, no-recovery); repeatable.
+    #[arg(long = "bug")]
+    pub bugs: Vec<String>,
     /// Healthy seconds between fault windows, at most [default: 5; shorter
     /// when needed for every fault kind to get a window in the time limit].
     #[arg(long)]
@@ -119,6 +126,8 @@ pub struct RunConfig {
     pub keep: bool,
     /// etcd serializable reads.
     pub serializable: bool,
+    /// Bugs of the in-memory system.
+    pub bugs: Vec<String>,
     /// Healthy seconds between windows.
     pub interval: f64,
     /// Window length, seconds.
@@ -150,6 +159,7 @@ impl Default for RunConfig {
             name: None,
             keep: false,
             serializable: false,
+            bugs: Vec::new(),
             interval: 5.0,
             fault_duration: 5.0,
             op_timeout: 2.0,
@@ -194,6 +204,9 @@ impl RunConfig {
         }
         c.keep |= a.keep;
         c.serializable |= a.serializable;
+        if !a.bugs.is_empty() {
+            c.bugs = a.bugs.clone();
+        }
         c.check()?;
         Ok((c, text))
     }
@@ -230,12 +243,30 @@ impl RunConfig {
         if self.serializable && self.db != DbKind::Etcd {
             return Err("--serializable applies to etcd only".into());
         }
+        if !self.bugs.is_empty() && self.db != DbKind::Memory {
+            return Err("--bug applies to --db memory only".into());
+        }
+        self.memory_bugs()?;
         if let Some(n) = &self.name {
             if n.is_empty() || n.contains('/') || n.starts_with('.') {
                 return Err(format!("--name {n:?} must be a plain directory name"));
             }
         }
         Ok(())
+    }
+
+    /// The in-memory system's bugs, from `--bug`.
+    pub fn memory_bugs(&self) -> Result<Vec<workloads::memory::Bug>, String> {
+        use workloads::memory::Bug;
+        self.bugs
+            .iter()
+            .map(|b| {
+                Bug::parse(b).ok_or_else(|| {
+                    let all: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+                    format!("unknown --bug {b:?} (one of {})", all.join(", "))
+                })
+            })
+            .collect()
     }
 
     /// The fault plan from `--fault-plan`, if any.
@@ -263,6 +294,7 @@ impl RunConfig {
             let d = match self.db {
                 DbKind::Etcd => "etcd",
                 DbKind::Restate => "restate",
+                DbKind::Memory => "memory",
             };
             format!("{d}-{w}")
         })

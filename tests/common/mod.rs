@@ -32,6 +32,13 @@ pub fn topology(c: &control::Cluster) -> workloads::Topology {
     workloads::Topology { nodes: c.clients().iter().map(|n| (n.node().name.clone(), n.node().address.clone())).collect() }
 }
 
+/// A nemesis on `nodes` for `db`, as the runner makes one.
+pub fn nemesis(nodes: Vec<Node>, db: impl workloads::Db + 'static) -> nuclei::Nemesis {
+    let cluster = std::sync::Arc::new(control::Cluster::new(nodes, control::Options::default()));
+    let topo = topology(&cluster);
+    nuclei::Nemesis::new(cluster, std::sync::Arc::new(workloads::DbTarget::new(std::sync::Arc::new(db), topo)))
+}
+
 /// Retries an operation until it is `ok` or the deadline passes (a
 /// condition, not a sleep): returns the last completion.
 pub async fn until_ok<F, Fut>(limit: std::time::Duration, mut f: F) -> workloads::Completion

@@ -10,11 +10,14 @@
 mod completion;
 mod db;
 pub mod etcd;
+pub mod memory;
 mod ops;
 mod ready;
 pub mod restate;
+mod target;
 
 pub use completion::{b64, classify, classify_text, unb64, Completion, Effect};
 pub use db::{BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
 pub use ops::Ops;
 pub use ready::{futures_join_all, wait_ready, Startup};
+pub use target::DbTarget;

@@ -1,0 +1,78 @@
+//! Healing outside a run: what a killed run left on the nodes, and clocks.
+
+use crate::commands as c;
+use crate::nemesis::DEV;
+use control::{Cluster, Cmd, NodeClient};
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn now_unix_ns() -> i128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i128).unwrap_or(0)
+}
+
+/// Sets a node's clock to the control node's: stops a strobe loop, then
+/// shifts the clock by minus its measured offset (in that order: a loop
+/// still running could flip it again), accurate to about half an SSH round
+/// trip. For nodes with a clock of their own (VMs) only.
+pub fn reset_node_clock(cl: &NodeClient, limit: Duration) -> Result<(), String> {
+    cl.run(&c::stop_strobe().timeout(limit)).map_err(|e| e.to_string())?;
+    let off = clock_offset(cl).ok_or_else(|| format!("{}: cannot read its clock", cl.node().name))?;
+    cl.run(&c::reset_clock(-off.round() as i64).timeout(limit)).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// A node's clock offset from the control node's, in ms: of three
+/// readings, the one with the shortest SSH round trip, taken at its
+/// midpoint (accurate to about half that round trip).
+pub(crate) fn clock_offset(cl: &control::NodeClient) -> Option<f64> {
+    let mut best: Option<(i128, f64)> = None;
+    for _ in 0..3 {
+        let before = now_unix_ns();
+        let Ok(out) = cl.run(&Cmd::new(["date", "+%s%N"])) else { continue };
+        let after = now_unix_ns();
+        let Ok(remote) = out.stdout.trim().parse::<i128>() else { continue };
+        let offset = (remote - (before + after) / 2) as f64 / 1e6;
+        if best.is_none_or(|(rtt, _)| after - before < rtt) {
+            best = Some((after - before, offset));
+        }
+    }
+    best.map(|(_, o)| o)
+}
+
+/// What is left on each node: fault rules in faultline's chains, and
+/// stopped processes.
+pub fn leftovers(cluster: &Cluster) -> BTreeMap<String, (u32, u32)> {
+    cluster
+        .on_all(|cl| {
+            let count = |cmd: Cmd| cl.exec(&cmd).ok().and_then(|o| o.stdout.trim().parse::<u32>().ok()).unwrap_or(u32::MAX);
+            (count(c::count_rules()), count(c::count_stopped()))
+        })
+        .into_iter()
+        .collect()
+}
+
+/// Removes what a killed run may have left on every node: faultline's
+/// chains and rules, netem, stopped processes; resets clocks on nodes that
+/// have their own. Waits at most `Duration` per node command.
+pub fn heal_leftovers(cluster: &Cluster) -> Result<(), String> {
+    let t = Duration::from_secs(30);
+    let errs: Vec<String> = cluster
+        .on_all(|cl| {
+            let mut cmd = c::teardown().and(c::resume_paused());
+            if cl.node().capabilities.netem {
+                cmd = cmd.and(c::netem_off(DEV));
+            }
+            cl.run(&cmd.timeout(t)).map_err(|e| e.to_string())?;
+            if cl.node().capabilities.clock_skew {
+                reset_node_clock(cl, t)?;
+            }
+            Ok::<(), String>(())
+        })
+        .into_iter()
+        .filter_map(|(_, r)| r.err())
+        .collect();
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(errs.join("; "))
+    }
+}

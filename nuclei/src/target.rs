@@ -1,0 +1,79 @@
+//! The two small contracts around fault injection: what a fault needs from
+//! the system under test ([`Target`], handed over by the runner: nuclei
+//! knows no system), and what the runner needs from an injector
+//! ([`Injector`]: the SSH [`crate::Nemesis`], or a system's own in-memory
+//! one).
+
+use crate::fault::{Fault, Needs};
+use control::NodeClient;
+use serde_json::Value;
+use std::time::Instant;
+
+/// What faults need from the system under test on real nodes. Each
+/// ability is optional: a fault that needs one the system lacks is refused
+/// before the run.
+pub trait Target: Send + Sync {
+    /// The system's name, for error messages.
+    fn name(&self) -> &str;
+    /// True when [`Target::kill`] and [`Target::restart`] work.
+    fn can_kill(&self) -> bool {
+        false
+    }
+    /// Kills the system's processes on the node (SIGKILL).
+    fn kill(&self, node: &NodeClient) -> Result<(), String> {
+        Err(format!("{}: {} cannot be killed", node.node().name, self.name()))
+    }
+    /// Starts the system on the node again after a kill.
+    fn restart(&self, node: &NodeClient) -> Result<(), String> {
+        Err(format!("{}: {} cannot be restarted", node.node().name, self.name()))
+    }
+    /// The `pgrep -f` pattern of the processes a pause stops, if it can be paused.
+    fn pause_pattern(&self) -> Option<&str> {
+        None
+    }
+    /// The node that leads now, if the system has a leader and one is known.
+    fn primary(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A fault injector, as the runner uses it.
+pub trait Injector: Send + Sync {
+    /// Checks before a run that what the faults need is there; the error
+    /// says which node or ability is missing.
+    fn preflight(&self, needs: &[Needs]) -> Result<(), String>;
+    /// Prepares the nodes (and heals what an earlier, killed run left).
+    fn setup(&self) -> Result<(), String>;
+    /// Applies one fault; what was done, with the time it took effect on
+    /// each node (`at`: node -> ns since `t0`), for the history.
+    fn apply(&self, fault: &Fault, t0: Instant) -> Result<Value, String>;
+    /// Heals everything it started; idempotent; the problems it met.
+    fn heal_all(&self) -> Vec<String>;
+    /// Heals everything and removes what setup made; the problems it met.
+    fn teardown(&self) -> Vec<String> {
+        self.heal_all()
+    }
+}
+
+/// Heals everything when dropped: at the end of a run, on an early return
+/// after an error, and while a panic unwinds. Each problem met is passed to
+/// `report`.
+pub struct HealGuard<'a> {
+    injector: &'a dyn Injector,
+    report: Box<dyn Fn(&str) + 'a>,
+}
+
+impl<'a> HealGuard<'a> {
+    /// Guards `injector`.
+    pub fn new(injector: &'a dyn Injector, report: impl Fn(&str) + 'a) -> HealGuard<'a> {
+        HealGuard { injector, report: Box::new(report) }
+    }
+}
+
+impl Drop for HealGuard<'_> {
+    fn drop(&mut self) {
+        for e in self.injector.teardown() {
+            (self.report)(&e);
+        }
+    }
+}

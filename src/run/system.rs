@@ -1,0 +1,221 @@
+//! The system under test as the runner sees it: one unit that installs,
+//! starts, waits for, probes, serves clients to, injects faults into and
+//! tears down a cluster. [`Remote`] is any [`Db`] on real nodes over SSH;
+//! [`InMemory`] the in-process cluster of [`workloads::memory`].
+
+use super::clients::Client;
+use super::log::Log;
+use control::{Cluster, Cmd, NodeClient, NodesFile, Options};
+use nuclei::{Injector, Nemesis};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use workloads::etcd::EtcdClient;
+use workloads::memory::{Memory, MemoryClient};
+use workloads::restate::RestateClient;
+use workloads::{wait_ready, BoxFuture, Db, DbTarget, Startup, Topology};
+
+/// What the runner needs from a system under test.
+pub trait System: Send + Sync {
+    /// Its name (`etcd`, `restate`, `memory`).
+    fn name(&self) -> &str;
+    /// Every node's name and address.
+    fn topology(&self) -> &Topology;
+    /// Every node answers (before anything is changed).
+    fn preflight(&self) -> Result<(), String>;
+    /// Its fault injector.
+    fn injector(&self) -> &dyn Injector;
+    /// Installs it on every node, removing what an earlier run left.
+    fn install(&self) -> Result<(), String>;
+    /// Starts it on every node (no waiting).
+    fn start(&self) -> Result<(), String>;
+    /// Cluster-wide initialisation once started, retried to the deadline.
+    fn bootstrap(&self, deadline: Duration) -> BoxFuture<'_, Result<(), String>>;
+    /// Waits until every node and the cluster are ready, timing each.
+    fn wait_ready(&self, started: Instant, deadline: Duration) -> BoxFuture<'_, Startup>;
+    /// Its services' names, each probed on every node.
+    fn services(&self) -> Vec<&'static str>;
+    /// Probes one service of node `node` (its index).
+    fn probe<'a>(&'a self, node: usize, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), String>>;
+    /// A client of node `node` (its index).
+    fn client(&self, node: usize, timeout: Duration) -> Client;
+    /// Copies each node's logs into `dir/<node>/`; the problems met.
+    fn collect_logs(&self, dir: &Path) -> Vec<String>;
+    /// The last lines of each node's log, for an error message.
+    fn last_log_lines(&self) -> String;
+    /// Stops it and removes its data on every node; the problems met.
+    fn teardown(&self) -> Vec<String>;
+}
+
+/// A [`Db`] on real nodes, reached over SSH.
+pub struct Remote {
+    cluster: Arc<Cluster>,
+    db: Arc<dyn Db>,
+    topo: Topology,
+    http: reqwest::Client,
+    nemesis: Nemesis,
+    serializable: bool,
+}
+
+impl Remote {
+    /// `db` on the nodes of `nodes`.
+    pub fn new(nodes: &NodesFile, db: Arc<dyn Db>, serializable: bool) -> Remote {
+        let cluster = Arc::new(Cluster::new(nodes.resolve(), Options::default()));
+        let topo = Topology { nodes: cluster.clients().iter().map(|c| (c.node().name.clone(), c.node().address.clone())).collect() };
+        let target = Arc::new(DbTarget::new(db.clone(), topo.clone()));
+        let nemesis = Nemesis::new(cluster.clone(), target);
+        let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap_or_default();
+        Remote { cluster, db, topo, http, nemesis, serializable }
+    }
+
+    fn on_all(&self, f: impl Fn(&NodeClient) -> Result<(), workloads::DbError> + Sync) -> Result<(), String> {
+        self.cluster.on_all(f).into_iter().try_for_each(|(n, r)| r.map_err(|e| format!("{n}: {e}")))
+    }
+}
+
+impl System for Remote {
+    fn name(&self) -> &str {
+        self.db.name()
+    }
+    fn topology(&self) -> &Topology {
+        &self.topo
+    }
+    fn preflight(&self) -> Result<(), String> {
+        self.cluster.preflight().map_err(|errs| format!("nodes unreachable: {}", errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")))
+    }
+    fn injector(&self) -> &dyn Injector {
+        &self.nemesis
+    }
+    fn install(&self) -> Result<(), String> {
+        self.db.prepare().map_err(|e| e.to_string())?;
+        self.on_all(|c| self.db.teardown(c).and_then(|_| self.db.setup(c, &self.topo)))
+    }
+    fn start(&self) -> Result<(), String> {
+        self.on_all(|c| self.db.start(c, &self.topo))
+    }
+    fn bootstrap(&self, deadline: Duration) -> BoxFuture<'_, Result<(), String>> {
+        self.db.bootstrap(&self.http, &self.topo, deadline)
+    }
+    fn wait_ready(&self, started: Instant, deadline: Duration) -> BoxFuture<'_, Startup> {
+        Box::pin(wait_ready(&*self.db, &self.http, &self.topo, started, deadline))
+    }
+    fn services(&self) -> Vec<&'static str> {
+        self.db.services().into_iter().map(|s| s.name).collect()
+    }
+    fn probe<'a>(&'a self, node: usize, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), String>> {
+        let addr = self.topo.nodes.get(node).map(|(_, a)| a.as_str()).unwrap_or("");
+        self.db.probe(&self.http, addr, service, timeout)
+    }
+    fn client(&self, node: usize, timeout: Duration) -> Client {
+        let addr = self.topo.nodes.get(node).map(|(_, a)| a.as_str()).unwrap_or("");
+        match self.db.name() {
+            "restate" => Client::Restate(RestateClient::new(self.http.clone(), addr).with_timeout(timeout)),
+            _ => Client::Etcd(EtcdClient::new(self.http.clone(), addr, self.serializable).with_timeout(timeout)),
+        }
+    }
+    fn collect_logs(&self, dir: &Path) -> Vec<String> {
+        let results = self.cluster.on_all(|c| {
+            let d: PathBuf = dir.join(&c.node().name);
+            std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+            for f in self.db.log_files() {
+                let name = Path::new(&f).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "log".into());
+                c.download(&f, &d.join(name)).map_err(|e| e.to_string())?;
+            }
+            Ok::<(), String>(())
+        });
+        results.into_iter().filter_map(|(n, r)| r.err().map(|e| format!("logs of {n}: {e}"))).collect()
+    }
+    fn last_log_lines(&self) -> String {
+        let Some(file) = self.db.log_files().into_iter().next() else { return String::new() };
+        self.cluster
+            .on_all(|c| c.exec(&Cmd::new(["tail", "-n", "5", &file])).map(|o| o.stdout).unwrap_or_else(|e| e.to_string()))
+            .into_iter()
+            .map(|(n, t)| format!("--- {n} {file}:\n{}", t.trim_end()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+    fn teardown(&self) -> Vec<String> {
+        self.cluster.on_all(|c| self.db.teardown(c)).into_iter().filter_map(|(n, r)| r.err().map(|e| format!("{n}: teardown: {e}"))).collect()
+    }
+}
+
+/// The in-memory cluster, as a system under test.
+pub struct InMemory {
+    mem: Arc<Memory>,
+    topo: Topology,
+}
+
+impl InMemory {
+    /// An in-memory cluster of `n` nodes with `bugs`.
+    pub fn new(n: usize, bugs: &[workloads::memory::Bug]) -> InMemory {
+        let mem = Memory::new(n, bugs);
+        let topo = Topology { nodes: mem.nodes().iter().map(|n| (n.clone(), format!("memory:{n}"))).collect() };
+        InMemory { mem, topo }
+    }
+}
+
+impl System for InMemory {
+    fn name(&self) -> &str {
+        "memory"
+    }
+    fn topology(&self) -> &Topology {
+        &self.topo
+    }
+    fn preflight(&self) -> Result<(), String> {
+        Ok(())
+    }
+    fn injector(&self) -> &dyn Injector {
+        &*self.mem
+    }
+    fn install(&self) -> Result<(), String> {
+        Ok(())
+    }
+    fn start(&self) -> Result<(), String> {
+        Ok(())
+    }
+    fn bootstrap(&self, _deadline: Duration) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn wait_ready(&self, started: Instant, _deadline: Duration) -> BoxFuture<'_, Startup> {
+        let took = started.elapsed().as_secs_f64();
+        let nodes = self.topo.nodes.iter().map(|(n, _)| (n.clone(), Some(took))).collect();
+        Box::pin(async move { Startup { nodes, cluster: Some(took), not_ready: Vec::new() } })
+    }
+    fn services(&self) -> Vec<&'static str> {
+        vec!["client"]
+    }
+    fn probe<'a>(&'a self, node: usize, _service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let name = self.topo.nodes.get(node).map(|(n, _)| n.as_str()).unwrap_or("");
+            if self.mem.serving(name) {
+                Ok(())
+            } else {
+                tokio::time::sleep(timeout.min(Duration::from_millis(200))).await;
+                Err("timeout".into())
+            }
+        })
+    }
+    fn client(&self, node: usize, _timeout: Duration) -> Client {
+        let name = self.topo.nodes.get(node).map(|(n, _)| n.as_str()).unwrap_or("n1");
+        match MemoryClient::new(self.mem.clone(), name) {
+            Ok(c) => Client::Memory(c),
+            Err(_) => Client::Noop,
+        }
+    }
+    fn collect_logs(&self, _dir: &Path) -> Vec<String> {
+        Vec::new()
+    }
+    fn last_log_lines(&self) -> String {
+        String::new()
+    }
+    fn teardown(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Logs each problem of a list.
+pub fn say_all(log: &Log, problems: &[String]) {
+    for p in problems {
+        log.say(p);
+    }
+}

@@ -1,0 +1,197 @@
+//! Faults on the in-memory cluster: the same [`Fault`]s as on real nodes,
+//! applied to its state, each with its inverse.
+
+use super::{Faults, Memory};
+use nuclei::{Fault, Injector, Needs};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+impl Memory {
+    fn indices(&self, names: &[String]) -> Result<Vec<usize>, String> {
+        names.iter().map(|n| self.index(n)).collect()
+    }
+
+    /// The node the majority follows: the first node that serves.
+    pub fn primary(&self) -> Option<String> {
+        let f = self.faults();
+        (0..self.nodes.len()).find(|&i| !f.killed.contains(&i) && self.in_majority(&f, i)).map(|i| self.nodes[i].clone())
+    }
+
+    fn partition(&self, grudge: &nuclei::Grudge) -> Result<(), String> {
+        nuclei::grudge::valid_for(grudge, &self.nodes)?;
+        let data = self.data().clone();
+        let mut f = self.faults();
+        f.grudge.clear();
+        for (n, drops) in grudge {
+            let i = self.index(n)?;
+            let d: BTreeSet<usize> = drops.iter().map(|x| self.index(x)).collect::<Result<_, _>>()?;
+            f.grudge.insert(i, d);
+        }
+        for i in 0..self.nodes.len() {
+            if !self.in_majority(&f, i) {
+                f.cut_off.insert(i);
+                f.snapshots.insert(i, data.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn heal_partition(f: &mut Faults) {
+        if !f.grudge.is_empty() {
+            f.healed_at = Some(Instant::now());
+        }
+        f.grudge.clear();
+        f.snapshots.clear();
+    }
+}
+
+impl Injector for Memory {
+    /// Network shaping and clocks do not exist in memory: refused.
+    fn preflight(&self, needs: &[Needs]) -> Result<(), String> {
+        let refused: Vec<&str> = needs
+            .iter()
+            .filter_map(|n| match n {
+                Needs::Netem => Some("slow links (no network in memory)"),
+                Needs::Clock => Some("clock faults (no clocks in memory)"),
+                _ => None,
+            })
+            .collect();
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("the in-memory system cannot do {}", refused.join(", ")))
+        }
+    }
+
+    fn setup(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn apply(&self, fault: &Fault, t0: Instant) -> Result<Value, String> {
+        let mut extra = match fault {
+            Fault::StartPartition { grudge, ports } => {
+                self.partition(grudge)?;
+                json!({"grudge": grudge, "ports": ports})
+            }
+            Fault::IsolatePrimary { ports } => {
+                let (victim, found) = match self.primary() {
+                    Some(p) => (p, true),
+                    None => (self.nodes[0].clone(), false),
+                };
+                let g = nuclei::grudge::isolate(&self.nodes, &victim);
+                self.partition(&g)?;
+                json!({"grudge": g, "ports": ports, "primary": victim, "primary_found": found})
+            }
+            Fault::StopPartition => {
+                Memory::heal_partition(&mut self.faults());
+                json!({})
+            }
+            Fault::StartLoss { grudge, probability } => {
+                if !(0.0..=1.0).contains(probability) {
+                    return Err(format!("loss probability {probability} is not between 0 and 1"));
+                }
+                let mut f = self.faults();
+                for n in grudge.keys() {
+                    f.loss.insert(self.index(n)?, *probability);
+                }
+                json!({"grudge": grudge, "probability": probability})
+            }
+            Fault::StopLoss => {
+                self.faults().loss.clear();
+                json!({})
+            }
+            Fault::Kill { nodes } => {
+                let ix = self.indices(nodes)?;
+                self.faults().killed.extend(ix);
+                json!({"nodes": nodes})
+            }
+            Fault::Start { nodes } => {
+                let ix = self.indices(nodes)?;
+                self.faults().killed.retain(|i| !ix.contains(i));
+                json!({"nodes": nodes})
+            }
+            Fault::Pause { nodes } => {
+                let ix = self.indices(nodes)?;
+                self.faults().paused.extend(ix);
+                json!({"nodes": nodes})
+            }
+            Fault::Resume { nodes } => {
+                let ix = self.indices(nodes)?;
+                self.faults().paused.retain(|i| !ix.contains(i));
+                json!({"nodes": nodes})
+            }
+            other => return Err(format!("the in-memory system cannot do {}", other.f())),
+        };
+        let at = t0.elapsed().as_nanos() as u64;
+        let names: Vec<String> = match fault {
+            Fault::Kill { nodes } | Fault::Start { nodes } | Fault::Pause { nodes } | Fault::Resume { nodes } => nodes.clone(),
+            _ => self.nodes.clone(),
+        };
+        extra["at"] = Value::Object(names.into_iter().map(|n| (n, json!(at))).collect::<Map<String, Value>>());
+        Ok(extra)
+    }
+
+    fn heal_all(&self) -> Vec<String> {
+        let mut f = self.faults();
+        Memory::heal_partition(&mut f);
+        f.loss.clear();
+        f.killed.clear();
+        f.paused.clear();
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Bug, Memory, MemoryClient};
+    use crate::{Completion, Ops};
+    use nuclei::{grudge, Fault, Injector};
+    use serde_json::json;
+    use std::time::{Duration, Instant};
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    }
+
+    async fn within(c: impl std::future::Future<Output = Completion>) -> Option<Completion> {
+        tokio::time::timeout(Duration::from_millis(100), c).await.ok()
+    }
+
+    #[test]
+    fn memory_minority_hangs_killed_refuses_and_heal_serves_again() {
+        let m = Memory::new(3, &[]);
+        let c = |n: &str| MemoryClient::new(m.clone(), n).unwrap();
+        let names = m.nodes().to_vec();
+        let t0 = Instant::now();
+        rt().block_on(async {
+            assert_eq!(within(c("n1").write("k", &json!(1))).await, Some(Completion::Ok(json!(1))));
+            m.apply(&Fault::StartPartition { grudge: grudge::isolate(&names, "n3"), ports: vec![] }, t0).unwrap();
+            assert_eq!(within(c("n3").read("k")).await, None, "a minority node does not answer");
+            assert_eq!(within(c("n2").read("k")).await, Some(Completion::Ok(json!(1))));
+            assert_eq!(m.primary().as_deref(), Some("n1"));
+            m.apply(&Fault::Kill { nodes: vec!["n1".into()] }, t0).unwrap();
+            assert!(matches!(within(c("n1").read("k")).await, Some(Completion::Fail(_))));
+            assert!(m.heal_all().is_empty());
+            assert_eq!(within(c("n3").read("k")).await, Some(Completion::Ok(json!(1))));
+            assert_eq!(within(c("n1").cas("k", &json!(2), &json!(3))).await, Some(Completion::Fail("cas-mismatch".into())));
+        });
+        assert!(m.preflight(&[nuclei::Needs::Clock]).is_err() && m.preflight(&[nuclei::Needs::Kill]).is_ok());
+    }
+
+    #[test]
+    fn memory_bugs_lose_writes_and_read_stale_on_the_cut_off_node() {
+        let m = Memory::new(3, &[Bug::LostWrite, Bug::StaleRead]);
+        let c = |n: &str| MemoryClient::new(m.clone(), n).unwrap();
+        let names = m.nodes().to_vec();
+        rt().block_on(async {
+            c("n1").write("k", &json!(1)).await;
+            m.apply(&Fault::StartPartition { grudge: grudge::isolate(&names, "n3"), ports: vec![] }, Instant::now()).unwrap();
+            c("n1").write("k", &json!(2)).await;
+            assert_eq!(within(c("n3").read("k")).await, Some(Completion::Ok(json!(1))), "stale");
+            assert_eq!(within(c("n3").add("s", &json!(7))).await, Some(Completion::Ok(json!(7))), "acknowledged");
+            m.apply(&Fault::StopPartition, Instant::now()).unwrap();
+            assert_eq!(within(c("n1").read_set("s")).await, Some(Completion::Ok(json!([]))), "and lost");
+        });
+    }
+}

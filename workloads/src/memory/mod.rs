@@ -1,0 +1,302 @@
+//! An in-memory system under test: a cluster of named nodes in this
+//! process, with a register per key, sets and logs, that the runner drives
+//! exactly like etcd (clients, probes, faults, readiness), without root,
+//! network or lab.
+//!
+//! Correct, it is linearizable: every op takes effect at one instant
+//! under one lock. A node serves only when it is up, not paused, and on the
+//! majority side of a partition; otherwise a request hangs (as a minority
+//! etcd member does) or, on a killed node, is refused. Switchable [`Bug`]s
+//! break it the ways real systems break, so that tests can show each one
+//! caught.
+
+mod faults;
+
+use crate::{Completion, Ops};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A way the in-memory system can be wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Bug {
+    /// Writes, adds and appends sent to a node cut off from the majority
+    /// are acknowledged and then lost.
+    LostWrite,
+    /// Reads on a node cut off from the majority answer from what it had
+    /// when the partition began.
+    StaleRead,
+    /// After a partition heals, appends stall for [`STALL`].
+    StallAppend,
+    /// A node that was cut off by a partition never serves again.
+    NoRecovery,
+}
+
+/// How long appends stall after a heal with [`Bug::StallAppend`].
+pub const STALL: Duration = Duration::from_secs(3);
+
+impl Bug {
+    /// Every bug, in a stable order.
+    pub const ALL: [Bug; 4] = [Bug::LostWrite, Bug::StaleRead, Bug::StallAppend, Bug::NoRecovery];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::LostWrite => "lost-write",
+            Bug::StaleRead => "stale-read",
+            Bug::StallAppend => "stall-append",
+            Bug::NoRecovery => "no-recovery",
+        }
+    }
+
+    /// The bug of that name.
+    pub fn parse(name: &str) -> Option<Bug> {
+        Bug::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+/// The data: registers, sets, logs.
+#[derive(Debug, Clone, Default)]
+struct Data {
+    registers: HashMap<String, Value>,
+    sets: HashMap<String, Vec<Value>>,
+    logs: HashMap<String, Vec<Value>>,
+}
+
+/// Node states and faults in force.
+#[derive(Debug, Default)]
+struct Faults {
+    killed: BTreeSet<usize>,
+    paused: BTreeSet<usize>,
+    /// node -> nodes whose traffic it drops.
+    grudge: BTreeMap<usize, BTreeSet<usize>>,
+    /// node -> probability that a request to it is lost.
+    loss: BTreeMap<usize, f64>,
+    /// Nodes a partition cut off, ever (for [`Bug::NoRecovery`]).
+    cut_off: BTreeSet<usize>,
+    /// What each cut-off node saw when it was cut off (for [`Bug::StaleRead`]).
+    snapshots: HashMap<usize, Data>,
+    /// When the last partition healed (for [`Bug::StallAppend`]).
+    healed_at: Option<Instant>,
+    /// Requests so far, to draw losses deterministically.
+    requests: u64,
+}
+
+/// The in-memory cluster.
+#[derive(Debug)]
+pub struct Memory {
+    nodes: Vec<String>,
+    bugs: BTreeSet<Bug>,
+    data: Mutex<Data>,
+    faults: Mutex<Faults>,
+}
+
+/// What a node does with a request now.
+enum Serve {
+    /// Serve it from the shared data.
+    Yes,
+    /// Serve it wrongly (a node cut off, with a bug).
+    CutOff,
+    /// Refuse it at once (the node is down).
+    Refuse,
+    /// Never answer (paused, minority, lost).
+    Hang,
+}
+
+impl Memory {
+    /// A cluster of `n` nodes `n1..nN` with `bugs`.
+    pub fn new(n: usize, bugs: &[Bug]) -> Arc<Memory> {
+        Arc::new(Memory {
+            nodes: (1..=n).map(|i| format!("n{i}")).collect(),
+            bugs: bugs.iter().copied().collect(),
+            data: Mutex::new(Data::default()),
+            faults: Mutex::new(Faults::default()),
+        })
+    }
+
+    /// The nodes' names.
+    pub fn nodes(&self) -> &[String] {
+        &self.nodes
+    }
+
+    /// True when `bug` is switched on.
+    pub fn has(&self, bug: Bug) -> bool {
+        self.bugs.contains(&bug)
+    }
+
+    fn index(&self, name: &str) -> Result<usize, String> {
+        self.nodes.iter().position(|n| n == name).ok_or_else(|| format!("{name} is not a node of the in-memory cluster"))
+    }
+
+    fn faults(&self) -> std::sync::MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn data(&self) -> std::sync::MutexGuard<'_, Data> {
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// True when `node` and `other` can talk (neither drops the other).
+    fn linked(f: &Faults, node: usize, other: usize) -> bool {
+        !f.grudge.get(&node).is_some_and(|d| d.contains(&other)) && !f.grudge.get(&other).is_some_and(|d| d.contains(&node))
+    }
+
+    /// True when `node` reaches a majority of the cluster (itself included).
+    fn in_majority(&self, f: &Faults, node: usize) -> bool {
+        let seen = (0..self.nodes.len()).filter(|&o| o == node || (Memory::linked(f, node, o) && !f.killed.contains(&o))).count();
+        seen * 2 > self.nodes.len()
+    }
+
+    fn serve(&self, node: usize) -> Serve {
+        let mut f = self.faults();
+        f.requests += 1;
+        if f.killed.contains(&node) {
+            return Serve::Refuse;
+        }
+        if f.paused.contains(&node) {
+            return Serve::Hang;
+        }
+        if let Some(p) = f.loss.get(&node).copied() {
+            // a fixed, evenly spread draw: no RNG state to share
+            let draw = (f.requests.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) as f64 / (1u64 << 53) as f64;
+            if draw < p {
+                return Serve::Hang;
+            }
+        }
+        if self.has(Bug::NoRecovery) && f.cut_off.contains(&node) && f.grudge.is_empty() {
+            return Serve::Hang;
+        }
+        if self.in_majority(&f, node) {
+            Serve::Yes
+        } else if f.snapshots.contains_key(&node) && (self.has(Bug::LostWrite) || self.has(Bug::StaleRead)) {
+            Serve::CutOff
+        } else {
+            Serve::Hang
+        }
+    }
+
+    /// True when appends stall now (after a heal, with [`Bug::StallAppend`]).
+    fn stalled(&self) -> bool {
+        self.has(Bug::StallAppend) && self.faults().healed_at.is_some_and(|t| t.elapsed() < STALL)
+    }
+
+    /// Runs `op` against the data as node `node` sees it. `write` says
+    /// whether the op changes the data.
+    /// A request that cannot be served waits until it can (a pending
+    /// proposal commits once the partition heals), unless the caller gives
+    /// up first.
+    async fn request(&self, node: usize, write: bool, op: impl Fn(&mut Data) -> Value) -> Completion {
+        loop {
+            if let Some(c) = self.answer(node, write, &op) {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The answer to a request now, or `None` while it cannot be served.
+    fn answer(&self, node: usize, write: bool, op: &impl Fn(&mut Data) -> Value) -> Option<Completion> {
+        match self.serve(node) {
+            Serve::Refuse => Some(Completion::Fail("connect: refused".into())),
+            Serve::Hang => None,
+            Serve::Yes => Some(Completion::Ok(op(&mut self.data()))),
+            Serve::CutOff => {
+                let wrong = if write { self.has(Bug::LostWrite) } else { self.has(Bug::StaleRead) };
+                let mut f = self.faults();
+                // acknowledged on the cut-off copy (never reaching the
+                // majority), or read from it
+                let snap = f.snapshots.get_mut(&node).filter(|_| wrong)?;
+                Some(Completion::Ok(op(snap)))
+            }
+        }
+    }
+
+    /// True when `node` serves now (its health probe).
+    pub fn serving(&self, node: &str) -> bool {
+        self.index(node).is_ok_and(|i| matches!(self.serve(i), Serve::Yes | Serve::CutOff))
+    }
+}
+
+/// A client bound to one node of the in-memory cluster.
+#[derive(Debug, Clone)]
+pub struct MemoryClient {
+    mem: Arc<Memory>,
+    node: usize,
+}
+
+impl MemoryClient {
+    /// A client of `node` (its name).
+    pub fn new(mem: Arc<Memory>, node: &str) -> Result<MemoryClient, String> {
+        let node = mem.index(node)?;
+        Ok(MemoryClient { mem, node })
+    }
+}
+
+fn or_empty(v: Option<&Vec<Value>>) -> Value {
+    Value::Array(v.cloned().unwrap_or_default())
+}
+
+impl Ops for MemoryClient {
+    async fn read(&self, key: &str) -> Completion {
+        self.mem.request(self.node, false, |d| d.registers.get(key).cloned().unwrap_or(Value::Null)).await
+    }
+
+    async fn write(&self, key: &str, value: &Value) -> Completion {
+        self.mem
+            .request(self.node, true, |d| {
+                d.registers.insert(key.to_string(), value.clone());
+                value.clone()
+            })
+            .await
+    }
+
+    async fn cas(&self, key: &str, old: &Value, new: &Value) -> Completion {
+        let c = self
+            .mem
+            .request(self.node, true, |d| {
+                let cur = d.registers.get(key).cloned().unwrap_or(Value::Null);
+                let matched = cur == *old;
+                if matched {
+                    d.registers.insert(key.to_string(), new.clone());
+                }
+                Value::Bool(matched)
+            })
+            .await;
+        match c {
+            Completion::Ok(Value::Bool(true)) => Completion::Ok(Value::Array(vec![old.clone(), new.clone()])),
+            Completion::Ok(_) => Completion::Fail("cas-mismatch".into()),
+            other => other,
+        }
+    }
+
+    async fn add(&self, set: &str, element: &Value) -> Completion {
+        self.mem
+            .request(self.node, true, |d| {
+                d.sets.entry(set.to_string()).or_default().push(element.clone());
+                element.clone()
+            })
+            .await
+    }
+
+    async fn read_set(&self, set: &str) -> Completion {
+        self.mem.request(self.node, false, |d| or_empty(d.sets.get(set))).await
+    }
+
+    async fn append(&self, log: &str, value: &Value) -> Completion {
+        while self.mem.stalled() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.mem
+            .request(self.node, true, |d| {
+                let l = d.logs.entry(log.to_string()).or_default();
+                l.push(value.clone());
+                Value::Array(l.clone())
+            })
+            .await
+    }
+
+    async fn read_log(&self, log: &str) -> Completion {
+        self.mem.request(self.node, false, |d| or_empty(d.logs.get(log))).await
+    }
+}

@@ -1,0 +1,43 @@
+//! A [`Db`] as the fault injector's [`Target`]: its kill, restart, pause
+//! and primary abilities, handed to [`nuclei::Nemesis`] by the runner.
+
+use crate::{Db, Topology};
+use control::NodeClient;
+use nuclei::Target;
+use std::sync::Arc;
+
+/// What faults need of a [`Db`] running on `topo`.
+pub struct DbTarget {
+    db: Arc<dyn Db>,
+    topo: Topology,
+}
+
+impl DbTarget {
+    /// `db` on the nodes of `topo`.
+    pub fn new(db: Arc<dyn Db>, topo: Topology) -> DbTarget {
+        DbTarget { db, topo }
+    }
+}
+
+impl Target for DbTarget {
+    fn name(&self) -> &str {
+        self.db.name()
+    }
+    fn can_kill(&self) -> bool {
+        self.db.as_kill().is_some()
+    }
+    fn kill(&self, node: &NodeClient) -> Result<(), String> {
+        self.db.as_kill().ok_or("cannot be killed")?.kill(node).map_err(|e| e.to_string())
+    }
+    fn restart(&self, node: &NodeClient) -> Result<(), String> {
+        self.db.as_kill().ok_or("cannot be restarted")?.restart(node, &self.topo).map_err(|e| e.to_string())
+    }
+    fn pause_pattern(&self) -> Option<&str> {
+        self.db.as_pause().map(|p| p.pause_pattern())
+    }
+    fn primary(&self) -> Option<String> {
+        let p = self.db.as_primary()?;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        rt.block_on(p.primary(&reqwest::Client::new(), &self.topo))
+    }
+}

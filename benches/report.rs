@@ -34,8 +34,9 @@ fn main() {
     h.lines = (1..=h.ops.len()).collect();
     let windows = nuclei::PACKAGES.iter().map(|p| (p.start_f.to_string(), p.stop_f.to_string(), p.name.to_string())).collect();
     let rec = check_recovery(&h, &Slos::default().recovery_options(windows));
-    let results = json!({"valid": "valid", "summary": "bench", "checks": {"recovery": rec}});
-    let test = json!({"name": "bench", "seed": 1, "options": {}});
+    let mut results = results::RunResults { summary: "bench".into(), ..Default::default() };
+    results.checks.recovery = Some(rec.clone());
+    let test = results::TestRecord { name: "bench".into(), seed: 1, ..Default::default() };
     let shades: Vec<Shade> =
         rec.windows.iter().map(|w| Shade { label: w.fault.clone(), start: w.start_s, end: w.healed_at_s.unwrap_or(600.0), color: "#e8a0a0".into() }).collect();
     let start = Instant::now();

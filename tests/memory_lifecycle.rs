@@ -3,7 +3,8 @@
 //! The correct system passes every workload under partitions, kills and
 //! pauses; each switchable bug is caught by the check meant to catch it.
 
-use serde_json::Value;
+use checker::recovery::Outcome;
+use results::{RunResults, Verdict};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -20,7 +21,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// `faultline run --db memory` with `args` in a store of its own: (exit
 /// code, results.json, run directory).
-fn run(name: &str, args: &[&str]) -> (i32, Value, PathBuf) {
+fn run(name: &str, args: &[&str]) -> (i32, RunResults, PathBuf) {
     let d = scratch(name);
     let plan = d.join("plan.json");
     std::fs::write(&plan, PLAN).unwrap();
@@ -29,8 +30,8 @@ fn run(name: &str, args: &[&str]) -> (i32, Value, PathBuf) {
     all.extend(args.iter().map(|a| if *a == "PLAN" { plan.to_str().unwrap() } else { a }));
     let o = Command::new(env!("CARGO_BIN_EXE_faultline")).args(&all).output().unwrap();
     let dir = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
-    let results = std::fs::read_to_string(dir.join("results.json")).unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&o.stderr)));
-    (o.status.code().unwrap_or(-1), serde_json::from_str(&results).unwrap(), dir)
+    let r: RunResults = results::read(&dir.join("results.json")).unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&o.stderr)));
+    (o.status.code().unwrap_or(-1), r, dir)
 }
 
 fn complete(dir: &Path) {
@@ -43,10 +44,10 @@ fn complete(dir: &Path) {
 fn memory_correct_system_passes_every_workload_under_partitions_kills_and_pauses() {
     for w in ["register", "set", "append"] {
         let (code, r, dir) = run(w, &["--workload", w, "--nemesis", "partition,kill,pause", "--interval", "0.7", "--fault-duration", "0.7"]);
-        assert_eq!(code, 0, "{w}: {}", r["summary"]);
-        assert_eq!(r["valid"], "valid");
-        assert!(r["stats"]["ok"].as_u64().unwrap() > 100, "{w}: {}", r["stats"]);
-        let windows = r["checks"]["recovery"]["windows"].as_array().unwrap();
+        assert_eq!(code, 0, "{w}: {}", r.summary);
+        assert_eq!(r.valid, Verdict::Valid);
+        assert!(r.stats.as_ref().unwrap().ok > 100, "{w}: {:?}", r.stats);
+        let windows = &r.checks.recovery.as_ref().unwrap().windows;
         assert!(windows.len() >= 3, "{w}: every kind gets a window: {windows:?}");
         complete(&dir);
     }
@@ -55,10 +56,10 @@ fn memory_correct_system_passes_every_workload_under_partitions_kills_and_pauses
 #[test]
 fn memory_lost_acknowledged_writes_are_caught_by_the_set_checker() {
     let (code, r, dir) = run("lost", &["--workload", "set", "--bug", "lost-write", "--fault-plan", "PLAN"]);
-    assert_eq!(code, 1, "{}", r["summary"]);
-    let set = &r["checks"]["set"];
-    assert_eq!(set["valid"], false, "{set}");
-    assert!(set["lost"].as_array().is_some_and(|l| !l.is_empty()), "acknowledged adds lost: {set}");
+    assert_eq!(code, 1, "{}", r.summary);
+    let set = r.checks.set.as_ref().unwrap();
+    assert_eq!(set.valid, Verdict::Invalid, "{set:?}");
+    assert!(!set.lost.is_empty(), "acknowledged adds lost: {set:?}");
     assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("lost"));
 }
 
@@ -75,33 +76,33 @@ fn memory_stale_reads_are_caught_by_the_linearizability_checker() {
             break (code, r);
         }
     };
-    assert_eq!(code, 1, "exit codes {outcomes:?}: {}", r["summary"]);
-    let lin = &r["checks"]["linearizable"];
-    assert_eq!(lin["valid"], "invalid", "{lin}");
-    assert!(lin["counterexample"]["unplaceable"]["op"].as_str().is_some_and(|o| o.contains("read")), "{lin}");
+    assert_eq!(code, 1, "exit codes {outcomes:?}: {}", r.summary);
+    let lin = r.checks.linearizable.as_ref().unwrap();
+    assert_eq!(lin.valid, Verdict::Invalid, "{lin:?}");
+    assert!(lin.counterexample.as_ref().is_some_and(|cx| cx.unplaceable.op.contains("read")), "{lin:?}");
 }
 
 #[test]
 fn memory_appends_stalled_after_the_heal_break_the_append_slo() {
     let (code, r, _) = run("stall", &["--workload", "append", "--bug", "stall-append", "--fault-plan", "PLAN", "--slo", "append=1s"]);
-    assert_eq!(code, 1, "{}", r["summary"]);
-    let a = &r["checks"]["append_latency"];
-    assert_eq!(a["valid"], false, "{a}");
-    assert!(a["worst_s"].as_f64().unwrap() > 1.0, "{a}");
+    assert_eq!(code, 1, "{}", r.summary);
+    let a = r.checks.append_latency.as_ref().unwrap();
+    assert_eq!(a.valid, Verdict::Invalid, "{a:?}");
+    assert!(a.worst_s > 1.0, "{a:?}");
     // the same SLO holds for the correct system: appends waiting out the
     // partition itself do not count
     let (code, r, _) = run("nostall", &["--workload", "append", "--fault-plan", "PLAN", "--slo", "append=1s"]);
-    assert_eq!(code, 0, "{}", r["summary"]);
+    assert_eq!(code, 0, "{}", r.summary);
 }
 
 #[test]
 fn memory_node_that_never_recovers_fails_its_recovery_window() {
     let (code, r, _) = run("norecovery", &["--workload", "register", "--bug", "no-recovery", "--fault-plan", "PLAN", "--slo", "recovery=2s"]);
-    assert_eq!(code, 1, "{}", r["summary"]);
-    let recs = r["checks"]["recovery"]["recoveries"].as_array().unwrap();
-    let n3: Vec<&Value> = recs.iter().filter(|x| x["node"] == "n3").collect();
-    assert!(!n3.is_empty() && n3.iter().all(|x| x["outcome"] == "not-recovered" && x["pass"] == false), "{n3:?}");
-    assert!(recs.iter().filter(|x| x["node"] != "n3").all(|x| x["pass"] == true), "{recs:?}");
+    assert_eq!(code, 1, "{}", r.summary);
+    let recs = &r.checks.recovery.as_ref().unwrap().recoveries;
+    let n3: Vec<_> = recs.iter().filter(|x| x.node == "n3").collect();
+    assert!(!n3.is_empty() && n3.iter().all(|x| x.outcome == Outcome::NotRecovered && !x.pass), "{n3:?}");
+    assert!(recs.iter().filter(|x| x.node != "n3").all(|x| x.pass), "{recs:?}");
 }
 
 #[test]
@@ -116,4 +117,40 @@ fn memory_refuses_faults_it_cannot_do_and_bad_bugs() {
     let o = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["run", "--db", "memory", "--bug", "typo"]).output().unwrap();
     assert_eq!(o.status.code(), Some(254));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown --bug \"typo\""));
+}
+
+#[test]
+fn memory_run_whose_tester_was_killed_mid_window_is_unknown_not_invalid() {
+    let d = scratch("killed");
+    let plan = d.join("plan.json");
+    std::fs::write(&plan, PLAN).unwrap();
+    let store = d.join("store");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["run", "--db", "memory", "--workload", "set", "--fault-plan", plan.to_str().unwrap(), "--time-limit", "8"])
+        .args(["--store", store.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // kill -9 once the partition window has opened (a condition, polled)
+    let run_dir = || std::fs::read_dir(store.join("memory-set")).ok()?.flatten().map(|e| e.path()).next();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let dir = loop {
+        let opened =
+            run_dir().filter(|r| std::fs::read_to_string(r.join("history.jsonl")).is_ok_and(|h| h.contains("\"type\":\"info\",\"f\":\"start-partition\"")));
+        if let Some(r) = opened {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "the partition never opened");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["analyze", dir.to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "the tester stopped: infrastructure, not the system: {}", String::from_utf8_lossy(&o.stdout));
+    let r: RunResults = results::read(&dir.join("results.json")).unwrap();
+    assert_eq!(r.valid, Verdict::Unknown, "{}", r.summary);
+    assert!(r.checks.unknown.get("recovery").is_some_and(|w| w.contains("tester stopped")), "{:?}", r.checks.unknown);
+    assert_eq!(r.checks.set.as_ref().map(|s| s.valid), Some(Verdict::Valid), "what was recorded is still checked");
+    assert!(dir.join("report.html").is_file());
 }

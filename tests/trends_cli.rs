@@ -3,8 +3,28 @@
 
 mod common;
 
+use checker::recovery::{Outcome, Recovery, RecoveryResult, Timeline};
 use common::faultline;
-use serde_json::{json, Value};
+use results::{RunResults, TestRecord, Verdict};
+
+/// One recovery measurement of `service` (`None`: never recovered).
+fn recovery(service: &str, recovered_s: Option<f64>) -> Recovery {
+    let outcome = if recovered_s.is_some() { Outcome::Recovered } else { Outcome::NotRecovered };
+    Recovery {
+        window: 0,
+        fault: "partition".into(),
+        start_s: 1.0,
+        healed_at_s: 2.0,
+        node: "n1".into(),
+        service: service.into(),
+        first_success_s: recovered_s,
+        recovered_s,
+        observed_s: 30.0,
+        pass: recovered_s.is_some(),
+        outcome,
+        slo_s: 20.0,
+    }
+}
 
 #[test]
 fn trends_of_stored_runs_give_exact_percentiles_and_interval() {
@@ -13,17 +33,15 @@ fn trends_of_stored_runs_give_exact_percentiles_and_interval() {
     for i in 1..=20u32 {
         let dir = store.join("nightly").join(format!("20260101T0000{i:02}"));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("test.json"), json!({"name": "nightly"}).to_string()).unwrap();
+        results::write(&dir.join("test.json"), &TestRecord { name: "nightly".into(), ..TestRecord::default() }).unwrap();
         // run 20 violates: its ingress never recovers
-        let ingress = if i == 20 { Value::Null } else { json!(0.5) };
-        let results = json!({
-            "valid": if i == 20 { "invalid" } else { "valid" },
-            "checks": {"recovery": {"recoveries": [
-                {"service": "client", "recovered_s": i as f64, "pass": true},
-                {"service": "ingress", "recovered_s": ingress, "pass": i != 20},
-            ]}}
-        });
-        std::fs::write(dir.join("results.json"), results.to_string()).unwrap();
+        let ingress = if i == 20 { None } else { Some(0.5) };
+        let valid = if i == 20 { Verdict::Invalid } else { Verdict::Valid };
+        let recoveries = vec![recovery("client", Some(i as f64)), recovery("ingress", ingress)];
+        let rec = RecoveryResult { valid, windows: vec![], recoveries, worst_s: None, timeline: Timeline { bucket_s: 1.0, series: Default::default() } };
+        let mut r = RunResults { version: results::RESULTS_VERSION, valid, ..RunResults::default() };
+        r.checks.recovery = Some(rec);
+        results::write(&dir.join("results.json"), &r).unwrap();
     }
     let o = faultline(&["trends", store.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
@@ -31,8 +49,8 @@ fn trends_of_stored_runs_give_exact_percentiles_and_interval() {
     assert!(out.contains("20 runs, 1 violating an SLO or a check: 5.0% (95% Wilson interval 0.9%..23.6%)"), "{out}");
     assert!(out.contains("client: recovery p50 10.00 s, p95 19.00 s, p99 20.00 s, max 20.00 s over 20 windows; never recovered: 0"), "{out}");
     assert!(out.contains("ingress: recovery p50 0.50 s") && out.contains("never recovered: 1"), "{out}");
-    let t: Value = serde_json::from_str(&std::fs::read_to_string(store.join("trends.json")).unwrap()).unwrap();
-    assert_eq!(t["runs"], 20);
+    let t: checker::trends::Trends = results::read(&store.join("trends.json")).unwrap();
+    assert_eq!((t.runs, t.violations), (20, 1));
     let xml = std::fs::read_to_string(store.join("trends.xml")).unwrap();
     assert!(xml.contains("tests=\"3\" failures=\"2\"") && xml.contains("1 of 20 runs"), "{xml}");
     assert_eq!(faultline(&["trends", "/nonexistent"]).status.code(), Some(254));

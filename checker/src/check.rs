@@ -5,7 +5,7 @@ use crate::model::{Model, Operation, OPEN};
 use crate::models::{Decode, Keyed, Kv, Outcome as Completed, Register};
 use crate::Verdict;
 use history::{ErrorKind, History, HistoryError, OpType, Semantics};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -77,7 +77,7 @@ impl CheckOptions {
 }
 
 /// The linearizability verdict for a history, with the evidence.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Linearizability {
     /// valid / invalid / unknown.
     pub valid: Verdict,

@@ -37,19 +37,21 @@ pub use linear::{Budget, Counterexample, OpRef, Step};
 pub use model::{Model, Operation, OPEN};
 pub use values::{Values, NIL};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// A checker's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+/// A checker's answer. Ordered as Jepsen merges answers: `Valid` <
+/// `Unknown` < `Invalid`, so the merge of several is their maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// The history satisfies the property.
+    #[default]
     Valid,
-    /// The history violates it; the result carries the evidence.
-    Invalid,
     /// The checker could not decide (budget exhausted, crash); the result
     /// says why.
     Unknown,
+    /// The history violates it; the result carries the evidence.
+    Invalid,
 }
 
 impl Verdict {
@@ -60,6 +62,26 @@ impl Verdict {
             Verdict::Invalid => 1,
             Verdict::Unknown => 2,
         }
+    }
+
+    /// `Valid` when `ok`, else `Invalid`.
+    pub fn of(ok: bool) -> Verdict {
+        if ok {
+            Verdict::Valid
+        } else {
+            Verdict::Invalid
+        }
+    }
+
+    /// The merge of several answers: invalid over unknown over valid
+    /// (none: valid).
+    pub fn merge(all: impl IntoIterator<Item = Verdict>) -> Verdict {
+        all.into_iter().max().unwrap_or(Verdict::Valid)
+    }
+
+    /// True for `Valid`.
+    pub fn is_valid(self) -> bool {
+        self == Verdict::Valid
     }
 
     /// `valid`, `invalid` or `unknown`.

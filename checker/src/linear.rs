@@ -16,7 +16,7 @@
 
 use crate::fxhash::FxBuild;
 use crate::model::{Model, Operation, OPEN};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -37,7 +37,7 @@ impl Default for Budget {
 }
 
 /// An operation named in a counterexample.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct OpRef {
     /// Position of the operation's invocation in the history.
     pub id: usize,
@@ -48,7 +48,7 @@ pub struct OpRef {
 }
 
 /// One step of the longest linearizable prefix.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Step {
     /// The operation placed.
     #[serde(flatten)]
@@ -58,7 +58,7 @@ pub struct Step {
 }
 
 /// Why a history is not linearizable.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Counterexample {
     /// Operations in the longest linearizable prefix the search found.
     pub prefix_len: usize,
@@ -93,7 +93,7 @@ pub enum Outcome {
 }
 
 /// Counters from a search.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Stats {
     /// Model steps tried.
     pub steps: u64,

@@ -3,12 +3,12 @@
 //! total order per log; slow appends reported with their latency.
 
 use history::{pair, History, HistoryError, OpType};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One log's findings. Values are their JSON text.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct LogResult {
     /// The log's key.
     pub log: String,
@@ -25,10 +25,10 @@ pub struct LogResult {
 }
 
 /// The append check's result.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct AppendResult {
     /// True when no log has a problem.
-    pub valid: bool,
+    pub valid: crate::Verdict,
     /// Per log.
     pub logs: Vec<LogResult>,
     /// Appends that took longer than the threshold: (log, value, seconds, op index).
@@ -114,7 +114,7 @@ pub fn check_append(h: &History, slow_s: f64) -> Result<AppendResult, HistoryErr
         r.logs.push(lr);
     }
     r.slow_appends.sort_by(|a, b| b.2.total_cmp(&a.2));
-    r.valid = r.logs.iter().all(|l| l.lost.is_empty() && l.duplicated.is_empty() && l.unexpected.is_empty() && l.divergent.is_empty());
+    r.valid = crate::Verdict::of(r.logs.iter().all(|l| l.lost.is_empty() && l.duplicated.is_empty() && l.unexpected.is_empty() && l.divergent.is_empty()));
     Ok(r)
 }
 
@@ -140,7 +140,7 @@ mod tests {
             2.5,
         )
         .unwrap();
-        assert!(r.valid, "{r:?}");
+        assert!(r.valid.is_valid(), "{r:?}");
         assert_eq!(r.slow_appends.len(), 1);
         assert_eq!(r.slow_appends[0].1, "2");
         assert!((r.slow_appends[0].2 - 3.0).abs() < 1e-9);
@@ -154,7 +154,7 @@ mod tests {
             10.0,
         )
         .unwrap();
-        assert!(!r.valid);
+        assert!(!r.valid.is_valid());
         let l = &r.logs[0];
         assert_eq!(l.lost, [("1".to_string(), 0)]);
         assert_eq!(l.duplicated, [("1".to_string(), 7)]);

@@ -10,7 +10,7 @@
 //! from "recovered late", and says how long it was observed.
 
 use history::{History, Op, OpType, Process};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Which ops count, and the rules.
@@ -46,7 +46,7 @@ impl RecoveryOptions {
 /// `recovery.SERVICE=15s`, `restart=10s`, `startup=60s`,
 /// `availability=0.99` (minimum success ratio outside fault windows),
 /// `append=1s` (the slowest acknowledged append).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Slos {
     /// Recovery SLO per service, `"*"` the default (20 s).
     pub recovery: BTreeMap<String, f64>,
@@ -137,7 +137,7 @@ pub fn availability_outside(h: &History, windows: &[Window]) -> Option<f64> {
 }
 
 /// How one node's service came back after one heal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Sustained recovery within the SLO.
@@ -148,8 +148,19 @@ pub enum Outcome {
     NotRecovered,
 }
 
+impl Outcome {
+    /// Its name, as in results.json.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Recovered => "recovered",
+            Outcome::RecoveredLate => "recovered-late",
+            Outcome::NotRecovered => "not-recovered",
+        }
+    }
+}
+
 /// One (window, node, service) measurement.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Recovery {
     /// Window number (0-based, in order of opening).
     pub window: usize,
@@ -178,7 +189,7 @@ pub struct Recovery {
 }
 
 /// Per node and service, counts of ok / fail / info per time bucket.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Timeline {
     /// Bucket width, seconds.
     pub bucket_s: f64,
@@ -187,7 +198,7 @@ pub struct Timeline {
 }
 
 /// A fault window from the nemesis ops.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Window {
     /// Fault name.
     pub fault: String,
@@ -198,10 +209,10 @@ pub struct Window {
 }
 
 /// The recovery check's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecoveryResult {
     /// True when every window healed and every node and service met its SLO.
-    pub valid: bool,
+    pub valid: crate::Verdict,
     /// The windows.
     pub windows: Vec<Window>,
     /// Every (window, node, service) measurement, in window order.
@@ -309,7 +320,13 @@ pub fn check_recovery(h: &History, opts: &RecoveryOptions) -> RecoveryResult {
     }
     let worst = recoveries.iter().map(|r| r.recovered_s.unwrap_or(r.observed_s)).fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
     let all_healed = wins.iter().all(|w| w.healed_at_s.is_some());
-    RecoveryResult { valid: all_healed && recoveries.iter().all(|r| r.pass), windows: wins, recoveries, worst_s: worst, timeline: timeline(h, opts.bucket_s) }
+    RecoveryResult {
+        valid: crate::Verdict::of(all_healed && recoveries.iter().all(|r| r.pass)),
+        windows: wins,
+        recoveries,
+        worst_s: worst,
+        timeline: timeline(h, opts.bucket_s),
+    }
 }
 
 /// ok / fail / info counts per bucket, per node and service.
@@ -399,7 +416,7 @@ mod tests {
         assert!((x.first_success_s.unwrap() - 1.0).abs() < 1e-6);
         assert!((x.recovered_s.unwrap() - 3.0).abs() < 1e-6);
         assert_eq!((x.outcome.clone(), x.pass), (Outcome::Recovered, true));
-        assert!(r.valid);
+        assert!(r.valid.is_valid());
     }
 
     #[test]
@@ -422,7 +439,7 @@ mod tests {
         assert_eq!(by["n3"].outcome, Outcome::NotRecovered);
         assert!((by["n3"].first_success_s.unwrap() - 8.0).abs() < 1e-6);
         assert!((by["n3"].observed_s - 8.0).abs() < 1e-6);
-        assert!(!r.valid);
+        assert!(!r.valid.is_valid());
         assert!((r.worst_s.unwrap() - 8.0).abs() < 1e-6);
     }
 
@@ -451,7 +468,7 @@ mod tests {
         assert_eq!(admin0.outcome, Outcome::RecoveredLate);
         assert!(r.recoveries.iter().filter(|x| x.service == "client").all(|x| x.pass));
         assert!(r.recoveries.iter().filter(|x| x.window == 1).all(|x| x.pass));
-        assert!(!r.valid);
+        assert!(!r.valid.is_valid());
     }
 
     #[test]
@@ -469,10 +486,10 @@ mod tests {
         let kill = r.recoveries.iter().find(|x| x.fault == "kill").unwrap();
         assert!((kill.recovered_s.unwrap() - 1.5).abs() < 1e-6);
         assert!(r.windows[2].healed_at_s.is_none());
-        assert!(!r.valid, "an unhealed window makes the run invalid");
+        assert!(!r.valid.is_valid(), "an unhealed window makes the run invalid");
         // no ops at all: no measurements, no crash
         let r = check_recovery(&hist(&[]), &opts());
-        assert!(r.valid && r.recoveries.is_empty());
+        assert!(r.valid.is_valid() && r.recoveries.is_empty());
     }
 
     #[test]

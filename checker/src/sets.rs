@@ -2,16 +2,16 @@
 //! (`read`), and a final read after the heal.
 
 use history::{pair, History, HistoryError, OpType};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the set checker found. Elements are their JSON text.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct SetResult {
     /// No lost, unexpected or duplicated element, and (when linearizable
     /// reads were asked for) no stale read.
-    pub valid: bool,
+    pub valid: crate::Verdict,
     /// Adds attempted / acknowledged (`ok`) / indeterminate (`info`).
     pub attempted: usize,
     /// Acknowledged adds.
@@ -100,18 +100,20 @@ pub fn check_set(h: &History, linearizable: bool) -> Result<SetResult, HistoryEr
             }
         }
     }
-    if let Some((_, c, fin)) = reads.last() {
+    // lost: acknowledged before the last read began, and not in it (an add
+    // acknowledged later, as when a run stops early, cannot be judged)
+    if let Some((read_inv, c, fin)) = reads.last() {
         r.final_read = Some(h.ops[*c].index);
         let fin: BTreeSet<&String> = fin.iter().collect();
         for (e, (inv, ok_at, _)) in &adds {
-            if ok_at.is_some() && !fin.contains(e) {
+            if ok_at.is_some_and(|a| a < *read_inv) && !fin.contains(e) {
                 r.lost.push((e.clone(), h.ops[*inv].index));
             }
         }
     }
     r.recovered = adds.iter().filter(|(e, (_, _, info))| *info && seen.contains(*e)).count();
     r.never_read = adds.keys().filter(|e| !seen.contains(*e)).cloned().collect();
-    r.valid = r.lost.is_empty() && r.unexpected.is_empty() && r.duplicated.is_empty() && (!linearizable || r.stale.is_empty());
+    r.valid = crate::Verdict::of(r.lost.is_empty() && r.unexpected.is_empty() && r.duplicated.is_empty() && (!linearizable || r.stale.is_empty()));
     Ok(r)
 }
 
@@ -124,7 +126,7 @@ mod tests {
     #[test]
     fn a_clean_set_is_valid() {
         let r = check_set(&h("0 invoke add 1\n0 ok add 1\n1 invoke add 2\n1 info add 2\n2 invoke read\n2 ok read [1 2]"), true).unwrap();
-        assert!(r.valid, "{r:?}");
+        assert!(r.valid.is_valid(), "{r:?}");
         assert_eq!((r.attempted, r.acknowledged, r.recovered), (2, 1, 1));
         assert!(r.never_read.is_empty());
     }
@@ -137,7 +139,7 @@ mod tests {
             true,
         )
         .unwrap();
-        assert!(!r.valid);
+        assert!(!r.valid.is_valid());
         assert_eq!(r.lost, [("1".to_string(), 0)]);
         assert_eq!(r.unexpected, [("9".to_string(), 9)]);
         assert_eq!(r.duplicated, [("9".to_string(), 9)]);
@@ -148,6 +150,6 @@ mod tests {
     #[test]
     fn failed_adds_are_not_expected() {
         let r = check_set(&h("0 invoke add 1\n0 fail add 1\n1 invoke read\n1 ok read []"), true).unwrap();
-        assert!(r.valid && r.attempted == 1 && r.acknowledged == 0);
+        assert!(r.valid.is_valid() && r.attempted == 1 && r.acknowledged == 0);
     }
 }

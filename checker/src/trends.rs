@@ -3,7 +3,7 @@
 //! "fails in about 5% of runs" becomes a measured figure with its
 //! uncertainty.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What one run contributes.
@@ -18,7 +18,7 @@ pub struct RunSummary {
 }
 
 /// A distribution of recovery times.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Distribution {
     /// Recovered measurements.
     pub count: usize,
@@ -35,7 +35,7 @@ pub struct Distribution {
 }
 
 /// The aggregate.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trends {
     /// Runs aggregated.
     pub runs: usize,

@@ -101,9 +101,36 @@ impl Fault {
     }
 }
 
+/// The inverses that close every window still open after `applied` (in
+/// order), last opened first: what an interrupted run must still apply.
+/// Windows may overlap, so each closing fault closes the earliest open
+/// window it is the inverse of.
+pub fn closing(applied: &[Fault]) -> Vec<Fault> {
+    let mut open: Vec<Fault> = Vec::new();
+    for f in applied {
+        if let Some(i) = open.iter().position(|o| o.inverse().as_ref() == Some(f)) {
+            open.remove(i);
+        } else if f.inverse().is_some() {
+            open.push(f.clone());
+        }
+    }
+    open.iter().rev().filter_map(Fault::inverse).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlapping_windows_are_all_closed_last_opened_first() {
+        let kill = Fault::Kill { nodes: vec!["n1".into()] };
+        let pause = Fault::Pause { nodes: vec!["n2".into()] };
+        let part = Fault::StartPartition { grudge: Default::default(), ports: vec![] };
+        let applied = [part.clone(), kill.clone(), pause.clone(), Fault::StopPartition];
+        assert_eq!(closing(&applied), vec![Fault::Resume { nodes: vec!["n2".into()] }, Fault::Start { nodes: vec!["n1".into()] }]);
+        assert_eq!(closing(&[kill, Fault::Start { nodes: vec!["n1".into()] }]), vec![]);
+        assert_eq!(closing(&[part]), vec![Fault::StopPartition]);
+    }
 
     #[test]
     fn every_fault_has_a_named_inverse() {

@@ -15,9 +15,9 @@ mod nemesis;
 pub mod package;
 mod target;
 
-pub use fault::{Fault, Needs};
+pub use fault::{closing, Fault, Needs};
 pub use grudge::Grudge;
 pub use heal::{heal_leftovers, leftovers, reset_node_clock};
 pub use nemesis::{Nemesis, DEV};
-pub use package::{package_of, schedule, Kind, Package, Spacing, Step, PACKAGES};
+pub use package::{package_of, schedule, window_kinds, Kind, Package, Spacing, Step, PACKAGES};
 pub use target::{HealGuard, Injector, Target};

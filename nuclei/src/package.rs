@@ -76,7 +76,7 @@ impl Kind {
 /// The package whose window a history op opens or closes.
 pub fn package_of(f: &str) -> Option<(Package, bool)> {
     PACKAGES.iter().find_map(|p| {
-        if p.start_f == f || (p.kind == Kind::Clock && f == "strobe-clock") {
+        if OTHER_OPENERS.iter().any(|(o, k)| *o == f && *k == p.kind) || p.start_f == f {
             Some((*p, true))
         } else if p.stop_f == f {
             Some((*p, false))
@@ -84,6 +84,22 @@ pub fn package_of(f: &str) -> Option<(Package, bool)> {
             None
         }
     })
+}
+
+/// Faults that open a window of a package besides its own start op: the
+/// leader isolated (a partition), the clock strobed (a clock fault).
+const OTHER_OPENERS: [(&str, Kind); 2] = [("isolate-primary", Kind::Partition), ("strobe-clock", Kind::Clock)];
+
+/// Every (opening `f`, closing `f`, package name) of a fault window, for
+/// the recovery checker and the report's shading: each package's own pair
+/// and the other faults that open one of its windows.
+pub fn window_kinds() -> Vec<(String, String, String)> {
+    let own = PACKAGES.iter().map(|p| (p.start_f, p.stop_f, p.name));
+    let other = OTHER_OPENERS.iter().map(|(f, k)| {
+        let p = k.package();
+        (*f, p.stop_f, p.name)
+    });
+    own.chain(other).map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect()
 }
 
 /// One scheduled fault.
@@ -161,6 +177,14 @@ pub fn schedule(kinds: &[Kind], nodes: &[String], spacing: Spacing, time_limit_m
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strobe_and_isolate_primary_open_windows_of_their_packages() {
+        let w = window_kinds();
+        assert!(w.contains(&("strobe-clock".into(), "reset-clock".into(), "clock".into())));
+        assert!(w.contains(&("isolate-primary".into(), "stop-partition".into(), "partition".into())));
+        assert_eq!(package_of("strobe-clock").map(|(p, start)| (p.name, start)), Some(("clock", true)));
+    }
 
     fn nodes() -> Vec<String> {
         (1..=3).map(|i| format!("n{i}")).collect()

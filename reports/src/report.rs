@@ -2,7 +2,9 @@
 
 use crate::html::{esc, json_script, page, verdict_class};
 use crate::plots::{self, LatencyPoint, Shade, OUTCOME};
+use checker::recovery::Recovery;
 use history::{History, OpType, Process};
+use results::{RunResults, TestRecord};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -21,9 +23,9 @@ pub struct LogExcerpt {
 /// Everything a run report shows.
 pub struct RunReport<'a> {
     /// test.json.
-    pub test: &'a Value,
+    pub test: &'a TestRecord,
     /// results.json.
-    pub results: &'a Value,
+    pub results: &'a RunResults,
     /// The history.
     pub history: &'a History,
     /// Fault windows to shade.
@@ -133,10 +135,9 @@ fn sample<T>(v: Vec<T>, cap: usize, keep: impl Fn(&T) -> bool) -> (Vec<T>, bool)
 /// The command that reproduces the run: its exact command line from
 /// test.json, with the run's seed (when it was drawn at random) and without
 /// `--repeat` (one run).
-fn reproduce(test: &Value) -> String {
-    let argv: Vec<String> = test["command_line"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(String::from)).collect();
-    let mut out: Vec<String> = Vec::with_capacity(argv.len() + 2);
-    let mut it = argv.into_iter();
+fn reproduce(test: &TestRecord) -> String {
+    let mut out: Vec<String> = Vec::with_capacity(test.command_line.len() + 2);
+    let mut it = test.command_line.iter().cloned();
     while let Some(a) = it.next() {
         if a == "--repeat" {
             it.next();
@@ -148,9 +149,7 @@ fn reproduce(test: &Value) -> String {
         out.extend(["faultline".to_string(), "run".to_string()]);
     }
     if !out.iter().any(|a| a == "--seed" || a.starts_with("--seed=")) {
-        if let Some(seed) = test["seed"].as_u64() {
-            out.extend(["--seed".to_string(), seed.to_string()]);
-        }
+        out.extend(["--seed".to_string(), test.seed.to_string()]);
     }
     shell_words::join(out)
 }
@@ -159,82 +158,61 @@ fn reproduce(test: &Value) -> String {
 pub fn render_run(r: &RunReport) -> String {
     let results = r.results;
     let test = r.test;
-    let verdict = results["valid"].as_str().unwrap_or("unknown");
+    let verdict = results.valid.as_str();
     let mut b = String::new();
-    let _ = write!(
-        b,
-        "<div class=\"banner {}\"><h1>{}: {}</h1><p>{}</p>",
-        verdict_class(verdict),
-        esc(test["name"].as_str().unwrap_or("run")),
-        esc(verdict),
-        esc(results["summary"].as_str().unwrap_or(""))
-    );
-    for k in ["infrastructure_error", "refused"] {
-        if let Some(e) = results[k].as_str() {
-            let _ = write!(b, "<pre class=\"err\">{}</pre>", esc(e));
-        }
+    let name = if test.name.is_empty() { "run" } else { test.name.as_str() };
+    let _ = write!(b, "<div class=\"banner {}\"><h1>{}: {}</h1><p>{}</p>", verdict_class(verdict), esc(name), esc(verdict), esc(&results.summary));
+    for e in results.infrastructure_error.iter().chain(&results.refused) {
+        let _ = write!(b, "<pre class=\"err\">{}</pre>", esc(e));
     }
-    if results["interrupted"] == true {
+    if results.interrupted {
         b += "<p>The run was interrupted; this is what was recorded until then.</p>";
     }
     b += "</div>";
 
     // SLO table
-    let rec = &results["checks"]["recovery"];
+    let rec = results.checks.recovery.as_ref();
     b += "<h2 id=\"slo\">Recovery after every fault window</h2>";
-    let recs = rec["recoveries"].as_array().cloned().unwrap_or_default();
+    let recs: Vec<&Recovery> = rec.iter().flat_map(|r| &r.recoveries).collect();
     if recs.is_empty() {
         b += "<p>No fault window was healed in this run.</p>";
     } else {
-        let worst = recs.iter().max_by(|a, c| {
-            let t = |x: &Value| x["recovered_s"].as_f64().unwrap_or(x["observed_s"].as_f64().unwrap_or(0.0));
-            t(a).total_cmp(&t(c))
-        });
-        if let Some(w) = worst {
+        let took = |x: &Recovery| x.recovered_s.unwrap_or(x.observed_s);
+        if let Some(w) = recs.iter().max_by(|a, c| took(a).total_cmp(&took(c))) {
             let _ = write!(
                 b,
                 "<p class=\"worst\">Worst: window {} ({}) on <b>{}</b> / <b>{}</b>: {} ({})</p>",
-                w["window"],
-                esc(w["fault"].as_str().unwrap_or("")),
-                esc(w["node"].as_str().unwrap_or("")),
-                esc(w["service"].as_str().unwrap_or("")),
-                w["recovered_s"]
-                    .as_f64()
-                    .map(|s| format!("sustained after {s:.2} s"))
-                    .unwrap_or_else(|| format!("not recovered in {:.1} s observed", w["observed_s"].as_f64().unwrap_or(0.0))),
-                esc(w["outcome"].as_str().unwrap_or(""))
+                w.window,
+                esc(&w.fault),
+                esc(&w.node),
+                esc(&w.service),
+                w.recovered_s.map(|s| format!("sustained after {s:.2} s")).unwrap_or_else(|| format!("not recovered in {:.1} s observed", w.observed_s)),
+                w.outcome.as_str()
             );
         }
         b += "<table class=\"sortable\"><thead><tr><th>window</th><th>fault</th><th>start s</th><th>healed s</th><th>node</th><th>service</th><th>first ok s</th><th>recovered s</th><th>SLO s</th><th>outcome</th></tr></thead><tbody>";
+        let f = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
         for x in &recs {
-            let f = |k: &str| x[k].as_f64().map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
             let _ = write!(
                 b,
                 "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                if x["pass"] == true { "pass" } else { "fail" },
-                x["window"],
-                esc(x["fault"].as_str().unwrap_or("")),
-                f("start_s"),
-                f("healed_at_s"),
-                esc(x["node"].as_str().unwrap_or("")),
-                esc(x["service"].as_str().unwrap_or("")),
-                f("first_success_s"),
-                f("recovered_s"),
-                f("slo_s"),
-                esc(x["outcome"].as_str().unwrap_or(""))
+                if x.pass { "pass" } else { "fail" },
+                x.window,
+                esc(&x.fault),
+                f(Some(x.start_s)),
+                f(Some(x.healed_at_s)),
+                esc(&x.node),
+                esc(&x.service),
+                f(x.first_success_s),
+                f(x.recovered_s),
+                f(Some(x.slo_s)),
+                x.outcome.as_str()
             );
         }
         b += "</tbody></table>";
     }
-    if let Some(ws) = rec["windows"].as_array() {
-        for w in ws.iter().filter(|w| w["healed_at_s"].is_null()) {
-            let _ = write!(
-                b,
-                "<p class=\"err\">The {} window opened at {:.2} s was never healed.</p>",
-                esc(w["fault"].as_str().unwrap_or("")),
-                w["start_s"].as_f64().unwrap_or(0.0)
-            );
-        }
+    for w in rec.iter().flat_map(|r| &r.windows).filter(|w| w.healed_at_s.is_none()) {
+        let _ = write!(b, "<p class=\"err\">The {} window opened at {:.2} s was never healed.</p>", esc(&w.fault), w.start_s);
     }
 
     // plots
@@ -263,19 +241,10 @@ pub fn render_run(r: &RunReport) -> String {
         .map(|(k, (name, c))| (name.to_string(), *c, per_s.iter().enumerate().map(|(i, v)| (i as f64 + 0.5, v[k])).collect()))
         .collect();
     let _ = write!(b, "<figure>{}</figure>", plots::lines("throughput by outcome (ops/s)", "ops/s", &series, &r.shades, t_end));
-    let tl = &rec["timeline"];
-    let rows: Vec<(String, Vec<[u32; 3]>)> = tl["series"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    let cells = v.as_array().map(|a| a.iter().map(|c| [0, 1, 2].map(|i| c[i].as_u64().unwrap_or(0) as u32)).collect()).unwrap_or_default();
-                    (k.clone(), cells)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let _ = write!(b, "<figure>{}</figure>", plots::heatmap(&rows, tl["bucket_s"].as_f64().unwrap_or(1.0), &r.shades));
+    if let Some(tl) = rec.map(|r| &r.timeline) {
+        let rows: Vec<(String, Vec<[u32; 3]>)> = tl.series.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let _ = write!(b, "<figure>{}</figure>", plots::heatmap(&rows, tl.bucket_s, &r.shades));
+    }
     let clocks = clock_offsets(r.history);
     if !clocks.is_empty() {
         let _ = write!(
@@ -286,20 +255,31 @@ pub fn render_run(r: &RunReport) -> String {
     }
 
     // anomalies
-    b += &crate::findings::render(&results["checks"], r.history);
+    b += &crate::findings::render(&results.checks, r.history);
 
     // settings
     let _ = write!(
         b,
         "<h2 id=\"settings\">Settings</h2><p>Reproduce: <code>{}</code></p><p>Seed {} · started {} · faultline {}</p><details><summary>test.json</summary><pre>{}</pre></details>",
         esc(&reproduce(test)),
-        test["seed"],
-        esc(test["started_at"].as_str().unwrap_or("")),
-        esc(test["faultline_version"].as_str().unwrap_or("")),
+        test.seed,
+        esc(&test.started_at),
+        esc(&test.faultline_version),
         esc(&serde_json::to_string_pretty(test).unwrap_or_default())
     );
-    if let Some(s) = results.get("startup").filter(|s| !s.is_null()) {
-        let _ = write!(b, "<p>Start-up (s from start to ready): <code>{}</code></p>", esc(&s.to_string()));
+    if let Some(st) = &results.startup {
+        b += "<h3 id=\"startup\">Start-up</h3><table><thead><tr><th>node</th><th>start to ready, s</th></tr></thead><tbody>";
+        for (node, took) in &st.nodes {
+            let _ = write!(b, "<tr><td>{}</td><td>{}</td></tr>", esc(node), took.map(|t| format!("{t:.2}")).unwrap_or_else(|| "never ready".into()));
+        }
+        let _ = write!(
+            b,
+            "<tr><td><b>cluster</b></td><td>{}</td></tr></tbody></table>",
+            st.cluster.map(|t| format!("{t:.2}")).unwrap_or_else(|| "never ready".into())
+        );
+        for (what, why) in &st.not_ready {
+            let _ = write!(b, "<p class=\"err\">{} not ready: {}</p>", esc(what), esc(why));
+        }
     }
 
     // timeline
@@ -322,7 +302,7 @@ pub fn render_run(r: &RunReport) -> String {
             }
         }
     }
-    page(&format!("faultline: {}", test["name"].as_str().unwrap_or("run")), &b, TIMELINE_JS)
+    page(&format!("faultline: {name}"), &b, TIMELINE_JS)
 }
 
 const TIMELINE_HTML: &str = r#"<div class="filters">node <select id="fnode"><option value="">all</option></select>
@@ -384,10 +364,11 @@ mod tests {
     fn reproduce_is_the_exact_command_line_with_the_seed() {
         let argv =
             ["faultline", "run", "--interval", "3", "--fault-duration", "4", "--op-timeout", "1.5", "--ready-timeout", "30", "--repeat", "5", "--name", "a b"];
-        let test = json!({"command_line": argv, "seed": 42, "options": {"db": "etcd"}});
+        let command_line = argv.iter().map(|s| s.to_string()).collect();
+        let test = results::TestRecord { command_line, seed: 42, ..Default::default() };
         let r = reproduce(&test);
         assert_eq!(r, "faultline run --interval 3 --fault-duration 4 --op-timeout 1.5 --ready-timeout 30 --name 'a b' --seed 42");
-        let seeded = json!({"command_line": ["faultline", "run", "--seed=7"], "seed": 7});
+        let seeded = results::TestRecord { command_line: vec!["faultline".into(), "run".into(), "--seed=7".into()], seed: 7, ..Default::default() };
         assert_eq!(reproduce(&seeded), "faultline run '--seed=7'");
     }
 

@@ -56,18 +56,21 @@ fn the_latency_plot_matches_its_snapshot() {
 #[test]
 fn the_report_matches_its_snapshot() {
     let h = fixed_history();
-    let test = json!({"name": "snapshot", "seed": 42, "command_line": ["faultline", "run", "--nemesis", "kill", "--time-limit", "2", "--interval", "0.5", "--slo", "restart=10s"], "started_at": "2026-01-01T00:00:00+00:00", "faultline_version": "snapshot",
+    let test = json!({"name": "snapshot", "db": "etcd", "workload": "register", "nemesis": ["kill"], "seed": 42, "command_line": ["faultline", "run", "--nemesis", "kill", "--time-limit", "2", "--interval", "0.5", "--slo", "restart=10s"], "started_at": "2026-01-01T00:00:00+00:00", "faultline_version": "snapshot",
                       "options": {"db": "etcd", "workload": "register", "nemesis": ["kill"], "time_limit": 2.0, "rate": 5.0,
                                   "concurrency": 3, "recovery_window": 1.0, "slo": ["restart=10s"]}});
     let results = json!({
-        "valid": "invalid", "summary": "recovery: 2 of 3 node-service windows within SLO",
+        "version": 1, "valid": "invalid", "summary": "recovery: 2 of 3 node-service windows within SLO", "exit_code": 1,
         "checks": {
-            "linearizable": {"valid": "valid"},
-            "recovery": {"windows": [{"fault": "kill", "start_s": 0.8, "healed_at_s": null}],
+            "linearizable": {"valid": "valid", "reason": null, "model": "cas-register", "ops": 10, "partitions": 1, "steps": 10, "configurations": 10},
+            "recovery": {"valid": "invalid", "windows": [{"fault": "kill", "start_s": 0.8, "healed_at_s": null}],
                          "recoveries": [], "worst_s": null,
                          "timeline": {"bucket_s": 1.0, "series": {"n1 client": [[1, 0, 1], [2, 0, 0]], "n2 client": [[0, 2, 0], [1, 0, 0]]}}}
-        }
+        },
+        "startup": {"nodes": [["n1", 0.8], ["n2", 1.1], ["n3", null]], "cluster": 1.2, "not_ready": []}
     });
+    let test: results::TestRecord = serde_json::from_value(test).unwrap();
+    let results: results::RunResults = serde_json::from_value(results).unwrap();
     let shades = vec![Shade { label: "kill".into(), start: 0.8, end: 2.1, color: "#a0a0e8".into() }];
     let html = render_run(&RunReport { test: &test, results: &results, history: &h, shades, logs: vec![] });
     assert!(html.contains("The kill window opened at 0.80 s was never healed."));

@@ -83,12 +83,12 @@ pub fn run(a: Args) -> i32 {
     }
     match analyze(&a.run_dir) {
         Ok(r) => {
-            println!("{}: {} ({})", a.run_dir.display(), r.verdict.as_str(), r.summary);
+            println!("{}: {} ({})", a.run_dir.display(), r.valid.as_str(), r.summary);
             r.exit_code
         }
         Err(e) => {
             eprintln!("analyze: {e}");
-            exit::BAD_INPUT
+            e.exit_code()
         }
     }
 }

@@ -1,24 +1,48 @@
 //! Checking a run directory: the same code after a run and for
 //! `faultline analyze RUN_DIR` (offline, from the stored files only).
+//!
+//! Every check runs on its own: an error or a panic in one gives that check
+//! `unknown` with the reason, and the results and the report are still
+//! written. A fault window that the tester itself never closed (it was
+//! killed) is `unknown`, not a failed recovery; anomalies in what was
+//! recorded still make the run invalid.
 
-use super::store::{read_json, write_json};
-use super::RunFacts;
+use super::options::RunConfig;
 use crate::exit;
-use checker::recovery::{availability_outside, check_recovery, Slos};
+use checker::recovery::{availability_outside, check_recovery, RecoveryResult, Slos};
 use checker::{check_history, Budget, CheckOptions, ModelKind, Verdict};
-use history::{History, Semantics};
-use serde_json::{json, Value};
+use history::{History, OpType, Semantics};
+use results::{AppendLatency, Availability, Checks, RunFacts, RunResults, StartupCheck, Stats, TestRecord, RESULTS_VERSION};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The outcome of an analysis.
-pub struct Analysis {
-    /// The verdict.
-    pub verdict: Verdict,
-    /// The exit code for it.
-    pub exit_code: i32,
-    /// One line.
-    pub summary: String,
+/// Why an analysis could not even start.
+#[derive(Debug)]
+pub enum AnalysisError {
+    /// test.json is missing or unreadable: not a run directory.
+    NotARun(String),
+    /// Writing results.json, the report or junit.xml failed.
+    Write(String),
+}
+
+impl std::fmt::Display for AnalysisError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AnalysisError::NotARun(e) => write!(f, "not a run directory: {e}"),
+            AnalysisError::Write(e) => write!(f, "writing the results: {e}"),
+        }
+    }
+}
+
+impl AnalysisError {
+    /// The exit code for it (one table for every command).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AnalysisError::NotARun(_) => exit::BAD_INPUT,
+            AnalysisError::Write(_) => exit::INTERNAL,
+        }
+    }
 }
 
 /// Only the ops of the workload (clients and final reads; no probes, no nemesis).
@@ -33,142 +57,177 @@ fn client_ops(h: &History) -> History {
     out
 }
 
-fn verdict_of(valid: bool) -> Verdict {
-    if valid {
-        Verdict::Valid
-    } else {
-        Verdict::Invalid
+/// Runs one check; an error or a panic is recorded as `unknown` with the reason.
+fn guarded<T>(name: &str, unknown: &mut std::collections::BTreeMap<String, String>, f: impl FnOnce() -> Result<T, String>) -> Option<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(t)) => Some(t),
+        Ok(Err(e)) => {
+            unknown.insert(name.to_string(), e);
+            None
+        }
+        Err(p) => {
+            let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+            unknown.insert(name.to_string(), format!("the checker crashed: {msg}"));
+            None
+        }
     }
 }
 
-/// Checks the run in `dir` and writes `results.json` (and the report).
-pub fn analyze(dir: &Path) -> Result<Analysis, String> {
-    let test = read_json(&dir.join("test.json"))?;
-    let facts: RunFacts = match read_json(&dir.join("run.json")) {
-        Ok(v) => serde_json::from_value(v).map_err(|e| format!("run.json: {e}"))?,
-        Err(_) => RunFacts::default(), // a run killed before it wrote run.json
+/// The checks of the workload, recovery and SLOs on a history.
+fn run_checks(cfg: &RunConfig, facts: &RunFacts, h: &History, completed: bool) -> Checks {
+    let clients = client_ops(h);
+    let mut c = Checks::default();
+    let slos = match Slos::parse(&cfg.slo) {
+        Ok(s) => s,
+        Err(e) => {
+            c.unknown.insert("slos".into(), format!("test.json: {e}"));
+            Slos::default()
+        }
     };
-    let opts = &test["options"];
-    let mut results = json!({
-        "startup": facts.startup,
-        "infrastructure_error": facts.infrastructure_error,
-        "refused": facts.refused,
-        "heal_errors": facts.heal_errors,
-        "interrupted": facts.interrupted,
-    });
-    let history_path = dir.join("history.jsonl");
-    let mut verdicts = Vec::new();
-    let mut history = History::default();
-    if history_path.exists() {
-        let (_, h) = history::load(&history_path, Some(history::Format::Jsonl)).map_err(|e| e.to_string())?;
-        history = h;
-        let h = &history;
-        let clients = client_ops(h);
-        let started = Instant::now();
-        let workload = test["workload"].as_str().unwrap_or("register");
-        let slo_items: Vec<String> = opts["slo"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
-        let slos = Slos::parse(&slo_items).map_err(|e| format!("test.json: {e}"))?;
-        let append_slo = slos.append;
-        let mut appends = None;
-
-        let check = match workload {
-            "register" => {
-                let mut o = CheckOptions::new(ModelKind::CasRegister);
-                o.independent = true;
-                o.semantics = Semantics::FAULTLINE;
-                o.budget = Budget { deadline: Some(Instant::now() + Duration::from_secs(120)), max_bytes: 4 << 30 };
-                let r = check_history(&clients, &o).map_err(|e| format!("history.jsonl: {e}"))?;
-                verdicts.push(r.valid);
-                json!({"linearizable": r})
-            }
-            "set" => {
-                let linearizable = !opts["serializable"].as_bool().unwrap_or(false);
-                let r = checker::sets::check_set(&clients, linearizable).map_err(|e| format!("history.jsonl: {e}"))?;
-                verdicts.push(verdict_of(r.valid));
-                json!({"set": r})
-            }
-            _ => {
-                let r = checker::logs::check_append(&clients, append_slo.unwrap_or(1.0).min(1.0)).map_err(|e| format!("history.jsonl: {e}"))?;
-                appends = Some(r.clone());
-                verdicts.push(verdict_of(r.valid));
-                json!({"append": r})
-            }
-        };
-        let windows = nuclei::PACKAGES.iter().map(|p| (p.start_f.to_string(), p.stop_f.to_string(), p.name.to_string())).collect();
-        let rec = check_recovery(h, &slos.recovery_options(windows));
-        verdicts.push(verdict_of(rec.valid));
-        let mut checks = check;
+    let mut unknown = std::mem::take(&mut c.unknown);
+    match cfg.workload {
+        super::generator::Workload::Register => {
+            let mut o = CheckOptions::new(ModelKind::CasRegister);
+            o.independent = true;
+            o.semantics = Semantics::FAULTLINE;
+            o.budget = Budget { deadline: Some(Instant::now() + Duration::from_secs(120)), max_bytes: 4 << 30 };
+            c.linearizable = guarded("linearizable", &mut unknown, || check_history(&clients, &o).map_err(|e| format!("history.jsonl: {e}")));
+        }
+        super::generator::Workload::Set => {
+            let linearizable = !cfg.serializable;
+            c.set = guarded("set", &mut unknown, || checker::sets::check_set(&clients, linearizable).map_err(|e| format!("history.jsonl: {e}")));
+        }
+        super::generator::Workload::Append => {
+            let slow = slos.append.unwrap_or(1.0).min(1.0);
+            c.append = guarded("append", &mut unknown, || checker::logs::check_append(&clients, slow).map_err(|e| format!("history.jsonl: {e}")));
+        }
+    }
+    let rec = guarded("recovery", &mut unknown, || Ok(check_recovery(h, &slos.recovery_options(nuclei::window_kinds()))));
+    if let Some(rec) = rec {
+        if !completed {
+            tester_stopped(&rec, h, &mut unknown);
+        }
         if let Some(min) = slos.availability {
             let got = availability_outside(h, &rec.windows);
-            let pass = got.is_some_and(|a| a >= min);
-            verdicts.push(verdict_of(pass));
-            checks["availability"] = json!({"valid": pass, "min": min, "outside_windows": got});
+            c.availability = Some(Availability { valid: Verdict::of(got.is_some_and(|a| a >= min)), min, outside_windows: got });
         }
-        if let (Some(limit), Some(a)) = (slos.append, &appends) {
+        if let (Some(limit), Some(a)) = (slos.append, &c.append) {
             let worst = checker::logs::slowest_outside(a, h, &rec.windows);
-            let pass = worst <= limit;
-            verdicts.push(verdict_of(pass));
-            checks["append_latency"] = json!({"valid": pass, "slo_s": limit, "worst_s": worst});
+            c.append_latency = Some(AppendLatency { valid: Verdict::of(worst <= limit), slo_s: limit, worst_s: worst });
         }
-        if let Some(limit) = slos.startup {
-            let took = facts.startup.as_ref().and_then(|s| s["cluster"].as_f64());
-            let pass = took.is_some_and(|t| t <= limit);
-            verdicts.push(verdict_of(pass));
-            checks["startup"] = json!({"valid": pass, "slo_s": limit, "cluster_s": took, "nodes": facts.startup.as_ref().map(|s| s["nodes"].clone())});
-        }
-        checks["slos"] = serde_json::to_value(&slos).unwrap_or(Value::Null);
-        checks["recovery"] = serde_json::to_value(&rec).unwrap_or(Value::Null);
-        results["checks"] = checks;
-        let count = |k: history::OpType| clients.ops.iter().filter(|o| o.kind == k).count();
-        results["stats"] = json!({
-            "invocations": count(history::OpType::Invoke),
-            "ok": count(history::OpType::Ok),
-            "fail": count(history::OpType::Fail),
-            "info": count(history::OpType::Info),
-            "duration_s": h.ops.last().map(|o| o.time as f64 / 1e9).unwrap_or(0.0),
-            "check_s": started.elapsed().as_secs_f64(),
-            "truncated_line": h.truncated_line,
-        });
+        c.recovery = Some(rec);
     }
-    let (verdict, exit_code, summary) = if let Some(r) = &facts.refused {
-        (Verdict::Unknown, exit::BAD_INPUT, format!("refused: {r}"))
-    } else if let Some(e) = &facts.infrastructure_error {
-        (Verdict::Unknown, exit::INFRA, format!("infrastructure failure: {e}"))
-    } else if verdicts.is_empty() {
-        (Verdict::Unknown, exit::UNKNOWN, "no history".to_string())
-    } else {
-        let v = if verdicts.contains(&Verdict::Invalid) {
-            Verdict::Invalid
-        } else if verdicts.contains(&Verdict::Unknown) {
-            Verdict::Unknown
-        } else {
-            Verdict::Valid
-        };
-        (v, v.exit_code(), summarize(&results))
-    };
-    results["valid"] = json!(verdict.as_str());
-    results["summary"] = json!(summary);
-    results["exit_code"] = json!(exit_code);
-    write_json(&dir.join("results.json"), &results)?;
-    super::report::write_report(dir, &test, &results, &history)?;
-    std::fs::write(dir.join("junit.xml"), super::junit::run_junit(&test, &results)).map_err(|e| format!("junit.xml: {e}"))?;
-    Ok(Analysis { verdict, exit_code, summary })
+    if let Some(limit) = slos.startup {
+        let took = facts.startup.as_ref().and_then(|s| s.cluster);
+        c.startup = Some(StartupCheck { valid: Verdict::of(took.is_some_and(|t| t <= limit)), slo_s: limit, cluster_s: took });
+    }
+    c.slos = Some(slos);
+    c.unknown = unknown;
+    c
 }
 
-fn summarize(r: &Value) -> String {
-    let c = &r["checks"];
-    let mut parts = Vec::new();
-    for k in ["linearizable", "set", "append"] {
-        if let Some(v) = c.get(k) {
-            let valid = &v["valid"];
-            let text = valid.as_str().map(str::to_string).unwrap_or_else(|| if valid.as_bool() == Some(true) { "valid".into() } else { "invalid".into() });
-            parts.push(format!("{k}: {text}"));
+/// A run whose tester died leaves windows it never closed: those are not
+/// the system's failure. Recovery is then `unknown` (unless a window that
+/// was closed failed its SLO), naming when the tester stopped.
+fn tester_stopped(rec: &RecoveryResult, h: &History, unknown: &mut std::collections::BTreeMap<String, String>) {
+    let open: Vec<String> = rec.windows.iter().filter(|w| w.healed_at_s.is_none()).map(|w| format!("{} at {:.1} s", w.fault, w.start_s)).collect();
+    if open.is_empty() || rec.recoveries.iter().any(|r| !r.pass) {
+        return;
+    }
+    let t = h.ops.last().map(|o| o.time as f64 / 1e9).unwrap_or(0.0);
+    unknown.insert("recovery".into(), format!("the tester stopped at {t:.1} s without closing {} (not measured)", open.join(", ")));
+}
+
+/// The run's verdict from its checks: `unknown` entries count as unknown,
+/// and a recovery made unknown replaces the recovery verdict.
+fn verdict(c: &Checks) -> Verdict {
+    let all = c.verdicts().into_iter().filter(|(name, _)| !(*name == "recovery" && c.unknown.contains_key("recovery"))).map(|(_, v)| v);
+    Verdict::merge(all.chain(c.unknown.keys().map(|_| Verdict::Unknown)))
+}
+
+fn stats(h: &History, check_s: f64) -> Stats {
+    let clients = h.ops.iter().filter(|o| o.is_workload());
+    let mut s = Stats { duration_s: h.ops.last().map(|o| o.time as f64 / 1e9).unwrap_or(0.0), check_s, truncated_line: h.truncated_line, ..Stats::default() };
+    for o in clients {
+        match o.kind {
+            OpType::Invoke => s.invocations += 1,
+            OpType::Ok => s.ok += 1,
+            OpType::Fail => s.fail += 1,
+            OpType::Info => s.info += 1,
         }
     }
-    if let Some(rec) = c.get("recovery") {
-        let n = rec["recoveries"].as_array().map(|a| a.len()).unwrap_or(0);
-        let failed = rec["recoveries"].as_array().map(|a| a.iter().filter(|x| x["pass"] == false).count()).unwrap_or(0);
-        parts.push(format!("recovery: {} of {n} node-service windows within SLO, worst {:.2} s", n - failed, rec["worst_s"].as_f64().unwrap_or(0.0)));
+    s
+}
+
+/// Checks the run in `dir` and writes `results.json`, the report and
+/// junit.xml; the results.
+pub fn analyze(dir: &Path) -> Result<RunResults, AnalysisError> {
+    let test: TestRecord = results::read(&dir.join("test.json")).map_err(|e| AnalysisError::NotARun(e.to_string()))?;
+    let cfg: RunConfig = serde_json::from_value(test.options.clone()).map_err(|e| AnalysisError::NotARun(format!("test.json options: {e}")))?;
+    // a run killed before it wrote run.json: the tester stopped
+    let (facts, completed) = match results::read::<RunFacts>(&dir.join("run.json")) {
+        Ok(f) => (f, true),
+        Err(_) => (RunFacts::default(), false),
+    };
+    let mut r = RunResults {
+        version: RESULTS_VERSION,
+        startup: facts.startup.clone(),
+        infrastructure_error: facts.infrastructure_error.clone(),
+        refused: facts.refused.clone(),
+        heal_errors: facts.heal_errors.clone(),
+        interrupted: facts.interrupted,
+        ..RunResults::default()
+    };
+    let history_path = dir.join("history.jsonl");
+    let mut history = History::default();
+    if history_path.exists() {
+        let started = Instant::now();
+        match history::load(&history_path, Some(history::Format::Jsonl)) {
+            Ok((_, h)) => {
+                r.checks = run_checks(&cfg, &facts, &h, completed);
+                r.stats = Some(stats(&h, started.elapsed().as_secs_f64()));
+                history = h;
+            }
+            Err(e) => {
+                r.checks.unknown.insert("history".into(), e.to_string());
+            }
+        }
+    }
+    let v = verdict(&r.checks);
+    (r.valid, r.exit_code, r.summary) = if let Some(e) = &facts.refused {
+        (Verdict::Unknown, exit::BAD_INPUT, format!("refused: {e}"))
+    } else if let Some(e) = &facts.infrastructure_error {
+        (Verdict::Unknown, exit::INFRA, format!("infrastructure failure: {e}"))
+    } else if !history_path.exists() {
+        (Verdict::Unknown, exit::UNKNOWN, "no history".to_string())
+    } else if v != Verdict::Invalid && !completed {
+        (Verdict::Unknown, exit::INFRA, format!("the tester stopped before the run ended; {}", summarize(&r.checks)))
+    } else {
+        (v, v.exit_code(), summarize(&r.checks))
+    };
+    results::write(&dir.join("results.json"), &r).map_err(|e| AnalysisError::Write(e.to_string()))?;
+    super::report::write_report(dir, &test, &r, &history).map_err(AnalysisError::Write)?;
+    let junit = super::junit::run_junit(&test, &r);
+    std::fs::write(dir.join("junit.xml"), junit).map_err(|e| AnalysisError::Write(format!("junit.xml: {e}")))?;
+    Ok(r)
+}
+
+/// One line: each check's verdict, and recovery's figures.
+pub fn summarize(c: &Checks) -> String {
+    let mut parts = Vec::new();
+    for (name, v) in c.verdicts() {
+        if name == "recovery" {
+            continue;
+        }
+        parts.push(format!("{name}: {}", v.as_str()));
+    }
+    for (name, why) in &c.unknown {
+        parts.push(format!("{name}: unknown ({why})"));
+    }
+    if let Some(rec) = &c.recovery {
+        let n = rec.recoveries.len();
+        let failed = rec.recoveries.iter().filter(|x| !x.pass).count();
+        parts.push(format!("recovery: {} of {n} node-service windows within SLO, worst {:.2} s", n - failed, rec.worst_s.unwrap_or(0.0)));
     }
     parts.join("; ")
 }

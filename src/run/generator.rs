@@ -67,6 +67,17 @@ pub enum Workload {
     Append,
 }
 
+impl Workload {
+    /// Its name on the command line and in records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Register => "register",
+            Workload::Set => "set",
+            Workload::Append => "append",
+        }
+    }
+}
+
 /// The state of a workload's generator: shared by all processes.
 #[derive(Debug, Clone)]
 pub struct Generator {

@@ -1,7 +1,8 @@
 //! JUnit XML for CI dashboards: one file per run, and one for an aggregate.
 
 use checker::trends::Trends;
-use serde_json::Value;
+use checker::Verdict;
+use results::{RunResults, TestRecord};
 use std::fmt::Write;
 
 fn xml(s: &str) -> String {
@@ -19,8 +20,8 @@ fn case(out: &mut String, class: &str, name: &str, failure: Option<String>) {
 }
 
 /// A run's checks and every recovery measurement as test cases.
-pub fn run_junit(test: &Value, results: &Value) -> String {
-    let suite = test["name"].as_str().unwrap_or("faultline");
+pub fn run_junit(test: &TestRecord, r: &RunResults) -> String {
+    let suite = if test.name.is_empty() { "faultline" } else { test.name.as_str() };
     let mut cases = String::new();
     let mut n = 0;
     let mut failures = 0;
@@ -29,37 +30,26 @@ pub fn run_junit(test: &Value, results: &Value) -> String {
         failures += f.is_some() as usize;
         case(cases, class, name, f);
     };
-    if let Some(e) = results["infrastructure_error"].as_str().or(results["refused"].as_str()) {
-        add(&mut cases, suite, "infrastructure", Some(e.to_string()));
+    if let Some(e) = r.infrastructure_error.as_ref().or(r.refused.as_ref()) {
+        add(&mut cases, suite, "infrastructure", Some(e.clone()));
     }
-    let checks = &results["checks"];
-    for k in ["linearizable", "set", "append", "availability", "startup"] {
-        let c = &checks[k];
-        if c.is_null() {
+    let c = &r.checks;
+    let reason = c.linearizable.as_ref().and_then(|l| l.reason.clone());
+    for (name, v) in c.verdicts() {
+        if name == "recovery" {
             continue;
         }
-        let ok = c["valid"] == true || c["valid"] == "valid";
-        let why = c["reason"].as_str().map(String::from).unwrap_or_else(|| format!("{k} check failed"));
-        add(&mut cases, suite, k, (!ok).then_some(why));
+        let why = if name == "linearizable" { reason.clone() } else { None };
+        add(&mut cases, suite, name, (v != Verdict::Valid).then(|| why.unwrap_or_else(|| format!("{name} check: {}", v.as_str()))));
     }
-    for r in checks["recovery"]["recoveries"].as_array().into_iter().flatten() {
-        let name = format!(
-            "recovery window {} {} {} {}",
-            r["window"],
-            r["fault"].as_str().unwrap_or(""),
-            r["node"].as_str().unwrap_or(""),
-            r["service"].as_str().unwrap_or("")
-        );
-        let f = (r["pass"] != true).then(|| {
-            format!(
-                "{}: {} (SLO {} s)",
-                r["outcome"].as_str().unwrap_or(""),
-                r["recovered_s"]
-                    .as_f64()
-                    .map(|s| format!("recovered after {s:.2} s"))
-                    .unwrap_or_else(|| format!("not recovered in {:.1} s", r["observed_s"].as_f64().unwrap_or(0.0))),
-                r["slo_s"]
-            )
+    for (name, why) in &c.unknown {
+        add(&mut cases, suite, name, Some(format!("unknown: {why}")));
+    }
+    for x in c.recovery.iter().flat_map(|rec| &rec.recoveries) {
+        let name = format!("recovery window {} {} {} {}", x.window, x.fault, x.node, x.service);
+        let f = (!x.pass).then(|| {
+            let took = x.recovered_s.map(|s| format!("recovered after {s:.2} s")).unwrap_or_else(|| format!("not recovered in {:.1} s", x.observed_s));
+            format!("{}: {took} (SLO {} s)", x.outcome.as_str(), x.slo_s)
         });
         add(&mut cases, suite, &name, f);
     }

@@ -28,7 +28,6 @@ pub use log::Log;
 use nuclei::{Fault, HealGuard, Injector, Spacing, Step};
 use options::{DbKind, RunArgs, RunConfig};
 use recorder::Recorder;
-use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,22 +44,7 @@ pub const PROBE_BASE: u64 = 1_000_000;
 /// Final reads use process numbers from here up.
 pub const FINAL_BASE: u64 = 900_000;
 
-/// What happened during a run besides the history (stored as run.json).
-#[derive(Debug, Default, Serialize, serde::Deserialize)]
-pub struct RunFacts {
-    /// Start-up times per node and for the cluster.
-    pub startup: Option<Value>,
-    /// An infrastructure failure: no verdict on the SUT.
-    pub infrastructure_error: Option<String>,
-    /// Faults the nodes cannot do (the run was refused before it started).
-    pub refused: Option<String>,
-    /// Problems met while healing (each is also in faultline.log).
-    pub heal_errors: Vec<String>,
-    /// The run was interrupted (SIGINT / SIGTERM).
-    pub interrupted: bool,
-    /// The fault schedule that was planned.
-    pub schedule: Vec<Value>,
-}
+pub use results::RunFacts;
 
 static CANCEL: AtomicBool = AtomicBool::new(false);
 
@@ -146,22 +130,22 @@ fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>)
         }
     };
     log.say(&format!("run {} seed {seed}", dir.display()));
-    let test = json!({
-        "name": cfg.run_name(),
-        "db": cfg.db,
-        "workload": cfg.workload,
-        "nemesis": cfg.nemesis,
-        "seed": seed,
-        "options": &cfg,
-        "config_file": cfg_text,
-        "command_line": std::env::args().collect::<Vec<_>>(),
-        "faultline_version": env!("CARGO_PKG_VERSION"),
-        "started_at": chrono::Local::now().to_rfc3339(),
-        "nodes": nodes.iter().flat_map(|f| f.resolve()).map(|n| json!({"name": n.name, "address": n.address, "user": n.user})).collect::<Vec<_>>(),
-        "backend": nodes.as_ref().map(|f| f.backend.clone()).unwrap_or(Some("memory".into())),
-        "host_key_check": nodes.as_ref().map(|f| f.host_key_check),
-    });
-    if let Err(e) = store::write_json(&dir.join("test.json"), &test) {
+    let test = results::TestRecord {
+        name: cfg.run_name(),
+        db: cfg.db.name().to_string(),
+        workload: cfg.workload.name().to_string(),
+        nemesis: cfg.nemesis.clone(),
+        seed,
+        options: serde_json::to_value(&cfg).unwrap_or_default(),
+        config_file: cfg_text,
+        command_line: std::env::args().collect(),
+        faultline_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: chrono::Local::now().to_rfc3339(),
+        nodes: nodes.iter().flat_map(|f| f.resolve()).map(|n| results::NodeRecord { name: n.name, address: n.address, user: n.user }).collect(),
+        backend: nodes.as_ref().map(|f| f.backend.clone()).unwrap_or(Some("memory".into())),
+        host_key_check: nodes.as_ref().and_then(|f| serde_json::to_value(f.host_key_check).ok()),
+    };
+    if let Err(e) = results::write(&dir.join("test.json"), &test) {
         log.say(&format!("cannot write test.json: {e}"));
         return (exit::INTERNAL, None);
     }
@@ -175,17 +159,17 @@ fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>)
     };
     install_signal_handlers();
     let facts = lifecycle(&cfg, seed, system.as_ref(), &dir, &log);
-    if let Err(e) = store::write_json(&dir.join("run.json"), &facts) {
+    if let Err(e) = results::write(&dir.join("run.json"), &facts) {
         log.say(&format!("cannot write run.json: {e}"));
     }
     let code = match analysis::analyze(&dir) {
         Ok(a) => {
-            log.say(&format!("verdict: {} ({})", a.verdict.as_str(), a.summary));
+            log.say(&format!("verdict: {} ({})", a.valid.as_str(), a.summary));
             a.exit_code
         }
         Err(e) => {
             log.say(&format!("analysis failed: {e}"));
-            exit::INTERNAL
+            e.exit_code()
         }
     };
     if let Err(e) = store::point_latest(&cfg.store, &dir) {
@@ -322,7 +306,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         Ok(()) => rt.block_on(system.wait_ready(started, ready_timeout)),
         Err(e) => Startup { nodes: Vec::new(), cluster: None, not_ready: vec![("bootstrap".into(), e)] },
     };
-    facts.startup = serde_json::to_value(&startup).ok();
+    facts.startup = Some(startup.clone());
     if !startup.ready() {
         let why: Vec<String> = startup.not_ready.iter().map(|(n, e)| format!("{n}: {e}")).collect();
         facts.infrastructure_error =
@@ -340,7 +324,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     // the workload, with faults
     let t0 = Instant::now();
     let start_unix_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
-    let workload = format!("{:?}", cfg.workload).to_lowercase();
+    let workload = cfg.workload.name().to_string();
     let header = Header { name: Some(cfg.run_name()), workload: Some(workload), ..Header::new(start_unix_ns) };
     let (recorder, writer) = match Recorder::start(&dir.join("history.jsonl"), &header, t0) {
         Ok(x) => x,
@@ -401,7 +385,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
 /// window. Returns the problems met.
 fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: &Log) -> Vec<String> {
     let mut errs = Vec::new();
-    let mut open: Option<Fault> = None;
+    let mut applied: Vec<Fault> = Vec::new();
     let apply = |f: &Fault, errs: &mut Vec<String>| {
         rec.record(Op::new(Process::Nemesis, OpType::Invoke, f.f(), serde_json::to_value(f).unwrap_or_default()));
         let r = nemesis.apply(f, rec.t0());
@@ -426,14 +410,14 @@ fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: 
         log.say(&format!("nemesis: {}", step.fault.f()));
         apply(&step.fault, &mut errs);
         log.set_fault(if step.fault.inverse().is_some() { step.fault.f() } else { "" });
-        // a start fault opens a window; its inverse closes it
-        open = step.fault.inverse().is_some().then(|| step.fault.clone());
+        applied.push(step.fault.clone());
     }
-    if let Some(inv) = open.and_then(|f| f.inverse()) {
+    // every window still open (they may overlap), last opened first
+    for inv in nuclei::closing(&applied) {
         log.say(&format!("nemesis: final heal: {}", inv.f()));
         apply(&inv, &mut errs);
-        log.set_fault("");
     }
+    log.set_fault("");
     errs
 }
 

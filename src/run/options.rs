@@ -20,6 +20,17 @@ pub enum DbKind {
     Memory,
 }
 
+impl DbKind {
+    /// Its name on the command line and in records.
+    pub fn name(self) -> &'static str {
+        match self {
+            DbKind::Etcd => "etcd",
+            DbKind::Restate => "restate",
+            DbKind::Memory => "memory",
+        }
+    }
+}
+
 /// Run a test against a cluster.
 #[derive(clap::Args, Debug, Default, Clone)]
 pub struct RunArgs {
@@ -285,19 +296,7 @@ impl RunConfig {
 
     /// The run's name.
     pub fn run_name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| {
-            let w = match self.workload {
-                Workload::Register => "register",
-                Workload::Set => "set",
-                Workload::Append => "append",
-            };
-            let d = match self.db {
-                DbKind::Etcd => "etcd",
-                DbKind::Restate => "restate",
-                DbKind::Memory => "memory",
-            };
-            format!("{d}-{w}")
-        })
+        self.name.clone().unwrap_or_else(|| format!("{}-{}", self.db.name(), self.workload.name()))
     }
 }
 

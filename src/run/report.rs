@@ -1,24 +1,17 @@
 //! Writing a run's report.html and the store's index.html.
 
-use super::store::{read_json, runs, write_json};
+use super::store::runs;
 use checker::trends::{aggregate, RunSummary, Trends};
 use history::History;
 use reports::{render_index, render_run, IndexRow, LogExcerpt, RunReport, Shade};
-use serde_json::Value;
+use results::{RunResults, TestRecord};
 use std::path::Path;
 use std::path::PathBuf;
 
-fn shades(results: &Value, t_end: f64) -> Vec<Shade> {
+fn shades(r: &RunResults, t_end: f64) -> Vec<Shade> {
     let color = |fault: &str| nuclei::PACKAGES.iter().find(|p| p.name == fault).map(|p| p.color).unwrap_or("#cccccc").to_string();
-    results["checks"]["recovery"]["windows"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|w| {
-            let fault = w["fault"].as_str().unwrap_or("fault").to_string();
-            Shade { start: w["start_s"].as_f64().unwrap_or(0.0), end: w["healed_at_s"].as_f64().unwrap_or(t_end), color: color(&fault), label: fault }
-        })
-        .collect()
+    let windows = r.checks.recovery.iter().flat_map(|rec| &rec.windows);
+    windows.map(|w| Shade { start: w.start_s, end: w.healed_at_s.unwrap_or(t_end), color: color(&w.fault), label: w.fault.clone() }).collect()
 }
 
 /// The wall-clock instant (Unix ns) of a log line, from an RFC 3339 `"ts"`
@@ -58,7 +51,7 @@ fn excerpts(dir: &Path, h: &History, shades: &[Shade]) -> Vec<LogExcerpt> {
 }
 
 /// Writes `report.html` into the run directory.
-pub fn write_report(dir: &Path, test: &Value, results: &Value, h: &History) -> Result<(), String> {
+pub fn write_report(dir: &Path, test: &TestRecord, results: &RunResults, h: &History) -> Result<(), String> {
     let t_end = h.ops.last().map(|o| o.time as f64 / 1e9).unwrap_or(0.0);
     let shades = shades(results, t_end);
     let logs = excerpts(dir, h, &shades);
@@ -70,18 +63,19 @@ pub fn write_report(dir: &Path, test: &Value, results: &Value, h: &History) -> R
 pub fn write_index(store: &Path) -> Result<usize, String> {
     let mut rows = Vec::new();
     for run in runs(store) {
-        let Ok(test) = read_json(&run.join("test.json")) else { continue };
-        let results = read_json(&run.join("results.json")).unwrap_or(Value::Null);
+        let Ok(test) = results::read::<TestRecord>(&run.join("test.json")) else { continue };
+        // a run still going (or killed before its analysis) has no results yet
+        let r: Option<RunResults> = results::read(&run.join("results.json")).ok();
         let rel = run.strip_prefix(store).unwrap_or(&run);
         rows.push(IndexRow {
-            date: test["started_at"].as_str().unwrap_or("").to_string(),
-            name: test["name"].as_str().unwrap_or("").to_string(),
-            db: test["db"].as_str().unwrap_or("").to_string(),
-            workload: test["workload"].as_str().unwrap_or("").to_string(),
-            faults: test["nemesis"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")).unwrap_or_default(),
-            verdict: results["valid"].as_str().unwrap_or("unknown").to_string(),
-            worst_recovery_s: results["checks"]["recovery"]["worst_s"].as_f64(),
-            ops: results["stats"]["invocations"].as_u64().unwrap_or(0),
+            date: test.started_at.clone(),
+            name: test.name.clone(),
+            db: test.db.clone(),
+            workload: test.workload.clone(),
+            faults: test.nemesis.join(","),
+            verdict: r.as_ref().map(|r| r.valid.as_str()).unwrap_or("unknown").to_string(),
+            worst_recovery_s: r.as_ref().and_then(|r| r.checks.recovery.as_ref()).and_then(|rec| rec.worst_s),
+            ops: r.as_ref().and_then(|r| r.stats.as_ref()).map(|s| s.invocations as u64).unwrap_or(0),
             link: format!("{}/report.html", rel.display()),
         });
     }
@@ -91,14 +85,9 @@ pub fn write_index(store: &Path) -> Result<usize, String> {
 }
 
 fn summary_of(run: &Path) -> Option<RunSummary> {
-    let results = read_json(&run.join("results.json")).ok()?;
-    let recoveries = results["checks"]["recovery"]["recoveries"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| (r["service"].as_str().unwrap_or("").to_string(), r["recovered_s"].as_f64()))
-        .collect();
-    Some(RunSummary { run: run.display().to_string(), violated: results["valid"] != "valid", recoveries })
+    let r: RunResults = results::read(&run.join("results.json")).ok()?;
+    let recoveries = r.checks.recovery.iter().flat_map(|rec| &rec.recoveries).map(|x| (x.service.clone(), x.recovered_s)).collect();
+    Some(RunSummary { run: run.display().to_string(), violated: r.valid != checker::Verdict::Valid, recoveries })
 }
 
 /// Human lines for an aggregate.
@@ -126,7 +115,7 @@ pub fn write_trends(out: &Path, dirs: &[PathBuf]) -> Result<String, String> {
     let summaries: Vec<RunSummary> = dirs.iter().filter_map(|d| summary_of(d)).collect();
     let t = aggregate(&summaries);
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    write_json(&out.join("trends.json"), &t)?;
+    results::write(&out.join("trends.json"), &t).map_err(|e| e.to_string())?;
     let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "runs".into());
     std::fs::write(out.join("trends.xml"), super::junit::trends_junit(&name, &t)).map_err(|e| format!("trends.xml: {e}"))?;
     Ok(trends_text(&t))

@@ -1,6 +1,5 @@
 //! The run store: `STORE/<name>/<YYYYMMDDTHHMMSS>/`, and `STORE/latest`.
 
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// Makes a new run directory named by the local time.
@@ -17,18 +16,6 @@ pub fn create_run_dir(store: &Path, name: &str) -> Result<PathBuf, String> {
         }
     }
     unreachable!("the loop returns")
-}
-
-/// Writes pretty JSON.
-pub fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
-    std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// Reads JSON.
-pub fn read_json(path: &Path) -> Result<serde_json::Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Points `STORE/latest` at `dir` (a relative symlink, replaced atomically).

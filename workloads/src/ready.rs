@@ -2,27 +2,8 @@
 //! backoff and a deadline, and record how long start-up took.
 
 use crate::db::{Db, Topology};
-use serde::Serialize;
+pub use results::Startup;
 use std::time::{Duration, Instant};
-
-/// How start-up went.
-#[derive(Debug, Clone, Serialize)]
-pub struct Startup {
-    /// Per node: seconds from start to ready, or `None` if never ready.
-    pub nodes: Vec<(String, Option<f64>)>,
-    /// Seconds from start until the whole cluster was ready.
-    pub cluster: Option<f64>,
-    /// For nodes (or the cluster) not ready by the deadline: the last probe
-    /// error.
-    pub not_ready: Vec<(String, String)>,
-}
-
-impl Startup {
-    /// True when the cluster became ready.
-    pub fn ready(&self) -> bool {
-        self.cluster.is_some()
-    }
-}
 
 /// Polls until every node and then the cluster is ready, or `deadline`
 /// passes. Backoff starts at 50 ms and doubles up to 1 s. `started` is when

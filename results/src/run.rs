@@ -1,0 +1,178 @@
+//! `results.json`: every check's typed result and the run's verdict.
+
+use crate::records::Startup;
+use checker::logs::AppendResult;
+use checker::recovery::{RecoveryResult, Slos};
+use checker::sets::SetResult;
+use checker::{Linearizability, Verdict};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The version of `results.json` this crate writes.
+pub const RESULTS_VERSION: u32 = 1;
+
+/// The availability SLO's check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Availability {
+    /// Whether it held.
+    pub valid: Verdict,
+    /// The minimum success ratio asked for.
+    pub min: f64,
+    /// The ratio outside fault windows (`None`: no ops there).
+    pub outside_windows: Option<f64>,
+}
+
+/// The start-up SLO's check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StartupCheck {
+    /// Whether it held.
+    pub valid: Verdict,
+    /// The SLO, seconds.
+    pub slo_s: f64,
+    /// Seconds from start to a ready cluster (`None`: never ready).
+    pub cluster_s: Option<f64>,
+}
+
+/// The append-latency SLO's check (appends invoked outside fault windows).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AppendLatency {
+    /// Whether it held.
+    pub valid: Verdict,
+    /// The SLO, seconds.
+    pub slo_s: f64,
+    /// The slowest such append, seconds.
+    pub worst_s: f64,
+}
+
+/// Every check of a run; a check that did not run is `None`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Checks {
+    /// Linearizability (the register workload).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linearizable: Option<Linearizability>,
+    /// The set workload's check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<SetResult>,
+    /// The append workload's check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub append: Option<AppendResult>,
+    /// Recovery after every fault window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<RecoveryResult>,
+    /// The availability SLO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<Availability>,
+    /// The start-up SLO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup: Option<StartupCheck>,
+    /// The append-latency SLO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub append_latency: Option<AppendLatency>,
+    /// The SLOs applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slos: Option<Slos>,
+    /// Checks that could not decide (an error or a crash in the checker),
+    /// with the reason: each counts as `unknown`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unknown: BTreeMap<String, String>,
+}
+
+impl Checks {
+    /// Every check's verdict, by name.
+    pub fn verdicts(&self) -> Vec<(&'static str, Verdict)> {
+        let mut v = Vec::new();
+        let mut add = |name: &'static str, x: Option<Verdict>| {
+            if let Some(x) = x {
+                v.push((name, x));
+            }
+        };
+        add("linearizable", self.linearizable.as_ref().map(|c| c.valid));
+        add("set", self.set.as_ref().map(|c| c.valid));
+        add("append", self.append.as_ref().map(|c| c.valid));
+        add("recovery", self.recovery.as_ref().map(|c| c.valid));
+        add("availability", self.availability.as_ref().map(|c| c.valid));
+        add("startup", self.startup.as_ref().map(|c| c.valid));
+        add("append_latency", self.append_latency.as_ref().map(|c| c.valid));
+        v
+    }
+}
+
+/// Counts of the workload's ops.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Invocations.
+    pub invocations: usize,
+    /// ok completions.
+    pub ok: usize,
+    /// fail completions.
+    pub fail: usize,
+    /// info completions.
+    pub info: usize,
+    /// Seconds from the first op to the last.
+    pub duration_s: f64,
+    /// Seconds the checks took.
+    pub check_s: f64,
+    /// A cut-short last line of the history, if any.
+    pub truncated_line: Option<usize>,
+}
+
+/// `results.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunResults {
+    /// The format's version ([`RESULTS_VERSION`]).
+    pub version: u32,
+    /// The run's verdict: every check merged (invalid over unknown over
+    /// valid); `unknown` when the infrastructure failed.
+    pub valid: Verdict,
+    /// One line.
+    pub summary: String,
+    /// The exit code the run gave.
+    pub exit_code: i32,
+    /// The checks.
+    #[serde(default)]
+    pub checks: Checks,
+    /// Op counts (`None`: no history).
+    #[serde(default)]
+    pub stats: Option<Stats>,
+    /// Start-up times.
+    #[serde(default)]
+    pub startup: Option<Startup>,
+    /// An infrastructure failure: no verdict on the system.
+    #[serde(default)]
+    pub infrastructure_error: Option<String>,
+    /// Why the run was refused before it started.
+    #[serde(default)]
+    pub refused: Option<String>,
+    /// Problems met while healing.
+    #[serde(default)]
+    pub heal_errors: Vec<String>,
+    /// The run was interrupted.
+    #[serde(default)]
+    pub interrupted: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_round_trip_and_verdicts_merge_as_jepsen() {
+        let mut r = RunResults { version: RESULTS_VERSION, ..RunResults::default() };
+        r.checks.set = Some(SetResult { valid: Verdict::Invalid, ..SetResult::default() });
+        r.checks.unknown.insert("append".into(), "checker crashed".into());
+        let back: RunResults = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.checks.set.unwrap().valid, Verdict::Invalid);
+        assert_eq!(back.checks.unknown["append"], "checker crashed");
+        assert_eq!(Verdict::merge([Verdict::Valid, Verdict::Unknown]), Verdict::Unknown);
+        assert_eq!(Verdict::merge([Verdict::Unknown, Verdict::Invalid, Verdict::Valid]), Verdict::Invalid);
+        assert_eq!(Verdict::merge([]), Verdict::Valid);
+    }
+
+    #[test]
+    fn a_renamed_or_missing_field_is_an_error_not_an_empty_cell() {
+        let e = serde_json::from_str::<RunResults>(r#"{"version":1,"valid":"valid","summary":"","exit_code":0,"checks":{"set":{"valid":"nope"}}}"#);
+        assert!(e.is_err());
+        let e = serde_json::from_str::<RunResults>(r#"{"version":1,"verdict":"valid"}"#);
+        assert!(e.is_err(), "`valid` is required");
+    }
+}

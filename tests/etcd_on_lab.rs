@@ -7,8 +7,8 @@ mod common;
 use common::{kill_restart_pause, lab_nodes, node_logs, register_and_log_ops, topology};
 use control::{Cluster, Cmd, Options};
 use std::time::{Duration, Instant};
-use workloads::etcd::{Etcd, EtcdClient};
-use workloads::{wait_ready, Db, Topology};
+use systems::etcd::{Etcd, EtcdClient};
+use systems::{wait_ready, Db, Topology};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()

@@ -60,6 +60,9 @@ fn memory_lost_acknowledged_writes_are_caught_by_the_set_checker() {
     let set = r.checks.set.as_ref().unwrap();
     assert_eq!(set.valid, Verdict::Invalid, "{set:?}");
     assert!(!set.lost.is_empty(), "acknowledged adds lost: {set:?}");
+    // `check` on the history alone agrees: its header names the workload
+    let o = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["check", dir.join("history.jsonl").to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("lost"));
 }
 

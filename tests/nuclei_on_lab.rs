@@ -9,8 +9,8 @@ use control::{Cluster, Cmd, Options};
 use nuclei::{grudge, heal_leftovers, leftovers, Fault, HealGuard, Injector};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use workloads::etcd::{Etcd, EtcdClient};
-use workloads::{wait_ready, Completion, Db, Primary, Topology};
+use systems::etcd::{Etcd, EtcdClient};
+use systems::{wait_ready, Completion, Db, Primary, Topology};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()

@@ -11,8 +11,8 @@ use control::{Cluster, Cmd, Options};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use workloads::restate::{Restate, RestateClient};
-use workloads::{wait_ready, Completion, Db, Ops, Primary};
+use systems::restate::{Restate, RestateClient};
+use systems::{wait_ready, Completion, Db, Ops, Primary};
 
 /// The tests share the lab, so they run in order in one test.
 #[test]
@@ -63,7 +63,7 @@ fn restate_is_ready_only_when_provisioned_serves_survives_a_kill_and_tears_down(
         assert_eq!(c(1).add("s", &json!(8)).await, Completion::Ok(json!(8)));
         assert_eq!(c(2).read_set("s").await, Completion::Ok(json!([7, 8])));
         // a request the ingress rejects is a definite failure
-        match c(0).call("NoSuchService", "k", "get", None, workloads::Effect::Write).await {
+        match c(0).call("NoSuchService", "k", "get", None, systems::Effect::Write).await {
             Completion::Fail(e) => assert!(e.starts_with("404"), "{e}"),
             other => panic!("{other:?}"),
         }

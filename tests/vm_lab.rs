@@ -11,7 +11,7 @@ use control::{Cluster, Cmd, NodesFile, Options};
 use nuclei::{Fault, Injector};
 use std::process::Command;
 use std::time::Instant;
-use workloads::etcd::Etcd;
+use systems::etcd::Etcd;
 
 fn faultline(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_faultline")).args(args).output().expect("run faultline")

@@ -2,8 +2,7 @@
 //! SVG plots made with plotters, and data; nothing fetched), and an index of
 //! runs with trends. Every value from the SUT or the history is escaped.
 
-mod counterexample;
-mod findings;
+pub mod counterexample;
 pub mod html;
 mod index;
 pub mod plots;

@@ -30,6 +30,8 @@ pub struct RunReport<'a> {
     pub history: &'a History,
     /// Fault windows to shade.
     pub shades: Vec<Shade>,
+    /// What the workload's checks found (its own HTML).
+    pub findings: String,
     /// Node logs.
     pub logs: Vec<LogExcerpt>,
 }
@@ -255,7 +257,10 @@ pub fn render_run(r: &RunReport) -> String {
     }
 
     // anomalies
-    b += &crate::findings::render(&results.checks, r.history);
+    b += &r.findings;
+    for (name, why) in &results.checks.unknown {
+        let _ = write!(b, "<p class=\"err\">{}: unknown: {}</p>", esc(name), esc(why));
+    }
 
     // settings
     let _ = write!(

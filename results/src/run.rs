@@ -97,6 +97,14 @@ impl Checks {
     }
 }
 
+impl Checks {
+    /// Every verdict merged, each check that could not decide counting as
+    /// unknown.
+    pub fn merged(&self) -> Verdict {
+        Verdict::merge(self.verdicts().into_iter().map(|(_, v)| v).chain(self.unknown.keys().map(|_| Verdict::Unknown)))
+    }
+}
+
 /// Counts of the workload's ops.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {

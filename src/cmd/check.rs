@@ -84,7 +84,17 @@ pub struct Args {
 
 /// What checking one file gave.
 enum FileResult {
-    Checked { format: Format, result: Box<Linearizability>, elapsed: Duration },
+    /// A run's history of another workload, checked by that workload.
+    Workload {
+        name: String,
+        checks: Box<results::Checks>,
+        elapsed: Duration,
+    },
+    Checked {
+        format: Format,
+        result: Box<Linearizability>,
+        elapsed: Duration,
+    },
     BadInput(String),
 }
 
@@ -95,9 +105,6 @@ fn options(a: &Args, format: Format, header: Option<&history::Header>, threads: 
     // a run's own history names its workload: its registers are independent keys
     let workload = header.and_then(|h| h.workload.as_deref());
     let from_run = a.model.is_none() && workload == Some("register");
-    if let (None, Some(w @ ("set" | "append"))) = (a.model, workload) {
-        return Err(format!("a history of the {w} workload: check its run with `faultline analyze RUN_DIR`"));
-    }
     let model = match a.model.unwrap_or(ModelArg::CasRegister) {
         ModelArg::Register => ModelKind::Register,
         ModelArg::CasRegister => ModelKind::CasRegister,
@@ -138,6 +145,16 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
         Ok(x) => x,
         Err(e) => return FileResult::BadInput(e.to_string()),
     };
+    // a run's history of another workload: that workload's own checks
+    let named = h.header.as_ref().and_then(|hd| hd.workload.as_deref()).filter(|w| *w != "register");
+    if let (None, Some(w)) = (a.model, named.and_then(workloads::by_name)) {
+        let ops = history::History { ops: h.ops.iter().filter(|o| o.is_workload()).cloned().collect(), ..Default::default() };
+        let mut checks = results::Checks::default();
+        return match w.check(&ops, &workloads::CheckContext::default(), &mut checks) {
+            Ok(()) => FileResult::Workload { name: w.name().to_string(), checks: Box::new(checks), elapsed: start.elapsed() },
+            Err(e) => FileResult::BadInput(e),
+        };
+    }
     let opts = match options(a, format, h.header.as_ref(), threads) {
         Ok(o) => o,
         Err(e) => return FileResult::BadInput(e),
@@ -167,6 +184,10 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
 fn print_human(path: &Path, r: &FileResult) {
     match r {
         FileResult::BadInput(e) => eprintln!("{}: error: {e}", path.display()),
+        FileResult::Workload { name, checks, elapsed } => {
+            let v = checks.merged();
+            println!("{}: {} ({name} workload, {:.1} ms)", path.display(), v.as_str(), elapsed.as_secs_f64() * 1e3);
+        }
         FileResult::Checked { result, elapsed, .. } => {
             let ms = elapsed.as_secs_f64() * 1e3;
             let parts = if result.partitions == 1 { "1 part".to_string() } else { format!("{} parts", result.partitions) };
@@ -191,6 +212,10 @@ fn print_human(path: &Path, r: &FileResult) {
 fn print_json(path: &PathBuf, r: &FileResult) {
     let v = match r {
         FileResult::BadInput(e) => json!({"file": path, "valid": "unknown", "error": e}),
+        FileResult::Workload { name, checks, elapsed } => {
+            let v = checks.merged();
+            json!({"file": path, "workload": name, "valid": v, "checks": checks, "elapsed_ms": elapsed.as_secs_f64() * 1e3})
+        }
         FileResult::Checked { format, result, elapsed } => {
             let mut v = serde_json::to_value(result).unwrap_or_default();
             v["file"] = json!(path);
@@ -235,6 +260,7 @@ pub fn run(a: Args) -> i32 {
         }
         codes.push(match r {
             FileResult::BadInput(_) => exit::BAD_INPUT,
+            FileResult::Workload { checks, .. } => checks.merged().exit_code(),
             FileResult::Checked { result, .. } => result.valid.exit_code(),
         });
     }

@@ -10,12 +10,13 @@
 use super::options::RunConfig;
 use crate::exit;
 use checker::recovery::{availability_outside, check_recovery, RecoveryResult, Slos};
-use checker::{check_history, Budget, CheckOptions, ModelKind, Verdict};
-use history::{History, OpType, Semantics};
+use checker::Verdict;
+use history::{History, OpType};
 use results::{AppendLatency, Availability, Checks, RunFacts, RunResults, StartupCheck, Stats, TestRecord, RESULTS_VERSION};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+use workloads::CheckContext;
 
 /// Why an analysis could not even start.
 #[derive(Debug)]
@@ -85,21 +86,14 @@ fn run_checks(cfg: &RunConfig, facts: &RunFacts, h: &History, completed: bool) -
         }
     };
     let mut unknown = std::mem::take(&mut c.unknown);
-    match cfg.workload {
-        super::generator::Workload::Register => {
-            let mut o = CheckOptions::new(ModelKind::CasRegister);
-            o.independent = true;
-            o.semantics = Semantics::FAULTLINE;
-            o.budget = Budget { deadline: Some(Instant::now() + Duration::from_secs(120)), max_bytes: 4 << 30 };
-            c.linearizable = guarded("linearizable", &mut unknown, || check_history(&clients, &o).map_err(|e| format!("history.jsonl: {e}")));
+    // the workload's own checks, on its ops only
+    let ctx = CheckContext { linearizable_reads: !cfg.serializable, slow_append_s: slos.append.unwrap_or(1.0).min(1.0) };
+    match workloads::by_name(&cfg.workload) {
+        Some(w) => {
+            guarded(w.name(), &mut unknown, || w.check(&clients, &ctx, &mut c));
         }
-        super::generator::Workload::Set => {
-            let linearizable = !cfg.serializable;
-            c.set = guarded("set", &mut unknown, || checker::sets::check_set(&clients, linearizable).map_err(|e| format!("history.jsonl: {e}")));
-        }
-        super::generator::Workload::Append => {
-            let slow = slos.append.unwrap_or(1.0).min(1.0);
-            c.append = guarded("append", &mut unknown, || checker::logs::check_append(&clients, slow).map_err(|e| format!("history.jsonl: {e}")));
+        None => {
+            unknown.insert("workload".into(), format!("test.json names an unknown workload {:?}", cfg.workload));
         }
     }
     let rec = guarded("recovery", &mut unknown, || Ok(check_recovery(h, &slos.recovery_options(nuclei::window_kinds()))));

@@ -9,7 +9,6 @@
 
 pub mod analysis;
 mod clients;
-pub mod generator;
 pub mod junit;
 mod log;
 pub mod options;
@@ -22,7 +21,6 @@ use crate::exit;
 use crate::lab::Lab;
 use clients::Client;
 use control::NodesFile;
-use generator::{ClientOp, Generator};
 use history::{Header, Op, OpType, Process, Rng, Role};
 pub use log::Log;
 use nuclei::{Fault, HealGuard, Injector, Spacing, Step};
@@ -34,9 +32,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use system::{InMemory, Remote, System};
-use workloads::etcd::Etcd;
-use workloads::restate::Restate;
-use workloads::{Completion, Startup, Topology};
+use systems::etcd::Etcd;
+use systems::restate::Restate;
+use systems::{Completion, Startup, Topology};
+use workloads::{ClientOp, Generator, Workload};
 
 /// Health probes use process numbers from here up (their ops say
 /// `role: probe`; the number only keeps them apart from clients).
@@ -133,7 +132,7 @@ fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>)
     let test = results::TestRecord {
         name: cfg.run_name(),
         db: cfg.db.name().to_string(),
-        workload: cfg.workload.name().to_string(),
+        workload: cfg.workload.clone(),
         nemesis: cfg.nemesis.clone(),
         seed,
         options: serde_json::to_value(&cfg).unwrap_or_default(),
@@ -194,7 +193,7 @@ pub fn bench_runner(seconds: f64, concurrency: usize, rate: f64) -> i32 {
     let Ok((rec, writer)) = Recorder::start(&path, &Header::new(0), t0) else { return exit::INTERNAL };
     let topo = Topology { nodes: (1..=3).map(|i| (format!("n{i}"), String::new())).collect() };
     let clients: Vec<Arc<Client>> = (0..3).map(|_| Arc::new(Client::Noop)).collect();
-    let generator = Mutex::new(Generator::new(generator::Workload::Register, concurrency, 100, 1));
+    let generator: Mutex<Box<dyn Generator>> = Mutex::new(workloads::Register.generator(concurrency, 1));
     let end = t0 + Duration::from_secs_f64(seconds);
     rt.block_on(drive(&cfg, &clients, &generator, &rec, &topo, end, 7));
     let elapsed = t0.elapsed().as_secs_f64();
@@ -324,8 +323,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     // the workload, with faults
     let t0 = Instant::now();
     let start_unix_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
-    let workload = cfg.workload.name().to_string();
-    let header = Header { name: Some(cfg.run_name()), workload: Some(workload), ..Header::new(start_unix_ns) };
+    let header = Header { name: Some(cfg.run_name()), workload: Some(cfg.workload.clone()), ..Header::new(start_unix_ns) };
     let (recorder, writer) = match Recorder::start(&dir.join("history.jsonl"), &header, t0) {
         Ok(x) => x,
         Err(e) => {
@@ -343,11 +341,15 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     facts.schedule = schedule.iter().map(|s| json!({"at_ms": s.at_ms, "fault": s.fault})).collect();
     let timeout = Duration::from_secs_f64(cfg.op_timeout);
     let clients: Vec<Arc<Client>> = (0..topo.nodes.len()).map(|i| Arc::new(system.client(i, timeout))).collect();
-    let generator = Mutex::new(Generator::new(cfg.workload, cfg.concurrency, 100, rng.next_u64()));
+    let Some(workload) = workloads::by_name(&cfg.workload) else {
+        facts.refused = Some(format!("unknown workload {:?}", cfg.workload));
+        return facts;
+    };
+    let generator: Mutex<Box<dyn Generator>> = Mutex::new(workload.generator(cfg.concurrency, rng.next_u64()));
     let faults_end = t0 + Duration::from_secs_f64(cfg.time_limit);
     let load_end = faults_end + Duration::from_secs_f64(cfg.recovery_window);
     log.say(&format!(
-        "workload {:?} for {} s with {} fault windows, then {} s of recovery",
+        "workload {} for {} s with {} fault windows, then {} s of recovery",
         cfg.workload,
         cfg.time_limit,
         schedule.len() / 2,
@@ -423,7 +425,7 @@ fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: 
 
 /// The client processes: each bound to a node, issuing ops at its share of
 /// the rate with random stagger, until `end` or an interrupt.
-async fn drive(cfg: &RunConfig, clients: &[Arc<Client>], generator: &Mutex<Generator>, rec: &Recorder, topo: &Topology, end: Instant, seed: u64) {
+async fn drive(cfg: &RunConfig, clients: &[Arc<Client>], generator: &Mutex<Box<dyn Generator>>, rec: &Recorder, topo: &Topology, end: Instant, seed: u64) {
     let n = cfg.concurrency;
     let per_process = Duration::from_secs_f64(n as f64 / cfg.rate);
     let op_deadline = Duration::from_secs_f64(cfg.op_timeout + 1.0);
@@ -453,7 +455,7 @@ async fn drive(cfg: &RunConfig, clients: &[Arc<Client>], generator: &Mutex<Gener
             }
         }
     });
-    workloads::futures_join_all(tasks).await;
+    systems::futures_join_all(tasks).await;
 }
 
 /// Records an invocation, performs it, records its completion; true if
@@ -508,10 +510,10 @@ async fn probes(system: &dyn System, topo: &Topology, rec: &Recorder, end: Insta
             }
         })
     });
-    workloads::futures_join_all(tasks).await;
+    systems::futures_join_all(tasks).await;
 }
 
-async fn final_reads(generator: &Mutex<Generator>, clients: &[Arc<Client>], topo: &Topology, rec: &Recorder) {
+async fn final_reads(generator: &Mutex<Box<dyn Generator>>, clients: &[Arc<Client>], topo: &Topology, rec: &Recorder) {
     let reads = generator.lock().unwrap_or_else(|e| e.into_inner()).final_reads();
     let mut p = FINAL_BASE;
     for op in &reads {

@@ -1,7 +1,6 @@
 //! `faultline run`'s options: flags, or a TOML file with the same names,
 //! resolved into one [`RunConfig`] that is stored with the run.
 
-use super::generator::Workload;
 use clap::ValueEnum;
 use nuclei::Kind;
 use serde::{Deserialize, Serialize};
@@ -40,9 +39,9 @@ pub struct RunArgs {
     /// The system under test [default: etcd].
     #[arg(long, value_enum)]
     pub db: Option<DbKind>,
-    /// The workload [default: register].
-    #[arg(long, value_enum)]
-    pub workload: Option<Workload>,
+    /// The workload: register, set, append [default: register].
+    #[arg(long)]
+    pub workload: Option<String>,
     /// Faults, comma-separated: partition, kill, pause, loss, slow, clock
     /// [default: partition,kill]; `none` for no faults.
     #[arg(long)]
@@ -116,7 +115,7 @@ pub struct RunConfig {
     /// SUT.
     pub db: DbKind,
     /// Workload.
-    pub workload: Workload,
+    pub workload: String,
     /// Fault kinds, by name.
     pub nemesis: Vec<String>,
     /// Seconds of workload with faults.
@@ -159,7 +158,7 @@ impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
             db: DbKind::Etcd,
-            workload: Workload::Register,
+            workload: "register".into(),
             nemesis: vec!["partition".into(), "kill".into()],
             time_limit: 60.0,
             rate: 100.0,
@@ -223,6 +222,9 @@ impl RunConfig {
     }
 
     fn check(&self) -> Result<(), String> {
+        if workloads::by_name(&self.workload).is_none() {
+            return Err(format!("unknown workload {:?} (one of {})", self.workload, workloads::names().join(", ")));
+        }
         for k in &self.nemesis {
             if Kind::parse(k).is_none() {
                 return Err(format!("unknown fault {k:?} in --nemesis (partition, kill, pause, loss, slow, clock, none)"));
@@ -267,8 +269,8 @@ impl RunConfig {
     }
 
     /// The in-memory system's bugs, from `--bug`.
-    pub fn memory_bugs(&self) -> Result<Vec<workloads::memory::Bug>, String> {
-        use workloads::memory::Bug;
+    pub fn memory_bugs(&self) -> Result<Vec<systems::memory::Bug>, String> {
+        use systems::memory::Bug;
         self.bugs
             .iter()
             .map(|b| {
@@ -296,7 +298,7 @@ impl RunConfig {
 
     /// The run's name.
     pub fn run_name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| format!("{}-{}", self.db.name(), self.workload.name()))
+        self.name.clone().unwrap_or_else(|| format!("{}-{}", self.db.name(), self.workload))
     }
 }
 
@@ -312,7 +314,7 @@ mod tests {
         std::fs::write(&f, "db = \"etcd\"\nworkload = \"set\"\nnemesis = [\"pause\"]\ntime_limit = 10.0\n").unwrap();
         let a = RunArgs { config: Some(f.clone()), time_limit: Some(30.0), ..RunArgs::default() };
         let (c, text) = RunConfig::resolve(&a).unwrap();
-        assert_eq!((c.workload, c.time_limit, c.nemesis.clone()), (Workload::Set, 30.0, vec!["pause".to_string()]));
+        assert_eq!((c.workload.as_str(), c.time_limit, c.nemesis.clone()), ("set", 30.0, vec!["pause".to_string()]));
         assert!(text.unwrap().contains("workload"));
         std::fs::write(&f, "db = \"etcd\"\nwrokload = \"set\"\n").unwrap();
         let e = RunConfig::resolve(&a).unwrap_err();

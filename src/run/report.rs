@@ -55,7 +55,8 @@ pub fn write_report(dir: &Path, test: &TestRecord, results: &RunResults, h: &His
     let t_end = h.ops.last().map(|o| o.time as f64 / 1e9).unwrap_or(0.0);
     let shades = shades(results, t_end);
     let logs = excerpts(dir, h, &shades);
-    let html = render_run(&RunReport { test, results, history: h, shades, logs });
+    let findings = workloads::by_name(&test.workload).map(|w| w.findings(&results.checks, h)).unwrap_or_default();
+    let html = render_run(&RunReport { test, results, history: h, shades, logs, findings });
     std::fs::write(dir.join("report.html"), html).map_err(|e| format!("report.html: {e}"))
 }
 

@@ -1,7 +1,7 @@
 //! The system under test as the runner sees it: one unit that installs,
 //! starts, waits for, probes, serves clients to, injects faults into and
 //! tears down a cluster. [`Remote`] is any [`Db`] on real nodes over SSH;
-//! [`InMemory`] the in-process cluster of [`workloads::memory`].
+//! [`InMemory`] the in-process cluster of [`systems::memory`].
 
 use super::clients::Client;
 use super::log::Log;
@@ -10,10 +10,10 @@ use nuclei::{Injector, Nemesis};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use workloads::etcd::EtcdClient;
-use workloads::memory::{Memory, MemoryClient};
-use workloads::restate::RestateClient;
-use workloads::{wait_ready, BoxFuture, Db, DbTarget, Startup, Topology};
+use systems::etcd::EtcdClient;
+use systems::memory::{Memory, MemoryClient};
+use systems::restate::RestateClient;
+use systems::{wait_ready, BoxFuture, Db, DbTarget, Startup, Topology};
 
 /// What the runner needs from a system under test.
 pub trait System: Send + Sync {
@@ -68,7 +68,7 @@ impl Remote {
         Remote { cluster, db, topo, http, nemesis, serializable }
     }
 
-    fn on_all(&self, f: impl Fn(&NodeClient) -> Result<(), workloads::DbError> + Sync) -> Result<(), String> {
+    fn on_all(&self, f: impl Fn(&NodeClient) -> Result<(), systems::DbError> + Sync) -> Result<(), String> {
         self.cluster.on_all(f).into_iter().try_for_each(|(n, r)| r.map_err(|e| format!("{n}: {e}")))
     }
 }
@@ -147,7 +147,7 @@ pub struct InMemory {
 
 impl InMemory {
     /// An in-memory cluster of `n` nodes with `bugs`.
-    pub fn new(n: usize, bugs: &[workloads::memory::Bug]) -> InMemory {
+    pub fn new(n: usize, bugs: &[systems::memory::Bug]) -> InMemory {
         let mem = Memory::new(n, bugs);
         let topo = Topology { nodes: mem.nodes().iter().map(|n| (n.clone(), format!("memory:{n}"))).collect() };
         InMemory { mem, topo }

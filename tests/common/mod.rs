@@ -28,28 +28,28 @@ pub fn lab_nodes() -> Vec<Node> {
 }
 
 /// The topology of a cluster: every node's name and address.
-pub fn topology(c: &control::Cluster) -> workloads::Topology {
-    workloads::Topology { nodes: c.clients().iter().map(|n| (n.node().name.clone(), n.node().address.clone())).collect() }
+pub fn topology(c: &control::Cluster) -> systems::Topology {
+    systems::Topology { nodes: c.clients().iter().map(|n| (n.node().name.clone(), n.node().address.clone())).collect() }
 }
 
 /// A nemesis on `nodes` for `db`, as the runner makes one.
-pub fn nemesis(nodes: Vec<Node>, db: impl workloads::Db + 'static) -> nuclei::Nemesis {
+pub fn nemesis(nodes: Vec<Node>, db: impl systems::Db + 'static) -> nuclei::Nemesis {
     let cluster = std::sync::Arc::new(control::Cluster::new(nodes, control::Options::default()));
     let topo = topology(&cluster);
-    nuclei::Nemesis::new(cluster, std::sync::Arc::new(workloads::DbTarget::new(std::sync::Arc::new(db), topo)))
+    nuclei::Nemesis::new(cluster, std::sync::Arc::new(systems::DbTarget::new(std::sync::Arc::new(db), topo)))
 }
 
 /// Retries an operation until it is `ok` or the deadline passes (a
 /// condition, not a sleep): returns the last completion.
-pub async fn until_ok<F, Fut>(limit: std::time::Duration, mut f: F) -> workloads::Completion
+pub async fn until_ok<F, Fut>(limit: std::time::Duration, mut f: F) -> systems::Completion
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = workloads::Completion>,
+    Fut: std::future::Future<Output = systems::Completion>,
 {
     let deadline = std::time::Instant::now() + limit;
     loop {
         let c = f().await;
-        if matches!(c, workloads::Completion::Ok(_)) || std::time::Instant::now() >= deadline {
+        if matches!(c, systems::Completion::Ok(_)) || std::time::Instant::now() >= deadline {
             return c;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -62,8 +62,8 @@ where
 /// definitely; restart n3, ready again within `ready`, and it reads the
 /// last write; pause n1, and a write through it is an indeterminate
 /// timeout.
-pub fn kill_restart_pause<C: workloads::Ops>(
-    db: &dyn workloads::Db,
+pub fn kill_restart_pause<C: systems::Ops>(
+    db: &dyn systems::Db,
     cluster: &control::Cluster,
     rt: &tokio::runtime::Runtime,
     client: impl Fn(usize, std::time::Duration) -> C,
@@ -72,7 +72,7 @@ pub fn kill_restart_pause<C: workloads::Ops>(
 ) {
     use serde_json::json;
     use std::time::{Duration, Instant};
-    use workloads::Completion;
+    use systems::Completion;
     let topo = topology(cluster);
     let http = reqwest::Client::new();
     let (kill, pause) = (db.as_kill().expect("the SUT can be killed"), db.as_pause().expect("the SUT can be paused"));
@@ -93,8 +93,8 @@ pub fn kill_restart_pause<C: workloads::Ops>(
     });
     let restarted = Instant::now();
     kill.restart(&cluster.clients()[2], &topo).unwrap();
-    let one = workloads::Topology { nodes: vec![topo.nodes[2].clone()] };
-    let s = rt.block_on(workloads::wait_ready(db, &http, &one, restarted, ready));
+    let one = systems::Topology { nodes: vec![topo.nodes[2].clone()] };
+    let s = rt.block_on(systems::wait_ready(db, &http, &one, restarted, ready));
     assert!(s.ready(), "n3 not ready after restart: {:?}", s.not_ready);
     rt.block_on(async { assert_eq!(c(2).read("k").await, Completion::Ok(json!(4))) });
 
@@ -108,9 +108,9 @@ pub fn kill_restart_pause<C: workloads::Ops>(
 /// Register and log operations through every node of a ready 3-node
 /// cluster: a write seen by another node, `null` for a key never written,
 /// cas that succeeds and cas that fails, appends in order.
-pub fn register_and_log_ops<C: workloads::Ops>(rt: &tokio::runtime::Runtime, c: impl Fn(usize) -> C) {
+pub fn register_and_log_ops<C: systems::Ops>(rt: &tokio::runtime::Runtime, c: impl Fn(usize) -> C) {
     use serde_json::json;
-    use workloads::Completion;
+    use systems::Completion;
     rt.block_on(async {
         assert_eq!(c(0).write("k", &json!(1)).await, Completion::Ok(json!(1)));
         assert_eq!(c(1).read("k").await, Completion::Ok(json!(1)));

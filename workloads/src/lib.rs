@@ -1,23 +1,101 @@
-//! faultline's systems under test and their clients.
+//! faultline's workloads. A [`Workload`] is one unit: its generator (what
+//! each client process does next), the operations it needs from a
+//! system's client ([`perform`] over [`systems::Ops`]), its checkers and
+//! its findings for the report. Every workload is registered in
+//! [`WORKLOADS`], the one list the runner, `analyze` and the CLI read.
 //!
-//! A [`Db`] installs, starts and removes a SUT on a node over SSH
-//! ([`control`]), names its services, and says what "ready" means; optional
-//! abilities ([`Kill`], [`Pause`], [`Primary`]) are separate traits.
-//! [`wait_ready`] polls readiness with backoff and a deadline and records
-//! start-up times. Clients return a [`Completion`] that keeps a definite
-//! failure (`fail`) apart from an unknown outcome (`info`).
+//! ```
+//! let w = workloads::by_name("set").unwrap();
+//! let mut g = w.generator(3, 7);
+//! assert!(matches!(g.next(0).f(), "add" | "read"));
+//! ```
 
-mod completion;
-mod db;
-pub mod etcd;
-pub mod memory;
-mod ops;
-mod ready;
-pub mod restate;
-mod target;
+mod append;
+mod op;
+mod register;
+mod set;
 
-pub use completion::{b64, classify, classify_text, unb64, Completion, Effect};
-pub use db::{BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
-pub use ops::Ops;
-pub use ready::{futures_join_all, wait_ready, Startup};
-pub use target::DbTarget;
+pub use append::Append;
+pub use op::{perform, ClientOp};
+pub use register::Register;
+pub use set::Set;
+
+use history::History;
+use results::Checks;
+
+/// What a check needs to know of the run besides the history.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CheckContext {
+    /// Reads were asked to be linearizable (not `--serializable`).
+    pub linearizable_reads: bool,
+    /// Appends slower than this are listed, seconds.
+    pub slow_append_s: f64,
+}
+
+impl Default for CheckContext {
+    fn default() -> Self {
+        CheckContext { linearizable_reads: true, slow_append_s: 1.0 }
+    }
+}
+
+/// What each client process does next: pure and seeded.
+pub trait Generator: Send {
+    /// The next op for `process`.
+    fn next(&mut self, process: u64) -> ClientOp;
+    /// The reads that end a run, after the heal.
+    fn final_reads(&self) -> Vec<ClientOp>;
+}
+
+/// A workload: generator, checks and findings, as one unit.
+pub trait Workload: Send + Sync {
+    /// Its name (`--workload NAME`, the history header, records).
+    fn name(&self) -> &'static str;
+    /// One line for `--help`.
+    fn about(&self) -> &'static str;
+    /// A generator for `concurrency` processes, seeded.
+    fn generator(&self, concurrency: usize, seed: u64) -> Box<dyn Generator>;
+    /// Checks the workload's ops (the history holds no probe or nemesis
+    /// op) and records the result in `checks`; an error is the reason the
+    /// check is unknown.
+    fn check(&self, h: &History, ctx: &CheckContext, checks: &mut Checks) -> Result<(), String>;
+    /// What the checks found, as HTML for the report.
+    fn findings(&self, checks: &Checks, h: &History) -> String;
+}
+
+/// Every workload: adding one is a module and a line here.
+pub static WORKLOADS: &[&dyn Workload] = &[&Register, &Set, &Append];
+
+/// The workload of that name.
+pub fn by_name(name: &str) -> Option<&'static dyn Workload> {
+    WORKLOADS.iter().copied().find(|w| w.name() == name)
+}
+
+/// Every workload's name, for error messages.
+pub fn names() -> Vec<&'static str> {
+    WORKLOADS.iter().map(|w| w.name()).collect()
+}
+
+/// The op's history row for a finding (`#index p3 ok add 7 n1`).
+pub(crate) fn op_row(h: &History, id: u64) -> String {
+    h.ops
+        .iter()
+        .find(|o| o.index == id)
+        .map(|o| format!("#{} p{} {} {} {} {}", o.index, o.process, o.kind.as_str(), o.f, o.value, o.node.as_deref().unwrap_or("")))
+        .unwrap_or_else(|| format!("#{id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_workload_is_found_by_its_name_and_names_are_unique() {
+        for w in WORKLOADS {
+            assert_eq!(by_name(w.name()).map(|x| x.name()), Some(w.name()));
+        }
+        let mut n = names();
+        n.dedup();
+        assert_eq!(n.len(), WORKLOADS.len());
+        assert!(by_name("nope").is_none());
+    }
+}

@@ -1,0 +1,145 @@
+//! `register`: independent registers, three processes to a key, a key
+//! retired after a budget of ops; read / write / cas; linearizability per
+//! key (Knossos's cas-register, Jepsen's independent keys).
+
+use crate::{CheckContext, ClientOp, Generator, Workload};
+use checker::{check_history, Budget, CheckOptions, Linearizability, ModelKind};
+use history::{History, Rng, Semantics};
+use reports::html::esc;
+use results::Checks;
+use std::fmt::Write;
+use std::time::{Duration, Instant};
+
+/// Ops on one key before it is retired for a fresh one.
+pub const OPS_PER_KEY: u64 = 100;
+
+/// The register workload.
+pub struct Register;
+
+struct Keys {
+    rng: Rng,
+    /// The key each slot works on, and its op count.
+    slots: Vec<(u64, u64)>,
+    next_key: u64,
+    ops_per_key: u64,
+}
+
+impl Keys {
+    /// One key per three processes, each retired after `ops_per_key` ops.
+    fn new(concurrency: usize, ops_per_key: u64, seed: u64) -> Keys {
+        let n = concurrency.div_ceil(3).max(1) as u64;
+        Keys { rng: Rng::new(seed), slots: (0..n).map(|k| (k, 0)).collect(), next_key: n, ops_per_key: ops_per_key.max(1) }
+    }
+}
+
+impl Generator for Keys {
+    fn next(&mut self, process: u64) -> ClientOp {
+        let slot = (process % self.slots.len() as u64) as usize;
+        if self.slots[slot].1 >= self.ops_per_key {
+            self.slots[slot] = (self.next_key, 0);
+            self.next_key += 1;
+        }
+        self.slots[slot].1 += 1;
+        let key = self.slots[slot].0;
+        match self.rng.below(4) {
+            0 | 1 => ClientOp::Read { key },
+            2 => ClientOp::Write { key, value: self.rng.below(5) },
+            _ => ClientOp::Cas { key, old: self.rng.below(5), new: self.rng.below(5) },
+        }
+    }
+
+    fn final_reads(&self) -> Vec<ClientOp> {
+        self.slots.iter().map(|&(key, _)| ClientOp::Read { key }).collect()
+    }
+}
+
+impl Workload for Register {
+    fn name(&self) -> &'static str {
+        "register"
+    }
+    fn about(&self) -> &'static str {
+        "independent registers: read / write / cas, linearizability per key"
+    }
+    fn generator(&self, concurrency: usize, seed: u64) -> Box<dyn crate::Generator> {
+        Box::new(Keys::new(concurrency, OPS_PER_KEY, seed))
+    }
+    fn check(&self, h: &History, _ctx: &CheckContext, checks: &mut Checks) -> Result<(), String> {
+        let mut o = CheckOptions::new(ModelKind::CasRegister);
+        o.independent = true;
+        o.semantics = Semantics::FAULTLINE;
+        o.budget = Budget { deadline: Some(Instant::now() + Duration::from_secs(120)), max_bytes: 4 << 30 };
+        checks.linearizable = Some(check_history(h, &o).map_err(|e| format!("history.jsonl: {e}"))?);
+        Ok(())
+    }
+    fn findings(&self, checks: &Checks, h: &History) -> String {
+        checks.linearizable.as_ref().map(|l| findings(l, h)).unwrap_or_default()
+    }
+}
+
+/// The verdict, and a counterexample drawn as lanes with the last steps of
+/// the longest linearizable prefix.
+pub fn findings(lin: &Linearizability, h: &History) -> String {
+    let mut b = format!("<h2 id=\"linearizable\">Linearizability: {}</h2>", lin.valid.as_str());
+    if let Some(r) = &lin.reason {
+        let _ = write!(b, "<p>{}</p>", esc(r));
+    }
+    let Some(cx) = &lin.counterexample else { return b };
+    b += &reports::counterexample::render(cx, h);
+    let _ = write!(
+        b,
+        "<details><summary>The longest linearizable prefix has {} ops: its last steps, with the model state after each</summary><p>Before them: <code>{}</code></p><table><thead><tr><th>op</th><th>process</th><th>operation</th><th>state after</th></tr></thead><tbody>",
+        cx.prefix_len,
+        esc(&cx.start_state)
+    );
+    for s in &cx.steps {
+        let _ = write!(b, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", s.op.id, s.op.process, esc(&s.op.op), esc(&s.state));
+    }
+    let u = &cx.unplaceable;
+    let _ =
+        write!(b, "<tr class=\"fail\"><td>{}</td><td>{}</td><td>{}</td><td>cannot be placed</td></tr></tbody></table></details>", u.id, u.process, esc(&u.op));
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_keys_rotate_after_their_op_budget() {
+        let mut g = Keys::new(3, 4, 1);
+        let keys: Vec<u64> = (0..10)
+            .map(|_| match g.next(0) {
+                ClientOp::Read { key } | ClientOp::Write { key, .. } | ClientOp::Cas { key, .. } => key,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(keys, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2]);
+    }
+
+    #[test]
+    fn processes_share_keys_three_to_a_key() {
+        let mut g = Keys::new(6, 100, 1);
+        let key = |op: ClientOp| match op {
+            ClientOp::Read { key } | ClientOp::Write { key, .. } | ClientOp::Cas { key, .. } => key,
+            _ => unreachable!(),
+        };
+        let ks: Vec<u64> = (0..6).map(|p| key(g.next(p))).collect();
+        assert_eq!(ks, [0, 1, 0, 1, 0, 1]);
+        assert_eq!(g.final_reads(), [ClientOp::Read { key: 0 }, ClientOp::Read { key: 1 }]);
+    }
+
+    #[test]
+    fn the_mix_is_seeded_and_has_every_op() {
+        let run = |seed| {
+            let mut g = Register.generator(3, seed);
+            (0..400).map(|i| g.next(i % 3).f()).collect::<Vec<_>>()
+        };
+        let a = run(5);
+        assert_eq!(a, run(5));
+        assert_ne!(a, run(6));
+        for f in ["read", "write", "cas"] {
+            assert!(a.iter().filter(|x| **x == f).count() > 50, "{f}");
+        }
+        assert_eq!(ClientOp::Cas { key: 1, old: 2, new: 3 }.value(), serde_json::json!([1, [2, 3]]));
+    }
+}

@@ -1,0 +1,90 @@
+//! `set`: unique adds and whole-set reads, a final read after the heal;
+//! lost, unexpected, duplicated, stale and never-read elements.
+
+use crate::{op_row, CheckContext, ClientOp, Generator, Workload};
+use checker::sets::{check_set, SetResult};
+use history::{History, Rng};
+use reports::html::esc;
+use results::Checks;
+use std::fmt::Write;
+
+/// The set workload.
+pub struct Set;
+
+struct Adds {
+    rng: Rng,
+    next: u64,
+}
+
+impl Generator for Adds {
+    fn next(&mut self, _process: u64) -> ClientOp {
+        if self.rng.below(4) == 0 {
+            ClientOp::ReadSet
+        } else {
+            self.next += 1;
+            ClientOp::Add { element: self.next }
+        }
+    }
+    fn final_reads(&self) -> Vec<ClientOp> {
+        vec![ClientOp::ReadSet]
+    }
+}
+
+impl Workload for Set {
+    fn name(&self) -> &'static str {
+        "set"
+    }
+    fn about(&self) -> &'static str {
+        "a set: unique adds and whole-set reads; lost, unexpected, duplicated and stale elements"
+    }
+    fn generator(&self, _concurrency: usize, seed: u64) -> Box<dyn Generator> {
+        Box::new(Adds { rng: Rng::new(seed), next: 0 })
+    }
+    fn check(&self, h: &History, ctx: &CheckContext, checks: &mut Checks) -> Result<(), String> {
+        checks.set = Some(check_set(h, ctx.linearizable_reads).map_err(|e| format!("history.jsonl: {e}"))?);
+        Ok(())
+    }
+    fn findings(&self, checks: &Checks, h: &History) -> String {
+        checks.set.as_ref().map(|s| findings(s, h)).unwrap_or_default()
+    }
+}
+
+fn findings(set: &SetResult, h: &History) -> String {
+    let mut b = format!(
+        "<h2 id=\"set\">Set: {}</h2><p>{} adds attempted, {} acknowledged, {} indeterminate adds seen, {} reads.</p>",
+        set.valid.as_str(),
+        set.attempted,
+        set.acknowledged,
+        set.recovered,
+        set.reads
+    );
+    for (k, items) in [("lost", &set.lost), ("unexpected", &set.unexpected), ("duplicated", &set.duplicated), ("stale", &set.stale)] {
+        if items.is_empty() {
+            continue;
+        }
+        let _ = write!(b, "<h3>{k}: {}</h3><ul>", items.len());
+        for (el, op) in items.iter().take(50) {
+            let _ = write!(b, "<li>element {} — {}</li>", esc(el), esc(&op_row(h, *op)));
+        }
+        b += "</ul>";
+    }
+    if !set.never_read.is_empty() {
+        let _ = write!(b, "<p>Never read: {} elements.</p>", set.never_read.len());
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_elements_are_unique_and_the_run_ends_with_a_whole_read() {
+        let mut g = Set.generator(4, 1);
+        let adds: Vec<u64> = (0..200).filter_map(|i| if let ClientOp::Add { element } = g.next(i) { Some(element) } else { None }).collect();
+        let uniq: std::collections::BTreeSet<_> = adds.iter().collect();
+        assert_eq!(uniq.len(), adds.len());
+        assert!(adds.len() > 100);
+        assert_eq!(g.final_reads(), [ClientOp::ReadSet]);
+    }
+}

@@ -124,3 +124,14 @@ fn a_runs_own_history_is_checked_without_flags_probes_left_out() {
     // the op named is the history's own index: the stale read's invoke
     assert_eq!(v["counterexample"]["unplaceable"]["id"], 6, "{v}");
 }
+
+#[test]
+fn report_draws_the_counterexample_of_a_history_checked_on_its_own() {
+    let bad = corpus("jepsen/etcd_000.log");
+    let out = std::env::temp_dir().join(format!("faultline-check-report-{}.html", std::process::id()));
+    let o = faultline(&["check", "--report", out.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("<svg") && html.contains("cannot be placed") && html.contains("process 11"), "lanes per process with the failing op");
+    assert!(!html.contains("src=\"http"), "self-contained");
+}

@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 const LANE_H: f64 = 34.0;
-const LEFT: f64 = 70.0;
-const WIDTH: f64 = 1000.0;
+const LEFT: f64 = 80.0;
+/// Pixels between two consecutive events (invocations, completions).
+const STEP: f64 = 34.0;
 
 /// One op to draw: its lane, interval (ns), label, and role.
 struct Drawn<'a> {
@@ -51,21 +52,24 @@ pub fn render(cx: &Counterexample, h: &History) -> String {
     if drawn.is_empty() {
         return String::new();
     }
-    let t0 = drawn.iter().map(|d| d.start).min().unwrap_or(0);
-    let t1 = drawn.iter().map(|d| d.end.unwrap_or(d.start)).max().unwrap_or(t0).max(t0 + 1);
-    let span = (t1 - t0) as f64 * 1.08;
-    let x = |t: u64| LEFT + (t.saturating_sub(t0)) as f64 / span * (WIDTH - LEFT - 10.0);
+    // as Porcupine does: events evenly spaced in their real-time order, so
+    // short ops stay readable next to long ones
+    let mut events: Vec<u64> = drawn.iter().flat_map(|d| [Some(d.start), d.end]).flatten().collect();
+    events.sort_unstable();
+    events.dedup();
+    let x = |t: u64| LEFT + 10.0 + events.partition_point(|&e| e < t) as f64 * STEP;
+    let width = LEFT + 10.0 + (events.len() as f64 + 3.0) * STEP;
     let lanes: BTreeMap<u64, usize> =
         drawn.iter().map(|d| d.op.process).collect::<std::collections::BTreeSet<_>>().into_iter().enumerate().map(|(i, p)| (p, i)).collect();
     let height = lanes.len() as f64 * LANE_H + 30.0;
     let mut s = format!(
-        "<figure class=\"cx\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">"
+        "<figure class=\"cx\" style=\"overflow-x:auto\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">"
     );
     for (p, i) in &lanes {
         let y = *i as f64 * LANE_H + 10.0;
         let _ = write!(
             s,
-            "<text x=\"4\" y=\"{:.1}\">process {p}</text><line x1=\"{LEFT}\" x2=\"{WIDTH}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#eee\"/>",
+            "<text x=\"4\" y=\"{:.1}\">process {p}</text><line x1=\"{LEFT}\" x2=\"{width}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#eee\"/>",
             y + 17.0,
             y + 28.0,
             y + 28.0
@@ -75,7 +79,7 @@ pub fn render(cx: &Counterexample, h: &History) -> String {
     let mut last_x = 0f64;
     for d in &drawn {
         let y = lanes[&d.op.process] as f64 * LANE_H + 10.0;
-        let (x0, x1) = (x(d.start), d.end.map(x).unwrap_or(WIDTH - 4.0));
+        let (x0, x1) = (x(d.start), d.end.map(x).unwrap_or(width - 4.0));
         let (fill, stroke) = match d.kind {
             Kind::Step => ("#dce9f7", "#4a78b0"),
             Kind::Concurrent => ("#f2f2f2", "#999"),
@@ -94,7 +98,7 @@ pub fn render(cx: &Counterexample, h: &History) -> String {
             (x1 - x0).max(3.0),
             x0 + 3.0,
             y + 15.0,
-            esc(&d.op.op)
+            esc(d.op.op.split_once(": ").map(|(_, op)| op).unwrap_or(&d.op.op))
         );
         if d.kind == Kind::Step {
             // a linearization point inside the op's interval, in prefix order

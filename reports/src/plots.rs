@@ -131,8 +131,8 @@ pub fn heatmap(rows: &[(String, Vec<[u32; 3]>)], bucket_s: f64, shades: &[Shade]
         else {
             return String::new();
         };
-        let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        let _ = chart.configure_mesh().disable_mesh().y_labels(n).y_label_formatter(&|y| labels.get(*y as usize).cloned().unwrap_or_default()).draw();
+        // rows are labelled at their middles below (axis ticks fall on row edges)
+        let _ = chart.configure_mesh().disable_mesh().y_labels(0).draw();
         for (i, (_, cells)) in rows.iter().enumerate() {
             let rects = cells.iter().enumerate().map(|(b, c)| {
                 let total = c[0] + c[1] + c[2];
@@ -150,6 +150,10 @@ pub fn heatmap(rows: &[(String, Vec<[u32; 3]>)], bucket_s: f64, shades: &[Shade]
         for s in shades {
             let c = rgb(&s.color);
             let _ = chart.draw_series(std::iter::once(Rectangle::new([(s.start, 0.0), (s.end, n as f64)], c.stroke_width(2))));
+        }
+        for (i, (label, _)) in rows.iter().enumerate() {
+            let (_, py) = chart.backend_coord(&(0.0, i as f64 + 0.5));
+            let _ = root.draw(&Text::new(label.clone(), (10, py - 7), ("sans-serif", 13)));
         }
         let _ = root.present();
     }

@@ -77,6 +77,10 @@ pub struct Args {
     /// One JSON object per history on stdout.
     #[arg(long)]
     json: bool,
+    /// Also write an HTML report of every history's verdict, with each
+    /// counterexample drawn as lanes per process.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
     /// History files.
     #[arg(required = true)]
     histories: Vec<PathBuf>,
@@ -94,6 +98,8 @@ enum FileResult {
         format: Format,
         result: Box<Linearizability>,
         elapsed: Duration,
+        /// The report's section, with `--report`.
+        html: Option<String>,
     },
     BadInput(String),
 }
@@ -162,7 +168,10 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
     // A crashing checker answers `unknown`, never aborts the other files.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_history(&h, &opts)));
     match outcome {
-        Ok(Ok(result)) => FileResult::Checked { format, result: Box::new(result), elapsed: start.elapsed() },
+        Ok(Ok(result)) => {
+            let html = a.report.is_some().then(|| workloads::register::findings(&result, &h));
+            FileResult::Checked { format, result: Box::new(result), elapsed: start.elapsed(), html }
+        }
         Ok(Err(e)) => FileResult::BadInput(e.in_file(path).to_string()),
         Err(panic) => {
             let msg = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
@@ -176,7 +185,7 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
                 steps: 0,
                 configurations: 0,
             };
-            FileResult::Checked { format, result: Box::new(r), elapsed: start.elapsed() }
+            FileResult::Checked { format, result: Box::new(r), elapsed: start.elapsed(), html: None }
         }
     }
 }
@@ -216,7 +225,7 @@ fn print_json(path: &PathBuf, r: &FileResult) {
             let v = checks.merged();
             json!({"file": path, "workload": name, "valid": v, "checks": checks, "elapsed_ms": elapsed.as_secs_f64() * 1e3})
         }
-        FileResult::Checked { format, result, elapsed } => {
+        FileResult::Checked { format, result, elapsed, .. } => {
             let mut v = serde_json::to_value(result).unwrap_or_default();
             v["file"] = json!(path);
             v["format"] = json!(format.name());
@@ -264,5 +273,27 @@ pub fn run(a: Args) -> i32 {
             FileResult::Checked { result, .. } => result.valid.exit_code(),
         });
     }
+    if let Some(out) = &a.report {
+        if let Err(e) = write_report(out, &a.histories, &results) {
+            eprintln!("check: {}: {e}", out.display());
+            codes.push(exit::INTERNAL);
+        }
+    }
     exit::worst(codes)
+}
+
+/// `--report`: one page with every history's verdict and counterexample.
+fn write_report(out: &Path, histories: &[PathBuf], results: &[Option<FileResult>]) -> std::io::Result<()> {
+    let mut body = String::from("<h1>faultline check</h1>");
+    for (path, r) in histories.iter().zip(results) {
+        body += &format!("<h2>{}</h2>", reports::html::esc(&path.display().to_string()));
+        body += &match r {
+            Some(FileResult::Checked { html: Some(h), .. }) => h.replace("<h2", "<h3").replace("</h2>", "</h3>"),
+            Some(FileResult::Checked { result, .. }) => format!("<p>{}</p>", result.valid.as_str()),
+            Some(FileResult::Workload { name, checks, .. }) => format!("<p>{} ({name} workload)</p>", checks.merged().as_str()),
+            Some(FileResult::BadInput(e)) => format!("<pre class=\"err\">{}</pre>", reports::html::esc(e)),
+            None => String::new(),
+        };
+    }
+    std::fs::write(out, reports::html::page("faultline check", &body, ""))
 }

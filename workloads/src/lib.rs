@@ -12,7 +12,7 @@
 
 mod append;
 mod op;
-mod register;
+pub mod register;
 mod set;
 
 pub use append::Append;

@@ -164,10 +164,10 @@ pub fn render_run(r: &RunReport) -> String {
     let mut b = String::new();
     let name = if test.name.is_empty() { "run" } else { test.name.as_str() };
     let _ = write!(b, "<div class=\"banner {}\"><h1>{}: {}</h1><p>{}</p>", verdict_class(verdict), esc(name), esc(verdict), esc(&results.summary));
-    for e in results.infrastructure_error.iter().chain(&results.refused) {
+    for e in results.facts.infrastructure_error.iter().chain(&results.facts.refused) {
         let _ = write!(b, "<pre class=\"err\">{}</pre>", esc(e));
     }
-    if results.interrupted {
+    if results.facts.interrupted {
         b += "<p>The run was interrupted; this is what was recorded until then.</p>";
     }
     b += "</div>";
@@ -272,7 +272,7 @@ pub fn render_run(r: &RunReport) -> String {
         esc(&test.faultline_version),
         esc(&serde_json::to_string_pretty(test).unwrap_or_default())
     );
-    if let Some(st) = &results.startup {
+    if let Some(st) = &results.facts.startup {
         b += "<h3 id=\"startup\">Start-up</h3><table><thead><tr><th>node</th><th>start to ready, s</th></tr></thead><tbody>";
         for (node, took) in &st.nodes {
             let _ = write!(b, "<tr><td>{}</td><td>{}</td></tr>", esc(node), took.map(|t| format!("{t:.2}")).unwrap_or_else(|| "never ready".into()));

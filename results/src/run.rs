@@ -1,6 +1,6 @@
 //! `results.json`: every check's typed result and the run's verdict.
 
-use crate::records::Startup;
+use crate::records::RunFacts;
 use checker::logs::AppendResult;
 use checker::recovery::{RecoveryResult, Slos};
 use checker::sets::SetResult;
@@ -142,21 +142,9 @@ pub struct RunResults {
     /// Op counts (`None`: no history).
     #[serde(default)]
     pub stats: Option<Stats>,
-    /// Start-up times.
-    #[serde(default)]
-    pub startup: Option<Startup>,
-    /// An infrastructure failure: no verdict on the system.
-    #[serde(default)]
-    pub infrastructure_error: Option<String>,
-    /// Why the run was refused before it started.
-    #[serde(default)]
-    pub refused: Option<String>,
-    /// Problems met while healing.
-    #[serde(default)]
-    pub heal_errors: Vec<String>,
-    /// The run was interrupted.
-    #[serde(default)]
-    pub interrupted: bool,
+    /// What happened besides the history (run.json's facts, inlined).
+    #[serde(flatten)]
+    pub facts: RunFacts,
 }
 
 #[cfg(test)]

@@ -8,21 +8,10 @@ use std::path::PathBuf;
 /// The base container's name (never started).
 const BASE: &str = "fl-base";
 
-/// Debian packages every node gets (on top of debootstrap's minbase).
-pub const NODE_PACKAGES: &[&str] = &[
-    "systemd-sysv",
-    "openssh-server",
-    "iptables",
-    "iproute2",
-    "procps",
-    "iputils-ping",
-    "curl",
-    "psmisc",
-    "faketime",
-    "netcat-openbsd",
-    "ca-certificates",
-    "sudo",
-];
+/// Debian packages every LXC node gets: the common ones, and libfaketime.
+fn node_packages() -> Vec<&'static str> {
+    rootfs::with_common(&["faketime"])
+}
 
 fn lxcpath(lab: &Lab) -> String {
     lab.lxcpath().to_string_lossy().into_owned()
@@ -38,13 +27,13 @@ fn stamp(lab: &Lab) -> PathBuf {
 
 /// What the stamp of a complete base says: how it was built and with what.
 fn stamp_text() -> String {
-    format!("debootstrap {} {}\n", rootfs::SUITE, NODE_PACKAGES.join(","))
+    format!("debootstrap {} {}\n", rootfs::SUITE, node_packages().join(","))
 }
 
 /// True when the base exists, was built completely with the current
 /// package list, and still has every package (else it is rebuilt).
 pub fn base_ready(lab: &Lab) -> bool {
-    std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s == stamp_text()) && rootfs::missing_packages(&rootfs(lab), NODE_PACKAGES).is_ok_and(|m| m.is_empty())
+    std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s == stamp_text()) && rootfs::missing_packages(&rootfs(lab), &node_packages()).is_ok_and(|m| m.is_empty())
 }
 
 /// The base's LXC configuration (LXC's common settings; no template).
@@ -79,7 +68,7 @@ pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
         }
         eprintln!("lab: building the base container (debootstrap {}; slow only the first time)", rootfs::SUITE);
         let _ = std::fs::remove_file(stamp(lab));
-        rootfs::debootstrap(&rootfs(lab), NODE_PACKAGES)?;
+        rootfs::debootstrap(&rootfs(lab), &node_packages())?;
         // the clone hook renames this to each node's name
         write(&rootfs(lab).join("etc/hostname"), &format!("{BASE}\n"))?;
         write(&lab.lxcpath().join(BASE).join("config"), &config(lab))?;

@@ -10,6 +10,16 @@ pub const SUITE: &str = "bookworm";
 /// Debian's mirror (the nodes reach it only through the lab's NAT).
 pub const MIRROR: &str = "http://deb.debian.org/debian";
 
+/// Packages every node gets on top of debootstrap's minbase: an init, sshd,
+/// the tools faults and systems use (iptables, tc, ps, kill, curl, nc).
+const COMMON: [&str; 11] =
+    ["systemd-sysv", "openssh-server", "iptables", "iproute2", "procps", "iputils-ping", "curl", "psmisc", "netcat-openbsd", "ca-certificates", "sudo"];
+
+/// `extra` packages, then the common ones.
+pub fn with_common(extra: &[&'static str]) -> Vec<&'static str> {
+    extra.iter().copied().chain(COMMON).collect()
+}
+
 /// Makes `root` a Debian minbase system with `packages` (and their
 /// dependencies) installed, then checks that each of them is.
 pub fn debootstrap(root: &Path, packages: &[&str]) -> Result<(), String> {

@@ -19,23 +19,10 @@ use control::packages::{self, Need};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-/// Debian packages of the image.
-pub const IMAGE_PACKAGES: &[&str] = &[
-    "linux-image-cloud-amd64",
-    "systemd-sysv",
-    "udev",
-    "kmod",
-    "openssh-server",
-    "iptables",
-    "iproute2",
-    "procps",
-    "iputils-ping",
-    "curl",
-    "psmisc",
-    "netcat-openbsd",
-    "ca-certificates",
-    "sudo",
-];
+/// Debian packages of the image: a kernel and udev, and the common ones.
+fn image_packages() -> Vec<&'static str> {
+    super::rootfs::with_common(&["linux-image-cloud-amd64", "udev", "kmod"])
+}
 /// Memory per VM (MiB).
 const MEMORY_MB: u32 = 512;
 /// The image's size (sparse).
@@ -89,7 +76,7 @@ pub fn mac(i: usize) -> String {
 
 /// True when the image exists with the current package list.
 pub fn base_ready(lab: &Lab) -> bool {
-    std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s.trim() == IMAGE_PACKAGES.join(",")) && image(lab).exists()
+    std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s.trim() == image_packages().join(",")) && image(lab).exists()
 }
 
 /// Whether KVM can run the nodes: `/dev/kvm` exists and a stock kernel
@@ -158,7 +145,7 @@ pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
     let root = rootfs(lab);
     eprintln!("lab: building the VM image (debootstrap {} with a kernel; slow only the first time)", super::rootfs::SUITE);
     let _ = std::fs::remove_file(stamp(lab));
-    super::rootfs::debootstrap(&root, IMAGE_PACKAGES)?;
+    super::rootfs::debootstrap(&root, &image_packages())?;
     // the node's files that never change; per-node ones come from the MAC
     write(&root.join("etc/fstab"), "/dev/vda / ext4 defaults,noatime 0 1\n")?;
     write(&root.join("etc/hostname"), "node\n")?;
@@ -192,7 +179,7 @@ pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
     host::run(&["mkfs.ext4", "-q", "-F", "-L", "faultline", "-d", &root.to_string_lossy(), &img])?;
     let _ = std::fs::remove_dir_all(&root);
     let _ = std::fs::remove_file(dir(lab).join("accel"));
-    write(&stamp(lab), &format!("{}\n", IMAGE_PACKAGES.join(",")))?;
+    write(&stamp(lab), &format!("{}\n", image_packages().join(",")))?;
     Ok(true)
 }
 

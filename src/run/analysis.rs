@@ -163,15 +163,7 @@ pub fn analyze(dir: &Path) -> Result<RunResults, AnalysisError> {
         Ok(f) => (f, true),
         Err(_) => (RunFacts::default(), false),
     };
-    let mut r = RunResults {
-        version: RESULTS_VERSION,
-        startup: facts.startup.clone(),
-        infrastructure_error: facts.infrastructure_error.clone(),
-        refused: facts.refused.clone(),
-        heal_errors: facts.heal_errors.clone(),
-        interrupted: facts.interrupted,
-        ..RunResults::default()
-    };
+    let mut r = RunResults { version: RESULTS_VERSION, facts: facts.clone(), ..RunResults::default() };
     let history_path = dir.join("history.jsonl");
     let mut history = History::default();
     if history_path.exists() {

@@ -30,7 +30,7 @@ pub fn run_junit(test: &TestRecord, r: &RunResults) -> String {
         failures += f.is_some() as usize;
         case(cases, class, name, f);
     };
-    if let Some(e) = r.infrastructure_error.as_ref().or(r.refused.as_ref()) {
+    if let Some(e) = r.facts.infrastructure_error.as_ref().or(r.facts.refused.as_ref()) {
         add(&mut cases, suite, "infrastructure", Some(e.clone()));
     }
     let c = &r.checks;

@@ -19,7 +19,8 @@ use systems::{wait_ready, Completion, Db, Ops, Primary};
 fn restate_is_ready_only_when_provisioned_serves_survives_a_kill_and_tears_down() {
     let cluster = Cluster::new(lab_nodes(), Options::default());
     let topo = topology(&cluster);
-    let db = Restate::with_service(PathBuf::from(env!("CARGO_BIN_EXE_faultline-restate-service")));
+    // built beside faultline (cargo build builds both)
+    let db = Restate::with_service(PathBuf::from(env!("CARGO_BIN_EXE_faultline")).with_file_name("faultline-restate-service"));
     db.prepare().unwrap();
     for (_, r) in cluster.on_all(|n| db.teardown(n).and_then(|_| db.setup(n, &topo))) {
         r.unwrap();

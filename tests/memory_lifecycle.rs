@@ -55,7 +55,8 @@ fn memory_correct_system_passes_every_workload_under_partitions_kills_and_pauses
 
 #[test]
 fn memory_lost_acknowledged_writes_are_caught_by_the_set_checker() {
-    let (code, r, dir) = run("lost", &["--workload", "set", "--bug", "lost-write", "--fault-plan", "PLAN"]);
+    // short op timeouts: a process blocked on the cut-off node gets on with adds
+    let (code, r, dir) = run("lost", &["--workload", "set", "--bug", "lost-write", "--fault-plan", "PLAN", "--rate", "200", "--op-timeout", "0.5"]);
     assert_eq!(code, 1, "{}", r.summary);
     let set = r.checks.set.as_ref().unwrap();
     assert_eq!(set.valid, Verdict::Invalid, "{set:?}");

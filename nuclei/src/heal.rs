@@ -1,6 +1,7 @@
 //! Healing outside a run: what a killed run left on the nodes, and clocks.
 
 use crate::commands as c;
+use crate::error::FaultError;
 use crate::nemesis::DEV;
 use control::{Cluster, Cmd, NodeClient};
 use std::collections::BTreeMap;
@@ -14,10 +15,11 @@ fn now_unix_ns() -> i128 {
 /// shifts the clock by minus its measured offset (in that order: a loop
 /// still running could flip it again), accurate to about half an SSH round
 /// trip. For nodes with a clock of their own (VMs) only.
-pub fn reset_node_clock(cl: &NodeClient, limit: Duration) -> Result<(), String> {
-    cl.run(&c::stop_strobe().timeout(limit)).map_err(|e| e.to_string())?;
-    let off = clock_offset(cl).ok_or_else(|| format!("{}: cannot read its clock", cl.node().name))?;
-    cl.run(&c::reset_clock(-off.round() as i64).timeout(limit)).map(|_| ()).map_err(|e| e.to_string())
+pub fn reset_node_clock(cl: &NodeClient, limit: Duration) -> Result<(), FaultError> {
+    let fail = |e: control::ControlError| FaultError::Node(cl.node().name.clone(), e.to_string());
+    cl.run(&c::stop_strobe().timeout(limit)).map_err(fail)?;
+    let off = clock_offset(cl).ok_or_else(|| FaultError::Node(cl.node().name.clone(), "cannot read its clock".into()))?;
+    cl.run(&c::reset_clock(-off.round() as i64).timeout(limit)).map(|_| ()).map_err(fail)
 }
 
 /// A node's clock offset from the control node's, in ms: of three
@@ -53,26 +55,25 @@ pub fn leftovers(cluster: &Cluster) -> BTreeMap<String, (u32, u32)> {
 /// Removes what a killed run may have left on every node: faultline's
 /// chains and rules, netem, stopped processes; resets clocks on nodes that
 /// have their own. Waits at most `Duration` per node command.
-pub fn heal_leftovers(cluster: &Cluster) -> Result<(), String> {
+pub fn heal_leftovers(cluster: &Cluster) -> Result<(), FaultError> {
     let t = Duration::from_secs(30);
-    let errs: Vec<String> = cluster
+    let errs: Vec<FaultError> = cluster
         .on_all(|cl| {
             let mut cmd = c::teardown().and(c::resume_paused());
             if cl.node().capabilities.netem {
                 cmd = cmd.and(c::netem_off(DEV));
             }
-            cl.run(&cmd.timeout(t)).map_err(|e| e.to_string())?;
+            cl.run(&cmd.timeout(t)).map_err(|e| FaultError::Node(cl.node().name.clone(), e.to_string()))?;
             if cl.node().capabilities.clock_skew {
                 reset_node_clock(cl, t)?;
             }
-            Ok::<(), String>(())
+            Ok::<(), FaultError>(())
         })
         .into_iter()
         .filter_map(|(_, r)| r.err())
         .collect();
-    if errs.is_empty() {
-        Ok(())
-    } else {
-        Err(errs.join("; "))
+    match FaultError::all(errs) {
+        None => Ok(()),
+        Some(e) => Err(e),
     }
 }

@@ -8,6 +8,7 @@
 //! heals all of it; [`heal_leftovers`] cleans up after a run that was killed.
 
 pub mod commands;
+mod error;
 mod fault;
 pub mod grudge;
 mod heal;
@@ -15,6 +16,7 @@ mod nemesis;
 pub mod package;
 mod target;
 
+pub use error::FaultError;
 pub use fault::{closing, Fault, Needs};
 pub use grudge::Grudge;
 pub use heal::{heal_leftovers, leftovers, reset_node_clock};

@@ -2,6 +2,7 @@
 //! all of it (on normal end, on error, and for leftovers of a killed run).
 
 use crate::commands::{self as c, LOSS_CHAIN, PARTITION_CHAIN};
+use crate::error::FaultError;
 use crate::fault::{Fault, Needs};
 use crate::grudge::{valid_for, Grudge};
 use crate::heal::{clock_offset, heal_leftovers, reset_node_clock};
@@ -45,15 +46,15 @@ impl Nemesis {
         self.active.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn ip(&self, name: &str) -> Result<String, String> {
-        self.nodes.iter().find(|(n, _)| n == name).map(|(_, a)| a.clone()).ok_or_else(|| format!("{name} is not a node of this cluster"))
+    fn ip(&self, name: &str) -> Result<String, FaultError> {
+        self.nodes.iter().find(|(n, _)| n == name).map(|(_, a)| a.clone()).ok_or_else(|| FaultError::Invalid(format!("{name} is not a node of this cluster")))
     }
 
     fn names(&self) -> Vec<String> {
         self.nodes.iter().map(|(n, _)| n.clone()).collect()
     }
 
-    fn check(&self, needs: &[Needs]) -> Result<(), String> {
+    fn check(&self, needs: &[Needs]) -> Result<(), FaultError> {
         let mut errs = Vec::new();
         for need in needs {
             match need {
@@ -78,16 +79,15 @@ impl Nemesis {
                 }
             }
         }
-        if errs.is_empty() {
-            Ok(())
-        } else {
-            Err(errs.join("; "))
+        match FaultError::all(errs.into_iter().map(FaultError::Unsupported).collect()) {
+            None => Ok(()),
+            Some(e) => Err(e),
         }
     }
 
     /// Runs `f` on the named nodes in parallel; when each finished (ns since
     /// `t0` is added by the caller), or every error.
-    fn on_nodes(&self, names: &[String], f: impl Fn(&NodeClient) -> Result<(), String> + Sync) -> Result<BTreeMap<String, Instant>, String> {
+    fn on_nodes(&self, names: &[String], f: impl Fn(&NodeClient) -> Result<(), String> + Sync) -> Result<BTreeMap<String, Instant>, FaultError> {
         let results = self.cluster.on_all(|cl| if names.contains(&cl.node().name) { Some(f(cl).map(|_| Instant::now())) } else { None });
         let mut done = BTreeMap::new();
         let mut errs = Vec::new();
@@ -96,19 +96,18 @@ impl Nemesis {
                 Some(Ok(t)) => {
                     done.insert(name, t);
                 }
-                Some(Err(e)) => errs.push(e),
+                Some(Err(e)) => errs.push(FaultError::Node(name, e)),
                 None => {}
             }
         }
-        if errs.is_empty() {
-            Ok(done)
-        } else {
-            Err(errs.join("; "))
+        match FaultError::all(errs) {
+            None => Ok(done),
+            Some(e) => Err(e),
         }
     }
 
-    fn drop_per_grudge(&self, chain: &str, g: &Grudge, ports: &[u16], p: Option<f64>) -> Result<BTreeMap<String, Instant>, String> {
-        valid_for(g, &self.names())?;
+    fn drop_per_grudge(&self, chain: &str, g: &Grudge, ports: &[u16], p: Option<f64>) -> Result<BTreeMap<String, Instant>, FaultError> {
+        valid_for(g, &self.names()).map_err(FaultError::Invalid)?;
         let mut sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (n, drops) in g {
             sources.insert(n.clone(), drops.iter().map(|d| self.ip(d)).collect::<Result<_, _>>()?);
@@ -120,7 +119,7 @@ impl Nemesis {
         })
     }
 
-    fn apply_fault(&self, fault: &Fault, t0: Instant) -> Result<Value, String> {
+    fn apply_fault(&self, fault: &Fault, t0: Instant) -> Result<Value, FaultError> {
         let all = self.names();
         let (done, mut extra) = match fault {
             Fault::StartPartition { grudge, ports } => {
@@ -145,7 +144,7 @@ impl Nemesis {
             }
             Fault::StartLoss { grudge, probability } => {
                 if !(0.0..=1.0).contains(probability) {
-                    return Err(format!("loss probability {probability} is not between 0 and 1"));
+                    return Err(FaultError::Invalid(format!("loss probability {probability} is not between 0 and 1")));
                 }
                 let d = self.drop_per_grudge(LOSS_CHAIN, grudge, &[], Some(*probability))?;
                 self.active().loss = true;
@@ -174,16 +173,16 @@ impl Nemesis {
             Fault::Kill { nodes } => {
                 self.check(&[Needs::Kill])?;
                 self.active().killed.extend(nodes.iter().cloned());
-                (self.on_nodes(nodes, |cl| self.target.kill(cl))?, json!({"nodes": nodes}))
+                (self.on_nodes(nodes, |cl| self.target.kill(cl).map_err(|e| e.to_string()))?, json!({"nodes": nodes}))
             }
             Fault::Start { nodes } => {
                 self.check(&[Needs::Kill])?;
-                let d = self.on_nodes(nodes, |cl| self.target.restart(cl))?;
+                let d = self.on_nodes(nodes, |cl| self.target.restart(cl).map_err(|e| e.to_string()))?;
                 self.active().killed.retain(|n| !nodes.contains(n));
                 (d, json!({"nodes": nodes}))
             }
             Fault::Pause { nodes } => {
-                let p = self.target.pause_pattern().ok_or_else(|| format!("{} cannot be paused", self.target.name()))?;
+                let p = self.target.pause_pattern().ok_or_else(|| FaultError::Unsupported(format!("{} cannot be paused", self.target.name())))?;
                 self.active().paused.extend(nodes.iter().cloned());
                 let pause = c::pause(p);
                 (self.on_nodes(nodes, |cl| cl.run(&pause).map(|_| ()).map_err(|e| e.to_string()))?, json!({"nodes": nodes}))
@@ -220,7 +219,7 @@ impl Nemesis {
             }
             Fault::ResetClock { nodes } => {
                 self.check(&[Needs::Clock])?;
-                let d = self.on_nodes(nodes, |cl| reset_node_clock(cl, Duration::from_secs(30)))?;
+                let d = self.on_nodes(nodes, |cl| reset_node_clock(cl, Duration::from_secs(30)).map_err(|e| e.to_string()))?;
                 self.active().clocks.retain(|n| !nodes.contains(n));
                 (d, json!({"nodes": nodes, "measured_ms": self.clock_offsets()}))
             }
@@ -242,10 +241,10 @@ impl Nemesis {
         r.into_iter().filter_map(|(n, o)| o.map(|v| (n, v))).collect()
     }
 
-    fn heal_everything(&self) -> Vec<String> {
+    fn heal_everything(&self) -> Vec<FaultError> {
         let mut errs = Vec::new();
         let all = self.names();
-        let mut note = |r: Result<BTreeMap<String, Instant>, String>| {
+        let mut note = |r: Result<BTreeMap<String, Instant>, FaultError>| {
             if let Err(e) = r {
                 errs.push(e)
             }
@@ -273,7 +272,7 @@ impl Nemesis {
         errs
     }
 
-    fn remove_chains(&self) -> Vec<String> {
+    fn remove_chains(&self) -> Vec<FaultError> {
         let mut errs = self.heal_everything();
         if let Err(e) = self.on_nodes(&self.names(), |cl| cl.run(&c::teardown()).map(|_| ()).map_err(|e| e.to_string())) {
             errs.push(e);
@@ -285,30 +284,30 @@ impl Nemesis {
 impl Injector for Nemesis {
     /// Checks that every node supports what the faults need; the error says
     /// which node lacks what, and why.
-    fn preflight(&self, needs: &[Needs]) -> Result<(), String> {
+    fn preflight(&self, needs: &[Needs]) -> Result<(), FaultError> {
         self.check(needs)
     }
 
     /// Heals what an earlier, killed run left, then creates faultline's
     /// chains on every node.
-    fn setup(&self) -> Result<(), String> {
+    fn setup(&self) -> Result<(), FaultError> {
         heal_leftovers(&self.cluster)?;
         self.on_nodes(&self.names(), |cl| cl.run(&c::setup()).map(|_| ()).map_err(|e| e.to_string()))?;
         Ok(())
     }
 
-    fn apply(&self, fault: &Fault, t0: Instant) -> Result<Value, String> {
+    fn apply(&self, fault: &Fault, t0: Instant) -> Result<Value, FaultError> {
         self.apply_fault(fault, t0)
     }
 
     /// Partitions and loss removed, netem removed, paused processes
     /// resumed, killed ones started, clocks reset.
-    fn heal_all(&self) -> Vec<String> {
+    fn heal_all(&self) -> Vec<FaultError> {
         self.heal_everything()
     }
 
     /// Heals everything and removes faultline's chains from every node.
-    fn teardown(&self) -> Vec<String> {
+    fn teardown(&self) -> Vec<FaultError> {
         self.remove_chains()
     }
 }

@@ -4,6 +4,7 @@
 //! ([`Injector`]: the SSH [`crate::Nemesis`], or a system's own in-memory
 //! one).
 
+use crate::error::FaultError;
 use crate::fault::{Fault, Needs};
 use control::NodeClient;
 use serde_json::Value;
@@ -20,12 +21,12 @@ pub trait Target: Send + Sync {
         false
     }
     /// Kills the system's processes on the node (SIGKILL).
-    fn kill(&self, node: &NodeClient) -> Result<(), String> {
-        Err(format!("{}: {} cannot be killed", node.node().name, self.name()))
+    fn kill(&self, node: &NodeClient) -> Result<(), FaultError> {
+        Err(FaultError::Unsupported(format!("{}: {} cannot be killed", node.node().name, self.name())))
     }
     /// Starts the system on the node again after a kill.
-    fn restart(&self, node: &NodeClient) -> Result<(), String> {
-        Err(format!("{}: {} cannot be restarted", node.node().name, self.name()))
+    fn restart(&self, node: &NodeClient) -> Result<(), FaultError> {
+        Err(FaultError::Unsupported(format!("{}: {} cannot be restarted", node.node().name, self.name())))
     }
     /// The `pgrep -f` pattern of the processes a pause stops, if it can be paused.
     fn pause_pattern(&self) -> Option<&str> {
@@ -41,16 +42,16 @@ pub trait Target: Send + Sync {
 pub trait Injector: Send + Sync {
     /// Checks before a run that what the faults need is there; the error
     /// says which node or ability is missing.
-    fn preflight(&self, needs: &[Needs]) -> Result<(), String>;
+    fn preflight(&self, needs: &[Needs]) -> Result<(), FaultError>;
     /// Prepares the nodes (and heals what an earlier, killed run left).
-    fn setup(&self) -> Result<(), String>;
+    fn setup(&self) -> Result<(), FaultError>;
     /// Applies one fault; what was done, with the time it took effect on
     /// each node (`at`: node -> ns since `t0`), for the history.
-    fn apply(&self, fault: &Fault, t0: Instant) -> Result<Value, String>;
+    fn apply(&self, fault: &Fault, t0: Instant) -> Result<Value, FaultError>;
     /// Heals everything it started; idempotent; the problems it met.
-    fn heal_all(&self) -> Vec<String>;
+    fn heal_all(&self) -> Vec<FaultError>;
     /// Heals everything and removes what setup made; the problems it met.
-    fn teardown(&self) -> Vec<String> {
+    fn teardown(&self) -> Vec<FaultError> {
         self.heal_all()
     }
 }
@@ -73,7 +74,7 @@ impl<'a> HealGuard<'a> {
 impl Drop for HealGuard<'_> {
     fn drop(&mut self) {
         for e in self.injector.teardown() {
-            (self.report)(&e);
+            (self.report)(&e.to_string());
         }
     }
 }

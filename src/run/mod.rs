@@ -279,7 +279,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         None => kinds.iter().map(|k| k.needs()).collect(),
     };
     if let Err(e) = injector.preflight(&needs) {
-        facts.refused = Some(e);
+        facts.refused = Some(e.to_string());
         return facts;
     }
     let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
@@ -396,7 +396,7 @@ fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: 
             Err(e) => {
                 log.say(&format!("nemesis {}: {e}", f.f()));
                 errs.push(format!("{}: {e}", f.f()));
-                json!({"error": e})
+                json!({"error": e.to_string()})
             }
         };
         rec.record(Op::new(Process::Nemesis, OpType::Info, f.f(), value));

@@ -3,7 +3,7 @@
 
 use crate::{Db, Topology};
 use control::NodeClient;
-use nuclei::Target;
+use nuclei::{FaultError, Target};
 use std::sync::Arc;
 
 /// What faults need of a [`Db`] running on `topo`.
@@ -26,11 +26,13 @@ impl Target for DbTarget {
     fn can_kill(&self) -> bool {
         self.db.as_kill().is_some()
     }
-    fn kill(&self, node: &NodeClient) -> Result<(), String> {
-        self.db.as_kill().ok_or("cannot be killed")?.kill(node).map_err(|e| e.to_string())
+    fn kill(&self, node: &NodeClient) -> Result<(), FaultError> {
+        let k = self.db.as_kill().ok_or_else(|| FaultError::Unsupported(format!("{} cannot be killed", self.db.name())))?;
+        k.kill(node).map_err(|e| FaultError::Node(node.node().name.clone(), e.to_string()))
     }
-    fn restart(&self, node: &NodeClient) -> Result<(), String> {
-        self.db.as_kill().ok_or("cannot be restarted")?.restart(node, &self.topo).map_err(|e| e.to_string())
+    fn restart(&self, node: &NodeClient) -> Result<(), FaultError> {
+        let k = self.db.as_kill().ok_or_else(|| FaultError::Unsupported(format!("{} cannot be restarted", self.db.name())))?;
+        k.restart(node, &self.topo).map_err(|e| FaultError::Node(node.node().name.clone(), e.to_string()))
     }
     fn pause_pattern(&self) -> Option<&str> {
         self.db.as_pause().map(|p| p.pause_pattern())

@@ -2,14 +2,14 @@
 //! applied to its state, each with its inverse.
 
 use super::{Faults, Memory};
-use nuclei::{Fault, Injector, Needs};
+use nuclei::{Fault, FaultError, Injector, Needs};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
 impl Memory {
-    fn indices(&self, names: &[String]) -> Result<Vec<usize>, String> {
-        names.iter().map(|n| self.index(n)).collect()
+    fn indices(&self, names: &[String]) -> Result<Vec<usize>, FaultError> {
+        names.iter().map(|n| self.index(n).map_err(FaultError::Invalid)).collect()
     }
 
     /// The node the majority follows: the first node that serves.
@@ -18,14 +18,14 @@ impl Memory {
         (0..self.nodes.len()).find(|&i| !f.killed.contains(&i) && self.in_majority(&f, i)).map(|i| self.nodes[i].clone())
     }
 
-    fn partition(&self, grudge: &nuclei::Grudge) -> Result<(), String> {
-        nuclei::grudge::valid_for(grudge, &self.nodes)?;
+    fn partition(&self, grudge: &nuclei::Grudge) -> Result<(), FaultError> {
+        nuclei::grudge::valid_for(grudge, &self.nodes).map_err(FaultError::Invalid)?;
         let data = self.data().clone();
         let mut f = self.faults();
         f.grudge.clear();
         for (n, drops) in grudge {
-            let i = self.index(n)?;
-            let d: BTreeSet<usize> = drops.iter().map(|x| self.index(x)).collect::<Result<_, _>>()?;
+            let i = self.index(n).map_err(FaultError::Invalid)?;
+            let d: BTreeSet<usize> = drops.iter().map(|x| self.index(x)).collect::<Result<_, _>>().map_err(FaultError::Invalid)?;
             f.grudge.insert(i, d);
         }
         for i in 0..self.nodes.len() {
@@ -48,7 +48,7 @@ impl Memory {
 
 impl Injector for Memory {
     /// Network shaping and clocks do not exist in memory: refused.
-    fn preflight(&self, needs: &[Needs]) -> Result<(), String> {
+    fn preflight(&self, needs: &[Needs]) -> Result<(), FaultError> {
         let refused: Vec<&str> = needs
             .iter()
             .filter_map(|n| match n {
@@ -60,15 +60,15 @@ impl Injector for Memory {
         if refused.is_empty() {
             Ok(())
         } else {
-            Err(format!("the in-memory system cannot do {}", refused.join(", ")))
+            Err(FaultError::Unsupported(format!("the in-memory system cannot do {}", refused.join(", "))))
         }
     }
 
-    fn setup(&self) -> Result<(), String> {
+    fn setup(&self) -> Result<(), FaultError> {
         Ok(())
     }
 
-    fn apply(&self, fault: &Fault, t0: Instant) -> Result<Value, String> {
+    fn apply(&self, fault: &Fault, t0: Instant) -> Result<Value, FaultError> {
         let mut extra = match fault {
             Fault::StartPartition { grudge, ports } => {
                 self.partition(grudge)?;
@@ -89,11 +89,11 @@ impl Injector for Memory {
             }
             Fault::StartLoss { grudge, probability } => {
                 if !(0.0..=1.0).contains(probability) {
-                    return Err(format!("loss probability {probability} is not between 0 and 1"));
+                    return Err(FaultError::Invalid(format!("loss probability {probability} is not between 0 and 1")));
                 }
                 let mut f = self.faults();
                 for n in grudge.keys() {
-                    f.loss.insert(self.index(n)?, *probability);
+                    f.loss.insert(self.index(n).map_err(FaultError::Invalid)?, *probability);
                 }
                 json!({"grudge": grudge, "probability": probability})
             }
@@ -121,7 +121,7 @@ impl Injector for Memory {
                 self.faults().paused.retain(|i| !ix.contains(i));
                 json!({"nodes": nodes})
             }
-            other => return Err(format!("the in-memory system cannot do {}", other.f())),
+            other => return Err(FaultError::Unsupported(format!("the in-memory system cannot do {}", other.f()))),
         };
         let at = t0.elapsed().as_nanos() as u64;
         let names: Vec<String> = match fault {
@@ -132,7 +132,7 @@ impl Injector for Memory {
         Ok(extra)
     }
 
-    fn heal_all(&self) -> Vec<String> {
+    fn heal_all(&self) -> Vec<FaultError> {
         let mut f = self.faults();
         Memory::heal_partition(&mut f);
         f.loss.clear();

@@ -26,6 +26,7 @@ mod session;
 
 pub use cluster::Cluster;
 pub use error::{Cause, ControlError};
-pub use node::{Capabilities, HostKeyCheck, Node, NodeEntry, NodesFile};
+pub use local::CommandError;
+pub use node::{Capabilities, HostKeyCheck, Node, NodeEntry, NodesFile, NodesFileError};
 pub use quote::{quote, Cmd, DEFAULT_TIMEOUT};
 pub use session::{NodeClient, Options, Output};

@@ -6,14 +6,40 @@ use std::path::Path;
 pub use crate::packages::has_command;
 use std::process::{Command, Stdio};
 
+/// A command on the control node failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError {
+    /// The command (or the file, for a sysctl).
+    pub command: String,
+    /// Why: it could not start, its exit status and last stderr lines, or
+    /// the I/O error.
+    pub cause: String,
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` failed: {}", self.command, self.cause)
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+/// For callers that report errors as text.
+impl From<CommandError> for String {
+    fn from(e: CommandError) -> String {
+        e.to_string()
+    }
+}
+
 /// Runs a host command; its stdout, or an error naming the command with
 /// its stderr.
-pub fn run(argv: &[&str]) -> Result<String, String> {
-    let out = Command::new(argv[0]).args(&argv[1..]).stdin(Stdio::null()).output().map_err(|e| format!("`{}`: {e}", argv.join(" ")))?;
+pub fn run(argv: &[&str]) -> Result<String, CommandError> {
+    let err = |cause: String| CommandError { command: argv.join(" "), cause };
+    let out = Command::new(argv[0]).args(&argv[1..]).stdin(Stdio::null()).output().map_err(|e| err(e.to_string()))?;
     if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = err.trim_end().lines().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
-        return Err(format!("`{}` failed ({}): {}", argv.join(" "), out.status, tail.join(" | ")));
+        let text = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = text.trim_end().lines().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
+        return Err(err(format!("{}: {}", out.status, tail.join(" | "))));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -40,8 +66,9 @@ pub fn sysctl_get(key: &str) -> Option<String> {
 }
 
 /// Writes a sysctl value.
-pub fn sysctl_set(key: &str, value: &str) -> Result<(), String> {
-    std::fs::write(format!("/proc/sys/{}", key.replace('.', "/")), value).map_err(|e| format!("sysctl {key}={value}: {e}"))
+pub fn sysctl_set(key: &str, value: &str) -> Result<(), CommandError> {
+    std::fs::write(format!("/proc/sys/{}", key.replace('.', "/")), value)
+        .map_err(|e| CommandError { command: format!("sysctl {key}={value}"), cause: e.to_string() })
 }
 
 /// True when the network interface exists.
@@ -70,14 +97,14 @@ impl Rule<'_> {
         succeeds(&self.argv("-C"))
     }
     /// Inserts the rule if it is not there; true if it was added.
-    pub fn ensure(&self) -> Result<bool, String> {
+    pub fn ensure(&self) -> Result<bool, CommandError> {
         if self.present() {
             return Ok(false);
         }
         run(&self.argv("-I")).map(|_| true)
     }
     /// Deletes every copy of the rule.
-    pub fn remove(&self) -> Result<(), String> {
+    pub fn remove(&self) -> Result<(), CommandError> {
         while self.present() {
             run(&self.argv("-D"))?;
         }

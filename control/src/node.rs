@@ -136,35 +136,65 @@ impl Node {
     }
 }
 
+/// A nodes file is unreadable or wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodesFileError {
+    /// The file, when there is one.
+    pub path: Option<std::path::PathBuf>,
+    /// What is wrong and where (TOML's own message names the line).
+    pub cause: String,
+}
+
+impl std::fmt::Display for NodesFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{}: {}", p.display(), self.cause),
+            None => f.write_str(&self.cause),
+        }
+    }
+}
+
+impl std::error::Error for NodesFileError {}
+
+/// For callers that report errors as text.
+impl From<NodesFileError> for String {
+    fn from(e: NodesFileError) -> String {
+        e.to_string()
+    }
+}
+
 impl NodesFile {
     /// Parses a nodes file's text; errors say what is wrong and where.
-    pub fn parse(text: &str) -> Result<NodesFile, String> {
-        let f: NodesFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+    pub fn parse(text: &str) -> Result<NodesFile, NodesFileError> {
+        let bad = |cause: String| NodesFileError { path: None, cause };
+        let f: NodesFile = toml::from_str(text).map_err(|e| bad(e.to_string().trim_end().to_string()))?;
         if f.nodes.is_empty() {
-            return Err("no [[node]] entries".into());
+            return Err(bad("no [[node]] entries".into()));
         }
         let mut seen = std::collections::HashSet::new();
         for n in &f.nodes {
             if n.name.is_empty() || n.address.is_empty() {
-                return Err(format!("node {:?}: name and address must not be empty", n.name));
+                return Err(bad(format!("node {:?}: name and address must not be empty", n.name)));
             }
             if !seen.insert(&n.name) {
-                return Err(format!("node {:?} appears twice", n.name));
+                return Err(bad(format!("node {:?} appears twice", n.name)));
             }
         }
         Ok(f)
     }
 
     /// Reads and parses a nodes file; errors name the file.
-    pub fn load(path: &Path) -> Result<NodesFile, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        NodesFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<NodesFile, NodesFileError> {
+        let at = |cause: String| NodesFileError { path: Some(path.to_path_buf()), cause };
+        let text = std::fs::read_to_string(path).map_err(|e| at(e.to_string()))?;
+        NodesFile::parse(&text).map_err(|e| at(e.cause))
     }
 
     /// Writes the file as TOML.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        let text = toml::to_string_pretty(self).map_err(|e| e.to_string())?;
-        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn save(&self, path: &Path) -> Result<(), NodesFileError> {
+        let at = |cause: String| NodesFileError { path: Some(path.to_path_buf()), cause };
+        let text = toml::to_string_pretty(self).map_err(|e| at(e.to_string()))?;
+        std::fs::write(path, text).map_err(|e| at(e.to_string()))
     }
 
     /// Every node with the file's defaults filled in.
@@ -208,15 +238,15 @@ mod tests {
 
     #[test]
     fn bad_files_say_what_and_where() {
-        let e = NodesFile::parse("[[node]]\nname = \"n1\"\n").unwrap_err();
+        let e = NodesFile::parse("[[node]]\nname = \"n1\"\n").unwrap_err().to_string();
         assert!(e.contains("address"), "{e}");
-        let e = NodesFile::parse("[[node]]\nname = \"n1\"\naddress = \"a\"\nprot = 1\n").unwrap_err();
+        let e = NodesFile::parse("[[node]]\nname = \"n1\"\naddress = \"a\"\nprot = 1\n").unwrap_err().to_string();
         assert!(e.contains("line 4") && e.contains("prot"), "{e}");
-        let e = NodesFile::parse("user = \"x\"\n").unwrap_err();
+        let e = NodesFile::parse("user = \"x\"\n").unwrap_err().to_string();
         assert!(e.contains("no [[node]]"), "{e}");
-        let e = NodesFile::parse("[[node]]\nname = \"n1\"\naddress = \"a\"\n[[node]]\nname = \"n1\"\naddress = \"b\"\n").unwrap_err();
+        let e = NodesFile::parse("[[node]]\nname = \"n1\"\naddress = \"a\"\n[[node]]\nname = \"n1\"\naddress = \"b\"\n").unwrap_err().to_string();
         assert!(e.contains("twice"), "{e}");
-        let e = NodesFile::load(Path::new("/nonexistent/nodes.toml")).unwrap_err();
+        let e = NodesFile::load(Path::new("/nonexistent/nodes.toml")).unwrap_err().to_string();
         assert!(e.starts_with("/nonexistent/nodes.toml: "), "{e}");
     }
 }

@@ -96,7 +96,7 @@ pub fn run(a: Args) -> i32 {
 /// Runs `faultline heal`.
 pub fn heal(a: HealArgs) -> i32 {
     let file = match &a.nodes_file {
-        Some(p) => NodesFile::load(p),
+        Some(p) => NodesFile::load(p).map_err(|e| e.to_string()),
         None => Lab::default().current_nodes(),
     };
     let file = match file {

@@ -299,7 +299,7 @@ impl Lab {
         if !self.nodes_file().exists() {
             return Err("the lab is not up (run `faultline lab up`)".into());
         }
-        NodesFile::load(&self.nodes_file())
+        Ok(NodesFile::load(&self.nodes_file())?)
     }
 }
 

@@ -229,7 +229,7 @@ fn lab_nodes() -> Result<NodesFile, String> {
     let lab = Lab::default();
     match lab.current_nodes() {
         Ok(n) if n.nodes.len() >= 3 => Ok(n),
-        _ => NodesFile::load(&lab.up(3, crate::lab::Backend::Lxc)?),
+        _ => Ok(NodesFile::load(&lab.up(3, crate::lab::Backend::Lxc)?)?),
     }
 }
 

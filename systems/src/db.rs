@@ -158,7 +158,7 @@ pub trait Primary: Send + Sync {
 /// The sha256 of a file on the control node (to upload a binary only when
 /// the node's copy differs).
 pub(crate) fn sha256_local(path: &std::path::Path) -> Result<String, DbError> {
-    let out = local::run(&["sha256sum", &path.to_string_lossy()]).map_err(DbError::Local)?;
+    let out = local::run(&["sha256sum", &path.to_string_lossy()]).map_err(|e| DbError::Local(e.to_string()))?;
     Ok(out.split_whitespace().next().unwrap_or_default().to_string())
 }
 

@@ -89,7 +89,7 @@ fn install_npm_packages() -> Result<(PathBuf, PathBuf), DbError> {
     let (s, c) = (format!("@restatedev/restate-server@{VERSION}"), format!("@restatedev/restatectl@{VERSION}"));
     // no install scripts: the binaries need none, and they would phone home
     local::run(&["npm", "install", "--prefix", &dir.to_string_lossy(), "--ignore-scripts", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", &s, &c])
-        .map_err(DbError::Local)?;
+        .map_err(|e| DbError::Local(e.to_string()))?;
     if !(server.is_file() && ctl.is_file()) {
         return Err(DbError::Local(format!("npm installed Restate {VERSION} but {} or {} is missing (not linux-x64?)", server.display(), ctl.display())));
     }

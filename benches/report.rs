@@ -1,7 +1,8 @@
 //! The report of a 1,000,000-op history: render time and HTML size
 //! (`cargo bench --bench report`). Goal: under 10 s and under 15 MB.
 
-use checker::recovery::{check_recovery, Slos};
+use checker::recovery::check_recovery;
+use checker::slo::Slos;
 use checker::synth::{generate, Object, Spec};
 use history::{Op, OpType, Process};
 use reports::{render_run, RunReport, Shade};

@@ -11,8 +11,7 @@ pub const UNKNOWN: i32 = 2;
 pub const INFRA: i32 = 3;
 /// Bad arguments or bad input (unreadable or malformed history).
 pub const BAD_INPUT: i32 = 254;
-/// An internal error of faultline itself.
-#[allow(dead_code)]
+/// An internal error of faultline itself (a panic).
 pub const INTERNAL: i32 = 255;
 
 /// The exit code for several results: bad input beats invalid beats

@@ -55,7 +55,18 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let code = match cli.command {
+    // a panic is faultline's own bug: the one exit code for it, after the
+    // guards on the way out have healed every fault
+    let code = std::panic::catch_unwind(|| dispatch(cli.command)).unwrap_or_else(|_| {
+        eprintln!("faultline: internal error (a bug in faultline; the message above says where)");
+        exit::INTERNAL
+    });
+    std::process::exit(code);
+}
+
+/// Runs one command: its exit code, from the table in `exit`.
+fn dispatch(command: Command) -> i32 {
+    match command {
         Command::Check(a) => cmd::check::run(a),
         Command::Lab(a) => cmd::lab::run(a),
         Command::Run(a) => run::run(*a),
@@ -65,6 +76,5 @@ fn main() {
         Command::HostPackages(a) => cmd::packages::run(a),
         Command::Trends(a) => cmd::analyze::trends(a),
         Command::BenchRunner { seconds, concurrency, rate } => run::bench_runner(seconds, concurrency, rate),
-    };
-    std::process::exit(code);
+    }
 }

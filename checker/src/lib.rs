@@ -28,6 +28,7 @@ mod model;
 pub mod models;
 pub mod recovery;
 pub mod sets;
+pub mod slo;
 pub mod synth;
 pub mod trends;
 mod values;

@@ -42,82 +42,6 @@ impl RecoveryOptions {
     }
 }
 
-/// Service-level objectives, as `--slo` gives them: `recovery=20s`,
-/// `recovery.SERVICE=15s`, `restart=10s`, `startup=60s`,
-/// `availability=0.99` (minimum success ratio outside fault windows),
-/// `append=1s` (the slowest acknowledged append).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Slos {
-    /// Recovery SLO per service, `"*"` the default (20 s).
-    pub recovery: BTreeMap<String, f64>,
-    /// Kill windows: restart to serving again.
-    pub restart: Option<f64>,
-    /// SUT start to ready (the cluster).
-    pub startup: Option<f64>,
-    /// Minimum success ratio of ops outside fault windows.
-    pub availability: Option<f64>,
-    /// Longest an acknowledged append may take (the append workload).
-    pub append: Option<f64>,
-}
-
-impl Default for Slos {
-    fn default() -> Self {
-        Slos { recovery: [("*".to_string(), 20.0)].into(), restart: None, startup: None, availability: None, append: None }
-    }
-}
-
-fn seconds(v: &str) -> Option<f64> {
-    let (num, scale) = if let Some(x) = v.strip_suffix("ms") {
-        (x, 1e-3)
-    } else if let Some(x) = v.strip_suffix('s') {
-        (x, 1.0)
-    } else if let Some(x) = v.strip_suffix('m') {
-        (x, 60.0)
-    } else {
-        (v, 1.0)
-    };
-    num.parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0).map(|x| x * scale)
-}
-
-impl Slos {
-    /// Parses `--slo` values; later ones override earlier ones.
-    pub fn parse(items: &[String]) -> Result<Slos, String> {
-        let mut s = Slos::default();
-        for item in items {
-            let (k, v) = item.split_once('=').ok_or_else(|| format!("--slo {item:?}: expected NAME=VALUE, e.g. recovery=20s"))?;
-            let bad = || format!("--slo {item:?}: {v:?} is not a duration such as 20s or 500ms");
-            match k {
-                "recovery" => {
-                    s.recovery.insert("*".into(), seconds(v).ok_or_else(bad)?);
-                }
-                "restart" => s.restart = Some(seconds(v).ok_or_else(bad)?),
-                "startup" => s.startup = Some(seconds(v).ok_or_else(bad)?),
-                "append" => s.append = Some(seconds(v).ok_or_else(bad)?),
-                "availability" => {
-                    let r: f64 = v.trim_end_matches('%').parse().map_err(|_| format!("--slo {item:?}: not a ratio"))?;
-                    let r = if v.ends_with('%') { r / 100.0 } else { r };
-                    if !(0.0..=1.0).contains(&r) {
-                        return Err(format!("--slo {item:?}: availability must be between 0 and 1 (or 0% and 100%)"));
-                    }
-                    s.availability = Some(r);
-                }
-                _ => match k.strip_prefix("recovery.") {
-                    Some(service) if !service.is_empty() => {
-                        s.recovery.insert(service.to_string(), seconds(v).ok_or_else(bad)?);
-                    }
-                    _ => return Err(format!("--slo {item:?}: unknown SLO {k:?} (recovery, recovery.SERVICE, restart, startup, availability, append)")),
-                },
-            }
-        }
-        Ok(s)
-    }
-
-    /// Recovery options with these SLOs.
-    pub fn recovery_options(&self, windows: Vec<(String, String, String)>) -> RecoveryOptions {
-        RecoveryOptions { windows, sustained: 5, slo_s: self.recovery.clone(), restart_slo_s: self.restart, bucket_s: 1.0 }
-    }
-}
-
 /// The success ratio of completed ops (client ops and probes) outside every
 /// fault window; `None` when there are none.
 pub fn availability_outside(h: &History, windows: &[Window]) -> Option<f64> {
@@ -490,21 +414,6 @@ mod tests {
         // no ops at all: no measurements, no crash
         let r = check_recovery(&hist(&[]), &opts());
         assert!(r.valid.is_valid() && r.recoveries.is_empty());
-    }
-
-    #[test]
-    fn slos_parse_with_units_and_per_service_overrides() {
-        let s =
-            Slos::parse(&["recovery=20s".into(), "recovery.ingress=15s".into(), "restart=10s".into(), "startup=1m".into(), "availability=99%".into()]).unwrap();
-        assert_eq!(s.recovery["*"], 20.0);
-        assert_eq!(s.recovery["ingress"], 15.0);
-        assert_eq!((s.restart, s.startup, s.availability), (Some(10.0), Some(60.0), Some(0.99)));
-        let o = s.recovery_options(vec![]);
-        assert_eq!((o.slo("kill", "client"), o.slo("partition", "ingress"), o.slo("partition", "admin")), (10.0, 15.0, 20.0));
-        assert_eq!(Slos::parse(&["recovery=500ms".into()]).unwrap().recovery["*"], 0.5);
-        for bad in ["recovery", "recovery=fast", "latency=1s", "availability=2", "recovery.=1s"] {
-            assert!(Slos::parse(&[bad.to_string()]).is_err(), "{bad}");
-        }
     }
 
     #[test]

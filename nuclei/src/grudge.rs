@@ -1,6 +1,7 @@
 //! Partitions as data: a grudge maps each node to the nodes it drops
 //! traffic from. Built by pure functions, applied elsewhere.
 
+use crate::FaultError;
 use history::Rng;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -95,16 +96,17 @@ pub fn one_way(g: &Grudge) -> Grudge {
     out
 }
 
-/// True when every node of the grudge and every node it drops is one of `nodes`.
-pub fn valid_for(g: &Grudge, nodes: &[String]) -> Result<(), String> {
+/// `Ok` when every node of the grudge and every node it drops is one of
+/// `nodes` and none drops itself; else the invalid fault, named.
+pub fn valid_for(g: &Grudge, nodes: &[String]) -> Result<(), FaultError> {
     for (n, drops) in g {
         for x in std::iter::once(n).chain(drops) {
             if !nodes.contains(x) {
-                return Err(format!("grudge names {x:?}, which is not a node"));
+                return Err(FaultError::Invalid(format!("grudge names {x:?}, which is not a node")));
             }
         }
         if drops.contains(n) {
-            return Err(format!("{n} cannot drop itself"));
+            return Err(FaultError::Invalid(format!("{n} cannot drop itself")));
         }
     }
     Ok(())
@@ -186,7 +188,7 @@ mod tests {
     fn grudges_naming_unknown_nodes_are_rejected() {
         let mut g = Grudge::new();
         g.insert("n1".into(), set(&["n9"]));
-        assert!(valid_for(&g, &nodes(3)).unwrap_err().contains("n9"));
+        assert!(matches!(valid_for(&g, &nodes(3)), Err(FaultError::Invalid(m)) if m.contains("n9")));
         g.insert("n1".into(), set(&["n1"]));
         assert!(valid_for(&g, &nodes(3)).is_err());
         assert!(valid_for(&isolate(&nodes(3), "n1"), &nodes(3)).is_ok());

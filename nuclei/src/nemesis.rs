@@ -107,7 +107,7 @@ impl Nemesis {
     }
 
     fn drop_per_grudge(&self, chain: &str, g: &Grudge, ports: &[u16], p: Option<f64>) -> Result<BTreeMap<String, Instant>, FaultError> {
-        valid_for(g, &self.names()).map_err(FaultError::Invalid)?;
+        valid_for(g, &self.names())?;
         let mut sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (n, drops) in g {
             sources.insert(n.clone(), drops.iter().map(|d| self.ip(d)).collect::<Result<_, _>>()?);

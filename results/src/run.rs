@@ -2,8 +2,9 @@
 
 use crate::records::RunFacts;
 use checker::logs::AppendResult;
-use checker::recovery::{RecoveryResult, Slos};
+use checker::recovery::RecoveryResult;
 use checker::sets::SetResult;
+use checker::slo::Slos;
 use checker::{Linearizability, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -158,7 +158,7 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
         let mut checks = results::Checks::default();
         return match w.check(&ops, &workloads::CheckContext::default(), &mut checks) {
             Ok(()) => FileResult::Workload { name: w.name().to_string(), checks: Box::new(checks), elapsed: start.elapsed() },
-            Err(e) => FileResult::BadInput(e),
+            Err(e) => FileResult::BadInput(e.in_file(path).to_string()),
         };
     }
     let opts = match options(a, format, h.header.as_ref(), threads) {

@@ -9,7 +9,8 @@
 
 use super::options::RunConfig;
 use crate::exit;
-use checker::recovery::{availability_outside, check_recovery, RecoveryResult, Slos};
+use checker::recovery::{availability_outside, check_recovery, RecoveryResult};
+use checker::slo::Slos;
 use checker::Verdict;
 use history::{History, OpType};
 use results::{AppendLatency, Availability, Checks, RunFacts, RunResults, StartupCheck, Stats, TestRecord, RESULTS_VERSION};
@@ -41,7 +42,7 @@ impl AnalysisError {
     pub fn exit_code(&self) -> i32 {
         match self {
             AnalysisError::NotARun(_) => exit::BAD_INPUT,
-            AnalysisError::Write(_) => exit::INTERNAL,
+            AnalysisError::Write(_) => exit::INFRA,
         }
     }
 }
@@ -59,11 +60,11 @@ fn client_ops(h: &History) -> History {
 }
 
 /// Runs one check; an error or a panic is recorded as `unknown` with the reason.
-fn guarded<T>(name: &str, unknown: &mut std::collections::BTreeMap<String, String>, f: impl FnOnce() -> Result<T, String>) -> Option<T> {
+fn guarded<T, E: std::fmt::Display>(name: &str, unknown: &mut std::collections::BTreeMap<String, String>, f: impl FnOnce() -> Result<T, E>) -> Option<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(t)) => Some(t),
         Ok(Err(e)) => {
-            unknown.insert(name.to_string(), e);
+            unknown.insert(name.to_string(), e.to_string());
             None
         }
         Err(p) => {
@@ -90,13 +91,13 @@ fn run_checks(cfg: &RunConfig, facts: &RunFacts, h: &History, completed: bool) -
     let ctx = CheckContext { linearizable_reads: !cfg.serializable, slow_append_s: slos.append.unwrap_or(1.0).min(1.0) };
     match workloads::by_name(&cfg.workload) {
         Some(w) => {
-            guarded(w.name(), &mut unknown, || w.check(&clients, &ctx, &mut c));
+            guarded(w.name(), &mut unknown, || w.check(&clients, &ctx, &mut c).map_err(|e| e.in_file(Path::new("history.jsonl"))));
         }
         None => {
             unknown.insert("workload".into(), format!("test.json names an unknown workload {:?}", cfg.workload));
         }
     }
-    let rec = guarded("recovery", &mut unknown, || Ok(check_recovery(h, &slos.recovery_options(nuclei::window_kinds()))));
+    let rec = guarded("recovery", &mut unknown, || Ok::<_, std::convert::Infallible>(check_recovery(h, &slos.recovery_options(nuclei::window_kinds()))));
     if let Some(rec) = rec {
         if !completed {
             tester_stopped(&rec, h, &mut unknown);

@@ -303,7 +303,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     let ready_timeout = Duration::from_secs_f64(cfg.ready_timeout);
     let startup: Startup = match rt.block_on(system.bootstrap(ready_timeout)) {
         Ok(()) => rt.block_on(system.wait_ready(started, ready_timeout)),
-        Err(e) => Startup { nodes: Vec::new(), cluster: None, not_ready: vec![("bootstrap".into(), e)] },
+        Err(e) => Startup { nodes: Vec::new(), cluster: None, not_ready: vec![("bootstrap".into(), e.to_string())] },
     };
     facts.startup = Some(startup.clone());
     if !startup.ready() {
@@ -499,7 +499,7 @@ async fn probes(system: &dyn System, topo: &Topology, rec: &Recorder, end: Insta
                 let r = system.probe(ni, s, Duration::from_millis(1000)).await;
                 let (kind, err) = match r {
                     Ok(()) => (OpType::Ok, None),
-                    Err(e) => (OpType::Fail, Some(Value::String(e))),
+                    Err(e) => (OpType::Fail, Some(Value::String(e.to_string()))),
                 };
                 let mut c = Op::new(Process::Client(process), kind, "probe", json!(s));
                 c.node = Some(node.clone());

@@ -249,7 +249,7 @@ impl RunConfig {
         if self.concurrency == 0 || self.concurrency > 1000 {
             return Err(format!("--concurrency must be between 1 and 1000, got {}", self.concurrency));
         }
-        checker::recovery::Slos::parse(&self.slo)?;
+        checker::slo::Slos::parse(&self.slo).map_err(|e| e.to_string())?;
         if let Some(p) = &self.fault_plan {
             self.plan().map_err(|e| format!("--fault-plan {}: {e}", p.display()))?;
         }

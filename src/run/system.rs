@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use systems::etcd::EtcdClient;
 use systems::memory::{Memory, MemoryClient};
 use systems::restate::RestateClient;
-use systems::{wait_ready, BoxFuture, Db, DbTarget, Startup, Topology};
+use systems::{wait_ready, BoxFuture, Db, DbTarget, NotReady, Startup, Topology};
 
 /// What the runner needs from a system under test.
 pub trait System: Send + Sync {
@@ -30,13 +30,13 @@ pub trait System: Send + Sync {
     /// Starts it on every node (no waiting).
     fn start(&self) -> Result<(), String>;
     /// Cluster-wide initialisation once started, retried to the deadline.
-    fn bootstrap(&self, deadline: Duration) -> BoxFuture<'_, Result<(), String>>;
+    fn bootstrap(&self, deadline: Duration) -> BoxFuture<'_, Result<(), NotReady>>;
     /// Waits until every node and the cluster are ready, timing each.
     fn wait_ready(&self, started: Instant, deadline: Duration) -> BoxFuture<'_, Startup>;
     /// Its services' names, each probed on every node.
     fn services(&self) -> Vec<&'static str>;
     /// Probes one service of node `node` (its index).
-    fn probe<'a>(&'a self, node: usize, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), String>>;
+    fn probe<'a>(&'a self, node: usize, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>>;
     /// A client of node `node` (its index).
     fn client(&self, node: usize, timeout: Duration) -> Client;
     /// Copies each node's logs into `dir/<node>/`; the problems met.
@@ -93,7 +93,7 @@ impl System for Remote {
     fn start(&self) -> Result<(), String> {
         self.on_all(|c| self.db.start(c, &self.topo))
     }
-    fn bootstrap(&self, deadline: Duration) -> BoxFuture<'_, Result<(), String>> {
+    fn bootstrap(&self, deadline: Duration) -> BoxFuture<'_, Result<(), NotReady>> {
         self.db.bootstrap(&self.http, &self.topo, deadline)
     }
     fn wait_ready(&self, started: Instant, deadline: Duration) -> BoxFuture<'_, Startup> {
@@ -102,7 +102,7 @@ impl System for Remote {
     fn services(&self) -> Vec<&'static str> {
         self.db.services().into_iter().map(|s| s.name).collect()
     }
-    fn probe<'a>(&'a self, node: usize, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), String>> {
+    fn probe<'a>(&'a self, node: usize, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>> {
         let addr = self.topo.nodes.get(node).map(|(_, a)| a.as_str()).unwrap_or("");
         self.db.probe(&self.http, addr, service, timeout)
     }
@@ -173,7 +173,7 @@ impl System for InMemory {
     fn start(&self) -> Result<(), String> {
         Ok(())
     }
-    fn bootstrap(&self, _deadline: Duration) -> BoxFuture<'_, Result<(), String>> {
+    fn bootstrap(&self, _deadline: Duration) -> BoxFuture<'_, Result<(), NotReady>> {
         Box::pin(async { Ok(()) })
     }
     fn wait_ready(&self, started: Instant, _deadline: Duration) -> BoxFuture<'_, Startup> {
@@ -184,14 +184,14 @@ impl System for InMemory {
     fn services(&self) -> Vec<&'static str> {
         vec!["client"]
     }
-    fn probe<'a>(&'a self, node: usize, _service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), String>> {
+    fn probe<'a>(&'a self, node: usize, _service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>> {
         Box::pin(async move {
             let name = self.topo.nodes.get(node).map(|(n, _)| n.as_str()).unwrap_or("");
             if self.mem.serving(name) {
                 Ok(())
             } else {
                 tokio::time::sleep(timeout.min(Duration::from_millis(200))).await;
-                Err("timeout".into())
+                Err(NotReady::Unreachable("timeout".into()))
             }
         })
     }

@@ -1,5 +1,6 @@
 //! The SUT interface: a small `Db` trait, optional abilities apart.
 
+use crate::NotReady;
 use control::{local, Cmd, ControlError, NodeClient};
 use std::future::Future;
 use std::pin::Pin;
@@ -82,7 +83,7 @@ pub trait Db: Send + Sync {
     /// started and before readiness is awaited (Restate: provision the
     /// cluster, register the SDK service); retried until `deadline`. The
     /// default: none.
-    fn bootstrap<'a>(&'a self, _http: &'a reqwest::Client, _topo: &'a Topology, _deadline: Duration) -> BoxFuture<'a, Result<(), String>> {
+    fn bootstrap<'a>(&'a self, _http: &'a reqwest::Client, _topo: &'a Topology, _deadline: Duration) -> BoxFuture<'a, Result<(), NotReady>> {
         Box::pin(async { Ok(()) })
     }
 
@@ -94,14 +95,14 @@ pub trait Db: Send + Sync {
 
     /// Probes one service of the node at `address`: `Ok` when it answers
     /// as healthy within `timeout`.
-    fn probe<'a>(&'a self, http: &'a reqwest::Client, address: &'a str, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), String>>;
+    fn probe<'a>(&'a self, http: &'a reqwest::Client, address: &'a str, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>>;
 
     /// Probes whether the node is ready for client operations. The default:
     /// every service answers its probe.
-    fn node_ready<'a>(&'a self, http: &'a reqwest::Client, address: &'a str) -> BoxFuture<'a, Result<(), String>> {
+    fn node_ready<'a>(&'a self, http: &'a reqwest::Client, address: &'a str) -> BoxFuture<'a, Result<(), NotReady>> {
         Box::pin(async move {
             for s in self.services() {
-                self.probe(http, address, s.name, Duration::from_secs(2)).await.map_err(|e| format!("{}: {e}", s.name))?;
+                self.probe(http, address, s.name, Duration::from_secs(2)).await.map_err(|e| e.in_service(s.name))?;
             }
             Ok(())
         })
@@ -109,7 +110,7 @@ pub trait Db: Send + Sync {
 
     /// A cluster-wide readiness condition checked once every node is ready
     /// (Restate: every partition has a leader). The default: none.
-    fn cluster_ready<'a>(&'a self, _http: &'a reqwest::Client, _topo: &'a Topology) -> BoxFuture<'a, Result<(), String>> {
+    fn cluster_ready<'a>(&'a self, _http: &'a reqwest::Client, _topo: &'a Topology) -> BoxFuture<'a, Result<(), NotReady>> {
         Box::pin(async { Ok(()) })
     }
 

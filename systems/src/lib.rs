@@ -11,6 +11,7 @@ mod completion;
 mod db;
 pub mod etcd;
 pub mod memory;
+mod not_ready;
 mod ops;
 mod ready;
 pub mod restate;
@@ -18,6 +19,7 @@ mod target;
 
 pub use completion::{b64, classify, classify_text, unb64, Completion, Effect};
 pub use db::{BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
+pub use not_ready::{probe_result, NotReady};
 pub use ops::Ops;
 pub use ready::{futures_join_all, wait_ready, Startup};
 pub use target::DbTarget;

@@ -15,7 +15,7 @@ pub async fn wait_ready(db: &dyn Db, http: &reqwest::Client, topo: &Topology, st
         loop {
             match db.node_ready(http, addr).await {
                 Ok(()) => return (name.clone(), Ok(started.elapsed().as_secs_f64())),
-                Err(e) if Instant::now() + wait >= give_up => return (name.clone(), Err(e)),
+                Err(e) if Instant::now() + wait >= give_up => return (name.clone(), Err(e.to_string())),
                 Err(_) => {
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(1));
@@ -45,7 +45,7 @@ pub async fn wait_ready(db: &dyn Db, http: &reqwest::Client, topo: &Topology, st
                 return s;
             }
             Err(e) if Instant::now() + wait >= give_up => {
-                s.not_ready.push(("cluster".into(), e));
+                s.not_ready.push(("cluster".into(), e.to_string()));
                 return s;
             }
             Err(_) => {

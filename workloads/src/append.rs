@@ -4,7 +4,7 @@
 
 use crate::{op_row, CheckContext, ClientOp, Generator, Workload};
 use checker::logs::{check_append, AppendResult};
-use history::{History, Rng};
+use history::{History, HistoryError, Rng};
 use reports::html::esc;
 use results::Checks;
 use std::fmt::Write;
@@ -45,8 +45,8 @@ impl Workload for Append {
     fn generator(&self, _concurrency: usize, seed: u64) -> Box<dyn Generator> {
         Box::new(Appends { rng: Rng::new(seed), next: 0 })
     }
-    fn check(&self, h: &History, ctx: &CheckContext, checks: &mut Checks) -> Result<(), String> {
-        checks.append = Some(check_append(h, ctx.slow_append_s).map_err(|e| format!("history.jsonl: {e}"))?);
+    fn check(&self, h: &History, ctx: &CheckContext, checks: &mut Checks) -> Result<(), HistoryError> {
+        checks.append = Some(check_append(h, ctx.slow_append_s)?);
         Ok(())
     }
     fn findings(&self, checks: &Checks, h: &History) -> String {

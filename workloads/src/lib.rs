@@ -20,7 +20,7 @@ pub use op::{perform, ClientOp};
 pub use register::Register;
 pub use set::Set;
 
-use history::History;
+use history::{History, HistoryError};
 use results::Checks;
 
 /// What a check needs to know of the run besides the history.
@@ -55,9 +55,9 @@ pub trait Workload: Send + Sync {
     /// A generator for `concurrency` processes, seeded.
     fn generator(&self, concurrency: usize, seed: u64) -> Box<dyn Generator>;
     /// Checks the workload's ops (the history holds no probe or nemesis
-    /// op) and records the result in `checks`; an error is the reason the
-    /// check is unknown.
-    fn check(&self, h: &History, ctx: &CheckContext, checks: &mut Checks) -> Result<(), String>;
+    /// op) and records the result in `checks`; an error (a malformed
+    /// history) is the reason the check is unknown.
+    fn check(&self, h: &History, ctx: &CheckContext, checks: &mut Checks) -> Result<(), HistoryError>;
     /// What the checks found, as HTML for the report.
     fn findings(&self, checks: &Checks, h: &History) -> String;
 }

@@ -4,7 +4,7 @@
 
 use crate::{CheckContext, ClientOp, Generator, Workload};
 use checker::{check_history, Budget, CheckOptions, Linearizability, ModelKind};
-use history::{History, Rng, Semantics};
+use history::{History, HistoryError, Rng, Semantics};
 use reports::html::esc;
 use results::Checks;
 use std::fmt::Write;
@@ -63,12 +63,12 @@ impl Workload for Register {
     fn generator(&self, concurrency: usize, seed: u64) -> Box<dyn crate::Generator> {
         Box::new(Keys::new(concurrency, OPS_PER_KEY, seed))
     }
-    fn check(&self, h: &History, _ctx: &CheckContext, checks: &mut Checks) -> Result<(), String> {
+    fn check(&self, h: &History, _ctx: &CheckContext, checks: &mut Checks) -> Result<(), HistoryError> {
         let mut o = CheckOptions::new(ModelKind::CasRegister);
         o.independent = true;
         o.semantics = Semantics::FAULTLINE;
         o.budget = Budget { deadline: Some(Instant::now() + Duration::from_secs(120)), max_bytes: 4 << 30 };
-        checks.linearizable = Some(check_history(h, &o).map_err(|e| format!("history.jsonl: {e}"))?);
+        checks.linearizable = Some(check_history(h, &o)?);
         Ok(())
     }
     fn findings(&self, checks: &Checks, h: &History) -> String {

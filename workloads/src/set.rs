@@ -3,7 +3,7 @@
 
 use crate::{op_row, CheckContext, ClientOp, Generator, Workload};
 use checker::sets::{check_set, SetResult};
-use history::{History, Rng};
+use history::{History, HistoryError, Rng};
 use reports::html::esc;
 use results::Checks;
 use std::fmt::Write;
@@ -40,8 +40,8 @@ impl Workload for Set {
     fn generator(&self, _concurrency: usize, seed: u64) -> Box<dyn Generator> {
         Box::new(Adds { rng: Rng::new(seed), next: 0 })
     }
-    fn check(&self, h: &History, ctx: &CheckContext, checks: &mut Checks) -> Result<(), String> {
-        checks.set = Some(check_set(h, ctx.linearizable_reads).map_err(|e| format!("history.jsonl: {e}"))?);
+    fn check(&self, h: &History, ctx: &CheckContext, checks: &mut Checks) -> Result<(), HistoryError> {
+        checks.set = Some(check_set(h, ctx.linearizable_reads)?);
         Ok(())
     }
     fn findings(&self, checks: &Checks, h: &History) -> String {

@@ -7,6 +7,7 @@ mod client;
 pub use client::EtcdClient;
 
 use crate::db::{BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
+use crate::NotReady;
 use control::packages::{self, Need};
 use control::{quote, Cmd, NodeClient};
 use serde_json::{json, Value};
@@ -131,14 +132,11 @@ impl Db for Etcd {
         vec![Service { name: "client", port: 2379 }]
     }
 
-    fn probe<'a>(&'a self, http: &'a reqwest::Client, address: &'a str, _service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), String>> {
+    fn probe<'a>(&'a self, http: &'a reqwest::Client, address: &'a str, _service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>> {
         Box::pin(async move {
             // a linearizable read goes through Raft: it needs a leader and a quorum
             let c = EtcdClient::new(http.clone(), address, false).with_timeout(timeout);
-            match c.read(PROBE_KEY).await {
-                crate::Completion::Ok(_) => Ok(()),
-                crate::Completion::Fail(e) | crate::Completion::Info(e) => Err(e),
-            }
+            crate::probe_result(c.read(PROBE_KEY).await)
         })
     }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 impl Memory {
     fn indices(&self, names: &[String]) -> Result<Vec<usize>, FaultError> {
-        names.iter().map(|n| self.index(n).map_err(FaultError::Invalid)).collect()
+        names.iter().map(|n| self.index(n).map_err(FaultError::from)).collect()
     }
 
     /// The node the majority follows: the first node that serves.
@@ -19,13 +19,13 @@ impl Memory {
     }
 
     fn partition(&self, grudge: &nuclei::Grudge) -> Result<(), FaultError> {
-        nuclei::grudge::valid_for(grudge, &self.nodes).map_err(FaultError::Invalid)?;
+        nuclei::grudge::valid_for(grudge, &self.nodes)?;
         let data = self.data().clone();
         let mut f = self.faults();
         f.grudge.clear();
         for (n, drops) in grudge {
-            let i = self.index(n).map_err(FaultError::Invalid)?;
-            let d: BTreeSet<usize> = drops.iter().map(|x| self.index(x)).collect::<Result<_, _>>().map_err(FaultError::Invalid)?;
+            let i = self.index(n).map_err(FaultError::from)?;
+            let d: BTreeSet<usize> = drops.iter().map(|x| self.index(x)).collect::<Result<_, _>>()?;
             f.grudge.insert(i, d);
         }
         for i in 0..self.nodes.len() {
@@ -93,7 +93,7 @@ impl Injector for Memory {
                 }
                 let mut f = self.faults();
                 for n in grudge.keys() {
-                    f.loss.insert(self.index(n).map_err(FaultError::Invalid)?, *probability);
+                    f.loss.insert(self.index(n).map_err(FaultError::from)?, *probability);
                 }
                 json!({"grudge": grudge, "probability": probability})
             }

@@ -125,8 +125,8 @@ impl Memory {
         self.bugs.contains(&bug)
     }
 
-    fn index(&self, name: &str) -> Result<usize, String> {
-        self.nodes.iter().position(|n| n == name).ok_or_else(|| format!("{name} is not a node of the in-memory cluster"))
+    fn index(&self, name: &str) -> Result<usize, UnknownNode> {
+        self.nodes.iter().position(|n| n == name).ok_or_else(|| UnknownNode(name.to_string()))
     }
 
     fn faults(&self) -> std::sync::MutexGuard<'_, Faults> {
@@ -218,6 +218,24 @@ impl Memory {
     }
 }
 
+/// A name that is not a node of the in-memory cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownNode(pub String);
+
+impl std::fmt::Display for UnknownNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is not a node of the in-memory cluster", self.0)
+    }
+}
+
+impl std::error::Error for UnknownNode {}
+
+impl From<UnknownNode> for nuclei::FaultError {
+    fn from(e: UnknownNode) -> Self {
+        nuclei::FaultError::Invalid(e.to_string())
+    }
+}
+
 /// A client bound to one node of the in-memory cluster.
 #[derive(Debug, Clone)]
 pub struct MemoryClient {
@@ -227,7 +245,7 @@ pub struct MemoryClient {
 
 impl MemoryClient {
     /// A client of `node` (its name).
-    pub fn new(mem: Arc<Memory>, node: &str) -> Result<MemoryClient, String> {
+    pub fn new(mem: Arc<Memory>, node: &str) -> Result<MemoryClient, UnknownNode> {
         let node = mem.index(node)?;
         Ok(MemoryClient { mem, node })
     }

@@ -18,6 +18,7 @@ pub use client::{RestateClient, INGRESS_PORT};
 
 use crate::db::{sha256_local, signal, BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
 use crate::ops::Ops;
+use crate::NotReady;
 use control::packages::{self, Need};
 use control::{local, quote, Cmd, NodeClient};
 use serde_json::{json, Value};
@@ -142,22 +143,27 @@ default-provider = "replicated"
 
 /// Runs restatectl on the control node: its stdout and stderr together,
 /// or why it could not run.
-fn restatectl(ctl: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(ctl).args(args).stdin(Stdio::null()).output().map_err(|e| format!("{}: {e}", ctl.display()))?;
+fn restatectl(ctl: &Path, args: &[&str]) -> Result<String, NotReady> {
+    let out = Command::new(ctl).args(args).stdin(Stdio::null()).output().map_err(|e| NotReady::Tool(format!("{}: {e}", ctl.display())))?;
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     if out.status.success() {
         Ok(text)
     } else {
-        Err(format!("restatectl {} failed ({}): {}", args.first().unwrap_or(&""), out.status, text.trim()))
+        Err(NotReady::Tool(format!("restatectl {} failed ({}): {}", args.first().unwrap_or(&""), out.status, text.trim())))
     }
 }
 
+/// The address of the cluster's first node.
+fn first_address(topo: &Topology) -> Result<&str, NotReady> {
+    topo.nodes.first().map(|(_, a)| a.as_str()).ok_or_else(|| NotReady::Unknown("the cluster has no nodes".into()))
+}
+
 /// The JSON rows of `restatectl sql --jsonl`.
-fn sql(ctl: &Path, addresses: &str, query: &str) -> Result<Vec<Value>, String> {
+fn sql(ctl: &Path, addresses: &str, query: &str) -> Result<Vec<Value>, NotReady> {
     let out = restatectl(ctl, &["sql", "--jsonl", "--address", addresses, query])?;
     let rows = jsonl_rows(&out);
     if rows.is_empty() && out.contains("[ERR]") {
-        return Err(out.trim().to_string());
+        return Err(NotReady::Unreachable(out.trim().to_string()));
     }
     Ok(rows)
 }
@@ -170,9 +176,9 @@ fn jsonl_rows(out: &str) -> Vec<Value> {
 
 /// Whether every partition has an active leader and no log server is still
 /// provisioning, from restatectl's tables: `Err` says what is missing.
-pub fn cluster_state(partitions: &[Value], states: &[Value], nodes: &[Value]) -> Result<(), String> {
+pub fn cluster_state(partitions: &[Value], states: &[Value], nodes: &[Value]) -> Result<(), NotReady> {
     if partitions.is_empty() {
-        return Err("no partitions yet".into());
+        return Err(NotReady::Refused("no partitions yet".into()));
     }
     let led: BTreeSet<i64> = states
         .iter()
@@ -181,19 +187,19 @@ pub fn cluster_state(partitions: &[Value], states: &[Value], nodes: &[Value]) ->
         .collect();
     let leaderless: Vec<i64> = partitions.iter().filter_map(|p| p["partition_id"].as_i64()).filter(|p| !led.contains(p)).collect();
     if !leaderless.is_empty() {
-        return Err(format!("{} of {} partitions without an active leader (first: {})", leaderless.len(), partitions.len(), leaderless[0]));
+        return Err(NotReady::Refused(format!("{} of {} partitions without an active leader (first: {})", leaderless.len(), partitions.len(), leaderless[0])));
     }
     let provisioning: Vec<&str> =
         nodes.iter().filter(|n| n["storage_state"].as_str() != Some("read-write")).map(|n| n["name"].as_str().unwrap_or("?")).collect();
     if !provisioning.is_empty() {
-        return Err(format!("log servers not read-write yet: {}", provisioning.join(", ")));
+        return Err(NotReady::Refused(format!("log servers not read-write yet: {}", provisioning.join(", "))));
     }
     Ok(())
 }
 
 /// Whether a node's `/health` answer says every role is up: `Err` names
 /// each that is not, with its state.
-pub fn node_health(v: &Value) -> Result<(), String> {
+pub fn node_health(v: &Value) -> Result<(), NotReady> {
     let want =
         [("status", "Alive"), ("admin_status", "Ready"), ("worker_status", "Ready"), ("log_server_status", "Ready"), ("metadata_server_status", "Member")];
     let bad: Vec<String> = want
@@ -205,7 +211,7 @@ pub fn node_health(v: &Value) -> Result<(), String> {
     if bad.is_empty() {
         Ok(())
     } else {
-        Err(bad.join(", "))
+        Err(NotReady::Refused(bad.join(", ")))
     }
 }
 
@@ -236,35 +242,35 @@ impl Restate {
         Cmd::script(&format!("{} || exit 1; cd {DATA} || exit 1; {service} {server}", dirs.text())).sudo()
     }
 
-    fn provision(ctl: &Path, first: &str, give_up: Instant) -> Result<(), String> {
+    fn provision(ctl: &Path, first: &str, give_up: Instant) -> Result<(), NotReady> {
         let mut wait = Duration::from_millis(100);
         loop {
             // restatectl exits 0 even when it failed: read what it says
-            let out = restatectl(ctl, &["provision", "--address", first, "--yes"]).unwrap_or_else(|e| e);
+            let out = restatectl(ctl, &["provision", "--address", first, "--yes"]).unwrap_or_else(|e| e.to_string());
             if out.contains("successfully provisioned") || out.contains("provisioned by somebody else") {
                 return Ok(());
             }
             if Instant::now() + wait >= give_up {
                 let last = out.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
-                return Err(format!("provisioning through {first} did not succeed: {last}"));
+                return Err(NotReady::Tool(format!("provisioning through {first} did not succeed: {last}")));
             }
             std::thread::sleep(wait);
             wait = (wait * 2).min(Duration::from_secs(1));
         }
     }
 
-    async fn register(&self, http: &reqwest::Client, topo: &Topology, give_up: Instant) -> Result<(), String> {
-        let url = format!("http://{}:{ADMIN_PORT}/deployments", topo.nodes.first().ok_or("no nodes")?.1);
+    async fn register(&self, http: &reqwest::Client, topo: &Topology, give_up: Instant) -> Result<(), NotReady> {
+        let url = format!("http://{}:{ADMIN_PORT}/deployments", first_address(topo)?);
         let body = json!({"uri": format!("http://127.0.0.1:{SERVICE_PORT}/")});
         let mut wait = Duration::from_millis(100);
         loop {
             let why = match http.post(&url).json(&body).timeout(Duration::from_secs(10)).send().await {
                 Ok(r) if r.status().is_success() => return Ok(()),
-                Ok(r) => format!("{}: {}", r.status(), r.text().await.unwrap_or_default().chars().take(300).collect::<String>()),
-                Err(e) => e.to_string(),
+                Ok(r) => NotReady::Refused(format!("{}: {}", r.status(), r.text().await.unwrap_or_default().chars().take(300).collect::<String>())),
+                Err(e) => NotReady::from_http(&e),
             };
             if Instant::now() + wait >= give_up {
-                return Err(format!("registering the SDK service at {url}: {why}"));
+                return Err(why.in_service(&format!("registering the SDK service at {url}")));
             }
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_secs(1));
@@ -307,13 +313,13 @@ impl Db for Restate {
         Ok(())
     }
 
-    fn bootstrap<'a>(&'a self, http: &'a reqwest::Client, topo: &'a Topology, deadline: Duration) -> BoxFuture<'a, Result<(), String>> {
+    fn bootstrap<'a>(&'a self, http: &'a reqwest::Client, topo: &'a Topology, deadline: Duration) -> BoxFuture<'a, Result<(), NotReady>> {
         Box::pin(async move {
             let give_up = Instant::now() + deadline;
-            let ctl = self.bins().map_err(|e| e.to_string())?.restatectl.clone();
-            let first = format!("http://{}:{FABRIC_PORT}/", topo.nodes.first().ok_or("no nodes")?.1);
+            let ctl = self.bins().map_err(|e| NotReady::Tool(e.to_string()))?.restatectl.clone();
+            let first = format!("http://{}:{FABRIC_PORT}/", first_address(topo)?);
             let provisioned = tokio::task::spawn_blocking(move || Self::provision(&ctl, &first, give_up));
-            provisioned.await.map_err(|e| format!("provisioning: {e}"))??;
+            provisioned.await.map_err(|e| NotReady::Tool(format!("provisioning: {e}")))??;
             self.register(http, topo, give_up).await
         })
     }
@@ -329,55 +335,52 @@ impl Db for Restate {
         vec![Service { name: "ingress", port: INGRESS_PORT }, Service { name: "admin", port: ADMIN_PORT }, Service { name: "metadata", port: FABRIC_PORT }]
     }
 
-    fn probe<'a>(&'a self, http: &'a reqwest::Client, address: &'a str, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), String>> {
+    fn probe<'a>(&'a self, http: &'a reqwest::Client, address: &'a str, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>> {
         Box::pin(async move {
             match service {
                 // a real invocation: the ingress, a partition leader and the
                 // SDK service all answer (a health endpoint can say "fine"
                 // while invocations hang)
-                "ingress" => match RestateClient::new(http.clone(), address).with_timeout(timeout).read(PROBE_KEY).await {
-                    crate::Completion::Ok(_) => Ok(()),
-                    crate::Completion::Fail(e) | crate::Completion::Info(e) => Err(e),
-                },
+                "ingress" => crate::probe_result(RestateClient::new(http.clone(), address).with_timeout(timeout).read(PROBE_KEY).await),
                 "admin" => {
-                    let r = http.get(format!("http://{address}:{ADMIN_PORT}/health")).timeout(timeout).send().await.map_err(|e| crate::classify_text(&e))?;
+                    let r = http.get(format!("http://{address}:{ADMIN_PORT}/health")).timeout(timeout).send().await.map_err(|e| NotReady::from_http(&e))?;
                     if r.status().is_success() {
                         Ok(())
                     } else {
-                        Err(format!("health {}", r.status().as_u16()))
+                        Err(NotReady::Refused(format!("health {}", r.status().as_u16())))
                     }
                 }
                 "metadata" => {
-                    let r = http.get(format!("http://{address}:{FABRIC_PORT}/health")).timeout(timeout).send().await.map_err(|e| crate::classify_text(&e))?;
-                    let v: Value = r.json().await.map_err(|e| crate::classify_text(&e))?;
+                    let r = http.get(format!("http://{address}:{FABRIC_PORT}/health")).timeout(timeout).send().await.map_err(|e| NotReady::from_http(&e))?;
+                    let v: Value = r.json().await.map_err(|e| NotReady::from_http(&e))?;
                     match v["metadata_server_status"].as_str() {
                         Some("Member") => Ok(()),
-                        other => Err(format!("metadata server {}", other.unwrap_or("absent"))),
+                        other => Err(NotReady::Refused(format!("metadata server {}", other.unwrap_or("absent")))),
                     }
                 }
-                other => Err(format!("restate has no service {other:?}")),
+                other => Err(NotReady::Unknown(format!("restate has no service {other:?}"))),
             }
         })
     }
 
-    fn node_ready<'a>(&'a self, http: &'a reqwest::Client, address: &'a str) -> BoxFuture<'a, Result<(), String>> {
+    fn node_ready<'a>(&'a self, http: &'a reqwest::Client, address: &'a str) -> BoxFuture<'a, Result<(), NotReady>> {
         Box::pin(async move {
             let r = http.get(format!("http://{address}:{FABRIC_PORT}/health")).timeout(Duration::from_secs(2)).send().await;
             let v: Value = match r {
-                Ok(r) => r.json().await.map_err(|e| format!("health: {}", crate::classify_text(&e)))?,
-                Err(e) => return Err(format!("health: {}", crate::classify_text(&e))),
+                Ok(r) => r.json().await.map_err(|e| NotReady::from_http(&e).in_service("health"))?,
+                Err(e) => return Err(NotReady::from_http(&e).in_service("health")),
             };
             node_health(&v)?;
             for s in self.services() {
-                self.probe(http, address, s.name, Duration::from_secs(2)).await.map_err(|e| format!("{}: {e}", s.name))?;
+                self.probe(http, address, s.name, Duration::from_secs(2)).await.map_err(|e| e.in_service(s.name))?;
             }
             Ok(())
         })
     }
 
-    fn cluster_ready<'a>(&'a self, _http: &'a reqwest::Client, topo: &'a Topology) -> BoxFuture<'a, Result<(), String>> {
+    fn cluster_ready<'a>(&'a self, _http: &'a reqwest::Client, topo: &'a Topology) -> BoxFuture<'a, Result<(), NotReady>> {
         Box::pin(async move {
-            let ctl = self.bins().map_err(|e| e.to_string())?.restatectl.clone();
+            let ctl = self.bins().map_err(|e| NotReady::Tool(e.to_string()))?.restatectl.clone();
             let addrs = Self::addresses(topo);
             let state = tokio::task::spawn_blocking(move || {
                 let partitions = sql(&ctl, &addrs, "SELECT partition_id FROM partitions")?;
@@ -385,7 +388,7 @@ impl Db for Restate {
                 let nodes = sql(&ctl, &addrs, "SELECT name, storage_state FROM nodes")?;
                 cluster_state(&partitions, &states, &nodes)
             });
-            state.await.map_err(|e| format!("restatectl: {e}"))?
+            state.await.map_err(|e| NotReady::Tool(format!("restatectl: {e}")))?
         })
     }
 
@@ -464,11 +467,11 @@ mod tests {
         let led = |i: i64, mode: &str, replay: &str| json!({"partition_id": i, "effective_mode": mode, "replay_status": replay});
         let nodes = vec![json!({"name": "n1", "storage_state": "read-write"}), json!({"name": "n2", "storage_state": "read-write"})];
         let mut states = vec![led(0, "Leader", "active"), led(1, "Leader", "active"), led(2, "Follower", "active"), led(2, "Leader", "starting")];
-        assert_eq!(cluster_state(&parts, &states, &nodes), Err("1 of 3 partitions without an active leader (first: 2)".into()));
+        assert_eq!(cluster_state(&parts, &states, &nodes), Err(NotReady::Refused("1 of 3 partitions without an active leader (first: 2)".into())));
         states.push(led(2, "Leader", "active"));
         assert_eq!(cluster_state(&parts, &states, &nodes), Ok(()));
         let provisioning = vec![nodes[0].clone(), json!({"name": "n2", "storage_state": "provisioning"})];
-        assert_eq!(cluster_state(&parts, &states, &provisioning), Err("log servers not read-write yet: n2".into()));
+        assert_eq!(cluster_state(&parts, &states, &provisioning), Err(NotReady::Refused("log servers not read-write yet: n2".into())));
         assert!(cluster_state(&[], &states, &nodes).is_err());
     }
 
@@ -485,8 +488,8 @@ mod tests {
             json!({"status": "Alive", "admin_status": "Ready", "worker_status": "Ready", "log_server_status": "Ready", "metadata_server_status": "Member"});
         assert_eq!(node_health(&v), Ok(()));
         v["metadata_server_status"] = json!("AwaitingProvisioning");
-        assert_eq!(node_health(&v), Err("metadata_server_status AwaitingProvisioning".into()));
+        assert_eq!(node_health(&v), Err(NotReady::Refused("metadata_server_status AwaitingProvisioning".into())));
         v["status"] = json!("StartingUp");
-        assert_eq!(node_health(&v), Err("status StartingUp, metadata_server_status AwaitingProvisioning".into()));
+        assert_eq!(node_health(&v), Err(NotReady::Refused("status StartingUp, metadata_server_status AwaitingProvisioning".into())));
     }
 }

@@ -8,7 +8,6 @@
 //! the run goes on to heal, check and report).
 
 pub mod analysis;
-mod clients;
 pub mod junit;
 mod log;
 pub mod options;
@@ -19,12 +18,11 @@ mod system;
 
 use crate::exit;
 use crate::lab::Lab;
-use clients::Client;
 use control::NodesFile;
 use history::{Header, Op, OpType, Process, Rng, Role};
 pub use log::Log;
 use nuclei::{Fault, HealGuard, Injector, Spacing, Step};
-use options::{DbKind, RunArgs, RunConfig};
+use options::{RunArgs, RunConfig};
 use recorder::Recorder;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -32,8 +30,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use system::{InMemory, Remote, System};
-use systems::etcd::Etcd;
-use systems::restate::Restate;
+use systems::{Client, NoopClient};
 use systems::{Completion, Startup, Topology};
 use workloads::{ClientOp, Generator, Workload};
 
@@ -90,8 +87,8 @@ fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>)
     let cfg = cfg.clone();
     let seed = cfg.seed.unwrap_or_else(random_seed);
     // the in-memory system has no nodes to reach
-    let nodes = match (&cfg.nodes_file, cfg.db) {
-        (_, DbKind::Memory) => None,
+    let nodes = match (&cfg.nodes_file, cfg.db.as_str()) {
+        (_, db) if db == options::MEMORY => None,
         (Some(p), _) => match NodesFile::load(p) {
             Ok(n) => Some(n),
             Err(e) => {
@@ -131,7 +128,7 @@ fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>)
     log.say(&format!("run {} seed {seed}", dir.display()));
     let test = results::TestRecord {
         name: cfg.run_name(),
-        db: cfg.db.name().to_string(),
+        db: cfg.db.clone(),
         workload: cfg.workload.clone(),
         nemesis: cfg.nemesis.clone(),
         seed,
@@ -149,11 +146,9 @@ fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>)
         return (exit::INTERNAL, None);
     }
     let vm = nodes.as_ref().is_some_and(|n| n.backend.as_deref() == Some("vm"));
-    let system: Box<dyn System> = match (cfg.db, &nodes) {
-        // software-emulated VMs are 10-20x slower: relaxed Raft timeouts
-        (DbKind::Etcd, Some(n)) if vm => Box::new(Remote::new(n, Arc::new(Etcd::slow()), cfg.serializable)),
-        (DbKind::Etcd, Some(n)) => Box::new(Remote::new(n, Arc::new(Etcd::default()), cfg.serializable)),
-        (DbKind::Restate, Some(n)) => Box::new(Remote::new(n, Arc::new(Restate::default()), cfg.serializable)),
+    let choice = systems::Choice { serializable: cfg.serializable, slow_nodes: vm };
+    let system: Box<dyn System> = match (systems::by_name(&cfg.db, &choice), &nodes) {
+        (Some(db), Some(n)) => Box::new(Remote::new(n, db)),
         _ => Box::new(InMemory::new(3, &bugs)),
     };
     install_signal_handlers();
@@ -192,7 +187,7 @@ pub fn bench_runner(seconds: f64, concurrency: usize, rate: f64) -> i32 {
     let t0 = Instant::now();
     let Ok((rec, writer)) = Recorder::start(&path, &Header::new(0), t0) else { return exit::INTERNAL };
     let topo = Topology { nodes: (1..=3).map(|i| (format!("n{i}"), String::new())).collect() };
-    let clients: Vec<Arc<Client>> = (0..3).map(|_| Arc::new(Client::Noop)).collect();
+    let clients: Vec<Arc<dyn Client>> = (0..3).map(|_| Arc::new(NoopClient) as Arc<dyn Client>).collect();
     let generator: Mutex<Box<dyn Generator>> = Mutex::new(workloads::Register.generator(concurrency, 1));
     let end = t0 + Duration::from_secs_f64(seconds);
     rt.block_on(drive(&cfg, &clients, &generator, &rec, &topo, end, 7));
@@ -340,7 +335,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     let schedule = plan.unwrap_or_else(|| nuclei::schedule(&kinds, &names, spacing, (cfg.time_limit * 1e3) as u64, &mut rng));
     facts.schedule = schedule.iter().map(|s| json!({"at_ms": s.at_ms, "fault": s.fault})).collect();
     let timeout = Duration::from_secs_f64(cfg.op_timeout);
-    let clients: Vec<Arc<Client>> = (0..topo.nodes.len()).map(|i| Arc::new(system.client(i, timeout))).collect();
+    let clients: Vec<Arc<dyn Client>> = (0..topo.nodes.len()).map(|i| Arc::from(system.client(i, timeout))).collect();
     let Some(workload) = workloads::by_name(&cfg.workload) else {
         facts.refused = Some(format!("unknown workload {:?}", cfg.workload));
         return facts;
@@ -425,7 +420,7 @@ fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: 
 
 /// The client processes: each bound to a node, issuing ops at its share of
 /// the rate with random stagger, until `end` or an interrupt.
-async fn drive(cfg: &RunConfig, clients: &[Arc<Client>], generator: &Mutex<Box<dyn Generator>>, rec: &Recorder, topo: &Topology, end: Instant, seed: u64) {
+async fn drive(cfg: &RunConfig, clients: &[Arc<dyn Client>], generator: &Mutex<Box<dyn Generator>>, rec: &Recorder, topo: &Topology, end: Instant, seed: u64) {
     let n = cfg.concurrency;
     let per_process = Duration::from_secs_f64(n as f64 / cfg.rate);
     let op_deadline = Duration::from_secs_f64(cfg.op_timeout + 1.0);
@@ -446,7 +441,7 @@ async fn drive(cfg: &RunConfig, clients: &[Arc<Client>], generator: &Mutex<Box<d
                     due = now; // after a stall (a slow op), no burst to catch up
                 }
                 let op = generator.lock().unwrap_or_else(|e| e.into_inner()).next(process);
-                let info = invoke(rec, &client, &op, process, &node, op_deadline, Role::Client).await;
+                let info = invoke(rec, &*client, &op, process, &node, op_deadline, Role::Client).await;
                 if info {
                     process += n as u64; // Jepsen: a process whose op is indeterminate is never reused
                 }
@@ -460,12 +455,12 @@ async fn drive(cfg: &RunConfig, clients: &[Arc<Client>], generator: &Mutex<Box<d
 
 /// Records an invocation, performs it, records its completion; true if
 /// the outcome is indeterminate.
-async fn invoke(rec: &Recorder, client: &Client, op: &ClientOp, process: u64, node: &str, deadline: Duration, role: Role) -> bool {
+async fn invoke(rec: &Recorder, client: &dyn Client, op: &ClientOp, process: u64, node: &str, deadline: Duration, role: Role) -> bool {
     let mut inv = Op::new(Process::Client(process), OpType::Invoke, op.f(), op.value());
     inv.node = Some(node.to_string());
     inv.role = role;
     rec.record(inv);
-    let done = match tokio::time::timeout(deadline, client.invoke(op)).await {
+    let done = match tokio::time::timeout(deadline, workloads::perform(client, op)).await {
         Ok(c) => c,
         Err(_) if op.is_read() => Completion::Fail("timeout".into()),
         Err(_) => Completion::Info("timeout".into()),
@@ -513,12 +508,12 @@ async fn probes(system: &dyn System, topo: &Topology, rec: &Recorder, end: Insta
     systems::futures_join_all(tasks).await;
 }
 
-async fn final_reads(generator: &Mutex<Box<dyn Generator>>, clients: &[Arc<Client>], topo: &Topology, rec: &Recorder) {
+async fn final_reads(generator: &Mutex<Box<dyn Generator>>, clients: &[Arc<dyn Client>], topo: &Topology, rec: &Recorder) {
     let reads = generator.lock().unwrap_or_else(|e| e.into_inner()).final_reads();
     let mut p = FINAL_BASE;
     for op in &reads {
         for (i, c) in clients.iter().enumerate() {
-            invoke(rec, c, op, p, &topo.nodes[i].0, Duration::from_secs(10), Role::Final).await;
+            invoke(rec, &**c, op, p, &topo.nodes[i].0, Duration::from_secs(10), Role::Final).await;
             p += 1;
         }
     }

@@ -1,34 +1,12 @@
 //! `faultline run`'s options: flags, or a TOML file with the same names,
 //! resolved into one [`RunConfig`] that is stored with the run.
 
-use clap::ValueEnum;
 use nuclei::Kind;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// The SUTs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DbKind {
-    /// etcd 3.4 (Debian's etcd-server).
-    Etcd,
-    /// Restate (npm's @restatedev/restate-server).
-    Restate,
-    /// An in-memory cluster in this process (no nodes needed), correct or
-    /// with `--bug`s: for trying faultline and testing it.
-    Memory,
-}
-
-impl DbKind {
-    /// Its name on the command line and in records.
-    pub fn name(self) -> &'static str {
-        match self {
-            DbKind::Etcd => "etcd",
-            DbKind::Restate => "restate",
-            DbKind::Memory => "memory",
-        }
-    }
-}
+/// The system that runs in this process, with no nodes: `--db memory`.
+pub const MEMORY: &str = "memory";
 
 /// Run a test against a cluster.
 #[derive(clap::Args, Debug, Default, Clone)]
@@ -36,9 +14,10 @@ pub struct RunArgs {
     /// Read these options from a TOML file (flags given too override it).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// The system under test [default: etcd].
-    #[arg(long, value_enum)]
-    pub db: Option<DbKind>,
+    /// The system under test: etcd, restate, or memory (an in-process
+    /// cluster, correct or with `--bug`s: no nodes needed) [default: etcd].
+    #[arg(long)]
+    pub db: Option<String>,
     /// The workload: register, set, append [default: register].
     #[arg(long)]
     pub workload: Option<String>,
@@ -112,8 +91,8 @@ pub struct RunArgs {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunConfig {
-    /// SUT.
-    pub db: DbKind,
+    /// SUT, by name (a built-in system, or `memory`).
+    pub db: String,
     /// Workload.
     pub workload: String,
     /// Fault kinds, by name.
@@ -157,7 +136,7 @@ pub struct RunConfig {
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
-            db: DbKind::Etcd,
+            db: "etcd".into(),
             workload: "register".into(),
             nemesis: vec!["partition".into(), "kill".into()],
             time_limit: 60.0,
@@ -222,6 +201,9 @@ impl RunConfig {
     }
 
     fn check(&self) -> Result<(), String> {
+        if self.db != MEMORY && !systems::names().contains(&self.db.as_str()) {
+            return Err(format!("unknown --db {:?} (one of {}, {MEMORY})", self.db, systems::names().join(", ")));
+        }
         if workloads::by_name(&self.workload).is_none() {
             return Err(format!("unknown workload {:?} (one of {})", self.workload, workloads::names().join(", ")));
         }
@@ -253,10 +235,10 @@ impl RunConfig {
         if let Some(p) = &self.fault_plan {
             self.plan().map_err(|e| format!("--fault-plan {}: {e}", p.display()))?;
         }
-        if self.serializable && self.db != DbKind::Etcd {
+        if self.serializable && self.db != "etcd" {
             return Err("--serializable applies to etcd only".into());
         }
-        if !self.bugs.is_empty() && self.db != DbKind::Memory {
+        if !self.bugs.is_empty() && self.db != MEMORY {
             return Err("--bug applies to --db memory only".into());
         }
         self.memory_bugs()?;
@@ -298,7 +280,7 @@ impl RunConfig {
 
     /// The run's name.
     pub fn run_name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| format!("{}-{}", self.db.name(), self.workload))
+        self.name.clone().unwrap_or_else(|| format!("{}-{}", self.db, self.workload))
     }
 }
 

@@ -3,17 +3,14 @@
 //! tears down a cluster. [`Remote`] is any [`Db`] on real nodes over SSH;
 //! [`InMemory`] the in-process cluster of [`systems::memory`].
 
-use super::clients::Client;
 use super::log::Log;
 use control::{Cluster, Cmd, NodeClient, NodesFile, Options};
 use nuclei::{Injector, Nemesis};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use systems::etcd::EtcdClient;
 use systems::memory::{Memory, MemoryClient};
-use systems::restate::RestateClient;
-use systems::{wait_ready, BoxFuture, Db, DbTarget, NotReady, Startup, Topology};
+use systems::{wait_ready, BoxFuture, Client, Db, DbTarget, NoopClient, NotReady, Startup, Topology};
 
 /// What the runner needs from a system under test.
 pub trait System: Send + Sync {
@@ -38,7 +35,7 @@ pub trait System: Send + Sync {
     /// Probes one service of node `node` (its index).
     fn probe<'a>(&'a self, node: usize, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>>;
     /// A client of node `node` (its index).
-    fn client(&self, node: usize, timeout: Duration) -> Client;
+    fn client(&self, node: usize, timeout: Duration) -> Box<dyn Client>;
     /// Copies each node's logs into `dir/<node>/`; the problems met.
     fn collect_logs(&self, dir: &Path) -> Vec<String>;
     /// The last lines of each node's log, for an error message.
@@ -54,18 +51,17 @@ pub struct Remote {
     topo: Topology,
     http: reqwest::Client,
     nemesis: Nemesis,
-    serializable: bool,
 }
 
 impl Remote {
     /// `db` on the nodes of `nodes`.
-    pub fn new(nodes: &NodesFile, db: Arc<dyn Db>, serializable: bool) -> Remote {
+    pub fn new(nodes: &NodesFile, db: Arc<dyn Db>) -> Remote {
         let cluster = Arc::new(Cluster::new(nodes.resolve(), Options::default()));
         let topo = Topology { nodes: cluster.clients().iter().map(|c| (c.node().name.clone(), c.node().address.clone())).collect() };
         let target = Arc::new(DbTarget::new(db.clone(), topo.clone()));
         let nemesis = Nemesis::new(cluster.clone(), target);
         let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap_or_default();
-        Remote { cluster, db, topo, http, nemesis, serializable }
+        Remote { cluster, db, topo, http, nemesis }
     }
 
     fn on_all(&self, f: impl Fn(&NodeClient) -> Result<(), systems::DbError> + Sync) -> Result<(), String> {
@@ -106,12 +102,9 @@ impl System for Remote {
         let addr = self.topo.nodes.get(node).map(|(_, a)| a.as_str()).unwrap_or("");
         self.db.probe(&self.http, addr, service, timeout)
     }
-    fn client(&self, node: usize, timeout: Duration) -> Client {
+    fn client(&self, node: usize, timeout: Duration) -> Box<dyn Client> {
         let addr = self.topo.nodes.get(node).map(|(_, a)| a.as_str()).unwrap_or("");
-        match self.db.name() {
-            "restate" => Client::Restate(RestateClient::new(self.http.clone(), addr).with_timeout(timeout)),
-            _ => Client::Etcd(EtcdClient::new(self.http.clone(), addr, self.serializable).with_timeout(timeout)),
-        }
+        self.db.client(&self.http, addr, timeout)
     }
     fn collect_logs(&self, dir: &Path) -> Vec<String> {
         let results = self.cluster.on_all(|c| {
@@ -195,11 +188,11 @@ impl System for InMemory {
             }
         })
     }
-    fn client(&self, node: usize, _timeout: Duration) -> Client {
+    fn client(&self, node: usize, _timeout: Duration) -> Box<dyn Client> {
         let name = self.topo.nodes.get(node).map(|(n, _)| n.as_str()).unwrap_or("n1");
         match MemoryClient::new(self.mem.clone(), name) {
-            Ok(c) => Client::Memory(c),
-            Err(_) => Client::Noop,
+            Ok(c) => Box::new(c),
+            Err(_) => Box::new(NoopClient),
         }
     }
     fn collect_logs(&self, _dir: &Path) -> Vec<String> {

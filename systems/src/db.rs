@@ -1,6 +1,6 @@
 //! The SUT interface: a small `Db` trait, optional abilities apart.
 
-use crate::NotReady;
+use crate::{Client, NotReady};
 use control::{local, Cmd, ControlError, NodeClient};
 use std::future::Future;
 use std::pin::Pin;
@@ -113,6 +113,9 @@ pub trait Db: Send + Sync {
     fn cluster_ready<'a>(&'a self, _http: &'a reqwest::Client, _topo: &'a Topology) -> BoxFuture<'a, Result<(), NotReady>> {
         Box::pin(async { Ok(()) })
     }
+
+    /// A client of the node at `address`, each op bounded by `timeout`.
+    fn client(&self, http: &reqwest::Client, address: &str, timeout: Duration) -> Box<dyn Client>;
 
     /// Log files on each node, collected after a run.
     fn log_files(&self) -> Vec<String> {

@@ -20,6 +20,33 @@ mod target;
 pub use completion::{b64, classify, classify_text, unb64, Completion, Effect};
 pub use db::{BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
 pub use not_ready::{probe_result, NotReady};
-pub use ops::Ops;
+pub use ops::{Client, NoopClient, Ops};
 pub use ready::{futures_join_all, wait_ready, Startup};
 pub use target::DbTarget;
+
+use std::sync::Arc;
+
+/// What shapes a built-in system beyond its name.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Choice {
+    /// Clients read with serializable (local) reads where the system has them.
+    pub serializable: bool,
+    /// The nodes are slow (VMs under software emulation): relaxed timeouts.
+    pub slow_nodes: bool,
+}
+
+/// A system's name and how to make it.
+pub type Registration = (&'static str, fn(&Choice) -> Arc<dyn Db>);
+
+/// Every built-in system: adding one is a module and a line here.
+pub static SYSTEMS: &[Registration] = &[("etcd", etcd::Etcd::chosen), ("restate", restate::Restate::chosen)];
+
+/// The built-in system of that name.
+pub fn by_name(name: &str, choice: &Choice) -> Option<Arc<dyn Db>> {
+    SYSTEMS.iter().find(|(n, _)| *n == name).map(|(_, make)| make(choice))
+}
+
+/// Every built-in system's name, for help and error messages.
+pub fn names() -> Vec<&'static str> {
+    SYSTEMS.iter().map(|(n, _)| *n).collect()
+}

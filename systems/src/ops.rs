@@ -1,7 +1,7 @@
 //! What the workloads ask of a SUT's client, one trait for every SUT: a
 //! register per key, one set, logs. Each call ends in a [`Completion`].
 
-use crate::Completion;
+use crate::{BoxFuture, Completion};
 use serde_json::Value;
 use std::future::Future;
 
@@ -29,5 +29,76 @@ pub(crate) fn list_or_empty(c: Completion) -> Completion {
     match c {
         Completion::Ok(Value::Null) => Completion::Ok(Value::Array(Vec::new())),
         other => other,
+    }
+}
+
+/// A client as the runner holds it, behind a pointer: every [`Ops`] is one.
+pub trait Client: Send + Sync {
+    /// [`Ops::read`].
+    fn read<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Completion>;
+    /// [`Ops::write`].
+    fn write<'a>(&'a self, key: &'a str, value: &'a Value) -> BoxFuture<'a, Completion>;
+    /// [`Ops::cas`].
+    fn cas<'a>(&'a self, key: &'a str, old: &'a Value, new: &'a Value) -> BoxFuture<'a, Completion>;
+    /// [`Ops::add`].
+    fn add<'a>(&'a self, set: &'a str, element: &'a Value) -> BoxFuture<'a, Completion>;
+    /// [`Ops::read_set`].
+    fn read_set<'a>(&'a self, set: &'a str) -> BoxFuture<'a, Completion>;
+    /// [`Ops::append`].
+    fn append<'a>(&'a self, log: &'a str, value: &'a Value) -> BoxFuture<'a, Completion>;
+    /// [`Ops::read_log`].
+    fn read_log<'a>(&'a self, log: &'a str) -> BoxFuture<'a, Completion>;
+}
+
+impl<T: Ops> Client for T {
+    fn read<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Completion> {
+        Box::pin(Ops::read(self, key))
+    }
+    fn write<'a>(&'a self, key: &'a str, value: &'a Value) -> BoxFuture<'a, Completion> {
+        Box::pin(Ops::write(self, key, value))
+    }
+    fn cas<'a>(&'a self, key: &'a str, old: &'a Value, new: &'a Value) -> BoxFuture<'a, Completion> {
+        Box::pin(Ops::cas(self, key, old, new))
+    }
+    fn add<'a>(&'a self, set: &'a str, element: &'a Value) -> BoxFuture<'a, Completion> {
+        Box::pin(Ops::add(self, set, element))
+    }
+    fn read_set<'a>(&'a self, set: &'a str) -> BoxFuture<'a, Completion> {
+        Box::pin(Ops::read_set(self, set))
+    }
+    fn append<'a>(&'a self, log: &'a str, value: &'a Value) -> BoxFuture<'a, Completion> {
+        Box::pin(Ops::append(self, log, value))
+    }
+    fn read_log<'a>(&'a self, log: &'a str) -> BoxFuture<'a, Completion> {
+        Box::pin(Ops::read_log(self, log))
+    }
+}
+
+/// Answers every op at once, in process, without a system: for measuring
+/// the runner itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoopClient;
+
+impl Ops for NoopClient {
+    async fn read(&self, _key: &str) -> Completion {
+        Completion::Ok(Value::Null)
+    }
+    async fn write(&self, _key: &str, value: &Value) -> Completion {
+        Completion::Ok(value.clone())
+    }
+    async fn cas(&self, _key: &str, old: &Value, new: &Value) -> Completion {
+        Completion::Ok(Value::Array(vec![old.clone(), new.clone()]))
+    }
+    async fn add(&self, _set: &str, element: &Value) -> Completion {
+        Completion::Ok(element.clone())
+    }
+    async fn read_set(&self, _set: &str) -> Completion {
+        Completion::Ok(Value::Array(Vec::new()))
+    }
+    async fn append(&self, _log: &str, value: &Value) -> Completion {
+        Completion::Ok(Value::Array(vec![value.clone()]))
+    }
+    async fn read_log(&self, _log: &str) -> Completion {
+        Completion::Ok(Value::Array(Vec::new()))
     }
 }

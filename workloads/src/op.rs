@@ -1,7 +1,7 @@
 //! One client operation, and how any system's client performs it.
 
 use serde_json::{json, Value};
-use systems::{Completion, Ops};
+use systems::{Client, Completion};
 
 /// One client operation, as a workload asks for it.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +62,7 @@ fn map_ok(c: Completion, f: impl FnOnce(Value) -> Value) -> Completion {
 }
 
 /// One op through any system's client, its value in the checkers' shapes.
-pub async fn perform<C: Ops>(c: &C, op: &ClientOp) -> Completion {
+pub async fn perform(c: &dyn Client, op: &ClientOp) -> Completion {
     match *op {
         ClientOp::Read { key } => map_ok(c.read(&format!("r{key}")).await, |v| json!([key, v])),
         ClientOp::Write { key, value } => map_ok(c.write(&format!("r{key}"), &json!(value)).await, |_| json!([key, value])),

@@ -7,7 +7,7 @@ mod client;
 pub use client::EtcdClient;
 
 use crate::db::{BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
-use crate::NotReady;
+use crate::{Client, NotReady};
 use control::packages::{self, Need};
 use control::{quote, Cmd, NodeClient};
 use serde_json::{json, Value};
@@ -29,12 +29,14 @@ pub struct Etcd {
     pub heartbeat_ms: u32,
     /// Raft election timeout, ms.
     pub election_ms: u32,
+    /// Clients read with serializable (local, possibly stale) reads.
+    pub serializable: bool,
     sha: OnceLock<String>,
 }
 
 impl Default for Etcd {
     fn default() -> Self {
-        Etcd { heartbeat_ms: 100, election_ms: 1000, sha: OnceLock::new() }
+        Etcd { heartbeat_ms: 100, election_ms: 1000, serializable: false, sha: OnceLock::new() }
     }
 }
 
@@ -49,6 +51,12 @@ impl Etcd {
     /// Slower timeouts for slow nodes (VMs under emulation).
     pub fn slow() -> Self {
         Etcd { heartbeat_ms: 250, election_ms: 2500, ..Etcd::default() }
+    }
+
+    /// As `--db etcd` makes it.
+    pub fn chosen(c: &crate::Choice) -> std::sync::Arc<dyn Db> {
+        let base = if c.slow_nodes { Etcd::slow() } else { Etcd::default() };
+        std::sync::Arc::new(Etcd { serializable: c.serializable, ..base })
     }
 
     fn start_cmd(&self, name: &str, topo: &Topology) -> Result<Cmd, DbError> {
@@ -138,6 +146,10 @@ impl Db for Etcd {
             let c = EtcdClient::new(http.clone(), address, false).with_timeout(timeout);
             crate::probe_result(c.read(PROBE_KEY).await)
         })
+    }
+
+    fn client(&self, http: &reqwest::Client, address: &str, timeout: Duration) -> Box<dyn Client> {
+        Box::new(EtcdClient::new(http.clone(), address, self.serializable).with_timeout(timeout))
     }
 
     fn log_files(&self) -> Vec<String> {

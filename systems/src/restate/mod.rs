@@ -18,7 +18,7 @@ pub use client::{RestateClient, INGRESS_PORT};
 
 use crate::db::{sha256_local, signal, BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
 use crate::ops::Ops;
-use crate::NotReady;
+use crate::{Client, NotReady};
 use control::packages::{self, Need};
 use control::{local, quote, Cmd, NodeClient};
 use serde_json::{json, Value};
@@ -221,6 +221,11 @@ impl Restate {
         Restate { service_binary: Some(path), ..Restate::default() }
     }
 
+    /// As `--db restate` makes it (the SDK service beside faultline).
+    pub fn chosen(_: &crate::Choice) -> std::sync::Arc<dyn Db> {
+        std::sync::Arc::new(Restate::default())
+    }
+
     fn bins(&self) -> Result<&Bins, DbError> {
         self.prepare()?;
         self.bins.get().ok_or_else(|| DbError::Local("Restate binaries not prepared".into()))
@@ -341,7 +346,7 @@ impl Db for Restate {
                 // a real invocation: the ingress, a partition leader and the
                 // SDK service all answer (a health endpoint can say "fine"
                 // while invocations hang)
-                "ingress" => crate::probe_result(RestateClient::new(http.clone(), address).with_timeout(timeout).read(PROBE_KEY).await),
+                "ingress" => crate::probe_result(Ops::read(&RestateClient::new(http.clone(), address).with_timeout(timeout), PROBE_KEY).await),
                 "admin" => {
                     let r = http.get(format!("http://{address}:{ADMIN_PORT}/health")).timeout(timeout).send().await.map_err(|e| NotReady::from_http(&e))?;
                     if r.status().is_success() {
@@ -390,6 +395,10 @@ impl Db for Restate {
             });
             state.await.map_err(|e| NotReady::Tool(format!("restatectl: {e}")))?
         })
+    }
+
+    fn client(&self, http: &reqwest::Client, address: &str, timeout: Duration) -> Box<dyn Client> {
+        Box::new(RestateClient::new(http.clone(), address).with_timeout(timeout))
     }
 
     fn log_files(&self) -> Vec<String> {

@@ -27,7 +27,7 @@ use recorder::Recorder;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use system::{InMemory, Remote, System};
 use systems::{Client, NoopClient};
@@ -187,7 +187,7 @@ pub fn bench_runner(seconds: f64, concurrency: usize, rate: f64) -> i32 {
     let t0 = Instant::now();
     let Ok((rec, writer)) = Recorder::start(&path, &Header::new(0), t0) else { return exit::INTERNAL };
     let topo = Topology { nodes: (1..=3).map(|i| (format!("n{i}"), String::new())).collect() };
-    let clients: Vec<Arc<dyn Client>> = (0..3).map(|_| Arc::new(NoopClient) as Arc<dyn Client>).collect();
+    let clients = |_: usize, _: u64| Box::new(NoopClient) as Box<dyn Client>;
     let generator: Mutex<Box<dyn Generator>> = Mutex::new(workloads::Register.generator(concurrency, 1));
     let end = t0 + Duration::from_secs_f64(seconds);
     rt.block_on(drive(&cfg, &clients, &generator, &rec, &topo, end, 7));
@@ -335,7 +335,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     let schedule = plan.unwrap_or_else(|| nuclei::schedule(&kinds, &names, spacing, (cfg.time_limit * 1e3) as u64, &mut rng));
     facts.schedule = schedule.iter().map(|s| json!({"at_ms": s.at_ms, "fault": s.fault})).collect();
     let timeout = Duration::from_secs_f64(cfg.op_timeout);
-    let clients: Vec<Arc<dyn Client>> = (0..topo.nodes.len()).map(|i| Arc::from(system.client(i, timeout))).collect();
+    let clients = |node: usize, process: u64| system.client(node, process, timeout);
     let Some(workload) = workloads::by_name(&cfg.workload) else {
         facts.refused = Some(format!("unknown workload {:?}", cfg.workload));
         return facts;
@@ -362,7 +362,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     });
     facts.heal_errors.extend(heal_errors);
     // final reads, after the heal and the recovery window
-    rt.block_on(final_reads(&generator, &clients, &topo, &recorder));
+    rt.block_on(final_reads(&generator, system, timeout, &topo, &recorder));
     facts.interrupted = cancelled();
     drop(recorder);
     match writer.join() {
@@ -418,18 +418,23 @@ fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: 
     errs
 }
 
+/// Makes the client of a logical process (the second argument) on a node
+/// (its index, the first).
+type MakeClient<'a> = dyn Fn(usize, u64) -> Box<dyn Client> + Sync + 'a;
+
 /// The client processes: each bound to a node, issuing ops at its share of
 /// the rate with random stagger, until `end` or an interrupt.
-async fn drive(cfg: &RunConfig, clients: &[Arc<dyn Client>], generator: &Mutex<Box<dyn Generator>>, rec: &Recorder, topo: &Topology, end: Instant, seed: u64) {
+async fn drive(cfg: &RunConfig, clients: &MakeClient<'_>, generator: &Mutex<Box<dyn Generator>>, rec: &Recorder, topo: &Topology, end: Instant, seed: u64) {
     let n = cfg.concurrency;
     let per_process = Duration::from_secs_f64(n as f64 / cfg.rate);
     let op_deadline = Duration::from_secs_f64(cfg.op_timeout + 1.0);
     let tasks = (0..n).map(|i| {
-        let client = clients[i % clients.len()].clone();
-        let node = topo.nodes[i % topo.nodes.len()].0.clone();
+        let ni = i % topo.nodes.len();
+        let node = topo.nodes[ni].0.clone();
         let mut rng = Rng::new(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         async move {
             let mut process = i as u64;
+            let mut client = clients(ni, process);
             // paced by due times, not per-op sleeps: sub-millisecond intervals
             // (high rates) work, and the stagger keeps processes apart
             let mut due = Instant::now() + per_process.mul_f64(rng.below(1000) as f64 / 1000.0);
@@ -443,7 +448,10 @@ async fn drive(cfg: &RunConfig, clients: &[Arc<dyn Client>], generator: &Mutex<B
                 let op = generator.lock().unwrap_or_else(|e| e.into_inner()).next(process);
                 let info = invoke(rec, &*client, &op, process, &node, op_deadline, Role::Client).await;
                 if info {
-                    process += n as u64; // Jepsen: a process whose op is indeterminate is never reused
+                    // Jepsen: a process whose op is indeterminate is never
+                    // reused; its successor gets a client of its own
+                    process += n as u64;
+                    client = clients(ni, process);
                 }
                 due += per_process.mul_f64(rng.below(2000) as f64 / 1000.0);
                 tokio::task::yield_now().await;
@@ -508,12 +516,13 @@ async fn probes(system: &dyn System, topo: &Topology, rec: &Recorder, end: Insta
     systems::futures_join_all(tasks).await;
 }
 
-async fn final_reads(generator: &Mutex<Box<dyn Generator>>, clients: &[Arc<dyn Client>], topo: &Topology, rec: &Recorder) {
+async fn final_reads(generator: &Mutex<Box<dyn Generator>>, system: &dyn System, timeout: Duration, topo: &Topology, rec: &Recorder) {
     let reads = generator.lock().unwrap_or_else(|e| e.into_inner()).final_reads();
     let mut p = FINAL_BASE;
     for op in &reads {
-        for (i, c) in clients.iter().enumerate() {
-            invoke(rec, &**c, op, p, &topo.nodes[i].0, Duration::from_secs(10), Role::Final).await;
+        for (i, (node, _)) in topo.nodes.iter().enumerate() {
+            let c = system.client(i, p, timeout);
+            invoke(rec, &*c, op, p, node, Duration::from_secs(10), Role::Final).await;
             p += 1;
         }
     }

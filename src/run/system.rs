@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use systems::memory::{Memory, MemoryClient};
-use systems::{wait_ready, BoxFuture, Client, Db, DbTarget, NoopClient, NotReady, Startup, Topology};
+use systems::{wait_ready, BoxFuture, Client, Db, DbTarget, Endpoint, NoopClient, NotReady, Startup, Topology};
 
 /// What the runner needs from a system under test.
 pub trait System: Send + Sync {
@@ -34,8 +34,8 @@ pub trait System: Send + Sync {
     fn services(&self) -> Vec<&'static str>;
     /// Probes one service of node `node` (its index).
     fn probe<'a>(&'a self, node: usize, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>>;
-    /// A client of node `node` (its index).
-    fn client(&self, node: usize, timeout: Duration) -> Box<dyn Client>;
+    /// A client for logical process `process` on node `node` (its index).
+    fn client(&self, node: usize, process: u64, timeout: Duration) -> Box<dyn Client>;
     /// Copies each node's logs into `dir/<node>/`; the problems met.
     fn collect_logs(&self, dir: &Path) -> Vec<String>;
     /// The last lines of each node's log, for an error message.
@@ -102,9 +102,10 @@ impl System for Remote {
         let addr = self.topo.nodes.get(node).map(|(_, a)| a.as_str()).unwrap_or("");
         self.db.probe(&self.http, addr, service, timeout)
     }
-    fn client(&self, node: usize, timeout: Duration) -> Box<dyn Client> {
-        let addr = self.topo.nodes.get(node).map(|(_, a)| a.as_str()).unwrap_or("");
-        self.db.client(&self.http, addr, timeout)
+    fn client(&self, node: usize, process: u64, timeout: Duration) -> Box<dyn Client> {
+        let (name, address) = self.topo.nodes.get(node).cloned().unwrap_or_default();
+        let nodes = self.topo.nodes.iter().map(|(n, a)| format!("{n}={a}")).collect::<Vec<_>>().join(",");
+        self.db.client(&self.http, &Endpoint { node: name, address, process, nodes }, timeout)
     }
     fn collect_logs(&self, dir: &Path) -> Vec<String> {
         let results = self.cluster.on_all(|c| {
@@ -188,7 +189,7 @@ impl System for InMemory {
             }
         })
     }
-    fn client(&self, node: usize, _timeout: Duration) -> Box<dyn Client> {
+    fn client(&self, node: usize, _process: u64, _timeout: Duration) -> Box<dyn Client> {
         let name = self.topo.nodes.get(node).map(|(n, _)| n.as_str()).unwrap_or("n1");
         match MemoryClient::new(self.mem.clone(), name) {
             Ok(c) => Box::new(c),

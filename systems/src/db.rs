@@ -23,6 +23,19 @@ impl Topology {
     }
 }
 
+/// Where a client points: its node, its logical process, the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The node's name (`n1`).
+    pub node: String,
+    /// The node's address.
+    pub address: String,
+    /// The logical process number.
+    pub process: u64,
+    /// Every node as `name=address`, comma-separated.
+    pub nodes: String,
+}
+
 /// Why an operation on the SUT's nodes failed.
 #[derive(Debug, Clone)]
 pub enum DbError {
@@ -114,8 +127,8 @@ pub trait Db: Send + Sync {
         Box::pin(async { Ok(()) })
     }
 
-    /// A client of the node at `address`, each op bounded by `timeout`.
-    fn client(&self, http: &reqwest::Client, address: &str, timeout: Duration) -> Box<dyn Client>;
+    /// A client for one logical process at `at`, each op bounded by `timeout`.
+    fn client(&self, http: &reqwest::Client, at: &Endpoint, timeout: Duration) -> Box<dyn Client>;
 
     /// Log files on each node, collected after a run.
     fn log_files(&self) -> Vec<String> {

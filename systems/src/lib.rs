@@ -15,10 +15,11 @@ mod not_ready;
 mod ops;
 mod ready;
 pub mod restate;
+pub mod stdio;
 mod target;
 
 pub use completion::{b64, classify, classify_text, unb64, Completion, Effect};
-pub use db::{BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
+pub use db::{BoxFuture, Db, DbError, Endpoint, Kill, Pause, Primary, Service, Topology};
 pub use not_ready::{probe_result, NotReady};
 pub use ops::{Client, NoopClient, Ops};
 pub use ready::{futures_join_all, wait_ready, Startup};

@@ -7,7 +7,7 @@ mod client;
 pub use client::EtcdClient;
 
 use crate::db::{BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
-use crate::{Client, NotReady};
+use crate::{Client, Endpoint, NotReady};
 use control::packages::{self, Need};
 use control::{quote, Cmd, NodeClient};
 use serde_json::{json, Value};
@@ -148,8 +148,8 @@ impl Db for Etcd {
         })
     }
 
-    fn client(&self, http: &reqwest::Client, address: &str, timeout: Duration) -> Box<dyn Client> {
-        Box::new(EtcdClient::new(http.clone(), address, self.serializable).with_timeout(timeout))
+    fn client(&self, http: &reqwest::Client, at: &Endpoint, timeout: Duration) -> Box<dyn Client> {
+        Box::new(EtcdClient::new(http.clone(), &at.address, self.serializable).with_timeout(timeout))
     }
 
     fn log_files(&self) -> Vec<String> {

@@ -18,7 +18,7 @@ pub use client::{RestateClient, INGRESS_PORT};
 
 use crate::db::{sha256_local, signal, BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
 use crate::ops::Ops;
-use crate::{Client, NotReady};
+use crate::{Client, Endpoint, NotReady};
 use control::packages::{self, Need};
 use control::{local, quote, Cmd, NodeClient};
 use serde_json::{json, Value};
@@ -397,8 +397,8 @@ impl Db for Restate {
         })
     }
 
-    fn client(&self, http: &reqwest::Client, address: &str, timeout: Duration) -> Box<dyn Client> {
-        Box::new(RestateClient::new(http.clone(), address).with_timeout(timeout))
+    fn client(&self, http: &reqwest::Client, at: &Endpoint, timeout: Duration) -> Box<dyn Client> {
+        Box::new(RestateClient::new(http.clone(), &at.address).with_timeout(timeout))
     }
 
     fn log_files(&self) -> Vec<String> {

@@ -1,0 +1,222 @@
+//! Clients in any language: a program faultline starts, one per logical
+//! process, that answers JSON requests on its stdin with JSON completions
+//! on its stdout ([`protocol`], `docs/client-protocol.md`).
+//!
+//! The rules that keep a history honest: a request without an answer by
+//! the op timeout is `info`, and the program is stopped; a program that
+//! exits or writes garbage makes its open op `info` and is started again
+//! for the next op (the runner gives the next op a new process number, as
+//! Jepsen does after any `info`); a program that cannot be started, or has
+//! died before the request was written, gives `fail`: nothing was sent.
+
+pub mod protocol;
+pub mod reference;
+
+use crate::{Completion, Endpoint, Ops};
+use protocol::{clip, parse_response, Request};
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+/// How to start a client program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCommand {
+    /// The program and its arguments.
+    pub argv: Vec<String>,
+    /// Its working directory.
+    pub dir: PathBuf,
+    /// Extra environment (beside the `FAULTLINE_*` variables).
+    pub env: Vec<(String, String)>,
+}
+
+impl ClientCommand {
+    /// The command as a user would type it, for error messages.
+    pub fn display(&self) -> String {
+        self.argv.join(" ")
+    }
+}
+
+/// How many lines of a client's stderr are kept for error messages.
+const STDERR_LINES: usize = 20;
+
+struct Running {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+}
+
+struct State {
+    running: Option<Running>,
+    next_id: u64,
+}
+
+/// A client program bound to one node and one process.
+pub struct StdioClient {
+    command: Arc<ClientCommand>,
+    at: Endpoint,
+    timeout: Duration,
+    state: tokio::sync::Mutex<State>,
+}
+
+impl StdioClient {
+    /// A client that starts `command` for `at` on its first op; each op
+    /// bounded by `timeout`.
+    pub fn new(command: Arc<ClientCommand>, at: Endpoint, timeout: Duration) -> StdioClient {
+        StdioClient { command, at, timeout, state: tokio::sync::Mutex::new(State { running: None, next_id: 1 }) }
+    }
+
+    fn spawn(&self) -> Result<Running, String> {
+        let c = &self.command;
+        let (program, args) = c.argv.split_first().ok_or("the client command is empty")?;
+        let mut cmd = Command::new(program);
+        cmd.args(args).current_dir(&c.dir).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        cmd.env("FAULTLINE_PROTOCOL", protocol::VERSION.to_string())
+            .env("FAULTLINE_NODE", &self.at.node)
+            .env("FAULTLINE_ADDRESS", &self.at.address)
+            .env("FAULTLINE_PROCESS", self.at.process.to_string())
+            .env("FAULTLINE_NODES", &self.at.nodes)
+            .env("FAULTLINE_TIMEOUT_MS", self.timeout.as_millis().to_string());
+        cmd.envs(c.env.iter().map(|(k, v)| (k, v)));
+        let mut child = cmd.spawn().map_err(|e| format!("cannot start client `{}` in {}: {e}", c.display(), c.dir.display()))?;
+        let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take()) else {
+            return Err(format!("client `{}`: no pipes", c.display()));
+        };
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let keep = tail.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(l)) = lines.next_line().await {
+                let mut t = keep.lock().unwrap_or_else(|e| e.into_inner());
+                if t.len() == STDERR_LINES {
+                    t.pop_front();
+                }
+                t.push_back(l);
+            }
+        });
+        Ok(Running { child, stdin, stdout: BufReader::new(stdout).lines(), stderr: tail })
+    }
+
+    /// Why the program stopped answering: its exit status (if it exited)
+    /// and the end of its stderr.
+    async fn epitaph(&self, mut r: Running) -> String {
+        let status = match tokio::time::timeout(Duration::from_millis(200), r.child.wait()).await {
+            Ok(Ok(s)) => format!("exited ({s})"),
+            _ => {
+                let _ = r.child.kill().await;
+                "stopped answering".to_string()
+            }
+        };
+        // give the stderr reader a moment to drain what is left
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let tail: Vec<String> = r.stderr.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect();
+        let tail = if tail.is_empty() { String::new() } else { format!("; stderr: {}", clip(&tail.join(" | "))) };
+        format!("client `{}` on {} {status}{tail}", self.command.display(), self.at.node)
+    }
+
+    /// Closes the program's stdin and waits up to `grace` for it to exit:
+    /// `Err` when it did not (the protocol asks a client to exit then).
+    pub async fn close(&self, grace: Duration) -> Result<(), String> {
+        let Some(mut r) = self.state.lock().await.running.take() else { return Ok(()) };
+        drop(r.stdin);
+        match tokio::time::timeout(grace, r.child.wait()).await {
+            Ok(_) => Ok(()),
+            Err(_) => {
+                let _ = r.child.kill().await;
+                Err(format!("client `{}` still ran {} s after its stdin closed", self.command.display(), grace.as_secs_f64()))
+            }
+        }
+    }
+
+    /// Kills the program (SIGKILL), as a crash would.
+    pub async fn crash(&self) {
+        if let Some(mut r) = self.state.lock().await.running.take() {
+            let _ = r.child.kill().await;
+        }
+    }
+
+    /// Sends one request and waits for its completion.
+    pub async fn call(&self, f: &str, key: &str, value: Option<Value>) -> Completion {
+        let mut st = self.state.lock().await;
+        let id = st.next_id;
+        st.next_id += 1;
+        let mut r = match st.running.take() {
+            Some(r) => r,
+            None => match self.spawn() {
+                Ok(r) => r,
+                Err(e) => return Completion::Fail(e),
+            },
+        };
+        let req = Request { id, f: f.to_string(), key: key.to_string(), value };
+        let mut line = serde_json::to_string(&req).unwrap_or_default();
+        line.push('\n');
+        let sent = async { r.stdin.write_all(line.as_bytes()).await.and(r.stdin.flush().await) };
+        if sent.await.is_err() {
+            // the program died before it could read the request
+            return Completion::Fail(self.epitaph(r).await);
+        }
+        let answer = tokio::time::timeout(self.timeout, async {
+            loop {
+                match r.stdout.next_line().await {
+                    Ok(Some(l)) if l.trim().is_empty() => continue,
+                    Ok(Some(l)) => match parse_response(&l) {
+                        // a late answer to an earlier request: skip it
+                        Ok(resp) if resp.id < id => continue,
+                        Ok(resp) if resp.id == id => return Ok(resp),
+                        Ok(resp) => return Err(format!("answered id {} to request {id}", resp.id)),
+                        Err(e) => return Err(e),
+                    },
+                    Ok(None) | Err(_) => return Err(String::new()),
+                }
+            }
+        })
+        .await;
+        match answer {
+            Ok(Ok(resp)) => {
+                st.running = Some(r);
+                resp.completion()
+            }
+            Ok(Err(garbage)) if garbage.is_empty() => Completion::Info(self.epitaph(r).await),
+            Ok(Err(garbage)) => {
+                let why = self.epitaph(r).await;
+                Completion::Info(format!("{why}; it wrote {garbage}"))
+            }
+            Err(_) => {
+                drop(r); // kill_on_drop: a late answer can never be read as another op's
+                Completion::Info("timeout".into())
+            }
+        }
+    }
+}
+
+impl Ops for StdioClient {
+    async fn read(&self, key: &str) -> Completion {
+        self.call("read", key, None).await
+    }
+    async fn write(&self, key: &str, value: &Value) -> Completion {
+        self.call("write", key, Some(value.clone())).await
+    }
+    async fn cas(&self, key: &str, old: &Value, new: &Value) -> Completion {
+        self.call("cas", key, Some(json!([old, new]))).await
+    }
+    async fn add(&self, set: &str, element: &Value) -> Completion {
+        self.call("add", set, Some(element.clone())).await
+    }
+    async fn read_set(&self, set: &str) -> Completion {
+        crate::ops::list_or_empty(self.call("read-set", set, None).await)
+    }
+    async fn append(&self, log: &str, value: &Value) -> Completion {
+        self.call("append", log, Some(value.clone())).await
+    }
+    async fn read_log(&self, log: &str) -> Completion {
+        crate::ops::list_or_empty(self.call("read-log", log, None).await)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,104 @@
+//! A reference client: the stdio protocol served from an in-memory store
+//! of its own (one per program). `faultline client-reference` runs it; it
+//! is the model for `client-check` and the client the protocol benchmark
+//! measures.
+
+use super::protocol::{Outcome, Request, Response};
+use serde_json::{json, Value};
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead, Write};
+
+/// Registers, sets and logs, by key.
+#[derive(Debug, Default)]
+pub struct Store {
+    registers: HashMap<String, Value>,
+    sets: HashMap<String, BTreeSet<String>>,
+    set_values: HashMap<String, Vec<Value>>,
+    logs: HashMap<String, Vec<Value>>,
+}
+
+impl Store {
+    /// Performs one request: its completion.
+    pub fn apply(&mut self, r: Request) -> Response {
+        let arg = r.value.unwrap_or(Value::Null);
+        let (outcome, value, error) = match r.f.as_str() {
+            "read" => (Outcome::Ok, self.registers.get(&r.key).cloned().unwrap_or(Value::Null), None),
+            "write" => {
+                self.registers.insert(r.key, arg);
+                (Outcome::Ok, Value::Null, None)
+            }
+            "cas" => match arg.as_array().map(|a| a.as_slice()) {
+                Some([old, new]) if self.registers.get(&r.key).unwrap_or(&Value::Null) == old => {
+                    self.registers.insert(r.key, new.clone());
+                    (Outcome::Ok, Value::Null, None)
+                }
+                Some([_, _]) => (Outcome::Fail, Value::Null, Some(json!("cas-mismatch"))),
+                _ => (Outcome::Fail, Value::Null, Some(json!("cas takes [old, new]"))),
+            },
+            "add" => {
+                if self.sets.entry(r.key.clone()).or_default().insert(arg.to_string()) {
+                    self.set_values.entry(r.key).or_default().push(arg);
+                }
+                (Outcome::Ok, Value::Null, None)
+            }
+            "read-set" => (Outcome::Ok, Value::Array(self.set_values.get(&r.key).cloned().unwrap_or_default()), None),
+            "append" => {
+                self.logs.entry(r.key).or_default().push(arg);
+                (Outcome::Ok, Value::Null, None)
+            }
+            "read-log" => (Outcome::Ok, Value::Array(self.logs.get(&r.key).cloned().unwrap_or_default()), None),
+            other => (Outcome::Fail, Value::Null, Some(json!(format!("unknown f {other:?}")))),
+        };
+        Response { id: r.id, outcome, value, error }
+    }
+}
+
+/// Serves requests from `input` until it ends, answering on `output`.
+/// A line that is not a request ends the program with an error.
+pub fn serve(input: impl BufRead, mut output: impl Write) -> Result<(), String> {
+    let mut store = Store::default();
+    for line in input.lines() {
+        let line = line.map_err(|e| format!("stdin: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let req: Request = serde_json::from_str(&line).map_err(|e| format!("not a request ({e}): {line}"))?;
+        let resp = store.apply(req);
+        let text = serde_json::to_string(&resp).map_err(|e| e.to_string())?;
+        writeln!(output, "{text}").and_then(|_| output.flush()).map_err(|e| format!("stdout: {e}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stdio::protocol::parse_response;
+
+    #[test]
+    fn the_reference_answers_each_f_as_the_protocol_says() {
+        let input = [
+            r#"{"id":1,"f":"read","key":"r1"}"#,
+            r#"{"id":2,"f":"write","key":"r1","value":3}"#,
+            r#"{"id":3,"f":"cas","key":"r1","value":[3,4]}"#,
+            r#"{"id":4,"f":"cas","key":"r1","value":[3,5]}"#,
+            r#"{"id":5,"f":"read","key":"r1"}"#,
+            r#"{"id":6,"f":"add","key":"s","value":1}"#,
+            r#"{"id":7,"f":"add","key":"s","value":1}"#,
+            r#"{"id":8,"f":"read-set","key":"s"}"#,
+            r#"{"id":9,"f":"append","key":"l","value":2}"#,
+            r#"{"id":10,"f":"read-log","key":"l"}"#,
+        ]
+        .join("\n");
+        let mut out = Vec::new();
+        serve(input.as_bytes(), &mut out).unwrap();
+        let got: Vec<Response> = String::from_utf8(out).unwrap().lines().map(|l| parse_response(l).unwrap()).collect();
+        let values: Vec<(u64, Outcome, Value)> = got.into_iter().map(|r| (r.id, r.outcome, r.value)).collect();
+        assert_eq!(values[0], (1, Outcome::Ok, Value::Null));
+        assert_eq!(values[3].1, Outcome::Fail);
+        assert_eq!(values[4], (5, Outcome::Ok, json!(4)));
+        assert_eq!(values[7], (8, Outcome::Ok, json!([1])));
+        assert_eq!(values[9], (10, Outcome::Ok, json!([2])));
+        assert!(serve("garbage\n".as_bytes(), Vec::new()).unwrap_err().contains("not a request"));
+    }
+}

@@ -32,6 +32,12 @@ enum Command {
     /// Aggregate stored runs: recovery percentiles per service, SLO
     /// violation rate with a 95% interval (trends.json, trends.xml).
     Trends(cmd::analyze::TrendsArgs),
+    /// Check a client program against the stdio protocol (docs/client-protocol.md),
+    /// op by op beside a correct in-memory store; exit 0 when it conforms.
+    ClientCheck(cmd::client::Args),
+    /// The reference stdio client: the protocol served from an in-memory store.
+    #[command(hide = true)]
+    ClientReference,
     /// The host packages faultline installs (`--install PART` installs them), and its caches.
     HostPackages(cmd::packages::Args),
     /// Measure the runner against an in-process no-op client.
@@ -43,6 +49,9 @@ enum Command {
         concurrency: usize,
         #[arg(long, default_value_t = 30000.0)]
         rate: f64,
+        /// Through the reference stdio client (one program a process).
+        #[arg(long)]
+        stdio: bool,
     },
 }
 
@@ -74,7 +83,9 @@ fn dispatch(command: Command) -> i32 {
         Command::Heal(a) => cmd::analyze::heal(a),
         Command::Index(a) => cmd::analyze::index(a),
         Command::HostPackages(a) => cmd::packages::run(a),
+        Command::ClientCheck(a) => cmd::client::run(a),
+        Command::ClientReference => cmd::client::reference(),
         Command::Trends(a) => cmd::analyze::trends(a),
-        Command::BenchRunner { seconds, concurrency, rate } => run::bench_runner(seconds, concurrency, rate),
+        Command::BenchRunner { seconds, concurrency, rate, stdio } => run::bench_runner(seconds, concurrency, rate, stdio),
     }
 }

@@ -1,4 +1,5 @@
 pub mod analyze;
 pub mod check;
+pub mod client;
 pub mod lab;
 pub mod packages;

@@ -27,10 +27,12 @@ use recorder::Recorder;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use system::{InMemory, Remote, System};
-use systems::{Client, NoopClient};
+use systems::stdio::{ClientCommand, StdioClient};
+use systems::{Client, Endpoint, NoopClient};
 use systems::{Completion, Startup, Topology};
 use workloads::{ClientOp, Generator, Workload};
 
@@ -176,9 +178,10 @@ fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>)
     (code, Some(dir))
 }
 
-/// `faultline bench-runner`: the runner against an in-process no-op client,
+/// `faultline bench-runner`: the runner against an in-process no-op client
+/// (or, with `stdio`, the reference stdio client, one program a process),
 /// to measure its own throughput and added latency (BENCHMARKS.md).
-pub fn bench_runner(seconds: f64, concurrency: usize, rate: f64) -> i32 {
+pub fn bench_runner(seconds: f64, concurrency: usize, rate: f64, stdio: bool) -> i32 {
     let dir = std::env::temp_dir().join(format!("faultline-bench-runner-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let path = dir.join("history.jsonl");
@@ -187,7 +190,16 @@ pub fn bench_runner(seconds: f64, concurrency: usize, rate: f64) -> i32 {
     let t0 = Instant::now();
     let Ok((rec, writer)) = Recorder::start(&path, &Header::new(0), t0) else { return exit::INTERNAL };
     let topo = Topology { nodes: (1..=3).map(|i| (format!("n{i}"), String::new())).collect() };
-    let clients = |_: usize, _: u64| Box::new(NoopClient) as Box<dyn Client>;
+    let Ok(me) = std::env::current_exe() else { return exit::INTERNAL };
+    let reference = Arc::new(ClientCommand { argv: vec![me.display().to_string(), "client-reference".into()], dir: dir.clone(), env: Vec::new() });
+    let clients = |node: usize, process: u64| -> Box<dyn Client> {
+        if stdio {
+            let at = Endpoint { node: format!("n{}", node + 1), address: String::new(), process, nodes: String::new() };
+            Box::new(StdioClient::new(reference.clone(), at, Duration::from_secs(1)))
+        } else {
+            Box::new(NoopClient)
+        }
+    };
     let generator: Mutex<Box<dyn Generator>> = Mutex::new(workloads::Register.generator(concurrency, 1));
     let end = t0 + Duration::from_secs_f64(seconds);
     rt.block_on(drive(&cfg, &clients, &generator, &rec, &topo, end, 7));
@@ -209,7 +221,8 @@ pub fn bench_runner(seconds: f64, concurrency: usize, rate: f64) -> i32 {
     lat.sort_unstable();
     let q = |f: f64| lat.get(((lat.len().max(1) - 1) as f64 * f) as usize).copied().unwrap_or(0) as f64 / 1e6;
     println!(
-        "runner, no-op client, {concurrency} processes, asked {rate} ops/s: {:.0} ops/s sustained over {elapsed:.1} s ({} ops); added latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        "runner, {} client, {concurrency} processes, asked {rate} ops/s: {:.0} ops/s sustained over {elapsed:.1} s ({} ops); added latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        if stdio { "stdio reference" } else { "no-op" },
         lat.len() as f64 / elapsed,
         lat.len(),
         q(0.5),

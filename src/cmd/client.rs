@@ -1,0 +1,143 @@
+//! `faultline client-check`: a client program against the stdio protocol,
+//! op by op beside the reference client's in-memory store; and
+//! `faultline client-reference`, that reference client.
+
+use crate::exit;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use systems::stdio::protocol::Request;
+use systems::stdio::reference::Store;
+use systems::stdio::{ClientCommand, StdioClient};
+use systems::{Completion, Endpoint};
+
+/// Check that a client program speaks the stdio protocol and answers as a
+/// correct system would.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The node the client is pointed at (FAULTLINE_ADDRESS).
+    #[arg(long, default_value = "127.0.0.1")]
+    address: String,
+    /// The node's name (FAULTLINE_NODE).
+    #[arg(long, default_value = "n1")]
+    node: String,
+    /// Every node as name=address, comma-separated (FAULTLINE_NODES) [default: NODE=ADDRESS].
+    #[arg(long)]
+    nodes: Option<String>,
+    /// Seconds each op may take.
+    #[arg(long, default_value_t = 5.0)]
+    timeout: f64,
+    /// The client's working directory [default: the current one].
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// The client program and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+/// One step: what is sent.
+struct Step {
+    f: &'static str,
+    key: String,
+    value: Option<Value>,
+}
+
+/// The ops of every workload, on keys no earlier check used.
+fn script(prefix: &str) -> Vec<Step> {
+    let s = |f, key: &str, value: Option<Value>| Step { f, key: format!("{prefix}{key}"), value };
+    vec![
+        s("read", "r1", None),
+        s("write", "r1", Some(json!(1))),
+        s("read", "r1", None),
+        s("cas", "r1", Some(json!([1, 2]))),
+        s("cas", "r1", Some(json!([1, 3]))),
+        s("read", "r1", None),
+        s("read-set", "set", None),
+        s("add", "set", Some(json!(1))),
+        s("add", "set", Some(json!(2))),
+        s("read-set", "set", None),
+        s("read-log", "log0", None),
+        s("append", "log0", Some(json!(1))),
+        s("append", "log0", Some(json!(2))),
+        s("read-log", "log0", None),
+    ]
+}
+
+/// Whether the client's answer agrees with the reference's: the same
+/// type, and for reads the same value (sets in any order).
+fn agrees(f: &str, got: &Completion, want: &Completion) -> bool {
+    let sorted = |v: &Value| {
+        let mut a: Vec<String> = v.as_array().map(|a| a.iter().map(|x| x.to_string()).collect()).unwrap_or_default();
+        a.sort();
+        a
+    };
+    match (got, want) {
+        (Completion::Ok(g), Completion::Ok(w)) => match f {
+            "read" | "read-log" => g == w,
+            "read-set" => g.is_array() && sorted(g) == sorted(w),
+            _ => true,
+        },
+        (Completion::Fail(_), Completion::Fail(_)) => true,
+        _ => false,
+    }
+}
+
+/// A completion as a history line shows it (`ok 1`, `fail cas-mismatch`).
+fn show(c: &Completion) -> String {
+    match c {
+        Completion::Ok(v) => format!("ok {v}"),
+        Completion::Fail(e) => format!("fail {e}"),
+        Completion::Info(e) => format!("info {e}"),
+    }
+}
+
+/// Runs `faultline client-check`; returns the exit code.
+pub fn run(a: Args) -> i32 {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return exit::INTERNAL };
+    let dir = a.dir.clone().or_else(|| std::env::current_dir().ok()).unwrap_or_else(|| PathBuf::from("."));
+    let command = Arc::new(ClientCommand { argv: a.command.clone(), dir, env: Vec::new() });
+    let nodes = a.nodes.clone().unwrap_or_else(|| format!("{}={}", a.node, a.address));
+    let at = Endpoint { node: a.node.clone(), address: a.address.clone(), process: 0, nodes };
+    let client = StdioClient::new(command.clone(), at, Duration::from_secs_f64(a.timeout));
+    let prefix = format!("faultline-check-{}-", std::process::id());
+    let mut store = Store::default();
+    let mut failed = 0;
+    let mut say = |ok: bool, what: String| {
+        println!("{} {what}", if ok { "ok  " } else { "FAIL" });
+        failed += usize::from(!ok);
+    };
+    println!("client-check: `{}` (protocol {})", command.display(), systems::stdio::protocol::VERSION);
+    for (id, step) in script(&prefix).into_iter().enumerate() {
+        let req = Request { id: id as u64, f: step.f.into(), key: step.key.clone(), value: step.value.clone() };
+        let want = store.apply(req).completion();
+        let got = rt.block_on(client.call(step.f, &step.key, step.value.clone()));
+        let arg = step.value.as_ref().map(|v| format!(" {v}")).unwrap_or_default();
+        say(agrees(step.f, &got, &want), format!("{} {}{arg}: {} (a correct system: {})", step.f, step.key, show(&got), show(&want)));
+    }
+    // a crash: the next op starts a new program, which must answer (what
+    // it reads is the system's: 2 if the system kept the write)
+    rt.block_on(client.crash());
+    let got = rt.block_on(client.call("read", &format!("{prefix}r1"), None));
+    say(matches!(got, Completion::Ok(_)), format!("after a crash, a new program reads {prefix}r1: {}", show(&got)));
+    let closed = rt.block_on(client.close(Duration::from_secs(5)));
+    say(closed.is_ok(), format!("exits when its stdin closes: {}", closed.err().unwrap_or_else(|| "yes".into())));
+    if failed == 0 {
+        println!("client-check: every check passed");
+        exit::VALID
+    } else {
+        println!("client-check: {failed} check(s) failed");
+        exit::INVALID
+    }
+}
+
+/// Runs `faultline client-reference`: the reference client on stdin/stdout.
+pub fn reference() -> i32 {
+    match systems::stdio::reference::serve(std::io::stdin().lock(), std::io::stdout().lock()) {
+        Ok(()) => exit::VALID,
+        Err(e) => {
+            eprintln!("client-reference: {e}");
+            exit::BAD_INPUT
+        }
+    }
+}

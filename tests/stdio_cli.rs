@@ -1,0 +1,38 @@
+//! `faultline client-check` against the reference client and against
+//! clients that break the protocol.
+
+use std::process::Command;
+
+fn faultline() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+}
+
+fn check(client: &[&str]) -> (i32, String) {
+    let out = faultline().args(["client-check", "--timeout", "1", "--"]).args(client).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn the_reference_client_conforms() {
+    let (code, out) = check(&[env!("CARGO_BIN_EXE_faultline"), "client-reference"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("every check passed"), "{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("ok")).count(), 16, "{out}");
+}
+
+#[test]
+fn a_client_that_answers_wrongly_or_not_at_all_fails_and_says_where() {
+    // answers every request `ok` with value 0: reads are wrong
+    let liar = r#"while read l; do id=$(printf %s "$l" | sed 's/.*"id":\([0-9]*\).*/\1/'); printf '{"id":%s,"type":"ok","value":0}\n' "$id"; done"#;
+    let (code, out) = check(&["sh", "-c", liar]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL read-set") && out.contains("FAIL cas"), "{out}");
+    // prints nothing: every op times out, and the check ends
+    let (code, out) = check(&["sh", "-c", "cat >/dev/null"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("info timeout"), "{out}");
+    // cannot start
+    let (code, out) = check(&["/nonexistent/client"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("cannot start client `/nonexistent/client`"), "{out}");
+}

@@ -31,7 +31,7 @@ pub trait System: Send + Sync {
     /// Waits until every node and the cluster are ready, timing each.
     fn wait_ready(&self, started: Instant, deadline: Duration) -> BoxFuture<'_, Startup>;
     /// Its services' names, each probed on every node.
-    fn services(&self) -> Vec<&'static str>;
+    fn services(&self) -> Vec<String>;
     /// Probes one service of node `node` (its index).
     fn probe<'a>(&'a self, node: usize, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>>;
     /// A client for logical process `process` on node `node` (its index).
@@ -95,7 +95,7 @@ impl System for Remote {
     fn wait_ready(&self, started: Instant, deadline: Duration) -> BoxFuture<'_, Startup> {
         Box::pin(wait_ready(&*self.db, &self.http, &self.topo, started, deadline))
     }
-    fn services(&self) -> Vec<&'static str> {
+    fn services(&self) -> Vec<String> {
         self.db.services().into_iter().map(|s| s.name).collect()
     }
     fn probe<'a>(&'a self, node: usize, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>> {
@@ -175,8 +175,8 @@ impl System for InMemory {
         let nodes = self.topo.nodes.iter().map(|(n, _)| (n.clone(), Some(took))).collect();
         Box::pin(async move { Startup { nodes, cluster: Some(took), not_ready: Vec::new() } })
     }
-    fn services(&self) -> Vec<&'static str> {
-        vec!["client"]
+    fn services(&self) -> Vec<String> {
+        vec!["client".into()]
     }
     fn probe<'a>(&'a self, node: usize, _service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>> {
         Box::pin(async move {

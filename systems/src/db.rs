@@ -70,7 +70,7 @@ impl From<ControlError> for DbError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
     /// Short name used in histories and reports (`client`, `ingress`).
-    pub name: &'static str,
+    pub name: String,
     /// TCP port on each node.
     pub port: u16,
 }
@@ -79,7 +79,7 @@ pub struct Service {
 /// what its services are, and what "ready" means.
 pub trait Db: Send + Sync {
     /// Its name (`etcd`, `restate`).
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
 
     /// Prepares the control node once before any node (packages, binaries).
     fn prepare(&self) -> Result<(), DbError> {
@@ -115,7 +115,7 @@ pub trait Db: Send + Sync {
     fn node_ready<'a>(&'a self, http: &'a reqwest::Client, address: &'a str) -> BoxFuture<'a, Result<(), NotReady>> {
         Box::pin(async move {
             for s in self.services() {
-                self.probe(http, address, s.name, Duration::from_secs(2)).await.map_err(|e| e.in_service(s.name))?;
+                self.probe(http, address, &s.name, Duration::from_secs(2)).await.map_err(|e| e.in_service(&s.name))?;
             }
             Ok(())
         })

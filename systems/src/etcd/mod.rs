@@ -102,7 +102,7 @@ impl Etcd {
 }
 
 impl Db for Etcd {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "etcd"
     }
 
@@ -137,7 +137,7 @@ impl Db for Etcd {
     }
 
     fn services(&self) -> Vec<Service> {
-        vec![Service { name: "client", port: 2379 }]
+        vec![Service { name: "client".into(), port: 2379 }]
     }
 
     fn probe<'a>(&'a self, http: &'a reqwest::Client, address: &'a str, _service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>> {

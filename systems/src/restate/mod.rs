@@ -284,7 +284,7 @@ impl Restate {
 }
 
 impl Db for Restate {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "restate"
     }
 
@@ -337,7 +337,7 @@ impl Db for Restate {
     }
 
     fn services(&self) -> Vec<Service> {
-        vec![Service { name: "ingress", port: INGRESS_PORT }, Service { name: "admin", port: ADMIN_PORT }, Service { name: "metadata", port: FABRIC_PORT }]
+        vec![Service { name: "ingress".into(), port: INGRESS_PORT }, Service { name: "admin".into(), port: ADMIN_PORT }, Service { name: "metadata".into(), port: FABRIC_PORT }]
     }
 
     fn probe<'a>(&'a self, http: &'a reqwest::Client, address: &'a str, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>> {
@@ -377,7 +377,7 @@ impl Db for Restate {
             };
             node_health(&v)?;
             for s in self.services() {
-                self.probe(http, address, s.name, Duration::from_secs(2)).await.map_err(|e| e.in_service(s.name))?;
+                self.probe(http, address, &s.name, Duration::from_secs(2)).await.map_err(|e| e.in_service(&s.name))?;
             }
             Ok(())
         })

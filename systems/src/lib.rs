@@ -10,6 +10,7 @@
 mod completion;
 mod db;
 pub mod etcd;
+pub mod file;
 pub mod memory;
 mod not_ready;
 mod ops;

@@ -337,7 +337,11 @@ impl Db for Restate {
     }
 
     fn services(&self) -> Vec<Service> {
-        vec![Service { name: "ingress".into(), port: INGRESS_PORT }, Service { name: "admin".into(), port: ADMIN_PORT }, Service { name: "metadata".into(), port: FABRIC_PORT }]
+        vec![
+            Service { name: "ingress".into(), port: INGRESS_PORT },
+            Service { name: "admin".into(), port: ADMIN_PORT },
+            Service { name: "metadata".into(), port: FABRIC_PORT },
+        ]
     }
 
     fn probe<'a>(&'a self, http: &'a reqwest::Client, address: &'a str, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>> {

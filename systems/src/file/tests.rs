@@ -1,0 +1,118 @@
+//! A system file is checked whole before any node is touched: each
+//! mistake names the file, the line and the key.
+
+use super::*;
+use crate::Topology;
+use std::path::PathBuf;
+
+const GOOD: &str = r#"
+name = "kv"
+about = "a test system"
+
+[install]
+packages = ["kv-server"]
+files = [{ from = "kv.conf.j2", to = "/etc/kv/{{ name }}.conf", template = true }]
+commands = ["systemctl disable kv || true"]
+
+[[processes]]
+name = "server"
+command = "kv-server --id {{ id }} --listen {{ address }}:7000"
+pause = true
+
+[[services]]
+name = "client"
+tcp = 7000
+
+[ready]
+cluster = { command = "kv-ctl --nodes {% for n in nodes %}{{ n.address }},{% endfor %} status", expect = "healthy" }
+
+[primary]
+command = "kv-ctl leader --at {{ nodes[0].address }}"
+
+[client]
+command = ["{{ python }}", "client.py"]
+python = ["kvclient==1.0"]
+"#;
+
+/// Writes `text` as system.toml (and a template beside it) in a fresh dir.
+fn write(text: &str, template: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("faultline-sysfile-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("kv.conf.j2"), template).unwrap();
+    std::fs::write(dir.join("system.toml"), text).unwrap();
+    dir.join("system.toml")
+}
+
+fn error(text: &str) -> SystemFileError {
+    SystemFile::load(&write(text, "id={{ id }}\npeers={% for n in nodes %}{{ n.name }} {% endfor %}\n")).unwrap_err()
+}
+
+#[test]
+fn a_good_file_loads_and_its_patterns_are_anchored() {
+    let f = SystemFile::load(&write(GOOD, "id={{ id }}\n")).unwrap();
+    assert_eq!(f.spec.name, "kv");
+    assert_eq!(f.spec.processes[0].name, "server");
+    let db = FileDb::new(f);
+    use crate::Db;
+    assert_eq!(db.as_pause().map(|p| p.pause_pattern().to_string()), Some("(^kv-server --id)".to_string()));
+    assert!(db.as_kill().is_some() && db.as_primary().is_some());
+    assert_eq!(db.services()[0].port, 7000);
+    assert!(db.log_files().contains(&"/var/log/faultline/kv-server.log".to_string()));
+}
+
+#[test]
+fn a_typo_in_a_key_names_the_line_and_the_key() {
+    let e = error(&GOOD.replace("pause = true", "pasue = true"));
+    assert_eq!(e.line, 13, "{e}");
+    assert!(e.problem.contains("pasue"), "{e}");
+    assert!(e.to_string().starts_with(&e.file.display().to_string()), "{e}");
+}
+
+#[test]
+fn a_wrong_type_names_the_line() {
+    let e = error(&GOOD.replace("tcp = 7000", "tcp = \"seven\""));
+    assert_eq!(e.line, 17, "{e}");
+}
+
+#[test]
+fn an_unknown_template_variable_names_the_key() {
+    let e = error(&GOOD.replace("{{ address }}:7000", "{{ adress }}:7000"));
+    assert_eq!(e.key, "processes[0].command", "{e}");
+    assert_eq!(e.line, 12, "{e}");
+    assert!(e.problem.contains("unknown variable adress") && e.problem.contains("address"), "{e}");
+    let e = error(&GOOD.replace("{{ python }}", "{{ pyton }}"));
+    assert_eq!(e.key, "client.command[0]", "{e}");
+}
+
+#[test]
+fn a_broken_template_file_names_the_file_entry() {
+    let path = write(GOOD, "id={{ id \n");
+    let e = SystemFile::load(&path).unwrap_err();
+    assert_eq!(e.key, "install.files[0]", "{e}");
+    assert!(e.problem.contains("kv.conf.j2"), "{e}");
+}
+
+#[test]
+fn structural_mistakes_are_named() {
+    let cases = [
+        (GOOD.replace("name = \"kv\"", "name = \"KV store\""), "name"),
+        (GOOD.replace("command = \"kv-server", "unit = \"kv\"\ncommand = \"kv-server"), "processes[0]"),
+        (GOOD.replace("tcp = 7000", "tcp = 7000\nhttp = \"http://{{ address }}/\""), "services[0] (client)"),
+        (GOOD.replace("from = \"kv.conf.j2\"", "from = \"missing.j2\""), "install.files[0]"),
+        (GOOD.replace("command = [\"{{ python }}\", \"client.py\"]", "command = []"), "client.command"),
+    ];
+    for (text, key) in cases {
+        let e = error(&text);
+        assert_eq!(e.key, key, "{e}");
+    }
+    let e = SystemFile::load(std::path::Path::new("/nonexistent/system.toml")).unwrap_err();
+    assert!(e.problem.contains("cannot read"), "{e}");
+}
+
+#[test]
+fn templates_render_with_the_node_and_its_peers() {
+    let topo = Topology { nodes: vec![("n1".into(), "10.0.0.1".into()), ("n2".into(), "10.0.0.2".into())] };
+    let ctx = template::node_context("kv", &topo, "10.0.0.2");
+    assert_eq!(template::render("{{ name }} {{ id }} {{ index }} {{ nodes | length }} {{ system }}", &ctx).unwrap(), "n2 2 1 2 kv");
+}

@@ -19,6 +19,10 @@ pub struct HealArgs {
     /// The cluster's nodes file [default: the local lab's].
     #[arg(long)]
     nodes_file: Option<PathBuf>,
+    /// Also start the processes of the system this file describes that a
+    /// kill left stopped.
+    #[arg(long)]
+    system: Option<PathBuf>,
 }
 
 /// Index the runs of a store.
@@ -95,6 +99,10 @@ pub fn run(a: Args) -> i32 {
 
 /// Runs `faultline heal`.
 pub fn heal(a: HealArgs) -> i32 {
+    let db = match a.system.as_deref().map(|p| super::system::load(p, "heal")).transpose() {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
     let file = match &a.nodes_file {
         Some(p) => NodesFile::load(p).map_err(|e| e.to_string()),
         None => Lab::default().current_nodes(),
@@ -114,5 +122,8 @@ pub fn heal(a: HealArgs) -> i32 {
     for (node, (rules, stopped)) in nuclei::leftovers(&cluster) {
         println!("{node}: {rules} faultline rules, {stopped} stopped processes");
     }
-    exit::VALID
+    match db {
+        Some(db) => super::system::restart(&db, &file),
+        None => exit::VALID,
+    }
 }

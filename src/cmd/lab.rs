@@ -25,6 +25,9 @@ enum Action {
         /// What the nodes are.
         #[arg(long, value_enum, default_value = "lxc")]
         backend: Backend,
+        /// Also install the system this file describes on the nodes.
+        #[arg(long)]
+        system: Option<std::path::PathBuf>,
     },
     /// Remove the nodes and undo every host change (the base is kept).
     Down {
@@ -47,15 +50,23 @@ enum Action {
 pub fn run(a: Args) -> i32 {
     let lab = Lab::default();
     match a.action {
-        Action::Up { nodes, backend } => {
+        Action::Up { nodes, backend, system } => {
             if !(1..=crate::lab::MAX_NODES).contains(&nodes) {
                 eprintln!("lab up: --nodes must be between 1 and {}", crate::lab::MAX_NODES);
                 return exit::BAD_INPUT;
             }
+            // a broken system file is found before the lab is touched
+            let db = match system.as_deref().map(|p| super::system::load(p, "lab up")).transpose() {
+                Ok(d) => d,
+                Err(code) => return code,
+            };
             match lab.up(nodes, backend) {
                 Ok(path) => {
                     println!("{}", path.display());
-                    exit::VALID
+                    match (db, lab.current_nodes()) {
+                        (Some(db), Ok(file)) => super::system::install(&db, &file),
+                        _ => exit::VALID,
+                    }
                 }
                 Err(e) => {
                     eprintln!("lab up failed: {e}");

@@ -149,7 +149,17 @@ fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>)
     }
     let vm = nodes.as_ref().is_some_and(|n| n.backend.as_deref() == Some("vm"));
     let choice = systems::Choice { serializable: cfg.serializable, slow_nodes: vm };
-    let system: Box<dyn System> = match (systems::by_name(&cfg.db, &choice), &nodes) {
+    let db: Option<Arc<dyn systems::Db>> = match &cfg.system {
+        Some(p) => match systems::file::SystemFile::load(p) {
+            Ok(f) => Some(Arc::new(systems::file::FileDb::new(f))),
+            Err(e) => {
+                log.say(&format!("run: {e}"));
+                return (exit::BAD_INPUT, Some(dir));
+            }
+        },
+        None => systems::by_name(&cfg.db, &choice),
+    };
+    let system: Box<dyn System> = match (db, &nodes) {
         (Some(db), Some(n)) => Box::new(Remote::new(n, db)),
         _ => Box::new(InMemory::new(3, &bugs)),
     };

@@ -18,6 +18,10 @@ pub struct RunArgs {
     /// cluster, correct or with `--bug`s: no nodes needed) [default: etcd].
     #[arg(long)]
     pub db: Option<String>,
+    /// A system described in a file (`systems/redis-sentinel/system.toml`)
+    /// instead of a built-in one.
+    #[arg(long, conflicts_with = "db")]
+    pub system: Option<PathBuf>,
     /// The workload: register, set, append [default: register].
     #[arg(long)]
     pub workload: Option<String>,
@@ -93,6 +97,8 @@ pub struct RunArgs {
 pub struct RunConfig {
     /// SUT, by name (a built-in system, or `memory`).
     pub db: String,
+    /// The system file, when the system is described in one (`db` is then its name).
+    pub system: Option<PathBuf>,
     /// Workload.
     pub workload: String,
     /// Fault kinds, by name.
@@ -137,6 +143,7 @@ impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
             db: "etcd".into(),
+            system: None,
             workload: "register".into(),
             nemesis: vec!["partition".into(), "kill".into()],
             time_limit: 60.0,
@@ -191,6 +198,12 @@ impl RunConfig {
         if a.name.is_some() {
             c.name = a.name.clone();
         }
+        if let Some(p) = &a.system {
+            c.system = Some(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
+        }
+        if let Some(p) = &c.system {
+            c.db = systems::file::SystemFile::load(p).map_err(|e| e.to_string())?.spec.name;
+        }
         c.keep |= a.keep;
         c.serializable |= a.serializable;
         if !a.bugs.is_empty() {
@@ -201,7 +214,7 @@ impl RunConfig {
     }
 
     fn check(&self) -> Result<(), String> {
-        if self.db != MEMORY && !systems::names().contains(&self.db.as_str()) {
+        if self.system.is_none() && self.db != MEMORY && !systems::names().contains(&self.db.as_str()) {
             return Err(format!("unknown --db {:?} (one of {}, {MEMORY})", self.db, systems::names().join(", ")));
         }
         if workloads::by_name(&self.workload).is_none() {

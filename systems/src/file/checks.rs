@@ -38,7 +38,8 @@ pub async fn control_command(command: &str, ctx: &Value, timeout: Duration) -> R
 pub async fn run(check: &Check, ctx: &Value, address: &str, http: &reqwest::Client, timeout: Duration) -> Result<(), NotReady> {
     if let Some(cmd) = &check.command {
         let out = control_command(cmd, ctx, timeout).await?;
-        return match &check.expect {
+        let want = check.expect.as_deref().map(|w| render(w, ctx)).transpose().map_err(NotReady::Tool)?;
+        return match &want {
             Some(want) if !out.contains(want.as_str()) => {
                 Err(NotReady::Refused(format!("`{cmd}` printed {:?}, not {want:?}", crate::stdio::protocol::clip(&out))))
             }

@@ -91,12 +91,12 @@ pub fn check_all(f: &SystemFile, _src: &str) -> Result<(), (String, String, Stri
         items.push((format!("install.files[{i}].to"), file.to.clone(), &node));
     }
     for (i, sv) in s.services.iter().enumerate() {
-        for t in [&sv.command, &sv.http].into_iter().flatten() {
+        for t in [&sv.command, &sv.http, &sv.expect].into_iter().flatten() {
             items.push((format!("services[{i}]"), t.clone(), &node));
         }
     }
     for (key, c, ctx) in [("ready.node", &s.ready.node, &node), ("ready.cluster", &s.ready.cluster, &cluster)] {
-        for t in c.iter().flat_map(|c| [&c.command, &c.http]).flatten() {
+        for t in c.iter().flat_map(|c| [&c.command, &c.http, &c.expect]).flatten() {
             items.push((key.to_string(), t.clone(), ctx));
         }
     }

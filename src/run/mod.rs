@@ -151,7 +151,7 @@ fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>)
     let choice = systems::Choice { serializable: cfg.serializable, slow_nodes: vm };
     let db: Option<Arc<dyn systems::Db>> = match &cfg.system {
         Some(p) => match systems::file::SystemFile::load(p) {
-            Ok(f) => Some(Arc::new(systems::file::FileDb::new(f))),
+            Ok(f) => Some(Arc::new(systems::file::FileDb::new(f).with_client_env(cfg.client_env()))),
             Err(e) => {
                 log.say(&format!("run: {e}"));
                 return (exit::BAD_INPUT, Some(dir));

@@ -22,6 +22,10 @@ pub struct RunArgs {
     /// instead of a built-in one.
     #[arg(long, conflicts_with = "db")]
     pub system: Option<PathBuf>,
+    /// An environment variable for the system file's client, KEY=VALUE
+    /// (repeatable): `FAULTLINE_ZK_SYNC=1`.
+    #[arg(long = "client-env", value_name = "KEY=VALUE")]
+    pub client_env: Vec<String>,
     /// The workload: register, set, append [default: register].
     #[arg(long)]
     pub workload: Option<String>,
@@ -99,6 +103,8 @@ pub struct RunConfig {
     pub db: String,
     /// The system file, when the system is described in one (`db` is then its name).
     pub system: Option<PathBuf>,
+    /// Extra environment for that system's client, KEY=VALUE.
+    pub client_env: Vec<String>,
     /// Workload.
     pub workload: String,
     /// Fault kinds, by name.
@@ -144,6 +150,7 @@ impl Default for RunConfig {
         RunConfig {
             db: "etcd".into(),
             system: None,
+            client_env: Vec::new(),
             workload: "register".into(),
             nemesis: vec!["partition".into(), "kill".into()],
             time_limit: 60.0,
@@ -201,6 +208,7 @@ impl RunConfig {
         if let Some(p) = &a.system {
             c.system = Some(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
         }
+        c.client_env.extend(a.client_env.iter().cloned());
         if let Some(p) = &c.system {
             c.db = systems::file::SystemFile::load(p).map_err(|e| e.to_string())?.spec.name;
         }
@@ -248,6 +256,12 @@ impl RunConfig {
         if let Some(p) = &self.fault_plan {
             self.plan().map_err(|e| format!("--fault-plan {}: {e}", p.display()))?;
         }
+        if let Some(bad) = self.client_env.iter().find(|kv| !kv.contains('=')) {
+            return Err(format!("--client-env {bad:?}: expected KEY=VALUE"));
+        }
+        if !self.client_env.is_empty() && self.system.is_none() {
+            return Err("--client-env applies to --system only".into());
+        }
         if self.serializable && self.db != "etcd" {
             return Err("--serializable applies to etcd only".into());
         }
@@ -261,6 +275,11 @@ impl RunConfig {
             }
         }
         Ok(())
+    }
+
+    /// The client environment, as pairs.
+    pub fn client_env(&self) -> Vec<(String, String)> {
+        self.client_env.iter().filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     /// The in-memory system's bugs, from `--bug`.

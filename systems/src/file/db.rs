@@ -18,6 +18,7 @@ pub struct FileDb {
     file: SystemFile,
     topo: OnceLock<Topology>,
     client: OnceLock<Arc<ClientCommand>>,
+    client_env: Vec<(String, String)>,
     pause: Option<String>,
 }
 
@@ -38,7 +39,13 @@ impl FileDb {
     pub fn new(file: SystemFile) -> FileDb {
         let pausable: Vec<String> = file.spec.processes.iter().filter(|p| p.pause).map(|p| format!("({})", pattern(p))).collect();
         let pause = (!pausable.is_empty()).then(|| pausable.join("|"));
-        FileDb { file, topo: OnceLock::new(), client: OnceLock::new(), pause }
+        FileDb { file, topo: OnceLock::new(), client: OnceLock::new(), client_env: Vec::new(), pause }
+    }
+
+    /// With extra environment for the client (after the file's own).
+    pub fn with_client_env(mut self, env: Vec<(String, String)>) -> FileDb {
+        self.client_env = env;
+        self
     }
 
     fn name(&self) -> &str {

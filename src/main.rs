@@ -1,9 +1,6 @@
 //! The `faultline` binary: wires the crates together behind a CLI.
 
-mod cmd;
-mod exit;
-mod lab;
-mod run;
+use faultline::{cmd, exit, run};
 
 use clap::{Parser, Subcommand};
 

@@ -1,5 +1,6 @@
 //! `faultline client-check` against the reference client and against
-//! clients that break the protocol.
+//! clients that break the protocol; system files refused before any node
+//! is touched.
 
 use std::process::Command;
 
@@ -35,4 +36,19 @@ fn a_client_that_answers_wrongly_or_not_at_all_fails_and_says_where() {
     let (code, out) = check(&["/nonexistent/client"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("cannot start client `/nonexistent/client`"), "{out}");
+}
+
+#[test]
+fn a_system_file_with_a_typo_is_refused_before_any_node_is_touched() {
+    let dir = std::env::temp_dir().join(format!("faultline-typo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("system.toml");
+    let good = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("systems/etcd/system.toml")).unwrap();
+    std::fs::write(&file, good.replace("pattern =", "patern =")).unwrap();
+    let o = faultline().args(["run", "--system", file.to_str().unwrap(), "--nodes-file", "/nonexistent/nodes.toml"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(254));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("system.toml:") && err.contains("patern"), "{err}");
+    let o = faultline().args(["lab", "up", "--system", file.to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(254), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -14,7 +14,7 @@ pub mod options;
 mod recorder;
 pub mod report;
 pub mod store;
-mod system;
+pub mod system;
 
 use crate::exit;
 use crate::lab::Lab;
@@ -113,6 +113,36 @@ fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>)
             return (exit::BAD_INPUT, None);
         }
     };
+    let vm = nodes.as_ref().is_some_and(|n| n.backend.as_deref() == Some("vm"));
+    let choice = systems::Choice { serializable: cfg.serializable, slow_nodes: vm };
+    let db: Option<Arc<dyn systems::Db>> = match &cfg.system {
+        Some(p) => match systems::file::SystemFile::load(p) {
+            Ok(f) => Some(Arc::new(systems::file::FileDb::new(f).with_client_env(cfg.client_env()))),
+            Err(e) => {
+                eprintln!("run: {e}");
+                return (exit::BAD_INPUT, None);
+            }
+        },
+        None => systems::by_name(&cfg.db, &choice),
+    };
+    let system: Box<dyn System> = match (db, &nodes) {
+        (Some(db), Some(n)) => Box::new(Remote::new(n, db)),
+        _ => Box::new(InMemory::new(3, &bugs)),
+    };
+    run_in(&cfg, seed, cfg_text, nodes.as_ref(), system)
+}
+
+/// Runs `system` (any implementation of the runner's contract, in this
+/// crate or another) with `cfg`: the whole lifecycle, the checks and the
+/// report in a new run directory of `cfg.store`. The exit code (the table in
+/// [`crate::exit`]) and the run directory.
+pub fn run_system(cfg: &RunConfig, system: Box<dyn System>) -> (i32, Option<PathBuf>) {
+    let cfg = RunConfig { db: system.name().to_string(), ..cfg.clone() };
+    run_in(&cfg, cfg.seed.unwrap_or_else(random_seed), None, None, system)
+}
+
+/// One run of `system`, recorded with the nodes it ran on.
+fn run_in(cfg: &RunConfig, seed: u64, cfg_text: Option<String>, nodes: Option<&NodesFile>, system: Box<dyn System>) -> (i32, Option<PathBuf>) {
     let dir = match store::create_run_dir(&cfg.store, &cfg.run_name()) {
         Ok(d) => d,
         Err(e) => {
@@ -134,37 +164,21 @@ fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>)
         workload: cfg.workload.clone(),
         nemesis: cfg.nemesis.clone(),
         seed,
-        options: serde_json::to_value(&cfg).unwrap_or_default(),
+        options: serde_json::to_value(cfg).unwrap_or_default(),
         config_file: cfg_text,
         command_line: std::env::args().collect(),
         faultline_version: env!("CARGO_PKG_VERSION").to_string(),
         started_at: chrono::Local::now().to_rfc3339(),
         nodes: nodes.iter().flat_map(|f| f.resolve()).map(|n| results::NodeRecord { name: n.name, address: n.address, user: n.user }).collect(),
-        backend: nodes.as_ref().map(|f| f.backend.clone()).unwrap_or(Some("memory".into())),
-        host_key_check: nodes.as_ref().and_then(|f| serde_json::to_value(f.host_key_check).ok()),
+        backend: nodes.map(|f| f.backend.clone()).unwrap_or(Some(system.name().to_string())),
+        host_key_check: nodes.and_then(|f| serde_json::to_value(f.host_key_check).ok()),
     };
     if let Err(e) = results::write(&dir.join("test.json"), &test) {
         log.say(&format!("cannot write test.json: {e}"));
         return (exit::INTERNAL, None);
     }
-    let vm = nodes.as_ref().is_some_and(|n| n.backend.as_deref() == Some("vm"));
-    let choice = systems::Choice { serializable: cfg.serializable, slow_nodes: vm };
-    let db: Option<Arc<dyn systems::Db>> = match &cfg.system {
-        Some(p) => match systems::file::SystemFile::load(p) {
-            Ok(f) => Some(Arc::new(systems::file::FileDb::new(f).with_client_env(cfg.client_env()))),
-            Err(e) => {
-                log.say(&format!("run: {e}"));
-                return (exit::BAD_INPUT, Some(dir));
-            }
-        },
-        None => systems::by_name(&cfg.db, &choice),
-    };
-    let system: Box<dyn System> = match (db, &nodes) {
-        (Some(db), Some(n)) => Box::new(Remote::new(n, db)),
-        _ => Box::new(InMemory::new(3, &bugs)),
-    };
     install_signal_handlers();
-    let facts = lifecycle(&cfg, seed, system.as_ref(), &dir, &log);
+    let facts = lifecycle(cfg, seed, system.as_ref(), &dir, &log);
     if let Err(e) = results::write(&dir.join("run.json"), &facts) {
         log.say(&format!("cannot write run.json: {e}"));
     }

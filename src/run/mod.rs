@@ -346,6 +346,20 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         return facts;
     }
     log.say(&format!("ready in {:.2} s", startup.cluster.unwrap_or_default()));
+    // a client that cannot work refuses the run before any fault
+    let op_timeout = Duration::from_secs_f64(cfg.op_timeout);
+    let broken: Vec<String> = rt
+        .block_on(systems::futures_join_all(topo.nodes.iter().enumerate().map(|(i, (node, _))| async move {
+            system.client(i, FINAL_BASE - 1 - i as u64, op_timeout).preflight().await.err().map(|e| format!("{node}: {e}"))
+        })))
+        .into_iter()
+        .flatten()
+        .collect();
+    if !broken.is_empty() {
+        facts.refused = Some(format!("the client does not work: {}", broken.join("; ")));
+        system.teardown();
+        return facts;
+    }
     if let Err(e) = injector.setup() {
         facts.infrastructure_error = Some(format!("nemesis setup failed: {e}"));
         return facts;

@@ -22,6 +22,12 @@ pub trait Ops: Send + Sync {
     fn append(&self, log: &str, value: &Value) -> impl Future<Output = Completion> + Send;
     /// The whole log `log` (`[]` when empty).
     fn read_log(&self, log: &str) -> impl Future<Output = Completion> + Send;
+    /// Before a run: `Err` when the client itself is broken (a program that
+    /// cannot start, dies, writes garbage or never answers), whatever the
+    /// system would say. The default: it works.
+    fn preflight(&self) -> impl Future<Output = Result<(), String>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// `null` (never written) as an empty list.
@@ -48,6 +54,8 @@ pub trait Client: Send + Sync {
     fn append<'a>(&'a self, log: &'a str, value: &'a Value) -> BoxFuture<'a, Completion>;
     /// [`Ops::read_log`].
     fn read_log<'a>(&'a self, log: &'a str) -> BoxFuture<'a, Completion>;
+    /// [`Ops::preflight`].
+    fn preflight(&self) -> BoxFuture<'_, Result<(), String>>;
 }
 
 impl<T: Ops> Client for T {
@@ -71,6 +79,9 @@ impl<T: Ops> Client for T {
     }
     fn read_log<'a>(&'a self, log: &'a str) -> BoxFuture<'a, Completion> {
         Box::pin(Ops::read_log(self, log))
+    }
+    fn preflight(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(Ops::preflight(self))
     }
 }
 

@@ -116,3 +116,18 @@ fn templates_render_with_the_node_and_its_peers() {
     let ctx = template::node_context("kv", &topo, "10.0.0.2");
     assert_eq!(template::render("{{ name }} {{ id }} {{ index }} {{ nodes | length }} {{ system }}", &ctx).unwrap(), "n2 2 1 2 kv");
 }
+
+#[test]
+fn a_readiness_command_that_never_succeeds_is_named_at_the_deadline() {
+    let text = GOOD.replace("[ready]\n", "[ready]\nnode = { command = \"echo still loading on {{ address }}; exit 1\" }\n");
+    let db = FileDb::new(SystemFile::load(&write(&text, "id={{ id }}\n")).unwrap());
+    let topo = Topology { nodes: vec![("n1".into(), "127.0.0.1".into())] };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let started = std::time::Instant::now();
+    let s = rt.block_on(crate::wait_ready(&db, &reqwest::Client::new(), &topo, started, std::time::Duration::from_millis(800)));
+    assert!(!s.ready());
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    let (node, why) = &s.not_ready[0];
+    assert_eq!(node, "n1");
+    assert!(why.contains("echo still loading on 127.0.0.1; exit 1") && why.contains("still loading"), "{why}");
+}

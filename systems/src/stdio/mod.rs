@@ -41,6 +41,13 @@ impl ClientCommand {
     }
 }
 
+/// How a program failed an op: nothing was sent (`fail`), or the op's
+/// outcome is lost (`info`).
+enum Broken {
+    NotSent(String),
+    Lost(String),
+}
+
 /// How many lines of a client's stderr are kept for error messages.
 const STDERR_LINES: usize = 20;
 
@@ -142,15 +149,21 @@ impl StdioClient {
 
     /// Sends one request and waits for its completion.
     pub async fn call(&self, f: &str, key: &str, value: Option<Value>) -> Completion {
+        match self.exchange(f, key, value).await {
+            Ok(c) => c,
+            Err(Broken::NotSent(e)) => Completion::Fail(e),
+            Err(Broken::Lost(e)) => Completion::Info(e),
+        }
+    }
+
+    /// One request: the program's completion, or how the program broke.
+    async fn exchange(&self, f: &str, key: &str, value: Option<Value>) -> Result<Completion, Broken> {
         let mut st = self.state.lock().await;
         let id = st.next_id;
         st.next_id += 1;
         let mut r = match st.running.take() {
             Some(r) => r,
-            None => match self.spawn() {
-                Ok(r) => r,
-                Err(e) => return Completion::Fail(e),
-            },
+            None => self.spawn().map_err(Broken::NotSent)?,
         };
         let req = Request { id, f: f.to_string(), key: key.to_string(), value };
         let mut line = serde_json::to_string(&req).unwrap_or_default();
@@ -158,7 +171,7 @@ impl StdioClient {
         let sent = async { r.stdin.write_all(line.as_bytes()).await.and(r.stdin.flush().await) };
         if sent.await.is_err() {
             // the program died before it could read the request
-            return Completion::Fail(self.epitaph(r).await);
+            return Err(Broken::NotSent(self.epitaph(r).await));
         }
         let answer = tokio::time::timeout(self.timeout, async {
             loop {
@@ -179,16 +192,16 @@ impl StdioClient {
         match answer {
             Ok(Ok(resp)) => {
                 st.running = Some(r);
-                resp.completion()
+                Ok(resp.completion())
             }
-            Ok(Err(garbage)) if garbage.is_empty() => Completion::Info(self.epitaph(r).await),
+            Ok(Err(garbage)) if garbage.is_empty() => Err(Broken::Lost(self.epitaph(r).await)),
             Ok(Err(garbage)) => {
                 let why = self.epitaph(r).await;
-                Completion::Info(format!("{why}; it wrote {garbage}"))
+                Err(Broken::Lost(format!("{why}; it wrote {garbage}")))
             }
             Err(_) => {
                 drop(r); // kill_on_drop: a late answer can never be read as another op's
-                Completion::Info("timeout".into())
+                Err(Broken::Lost("timeout".into()))
             }
         }
     }
@@ -215,6 +228,18 @@ impl Ops for StdioClient {
     }
     async fn read_log(&self, log: &str) -> Completion {
         crate::ops::list_or_empty(self.call("read-log", log, None).await)
+    }
+    async fn preflight(&self) -> Result<(), String> {
+        // any completion the program writes shows it works; then it stops
+        let r = self.exchange("read", "faultline-preflight", None).await;
+        let _ = self.close(Duration::from_secs(1)).await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(Broken::NotSent(e) | Broken::Lost(e)) if e == "timeout" => {
+                Err(format!("client `{}` on {} did not answer a read within {} s", self.command.display(), self.at.node, self.timeout.as_secs_f64()))
+            }
+            Err(Broken::NotSent(e) | Broken::Lost(e)) => Err(e),
+        }
     }
 }
 

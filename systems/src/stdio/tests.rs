@@ -94,3 +94,16 @@ fn close_waits_for_the_program_and_names_one_that_stays() {
     let e = rt.block_on(stubborn.close(Duration::from_millis(300))).unwrap_err();
     assert!(e.contains("still ran"), "{e}");
 }
+
+#[test]
+fn preflight_tells_a_broken_program_from_a_working_one() {
+    let rt = rt();
+    assert_eq!(rt.block_on(Ops::preflight(&sh(&ANSWER_ONCE.replace("VALUE", "v"), 5000))), Ok(()));
+    // a `fail` from the program is an answer: the program works
+    let refuses = r#"read l; id=$(printf %s "$l" | sed 's/.*"id":\([0-9]*\).*/\1/'); printf '{"id":%s,"type":"fail","error":"no primary"}\n' "$id""#;
+    assert_eq!(rt.block_on(Ops::preflight(&sh(refuses, 5000))), Ok(()));
+    let silent = rt.block_on(Ops::preflight(&sh("sleep 30", 300))).unwrap_err();
+    assert!(silent.contains("did not answer a read within 0.3 s") && silent.contains("sleep 30"), "{silent}");
+    let crashes = rt.block_on(Ops::preflight(&sh("echo 'ImportError: no module named redis' >&2; exit 1", 5000))).unwrap_err();
+    assert!(crashes.contains("ImportError"), "{crashes}");
+}

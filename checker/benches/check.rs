@@ -95,6 +95,28 @@ fn read_vs_check(label: &str, h: &History, opts: &CheckOptions, goal_s: f64) {
     assert_eq!(r.valid, Verdict::Valid, "{label}: a generated correct history must be valid");
 }
 
+/// Where the kv-1m check's time goes: pairing and decoding (serial),
+/// splitting by key (serial), the searches (parallel).
+fn phases() {
+    use checker::models::{Keyed, Kv};
+    let spec = Spec { processes: 10, keys: 1000, ..Spec::new(Object::Kv, 1_000_000, 1) };
+    let h = generate(&spec);
+    let opts = CheckOptions::new(ModelKind::Kv);
+    let model = Keyed::new(Kv);
+    let (t_pair, _) = min_time(3, || history::pair(&h).unwrap());
+    let (t_prep, ops) = min_time(3, || checker::prepare(&model, &h, &opts.semantics, opts.threads).unwrap());
+    println!("phases: pair alone {:.0} ms", ms(t_pair));
+    let (t_part, _) = min_time(3, || checker::Model::partition(&model, &ops));
+    let (t_all, _) = min_time(3, || checker::check_ops(&model, &ops, &opts));
+    println!(
+        "phases: kv-1m on {} threads: pair+decode {:.0} ms, split {:.0} ms, split+search+merge {:.0} ms",
+        opts.threads,
+        ms(t_prep),
+        ms(t_part),
+        ms(t_all)
+    );
+}
+
 fn main() {
     let only = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     let run = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
@@ -104,6 +126,9 @@ fn main() {
     if run("kv-1m") {
         let spec = Spec { processes: 10, keys: 1000, ..Spec::new(Object::Kv, 1_000_000, 1) };
         read_vs_check("kv-1m", &generate(&spec), &CheckOptions::new(ModelKind::Kv), 10.0);
+    }
+    if run("phases") {
+        phases();
     }
     if run("cas-100k") {
         let spec = Spec { processes: 5, ..Spec::new(Object::CasRegister, 100_000, 2) };

@@ -103,17 +103,18 @@ pub struct Linearizability {
 /// An operation in a model's own input and output types.
 pub type ModelOp<M> = Operation<<M as Model>::Input, <M as Model>::Output>;
 
-/// Decodes a history's client operations for `model`.
+/// Decodes a history's client operations for `model`, on `threads`
+/// threads (the pairing is one pass; the decoding is split into chunks).
 ///
 /// Operation times are history positions; `info` and never-completed
-/// operations are open to the end. Errors name the line of the op.
-pub fn prepare<M: Decode>(model: &mut M, h: &History, sem: &Semantics) -> Result<Vec<ModelOp<M>>, HistoryError> {
+/// operations are open to the end. Errors name the line of the op (the
+/// first in the history, whichever thread met it).
+pub fn prepare<M: Decode>(model: &M, h: &History, sem: &Semantics, threads: usize) -> Result<Vec<ModelOp<M>>, HistoryError> {
     let pairs = history::pair(h)?;
-    let mut ops = Vec::with_capacity(pairs.len());
-    for p in pairs {
+    let decode_one = |p: &history::Pair| -> Result<Option<ModelOp<M>>, HistoryError> {
         let inv = &h.ops[p.invoke];
         if !inv.is_workload() {
-            continue; // a probe: availability only
+            return Ok(None); // a probe: availability only
         }
         let done = p.completion.map(|c| &h.ops[c]);
         let outcome = match done {
@@ -124,13 +125,32 @@ pub fn prepare<M: Decode>(model: &mut M, h: &History, sem: &Semantics) -> Result
         let decoded = model
             .decode(&inv.f, &inv.value, outcome, sem)
             .map_err(|problem| HistoryError::at(h.lines.get(p.invoke).copied().unwrap_or(0), ErrorKind::BadField { field: "value", problem }))?;
-        let Some((input, output)) = decoded else { continue };
+        let Some((input, output)) = decoded else { return Ok(None) };
         let ret = match (done, &output) {
             (Some(_), Some(_)) => p.completion.unwrap_or(usize::MAX) as u64,
             _ => OPEN,
         };
         // `id` is the history's own index: what results and reports name
-        ops.push(Operation { id: inv.index as usize, process: inv.process.client().unwrap_or(0), call: p.invoke as u64, ret, input, output });
+        Ok(Some(Operation { id: inv.index as usize, process: inv.process.client().unwrap_or(0), call: p.invoke as u64, ret, input, output }))
+    };
+    let decode_chunk = |chunk: &[history::Pair]| -> Result<Vec<ModelOp<M>>, HistoryError> {
+        let mut out = Vec::with_capacity(chunk.len());
+        for p in chunk {
+            out.extend(decode_one(p)?);
+        }
+        Ok(out)
+    };
+    // small histories are not worth a thread
+    let threads = threads.clamp(1, pairs.len() / 50_000 + 1);
+    if threads == 1 {
+        return decode_chunk(&pairs);
+    }
+    let size = pairs.len().div_ceil(threads);
+    let chunks: Vec<Result<Vec<ModelOp<M>>, HistoryError>> =
+        std::thread::scope(|s| pairs.chunks(size).map(|c| s.spawn(move || decode_chunk(c))).collect::<Vec<_>>().into_iter().map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect());
+    let mut ops = Vec::with_capacity(pairs.len());
+    for c in chunks {
+        ops.extend(c?);
     }
     Ok(ops)
 }
@@ -194,8 +214,8 @@ pub fn check_ops<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], op
     out
 }
 
-fn run<M: Decode>(mut model: M, h: &History, opts: &CheckOptions) -> Result<Linearizability, HistoryError> {
-    let ops = prepare(&mut model, h, &opts.semantics)?;
+fn run<M: Decode>(model: M, h: &History, opts: &CheckOptions) -> Result<Linearizability, HistoryError> {
+    let ops = prepare(&model, h, &opts.semantics, opts.threads)?;
     Ok(check_ops(&model, &ops, opts))
 }
 

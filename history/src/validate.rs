@@ -3,7 +3,7 @@
 use crate::error::{ErrorKind, HistoryError};
 use crate::import::History;
 use crate::op::{OpType, Process};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// One client operation: its invocation and, if it completed, its completion
 /// (positions in [`History::ops`]). `completion: None` means the history ended
@@ -24,7 +24,7 @@ pub struct Pair {
 /// Nemesis ops are not paired (Jepsen's nemesis logs `info` pairs).
 /// Errors name the line of the offending op.
 pub fn pair(h: &History) -> Result<Vec<Pair>, HistoryError> {
-    let mut open: HashMap<u64, usize> = HashMap::new();
+    let mut open: FxHashMap<u64, usize> = FxHashMap::default();
     let mut pairs: Vec<Pair> = Vec::new();
     let mut slot: Vec<usize> = Vec::new(); // op position -> pair number, for invokes
     slot.resize(h.ops.len(), usize::MAX);

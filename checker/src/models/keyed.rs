@@ -6,7 +6,7 @@ use crate::model::{Model, Operation};
 use crate::values::Values;
 use history::Semantics;
 use serde_json::Value;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Many independent objects of model `M`, one per key. Checked split per
 /// key (each key alone) or, with `split: false`, as one map-valued state.
@@ -58,13 +58,15 @@ impl<M: Model> Model for Keyed<M> {
         if !self.split {
             return None;
         }
-        let mut by_key: HashMap<u32, Vec<usize>> = HashMap::new();
+        let mut by_key: FxHashMap<u32, Vec<usize>> = FxHashMap::default();
         for (i, o) in ops.iter().enumerate() {
             by_key.entry(o.input.0).or_default().push(i);
         }
-        let mut parts: Vec<(u32, Vec<usize>)> = by_key.into_iter().collect();
-        parts.sort_unstable_by_key(|p| p.0);
-        Some(parts.into_iter().map(|p| p.1).collect())
+        // in the order keys first appear (key ids depend on which decoding
+        // thread met a key first; this order does not)
+        let mut parts: Vec<Vec<usize>> = by_key.into_values().collect();
+        parts.sort_unstable_by_key(|p| p[0]);
+        Some(parts)
     }
 
     fn is_read_only(&self, input: &Self::Input) -> bool {
@@ -89,28 +91,22 @@ fn split_tuple(v: &Value) -> Option<(&Value, &Value)> {
 }
 
 impl<M: Decode> Decode for Keyed<M> {
-    fn decode(&mut self, f: &str, arg: &Value, outcome: Outcome<'_>, sem: &Semantics) -> Result<Decoded<Self>, String> {
+    fn decode<'a>(&self, f: &str, arg: &'a Value, outcome: Outcome<'a>, sem: &Semantics) -> Result<Decoded<Self>, String> {
         let (key, arg) = split_tuple(arg).ok_or_else(|| format!("independent keys want [key value], got {arg}"))?;
         let k = self.keys.id(key);
         // A completion's value is a tuple too, unless it carries no value.
-        let inner = |v: &'_ Value| -> Result<Value, String> {
+        static NULL: Value = Value::Null;
+        let inner = |v: &'a Value| -> Result<&'a Value, String> {
             match split_tuple(v) {
-                Some((kk, x)) if kk == key => Ok(x.clone()),
+                Some((kk, x)) if kk == key => Ok(x),
                 Some((kk, _)) => Err(format!("completion for key {kk} of an invocation on key {key}")),
-                None if v.is_null() => Ok(Value::Null),
+                None if v.is_null() => Ok(&NULL),
                 None => Err(format!("independent keys want [key value], got {v}")),
             }
         };
-        let (ok_v, fail_v);
         let outcome = match outcome {
-            Outcome::Ok(v) => {
-                ok_v = inner(v)?;
-                Outcome::Ok(&ok_v)
-            }
-            Outcome::Fail(v) => {
-                fail_v = inner(v).unwrap_or(Value::Null);
-                Outcome::Fail(&fail_v)
-            }
+            Outcome::Ok(v) => Outcome::Ok(inner(v)?),
+            Outcome::Fail(v) => Outcome::Fail(inner(v).unwrap_or(&NULL)),
             Outcome::Unknown => Outcome::Unknown,
         };
         Ok(self.inner.decode(f, arg, outcome, sem)?.map(|(i, o)| ((k, i), o)))

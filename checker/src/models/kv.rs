@@ -76,7 +76,7 @@ impl Model for Kv {
 }
 
 impl Decode for Kv {
-    fn decode(&mut self, f: &str, arg: &Value, outcome: Outcome<'_>, sem: &Semantics) -> Result<Decoded<Self>, String> {
+    fn decode(&self, f: &str, arg: &Value, outcome: Outcome<'_>, sem: &Semantics) -> Result<Decoded<Self>, String> {
         let input = match f {
             "get" | "read" => KvOp::Get,
             "put" | "write" => KvOp::Put(text(arg)),

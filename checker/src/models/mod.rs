@@ -32,5 +32,5 @@ pub trait Decode: Model {
     /// operation; `Ok(None)` drops it (e.g. a `fail` that did not happen),
     /// an output of `None` marks it indeterminate. `Err` says why the op does
     /// not fit the model.
-    fn decode(&mut self, f: &str, arg: &Value, outcome: Outcome<'_>, sem: &Semantics) -> Result<Decoded<Self>, String>;
+    fn decode(&self, f: &str, arg: &Value, outcome: Outcome<'_>, sem: &Semantics) -> Result<Decoded<Self>, String>;
 }

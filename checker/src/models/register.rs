@@ -94,7 +94,7 @@ impl Model for Register {
 }
 
 impl Decode for Register {
-    fn decode(&mut self, f: &str, arg: &Value, outcome: Outcome<'_>, sem: &Semantics) -> Result<Decoded<Self>, String> {
+    fn decode(&self, f: &str, arg: &Value, outcome: Outcome<'_>, sem: &Semantics) -> Result<Decoded<Self>, String> {
         let out = match (f, outcome) {
             ("read" | "r", Outcome::Ok(v)) => {
                 if v.is_null() && sem.nil_read == NilRead::Unconstrained {

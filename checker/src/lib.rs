@@ -21,12 +21,12 @@
 //! ```
 
 mod check;
-mod fxhash;
 pub mod linear;
 pub mod logs;
 mod model;
 pub mod models;
 pub mod recovery;
+mod seen;
 pub mod sets;
 pub mod slo;
 pub mod synth;

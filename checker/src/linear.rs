@@ -11,13 +11,13 @@
 //! The linearized set is kept as a 128-bit Zobrist fingerprint (XOR of a
 //! random key per operation), updated in O(1) per step instead of hashing and
 //! copying a bitset: two different sets share a fingerprint with probability
-//! 2^-128 per pair, far below any hardware error rate. Model states are
-//! compared exactly.
+//! 2^-128 per pair, far below any hardware error rate. A configuration is
+//! remembered as that fingerprint XOR a 128-bit hash of the model state
+//! ([`crate::seen`]): states are never cloned into the memo.
 
-use crate::fxhash::FxBuild;
 use crate::model::{Model, Operation, OPEN};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use crate::seen::{bytes, state_key, Seen};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -200,10 +200,9 @@ pub fn search<M: Model>(model: &M, mut ops: Vec<&Operation<M::Input, M::Output>>
     let mut state = model.init();
     let mut fp: u128 = 0;
     let mut stack: Vec<(u32, M::State)> = Vec::new();
-    let mut cache: HashSet<(u128, M::State), FxBuild> = HashSet::default();
+    let mut cache = Seen::default();
     let mut stats = Stats::default();
     let mut best = Best::default();
-    let entry_bytes = std::mem::size_of::<(u128, M::State)>() + 8;
     let mut entry = ev.next[HEAD as usize];
     while ev.next[HEAD as usize] != NIL {
         stats.steps += 1;
@@ -215,7 +214,7 @@ pub fn search<M: Model>(model: &M, mut ops: Vec<&Operation<M::Input, M::Output>>
                 let why = format!("time budget exhausted after {} steps, {} configurations", stats.steps, cache.len());
                 return (Outcome::Unknown(why), stats);
             }
-            let bytes = cache.capacity() * entry_bytes + stack.capacity() * std::mem::size_of::<(u32, M::State)>();
+            let bytes = bytes(&cache) + stack.capacity() * std::mem::size_of::<(u32, M::State)>();
             if bytes > budget.max_bytes {
                 let why = format!("memory budget of {} MB exhausted: {} configurations", budget.max_bytes >> 20, cache.len());
                 return (Outcome::Unknown(why), stats);
@@ -226,7 +225,7 @@ pub fn search<M: Model>(model: &M, mut ops: Vec<&Operation<M::Input, M::Output>>
             let i = ev.op[node] as usize;
             if let Some(next) = model.step(&state, &ops[i].input, ops[i].output.as_ref()) {
                 let nfp = fp ^ keys[i];
-                if cache.insert((nfp, next.clone())) {
+                if cache.insert(nfp ^ state_key(&next)) {
                     stack.push((entry, std::mem::replace(&mut state, next)));
                     fp = nfp;
                     ev.lift(entry);

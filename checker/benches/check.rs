@@ -108,13 +108,7 @@ fn phases() {
     println!("phases: pair alone {:.0} ms", ms(t_pair));
     let (t_part, _) = min_time(3, || checker::Model::partition(&model, &ops));
     let (t_all, _) = min_time(3, || checker::check_ops(&model, &ops, &opts));
-    println!(
-        "phases: kv-1m on {} threads: pair+decode {:.0} ms, split {:.0} ms, split+search+merge {:.0} ms",
-        opts.threads,
-        ms(t_prep),
-        ms(t_part),
-        ms(t_all)
-    );
+    println!("phases: kv-1m on {} threads: pair+decode {:.0} ms, split {:.0} ms, split+search+merge {:.0} ms", opts.threads, ms(t_prep), ms(t_part), ms(t_all));
 }
 
 fn main() {
@@ -138,7 +132,7 @@ fn main() {
         let spec = Spec { processes: 5, info_rate: 0.01, ..Spec::new(Object::CasRegister, 100_000, 3) };
         let h = generate(&spec);
         let mut opts = CheckOptions::new(ModelKind::CasRegister);
-        opts.budget = Budget { deadline: Some(Instant::now() + Duration::from_secs(60)), max_bytes: 1 << 30 };
+        opts.budget = Budget { deadline: Some(Instant::now() + Duration::from_secs(60)), max_bytes: 1 << 30, per_part: None };
         let s = Instant::now();
         let r = check_history(&h, &opts).unwrap();
         println!(

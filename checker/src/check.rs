@@ -146,8 +146,15 @@ pub fn prepare<M: Decode>(model: &M, h: &History, sem: &Semantics, threads: usiz
         return decode_chunk(&pairs);
     }
     let size = pairs.len().div_ceil(threads);
-    let chunks: Vec<Result<Vec<ModelOp<M>>, HistoryError>> =
-        std::thread::scope(|s| pairs.chunks(size).map(|c| s.spawn(move || decode_chunk(c))).collect::<Vec<_>>().into_iter().map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect());
+    let chunks: Vec<Result<Vec<ModelOp<M>>, HistoryError>> = std::thread::scope(|s| {
+        pairs
+            .chunks(size)
+            .map(|c| s.spawn(move || decode_chunk(c)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
     let mut ops = Vec::with_capacity(pairs.len());
     for c in chunks {
         ops.extend(c?);
@@ -170,7 +177,13 @@ pub fn check_ops<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], op
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(part) = parts.get(i) else { break };
                 let part_ops: Vec<&Operation<M::Input, M::Output>> = part.iter().map(|&j| &ops[j]).collect();
-                let (outcome, stats) = search(model, part_ops, &budget, &cancel);
+                // a part's own deadline: a slow key never holds up the rest
+                let own = budget.per_part.map(|d| Instant::now() + d);
+                let deadline = match (budget.deadline, own) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                let (outcome, stats) = search(model, part_ops, &Budget { deadline, ..budget }, &cancel);
                 if matches!(outcome, Outcome::Illegal(_)) {
                     cancel.store(true, Ordering::Relaxed);
                 }
@@ -180,6 +193,7 @@ pub fn check_ops<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], op
     });
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by_key(|r| r.0);
+    let mut undecided: Vec<String> = Vec::new();
     let mut out = Linearizability {
         valid: Verdict::Valid,
         reason: None,
@@ -190,7 +204,7 @@ pub fn check_ops<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], op
         steps: 0,
         configurations: 0,
     };
-    for (_, outcome, stats) in results {
+    for (i, outcome, stats) in results {
         out.steps += stats.steps;
         out.configurations += stats.configurations;
         match outcome {
@@ -204,12 +218,29 @@ pub fn check_ops<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], op
                 out.counterexample = Some(*cx);
             }
             Outcome::Illegal(_) => {}
-            Outcome::Unknown(why) if out.valid == Verdict::Valid => {
-                out.valid = Verdict::Unknown;
-                out.reason = Some(why);
+            Outcome::Unknown(why) => {
+                let cancelled = why == "cancelled";
+                if out.valid == Verdict::Valid {
+                    out.valid = Verdict::Unknown;
+                    out.reason = Some(why);
+                }
+                if !cancelled {
+                    undecided.push(parts[i].first().and_then(|&j| model.part_name(&ops[j])).unwrap_or_else(|| format!("part {i}")));
+                }
             }
-            Outcome::Unknown(_) => {}
         }
+    }
+    // an unknown verdict names every part that ran out of budget
+    if out.valid == Verdict::Unknown && parts.len() > 1 {
+        let shown: Vec<&str> = undecided.iter().take(10).map(String::as_str).collect();
+        let more = if undecided.len() > 10 { format!(" and {} more", undecided.len() - 10) } else { String::new() };
+        out.reason = Some(format!(
+            "{} of {} parts undecided ({}{more}): {}; the other parts are linearizable",
+            undecided.len(),
+            parts.len(),
+            shown.join(", "),
+            out.reason.as_deref().unwrap_or("budget")
+        ));
     }
     out
 }

@@ -16,8 +16,8 @@
 //! ([`crate::seen`]): states are never cloned into the memo.
 
 use crate::model::{Model, Operation, OPEN};
-use serde::{Deserialize, Serialize};
 use crate::seen::{bytes, state_key, Seen};
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -28,11 +28,14 @@ pub struct Budget {
     pub deadline: Option<Instant>,
     /// Give up when the search's cache and stack would exceed this many bytes.
     pub max_bytes: usize,
+    /// Give up on one part (one key) after this long: a slow key is
+    /// `unknown` and the others are still decided.
+    pub per_part: Option<std::time::Duration>,
 }
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget { deadline: None, max_bytes: 1 << 30 }
+        Budget { deadline: None, max_bytes: 1 << 30, per_part: None }
     }
 }
 

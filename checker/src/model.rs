@@ -33,6 +33,12 @@ pub trait Model: Sync {
         None
     }
 
+    /// A name for the part holding `op` when the history is partitioned
+    /// (`key 3`), for the reasons of an `unknown` verdict.
+    fn part_name(&self, _op: &Operation<Self::Input, Self::Output>) -> Option<String> {
+        None
+    }
+
     /// True if `input` never changes the state; such an operation with an
     /// indeterminate outcome constrains nothing and is left out of the search.
     fn is_read_only(&self, _input: &Self::Input) -> bool {

@@ -1,24 +1,29 @@
 //! Interning JSON values as small integers, so model states stay cheap to
 //! clone, hash and compare. The table is shared by the threads that decode
-//! a history in parallel: lookups take a read lock, a new value the write
+//! a history in parallel: it is cut into shards by the value's hash, each
+//! behind its own read-write lock, so two threads rarely touch the same
 //! lock; ids are given in the order values are first seen.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHasher};
 use serde_json::Value;
-use std::sync::RwLock;
+use std::hash::{Hash, Hasher};
+use std::sync::{RwLock, RwLockReadGuard};
+
+/// Shards of the lookup table (a power of two).
+const SHARDS: usize = 64;
 
 #[derive(Debug, Default, Clone)]
-struct Table {
+struct Shard {
     ints: FxHashMap<i64, u32>,
     strs: FxHashMap<Box<str>, u32>,
     others: FxHashMap<String, u32>,
-    values: Vec<Value>,
 }
 
 /// A table of distinct JSON values; id 0 is always `null`.
 #[derive(Debug)]
 pub struct Values {
-    table: RwLock<Table>,
+    shards: Vec<RwLock<Shard>>,
+    values: RwLock<Vec<Value>>,
 }
 
 /// The id of `null`.
@@ -26,14 +31,19 @@ pub const NIL: u32 = 0;
 
 impl Default for Values {
     fn default() -> Self {
-        Values { table: RwLock::new(Table { values: vec![Value::Null], ..Table::default() }) }
+        Values { shards: (0..SHARDS).map(|_| RwLock::default()).collect(), values: RwLock::new(vec![Value::Null]) }
     }
 }
 
 impl Clone for Values {
     fn clone(&self) -> Self {
-        Values { table: RwLock::new(self.read().clone()) }
+        let shards = self.shards.iter().map(|s| RwLock::new(read(s).clone())).collect();
+        Values { shards, values: RwLock::new(read(&self.values).clone()) }
     }
+}
+
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
 }
 
 /// How a value is looked up: integers and strings without allocating.
@@ -43,7 +53,19 @@ enum Key<'a> {
     Other(String),
 }
 
-impl Table {
+impl Key<'_> {
+    fn shard(&self) -> usize {
+        let mut h = FxHasher::default();
+        match self {
+            Key::Int(i) => i.hash(&mut h),
+            Key::Str(s) => s.hash(&mut h),
+            Key::Other(s) => s.hash(&mut h),
+        }
+        (h.finish() >> 32) as usize & (SHARDS - 1)
+    }
+}
+
+impl Shard {
     fn find(&self, k: &Key<'_>) -> Option<u32> {
         match k {
             Key::Int(i) => self.ints.get(i).copied(),
@@ -51,30 +73,12 @@ impl Table {
             Key::Other(s) => self.others.get(s).copied(),
         }
     }
-
-    fn insert(&mut self, k: Key<'_>, v: &Value) -> u32 {
-        if let Some(id) = self.find(&k) {
-            return id; // another thread added it meanwhile
-        }
-        let id = self.values.len() as u32;
-        match k {
-            Key::Int(i) => self.ints.insert(i, id),
-            Key::Str(s) => self.strs.insert(s.into(), id),
-            Key::Other(s) => self.others.insert(s, id),
-        };
-        self.values.push(v.clone());
-        id
-    }
 }
 
 impl Values {
     /// An empty table.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Table> {
-        self.table.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The id of `v`, adding it if new. Equal JSON values get equal ids.
@@ -85,20 +89,35 @@ impl Values {
             Value::String(s) => Key::Str(s),
             other => Key::Other(other.to_string()),
         };
-        if let Some(id) = self.read().find(&key) {
+        let shard = &self.shards[key.shard()];
+        if let Some(id) = read(shard).find(&key) {
             return id;
         }
-        self.table.write().unwrap_or_else(|e| e.into_inner()).insert(key, v)
+        let mut sh = shard.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(id) = sh.find(&key) {
+            return id; // another thread added it meanwhile
+        }
+        let id = {
+            let mut values = self.values.write().unwrap_or_else(|e| e.into_inner());
+            values.push(v.clone());
+            values.len() as u32 - 1
+        };
+        match key {
+            Key::Int(i) => sh.ints.insert(i, id),
+            Key::Str(s) => sh.strs.insert(s.into(), id),
+            Key::Other(s) => sh.others.insert(s, id),
+        };
+        id
     }
 
     /// The value of an id (`null` for an unknown id).
     pub fn get(&self, id: u32) -> Value {
-        self.read().values.get(id as usize).cloned().unwrap_or(Value::Null)
+        read(&self.values).get(id as usize).cloned().unwrap_or(Value::Null)
     }
 
     /// Number of distinct values, `null` included.
     pub fn len(&self) -> usize {
-        self.read().values.len()
+        read(&self.values).len()
     }
 
     /// Always false: `null` is always there.

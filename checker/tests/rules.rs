@@ -113,6 +113,10 @@ fn ops_the_model_does_not_know_are_errors_naming_the_line() {
 /// A history whose search explodes: many concurrent indeterminate writes and
 /// a final read no order can explain.
 fn hard() -> History {
+    h(&hard_text())
+}
+
+fn hard_text() -> String {
     let mut s = String::new();
     for p in 0..24 {
         s += &format!("{p} invoke write {p}\n");
@@ -121,7 +125,7 @@ fn hard() -> History {
         s += &format!("{p} info write {p}\n");
     }
     s += "100 invoke read\n100 ok read 99\n";
-    h(&s)
+    s
 }
 
 #[test]
@@ -136,8 +140,32 @@ fn past_its_time_budget_the_verdict_is_unknown_with_the_reason() {
 #[test]
 fn past_its_memory_budget_the_verdict_is_unknown_with_the_reason() {
     let mut o = CheckOptions::new(ModelKind::Register);
-    o.budget = Budget { deadline: None, max_bytes: 1 << 20 };
+    o.budget = Budget { deadline: None, max_bytes: 1 << 20, per_part: None };
     let r = check_history(&hard(), &o).unwrap();
     assert_eq!(r.valid, Verdict::Unknown);
     assert!(r.reason.unwrap().contains("memory budget"));
+}
+
+#[test]
+fn a_slow_key_is_unknown_by_name_and_the_other_keys_are_still_decided() {
+    // key 7: the hard history above; keys 1 and 2: a write and a read each
+    let mut s = String::new();
+    for line in hard_text().lines() {
+        let w: Vec<&str> = line.splitn(4, ' ').collect();
+        let v = w.get(3).copied().unwrap_or("nil");
+        s += &format!("{} {} {} [7 {v}]\n", w[0], w[1], w[2]);
+    }
+    for k in [1, 2] {
+        s += &format!("200 invoke write [{k} 5]\n200 ok write [{k} 5]\n201 invoke read [{k} nil]\n201 ok read [{k} 5]\n");
+    }
+    let mut o = CheckOptions::new(ModelKind::CasRegister);
+    o.independent = true;
+    o.budget = Budget { per_part: Some(std::time::Duration::ZERO), ..Budget::default() };
+    let r = check_history(&h(&s), &o).unwrap();
+    assert_eq!(r.valid, Verdict::Unknown);
+    let why = r.reason.unwrap();
+    assert!(why.contains("1 of 3 parts undecided (key 7)") && why.contains("time budget"), "{why}");
+    // a stale read on a small key is still found beside the slow one
+    s += "300 invoke write [3 1]\n300 ok write [3 1]\n301 invoke read [3 nil]\n301 ok read [3 nil]\n";
+    assert_eq!(check_history(&h(&s), &o).unwrap().valid, Verdict::Invalid);
 }

@@ -68,6 +68,10 @@ pub struct Args {
     /// Give up with `unknown` after this many seconds per history.
     #[arg(long, default_value_t = 300.0)]
     timeout: f64,
+    /// Give up on one key after this many seconds: that key is `unknown`
+    /// (named), the others are still decided [default: only --timeout].
+    #[arg(long)]
+    key_timeout: Option<f64>,
     /// Give up with `unknown` when the search needs more memory (MiB).
     #[arg(long, default_value_t = 4096)]
     max_memory: usize,
@@ -105,6 +109,9 @@ enum FileResult {
 }
 
 fn options(a: &Args, format: Format, header: Option<&history::Header>, threads: usize) -> Result<CheckOptions, String> {
+    if a.key_timeout.is_some_and(|t| !t.is_finite() || t <= 0.0) {
+        return Err(format!("--key-timeout must be a positive number of seconds, got {}", a.key_timeout.unwrap_or_default()));
+    }
     if !a.timeout.is_finite() || a.timeout <= 0.0 {
         return Err(format!("--timeout must be a positive number of seconds, got {}", a.timeout));
     }
@@ -134,7 +141,11 @@ fn options(a: &Args, format: Format, header: Option<&history::Header>, threads: 
     o.split = !a.no_split;
     o.semantics = semantics;
     o.threads = threads;
-    o.budget = Budget { deadline: Some(Instant::now() + Duration::from_secs_f64(a.timeout.min(1e9))), max_bytes: a.max_memory.saturating_mul(1 << 20) };
+    o.budget = Budget {
+        deadline: Some(Instant::now() + Duration::from_secs_f64(a.timeout.min(1e9))),
+        max_bytes: a.max_memory.saturating_mul(1 << 20),
+        per_part: a.key_timeout.map(|t| Duration::from_secs_f64(t.min(1e9))),
+    };
     Ok(o)
 }
 

@@ -67,7 +67,7 @@ impl Workload for Register {
         let mut o = CheckOptions::new(ModelKind::CasRegister);
         o.independent = true;
         o.semantics = Semantics::FAULTLINE;
-        o.budget = Budget { deadline: Some(Instant::now() + Duration::from_secs(120)), max_bytes: 4 << 30 };
+        o.budget = Budget { deadline: Some(Instant::now() + Duration::from_secs(120)), max_bytes: 4 << 30, per_part: Some(Duration::from_secs(20)) };
         checks.linearizable = Some(check_history(h, &o)?);
         Ok(())
     }

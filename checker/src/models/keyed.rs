@@ -5,8 +5,8 @@ use super::{Decode, Decoded, Outcome};
 use crate::model::{Model, Operation};
 use crate::values::Values;
 use history::Semantics;
-use serde_json::Value;
 use rustc_hash::FxHashMap;
+use serde_json::Value;
 
 /// Many independent objects of model `M`, one per key. Checked split per
 /// key (each key alone) or, with `split: false`, as one map-valued state.
@@ -67,6 +67,10 @@ impl<M: Model> Model for Keyed<M> {
         let mut parts: Vec<Vec<usize>> = by_key.into_values().collect();
         parts.sort_unstable_by_key(|p| p[0]);
         Some(parts)
+    }
+
+    fn part_name(&self, op: &Operation<Self::Input, M::Output>) -> Option<String> {
+        Some(format!("key {}", self.keys.get(op.input.0)))
     }
 
     fn is_read_only(&self, input: &Self::Input) -> bool {

@@ -106,6 +106,10 @@ fn phases() {
     let (t_pair, _) = min_time(3, || history::pair(&h).unwrap());
     let (t_prep, ops) = min_time(3, || checker::prepare(&model, &h, &opts.semantics, opts.threads).unwrap());
     println!("phases: pair alone {:.0} ms", ms(t_pair));
+    for t in [1, 2] {
+        let (d, _) = min_time(3, || checker::prepare(&model, &h, &opts.semantics, t).unwrap());
+        println!("phases: pair+decode with {t} decoding thread(s) {:.0} ms", ms(d));
+    }
     let (t_part, _) = min_time(3, || checker::Model::partition(&model, &ops));
     let (t_all, _) = min_time(3, || checker::check_ops(&model, &ops, &opts));
     println!("phases: kv-1m on {} threads: pair+decode {:.0} ms, split {:.0} ms, split+search+merge {:.0} ms", opts.threads, ms(t_prep), ms(t_part), ms(t_all));

@@ -110,7 +110,7 @@ pub type ModelOp<M> = Operation<<M as Model>::Input, <M as Model>::Output>;
 /// operations are open to the end. Errors name the line of the op (the
 /// first in the history, whichever thread met it).
 pub fn prepare<M: Decode>(model: &M, h: &History, sem: &Semantics, threads: usize) -> Result<Vec<ModelOp<M>>, HistoryError> {
-    let pairs = history::pair(h)?;
+    let pairs = history::pair_with(h, threads)?;
     let decode_one = |p: &history::Pair| -> Result<Option<ModelOp<M>>, HistoryError> {
         let inv = &h.ops[p.invoke];
         if !inv.is_workload() {

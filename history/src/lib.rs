@@ -29,7 +29,7 @@ pub use import::{detect, load, parse, Format, History};
 pub use jsonl::{parse_line, JsonlReader, JsonlWriter};
 pub use op::{Header, Op, OpType, Process, Role};
 pub use rng::Rng;
-pub use validate::{pair, Pair};
+pub use validate::{pair, pair_with, Pair};
 
 /// How to read the outcomes whose meaning differs between sources.
 ///

@@ -24,32 +24,119 @@ pub struct Pair {
 /// Nemesis ops are not paired (Jepsen's nemesis logs `info` pairs).
 /// Errors name the line of the offending op.
 pub fn pair(h: &History) -> Result<Vec<Pair>, HistoryError> {
-    let mut open: FxHashMap<u64, usize> = FxHashMap::default();
-    let mut pairs: Vec<Pair> = Vec::new();
-    let mut slot: Vec<usize> = Vec::new(); // op position -> pair number, for invokes
-    slot.resize(h.ops.len(), usize::MAX);
-    for (i, op) in h.ops.iter().enumerate() {
+    pair_with(h, 1)
+}
+
+/// [`pair`] on up to `threads` threads: the history is cut into chunks
+/// paired alone, then joined in order (an invocation left open at the end
+/// of a chunk meets its completion in a later one). The error reported is
+/// the first in the history, as [`pair`] reports it.
+pub fn pair_with(h: &History, threads: usize) -> Result<Vec<Pair>, HistoryError> {
+    let threads = threads.clamp(1, h.ops.len() / 100_000 + 1);
+    let size = h.ops.len().div_ceil(threads).max(1);
+    let chunks: Vec<Chunk> = if threads == 1 {
+        vec![chunk(h, 0, h.ops.len())]
+    } else {
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..h.ops.len()).step_by(size).map(|from| s.spawn(move || chunk(h, from, (from + size).min(h.ops.len())))).collect();
+            hs.into_iter().map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        })
+    };
+    join(h, chunks)
+}
+
+/// One chunk paired alone.
+#[derive(Default)]
+struct Chunk {
+    pairs: Vec<Pair>,
+    /// Per process, its first event here when it is not paired here: a
+    /// completion (needing an earlier chunk's open invocation) or an
+    /// invocation (an error if an earlier chunk left the process open).
+    first: FxHashMap<u64, usize>,
+    /// Invocations still open at the end: process -> pair number here.
+    open: FxHashMap<u64, usize>,
+    /// The first error met here, by position.
+    error: Option<(usize, HistoryError)>,
+}
+
+fn line_of(h: &History, j: usize) -> usize {
+    h.lines.get(j).copied().unwrap_or(j + 1)
+}
+
+fn mismatched(h: &History, invoke: usize, completion: usize) -> Option<HistoryError> {
+    let (inv, done) = (&h.ops[invoke], &h.ops[completion]);
+    (inv.f != done.f).then(|| {
+        HistoryError::at(line_of(h, completion), ErrorKind::MismatchedF { invoked: inv.f.clone(), completed: done.f.clone(), invoke_line: line_of(h, invoke) })
+    })
+}
+
+fn chunk(h: &History, from: usize, to: usize) -> Chunk {
+    let mut c = Chunk::default();
+    let mut seen: FxHashMap<u64, ()> = FxHashMap::default();
+    for i in from..to {
+        let op = &h.ops[i];
         let Process::Client(p) = op.process else { continue };
-        let line = h.lines.get(i).copied().unwrap_or(i + 1);
-        let line_of = |j: usize| h.lines.get(j).copied().unwrap_or(j + 1);
+        let first = seen.insert(p, ()).is_none();
         if op.kind == OpType::Invoke {
-            if let Some(&j) = open.get(&p) {
-                return Err(HistoryError::at(line, ErrorKind::DoubleInvocation { process: p.to_string(), open_line: line_of(j) }));
+            if let Some(&k) = c.open.get(&p) {
+                let open_line = line_of(h, c.pairs[k].invoke);
+                c.error = Some((i, HistoryError::at(line_of(h, i), ErrorKind::DoubleInvocation { process: p.to_string(), open_line })));
+                return c;
             }
-            open.insert(p, i);
-            slot[i] = pairs.len();
-            pairs.push(Pair { invoke: i, completion: None });
+            if first {
+                c.first.insert(p, i);
+            }
+            c.open.insert(p, c.pairs.len());
+            c.pairs.push(Pair { invoke: i, completion: None });
+        } else if let Some(k) = c.open.remove(&p) {
+            if let Some(e) = mismatched(h, c.pairs[k].invoke, i) {
+                c.error = Some((i, e));
+                return c;
+            }
+            c.pairs[k].completion = Some(i);
+        } else if first {
+            c.first.insert(p, i); // an earlier chunk's invocation, or an error
         } else {
-            let Some(j) = open.remove(&p) else {
-                return Err(HistoryError::at(line, ErrorKind::CompletionWithoutInvocation { process: p.to_string(), f: op.f.clone() }));
-            };
-            if h.ops[j].f != op.f {
-                return Err(HistoryError::at(line, ErrorKind::MismatchedF { invoked: h.ops[j].f.clone(), completed: op.f.clone(), invoke_line: line_of(j) }));
-            }
-            pairs[slot[j]].completion = Some(i);
+            let e = HistoryError::at(line_of(h, i), ErrorKind::CompletionWithoutInvocation { process: p.to_string(), f: op.f.clone() });
+            c.error = Some((i, e));
+            return c;
         }
     }
-    Ok(pairs)
+    c
+}
+
+/// Joins chunks in order; the first error by position wins.
+fn join(h: &History, chunks: Vec<Chunk>) -> Result<Vec<Pair>, HistoryError> {
+    let mut errors: Vec<(usize, HistoryError)> = Vec::new();
+    let mut pairs: Vec<Pair> = Vec::with_capacity(chunks.iter().map(|c| c.pairs.len()).sum());
+    let mut open: FxHashMap<u64, usize> = FxHashMap::default(); // process -> global pair number
+    for c in chunks {
+        let base = pairs.len();
+        pairs.extend_from_slice(&c.pairs);
+        errors.extend(c.error);
+        for (&p, &i) in &c.first {
+            let held = open.get(&p).copied();
+            match (h.ops[i].kind == OpType::Invoke, held) {
+                (true, Some(k)) => errors.push((i, HistoryError::at(line_of(h, i), ErrorKind::DoubleInvocation { process: p.to_string(), open_line: line_of(h, pairs[k].invoke) }))),
+                (true, None) => {}
+                (false, Some(k)) => match mismatched(h, pairs[k].invoke, i) {
+                    Some(e) => errors.push((i, e)),
+                    None => {
+                        pairs[k].completion = Some(i);
+                        open.remove(&p);
+                    }
+                },
+                (false, None) => errors.push((i, HistoryError::at(line_of(h, i), ErrorKind::CompletionWithoutInvocation { process: p.to_string(), f: h.ops[i].f.clone() }))),
+            }
+        }
+        for (&p, &k) in &c.open {
+            open.insert(p, base + k);
+        }
+    }
+    match errors.into_iter().min_by_key(|e| e.0) {
+        Some((_, e)) => Err(e),
+        None => Ok(pairs),
+    }
 }
 
 #[cfg(test)]
@@ -82,5 +169,30 @@ mod tests {
         assert_eq!(e.line, 3);
         assert!(matches!(e.kind, ErrorKind::MismatchedF { invoke_line: 1, .. }));
         assert!(e.to_string().contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn chunks_joined_pair_as_one_pass_does_and_report_the_same_first_error() {
+        // 4 processes, ops interleaved so that pairs cross every chunk edge
+        let mut text = String::new();
+        for i in 0..400_000u64 {
+            let p = i % 4;
+            let kind = if (i / 4) % 2 == 0 { "invoke" } else { "ok" };
+            text += &format!("{{:process {p} :type :{kind} :f :write :value {i}}}\n");
+        }
+        let mut hist = h(&text);
+        let one = pair(&hist).unwrap();
+        assert_eq!(pair_with(&hist, 4).unwrap(), one);
+        assert_eq!(one.len(), 200_000);
+        // an open invocation at the end stays open
+        hist.ops.truncate(399_999);
+        assert_eq!(pair_with(&hist, 3).unwrap(), pair(&hist).unwrap());
+        // the first error is the one a single pass meets, wherever it is
+        for at in [5usize, 150_001, 299_998] {
+            let mut bad = hist.clone();
+            bad.ops[at].kind = if bad.ops[at].kind == OpType::Invoke { OpType::Ok } else { OpType::Invoke };
+            bad.ops[350_000].f = "read".into();
+            assert_eq!(pair_with(&bad, 4).unwrap_err(), pair(&bad).unwrap_err(), "error at {at}");
+        }
     }
 }

@@ -5,7 +5,6 @@ use super::{Decode, Decoded, Outcome};
 use crate::model::{Model, Operation};
 use crate::values::Values;
 use history::Semantics;
-use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 /// Many independent objects of model `M`, one per key. Checked split per
@@ -58,13 +57,16 @@ impl<M: Model> Model for Keyed<M> {
         if !self.split {
             return None;
         }
-        let mut by_key: FxHashMap<u32, Vec<usize>> = FxHashMap::default();
+        // key ids are dense (the interning table's): one slot per id
+        let mut by_key: Vec<Vec<usize>> = vec![Vec::new(); self.keys.len()];
         for (i, o) in ops.iter().enumerate() {
-            by_key.entry(o.input.0).or_default().push(i);
+            if let Some(slot) = by_key.get_mut(o.input.0 as usize) {
+                slot.push(i);
+            }
         }
         // in the order keys first appear (key ids depend on which decoding
         // thread met a key first; this order does not)
-        let mut parts: Vec<Vec<usize>> = by_key.into_values().collect();
+        let mut parts: Vec<Vec<usize>> = by_key.into_iter().filter(|p| !p.is_empty()).collect();
         parts.sort_unstable_by_key(|p| p[0]);
         Some(parts)
     }

@@ -30,6 +30,7 @@ mod seen;
 pub mod sets;
 pub mod slo;
 pub mod synth;
+pub mod txn;
 pub mod trends;
 mod values;
 

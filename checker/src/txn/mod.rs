@@ -1,0 +1,116 @@
+//! Transactional isolation, Elle's way (Kingsbury and Alvaro, "Elle:
+//! Inferring Isolation Anomalies from Experimental Observations", VLDB
+//! 2020): from a history of list-append transactions, infer each key's
+//! version order, the write-write, write-read and read-write dependencies
+//! between transactions, add process and real-time order, and find the
+//! cycles Adya's anomalies are made of, plus the anomalies that need no
+//! cycle. Anomalies and consistency models carry Elle's names.
+
+mod append;
+mod cycles;
+mod graph;
+pub mod models;
+
+use crate::Verdict;
+use history::{History, HistoryError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub use models::Consistency;
+
+/// One transaction as a result names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TxnRef {
+    /// The history index of its invocation.
+    pub index: u64,
+    /// Its process.
+    pub process: u64,
+    /// Its micro-ops as completed (`[[append x 1] [r y [1 2]]]`).
+    pub value: serde_json::Value,
+}
+
+/// One step of a cycle: from a transaction to the next, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// The transaction.
+    pub txn: TxnRef,
+    /// The edge to the next one (`ww`, `wr`, `rw`, `process`, `realtime`).
+    pub edge: String,
+    /// Why that edge exists, in words.
+    pub why: String,
+}
+
+/// One anomaly with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Anomaly {
+    /// Elle's name (`G1c`, `G2-item`, `G-single-item-realtime`, `internal`).
+    pub name: String,
+    /// For a cycle: its steps, the last leading back to the first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cycle: Vec<Step>,
+    /// The transactions involved (for anomalies without a cycle).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub txns: Vec<TxnRef>,
+    /// What happened, in words.
+    pub explanation: String,
+}
+
+/// The verdict on a transactional history, with the evidence.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TxnResult {
+    /// Against the consistency model asked for.
+    pub valid: Verdict,
+    /// The model asked for (Elle's name).
+    pub consistency: String,
+    /// Transactions checked (ok and info; failed ones only as writers
+    /// whose effects must never be seen).
+    pub txns: usize,
+    /// Every anomaly found, by name: the count and up to 8 examples.
+    pub anomalies: BTreeMap<String, AnomalyGroup>,
+    /// The models this history rules out (Elle's names), weakest first.
+    pub not: Vec<String>,
+    /// Why the verdict is what it is, in one line.
+    pub reason: String,
+}
+
+/// The anomalies of one name.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AnomalyGroup {
+    /// How many were found.
+    pub count: usize,
+    /// Examples, shortest cycles first.
+    pub examples: Vec<Anomaly>,
+}
+
+/// Checks a history of list-append transactions against `consistency`.
+/// Errors name the line of a malformed transaction.
+pub fn check_list_append(h: &History, consistency: Consistency) -> Result<TxnResult, HistoryError> {
+    let inferred = append::infer(h)?;
+    let mut found = inferred.anomalies;
+    found.extend(cycles::search(&inferred.graph, &inferred.txns, consistency));
+    let mut anomalies: BTreeMap<String, AnomalyGroup> = BTreeMap::new();
+    for a in found {
+        let g = anomalies.entry(a.name.clone()).or_default();
+        g.count += 1;
+        if g.examples.len() < 8 {
+            g.examples.push(a);
+        }
+    }
+    let names: Vec<&str> = anomalies.keys().map(String::as_str).collect();
+    let forbidden: Vec<&str> = names.iter().copied().filter(|n| consistency.forbids(n)).collect();
+    let not = models::ruled_out(&names);
+    let valid = if forbidden.is_empty() { Verdict::Valid } else { Verdict::Invalid };
+    let reason = if forbidden.is_empty() {
+        if names.is_empty() {
+            "no anomaly".to_string()
+        } else {
+            format!("{} allows what was found: {}", consistency.name(), names.join(", "))
+        }
+    } else {
+        format!("{} forbids {}", consistency.name(), forbidden.join(", "))
+    };
+    Ok(TxnResult { valid, consistency: consistency.name().to_string(), txns: inferred.txns.len(), anomalies, not, reason })
+}
+
+#[cfg(test)]
+mod tests;

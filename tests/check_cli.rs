@@ -135,3 +135,26 @@ fn report_draws_the_counterexample_of_a_history_checked_on_its_own() {
     assert!(html.contains("<svg") && html.contains("cannot be placed") && html.contains("process 11"), "lanes per process with the failing op");
     assert!(!html.contains("src=\"http"), "self-contained");
 }
+
+#[test]
+fn list_append_histories_are_checked_for_isolation_with_the_exit_codes() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/txn");
+    let run = |file: &str, c: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args(["check", "--model", "list-append", "--consistency", c, "--json"])
+            .arg(dir.join(file))
+            .output()
+            .unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, out, _) = run("g2-item-write-skew.edn", "serializable");
+    assert_eq!(code, Some(1), "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["anomalies"]["G2-item"]["count"], 1);
+    assert_eq!(v["anomalies"]["G2-item"]["examples"][0]["cycle"][0]["edge"], "rw");
+    assert_eq!(run("g2-item-write-skew.edn", "snapshot-isolation").0, Some(0));
+    assert_eq!(run("valid-serial.edn", "strict-serializable").0, Some(0));
+    let (code, out, _) = run("valid-serial.edn", "serialisable");
+    assert_eq!(code, Some(254));
+    assert!(out.contains("unknown --consistency \\\"serialisable\\\""), "{out}");
+}

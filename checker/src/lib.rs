@@ -30,8 +30,8 @@ mod seen;
 pub mod sets;
 pub mod slo;
 pub mod synth;
-pub mod txn;
 pub mod trends;
+pub mod txn;
 mod values;
 
 pub use check::{check_history, check_ops, prepare, CheckOptions, Linearizability, ModelKind};

@@ -117,7 +117,8 @@ fn join(h: &History, chunks: Vec<Chunk>) -> Result<Vec<Pair>, HistoryError> {
         for (&p, &i) in &c.first {
             let held = open.get(&p).copied();
             match (h.ops[i].kind == OpType::Invoke, held) {
-                (true, Some(k)) => errors.push((i, HistoryError::at(line_of(h, i), ErrorKind::DoubleInvocation { process: p.to_string(), open_line: line_of(h, pairs[k].invoke) }))),
+                (true, Some(k)) => errors
+                    .push((i, HistoryError::at(line_of(h, i), ErrorKind::DoubleInvocation { process: p.to_string(), open_line: line_of(h, pairs[k].invoke) }))),
                 (true, None) => {}
                 (false, Some(k)) => match mismatched(h, pairs[k].invoke, i) {
                     Some(e) => errors.push((i, e)),
@@ -126,7 +127,9 @@ fn join(h: &History, chunks: Vec<Chunk>) -> Result<Vec<Pair>, HistoryError> {
                         open.remove(&p);
                     }
                 },
-                (false, None) => errors.push((i, HistoryError::at(line_of(h, i), ErrorKind::CompletionWithoutInvocation { process: p.to_string(), f: h.ops[i].f.clone() }))),
+                (false, None) => {
+                    errors.push((i, HistoryError::at(line_of(h, i), ErrorKind::CompletionWithoutInvocation { process: p.to_string(), f: h.ops[i].f.clone() })))
+                }
             }
         }
         for (&p, &k) in &c.open {

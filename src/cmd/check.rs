@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
 pub enum ModelArg {
     Register,
     CasRegister,
     Kv,
+    /// Transactions of appends and reads on lists (Elle's list-append).
+    ListAppend,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
@@ -68,6 +70,11 @@ pub struct Args {
     /// Give up with `unknown` after this many seconds per history.
     #[arg(long, default_value_t = 300.0)]
     timeout: f64,
+    /// For --model list-append: the consistency model, Elle's names
+    /// (read-committed, snapshot-isolation, serializable, strict-serializable, ...)
+    /// [default: serializable].
+    #[arg(long)]
+    consistency: Option<String>,
     /// Give up on one key after this many seconds: that key is `unknown`
     /// (named), the others are still decided [default: only --timeout].
     #[arg(long)]
@@ -105,6 +112,11 @@ enum FileResult {
         /// The report's section, with `--report`.
         html: Option<String>,
     },
+    /// A transactional history, checked for isolation anomalies.
+    Txn {
+        result: Box<checker::txn::TxnResult>,
+        elapsed: Duration,
+    },
     BadInput(String),
 }
 
@@ -122,6 +134,7 @@ fn options(a: &Args, format: Format, header: Option<&history::Header>, threads: 
         ModelArg::Register => ModelKind::Register,
         ModelArg::CasRegister => ModelKind::CasRegister,
         ModelArg::Kv => ModelKind::Kv,
+        ModelArg::ListAppend => return Err("list-append is checked for isolation, not linearizability".into()),
     };
     let mut semantics = Semantics::for_format(format);
     if let Some(f) = a.fail_means {
@@ -162,6 +175,15 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
         Ok(x) => x,
         Err(e) => return FileResult::BadInput(e.to_string()),
     };
+    if a.model == Some(ModelArg::ListAppend) {
+        return match super::txn::consistency(a.consistency.as_deref()).map(|c| super::txn::check(&h, c).map_err(|e| e.in_file(path).to_string())) {
+            Ok(Ok(result)) => FileResult::Txn { result: Box::new(result), elapsed: start.elapsed() },
+            Ok(Err(e)) | Err(e) => FileResult::BadInput(e),
+        };
+    }
+    if a.consistency.is_some() {
+        return FileResult::BadInput("--consistency applies to --model list-append".into());
+    }
     // a run's history of another workload: that workload's own checks
     let named = h.header.as_ref().and_then(|hd| hd.workload.as_deref()).filter(|w| *w != "register");
     if let (None, Some(w)) = (a.model, named.and_then(workloads::by_name)) {
@@ -208,6 +230,7 @@ fn print_human(path: &Path, r: &FileResult) {
             let v = checks.merged();
             println!("{}: {} ({name} workload, {:.1} ms)", path.display(), v.as_str(), elapsed.as_secs_f64() * 1e3);
         }
+        FileResult::Txn { result, elapsed } => super::txn::print_human(path, result, *elapsed),
         FileResult::Checked { result, elapsed, .. } => {
             let ms = elapsed.as_secs_f64() * 1e3;
             let parts = if result.partitions == 1 { "1 part".to_string() } else { format!("{} parts", result.partitions) };
@@ -236,6 +259,7 @@ fn print_json(path: &PathBuf, r: &FileResult) {
             let v = checks.merged();
             json!({"file": path, "workload": name, "valid": v, "checks": checks, "elapsed_ms": elapsed.as_secs_f64() * 1e3})
         }
+        FileResult::Txn { result, elapsed } => super::txn::to_json(path, result, *elapsed),
         FileResult::Checked { format, result, elapsed, .. } => {
             let mut v = serde_json::to_value(result).unwrap_or_default();
             v["file"] = json!(path);
@@ -282,6 +306,7 @@ pub fn run(a: Args) -> i32 {
             FileResult::BadInput(_) => exit::BAD_INPUT,
             FileResult::Workload { checks, .. } => checks.merged().exit_code(),
             FileResult::Checked { result, .. } => result.valid.exit_code(),
+            FileResult::Txn { result, .. } => result.valid.exit_code(),
         });
     }
     if let Some(out) = &a.report {
@@ -302,6 +327,9 @@ fn write_report(out: &Path, histories: &[PathBuf], results: &[Option<FileResult>
             Some(FileResult::Checked { html: Some(h), .. }) => h.replace("<h2", "<h3").replace("</h2>", "</h3>"),
             Some(FileResult::Checked { result, .. }) => format!("<p>{}</p>", result.valid.as_str()),
             Some(FileResult::Workload { name, checks, .. }) => format!("<p>{} ({name} workload)</p>", checks.merged().as_str()),
+            Some(FileResult::Txn { result, .. }) => {
+                format!("<p>{} under {}: {}</p>", result.valid.as_str(), result.consistency, reports::html::esc(&result.reason))
+            }
             Some(FileResult::BadInput(e)) => format!("<pre class=\"err\">{}</pre>", reports::html::esc(e)),
             None => String::new(),
         };

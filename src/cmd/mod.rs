@@ -4,3 +4,4 @@ pub mod client;
 pub mod lab;
 pub mod packages;
 pub mod system;
+pub mod txn;

@@ -142,7 +142,10 @@ pub fn infer(h: &History) -> Result<Inferred, HistoryError> {
                         anomalies.push(anomaly(
                             "G1b",
                             vec![txn.r.clone(), txns[w].r.clone()],
-                            format!("it read {k} ending in {last}, an intermediate state of a transaction that went on to append {} (intermediate read)", theirs.last().map_or("", String::as_str)),
+                            format!(
+                                "it read {k} ending in {last}, an intermediate state of a transaction that went on to append {} (intermediate read)",
+                                theirs.last().map_or("", String::as_str)
+                            ),
                         ));
                     }
                 }

@@ -1,0 +1,54 @@
+//! `faultline check --model list-append --consistency MODEL`: the
+//! transactional checker on files, printed for people or as JSON.
+
+use checker::txn::{check_list_append, Consistency, TxnResult};
+use checker::Verdict;
+use serde_json::json;
+use std::path::Path;
+use std::time::Duration;
+
+/// The model of that name, or why not.
+pub fn consistency(name: Option<&str>) -> Result<Consistency, String> {
+    let name = name.unwrap_or("serializable");
+    Consistency::parse(name).ok_or_else(|| {
+        let all: Vec<&str> = checker::txn::models::ALL.iter().map(|m| m.name()).collect();
+        format!("unknown --consistency {name:?} (one of {})", all.join(", "))
+    })
+}
+
+/// Checks one loaded history.
+pub fn check(h: &history::History, c: Consistency) -> Result<TxnResult, history::HistoryError> {
+    check_list_append(h, c)
+}
+
+/// Prints a result for people: the verdict, then each anomaly's first
+/// example as a cycle.
+pub fn print_human(path: &Path, r: &TxnResult, elapsed: Duration) {
+    let ms = elapsed.as_secs_f64() * 1e3;
+    match r.valid {
+        Verdict::Valid => println!("{}: valid under {} ({} transactions, {ms:.1} ms)", path.display(), r.consistency, r.txns),
+        v => println!("{}: {}: {}", path.display(), v.as_str(), r.reason),
+    }
+    for (name, g) in &r.anomalies {
+        let Some(a) = g.examples.first() else { continue };
+        println!("    {name} ({} found): {}", g.count, a.explanation);
+        for s in &a.cycle {
+            println!("      T{} (p{}) {} -{}-> ({})", s.txn.index, s.txn.process, s.txn.value, s.edge, s.why);
+        }
+        for t in &a.txns {
+            println!("      T{} (p{}) {}", t.index, t.process, t.value);
+        }
+    }
+    if !r.not.is_empty() {
+        println!("    not: {}", r.not.join(", "));
+    }
+}
+
+/// A result as one JSON object.
+pub fn to_json(path: &Path, r: &TxnResult, elapsed: Duration) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    v["file"] = json!(path);
+    v["model"] = json!("list-append");
+    v["elapsed_ms"] = json!(elapsed.as_secs_f64() * 1e3);
+    v
+}

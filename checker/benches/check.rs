@@ -115,6 +115,24 @@ fn phases() {
     println!("phases: kv-1m on {} threads: pair+decode {:.0} ms, split {:.0} ms, split+search+merge {:.0} ms", opts.threads, ms(t_prep), ms(t_part), ms(t_all));
 }
 
+/// The list-append checker on generated valid histories of 10^4..10^6
+/// transactions (4-8 micro-ops, 10 processes), strict serializable.
+fn txn() {
+    use checker::txn::{check_list_append, synth, Consistency};
+    for n in [10_000, 100_000, 1_000_000] {
+        let h = synth::generate(&synth::TxnSpec::new(n, 1));
+        let reps = if n >= 1_000_000 { 1 } else { 3 };
+        let (t, r) = min_time(reps, || check_list_append(&h, Consistency::StrictSerializable).unwrap());
+        println!(
+            "txn: {n} list-append transactions: {} in {:.0} ms ({:.0} txns/s), peak RSS {:.0} MB",
+            r.valid.as_str(),
+            ms(t),
+            n as f64 / t.as_secs_f64(),
+            peak_rss_mb()
+        );
+    }
+}
+
 fn main() {
     let only = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     let run = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
@@ -127,6 +145,9 @@ fn main() {
     }
     if run("phases") {
         phases();
+    }
+    if run("txn") {
+        txn();
     }
     if run("cas-100k") {
         let spec = Spec { processes: 5, ..Spec::new(Object::CasRegister, 100_000, 2) };

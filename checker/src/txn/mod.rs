@@ -10,6 +10,7 @@ mod append;
 mod cycles;
 mod graph;
 pub mod models;
+pub mod synth;
 
 use crate::Verdict;
 use history::{History, HistoryError};

@@ -2,10 +2,13 @@
 //! read; every other read must be a prefix of it), who appended each
 //! element, the dependencies between transactions, and the anomalies that
 //! need no cycle (aborted and intermediate reads, internal inconsistency,
-//! duplicates, incompatible orders).
+//! duplicates, incompatible orders). Keys and elements are interned as
+//! integers; a transaction's JSON and an edge's reason are only made for
+//! what a result reports.
 
 use super::graph::{Graph, PROCESS, REALTIME, RW, WR, WW};
 use super::{Anomaly, TxnRef};
+use crate::values::Values;
 use history::{ErrorKind, History, HistoryError, OpType};
 use rustc_hash::FxHashMap;
 use serde_json::Value;
@@ -21,169 +24,254 @@ pub enum Status {
     Fail,
 }
 
+/// One micro-op: an append of an element, or a read of a list (an index
+/// into [`Inferred::lists`]).
+#[derive(Debug, Clone, Copy)]
+enum Mop {
+    Append(u32, u32),
+    Read(u32, u32),
+}
+
 /// One transaction.
 #[derive(Debug, Clone)]
 pub struct Txn {
     /// How it ended.
     pub status: Status,
-    /// As results name it.
-    pub r: TxnRef,
-    /// Micro-ops: (is append, key, argument or elements read).
-    mops: Vec<(bool, String, Value)>,
+    /// Where its value is in the history (completion if ok, else invoke).
+    pos: usize,
+    process: u64,
     invoke: usize,
     complete: Option<usize>,
+    mops: Vec<Mop>,
 }
 
 /// What the history says.
-pub struct Inferred {
+pub struct Inferred<'h> {
+    h: &'h History,
     /// Every transaction, in invocation order.
     pub txns: Vec<Txn>,
     /// Their dependencies.
     pub graph: Graph,
     /// Anomalies that need no cycle.
     pub anomalies: Vec<Anomaly>,
+    values: Values,
+    lists: Vec<Vec<u32>>,
+    orders: FxHashMap<u32, Vec<u32>>,
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+impl Inferred<'_> {
+    /// Transaction `t` as results name it.
+    pub fn txn_ref(&self, t: usize) -> TxnRef {
+        let x = &self.txns[t];
+        let op = &self.h.ops[x.pos];
+        TxnRef { index: self.h.ops[x.invoke].index, process: op.process.client().unwrap_or(0), value: op.value.clone() }
+    }
+
+    fn show(&self, id: u32) -> String {
+        match self.values.get(id) {
+            Value::String(s) => s,
+            v => v.to_string(),
+        }
+    }
+
+    /// Why edge `a -> b` of type `kind` exists, in words.
+    pub fn why(&self, a: usize, b: usize, kind: u8) -> String {
+        let (ta, tb) = (&self.txns[a], &self.txns[b]);
+        let appended = |t: &Txn, k: u32| -> Vec<u32> {
+            t.mops.iter().filter_map(|m| matches!(m, Mop::Append(kk, _) if *kk == k).then(|| if let Mop::Append(_, x) = m { *x } else { 0 })).collect()
+        };
+        for m in if kind == RW { &ta.mops } else { &tb.mops } {
+            let Mop::Read(k, l) = *m else { continue };
+            let (list, order) = (&self.lists[l as usize], self.orders.get(&k));
+            let key = self.show(k);
+            match kind {
+                WR if list.last().is_some_and(|e| appended(ta, k).contains(e)) => {
+                    return format!("it appended {} to {key}, which the next read ({key} ending in it)", self.show(*list.last().unwrap_or(&0)));
+                }
+                RW => {
+                    if let Some(&next) = order.and_then(|o| o.get(list.len())) {
+                        if appended(tb, k).contains(&next) {
+                            return format!("it read {key} with {} elements, without {}, which the next appended after them", list.len(), self.show(next));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if kind == WW {
+            for (k, order) in &self.orders {
+                let (xa, xb) = (appended(ta, *k), appended(tb, *k));
+                if let Some(w) = order.windows(2).find(|w| xa.contains(&w[0]) && xb.contains(&w[1])) {
+                    return format!("the next appended {} to {} right after its {}", self.show(w[1]), self.show(*k), self.show(w[0]));
+                }
+            }
+        }
+        String::new()
     }
 }
 
-fn parse(h: &History, pos: usize, v: &Value) -> Result<Vec<(bool, String, Value)>, HistoryError> {
+fn parse(h: &History, pos: usize, values: &Values, lists: &mut Vec<Vec<u32>>) -> Result<Vec<Mop>, HistoryError> {
+    let v = &h.ops[pos].value;
     let bad = |problem: String| HistoryError::at(h.lines.get(pos).copied().unwrap_or(0), ErrorKind::BadField { field: "value", problem });
     let mops = v.as_array().ok_or_else(|| bad(format!("a transaction is a list of micro-ops, got {v}")))?;
     mops.iter()
         .map(|m| match m.as_array().map(Vec::as_slice) {
-            Some([f, k, x]) if f == "append" => Ok((true, text(k), x.clone())),
-            Some([f, k, x]) if f == "r" => Ok((false, text(k), x.clone())),
+            Some([f, k, x]) if f == "append" => Ok(Mop::Append(values.id(k), values.id(x))),
+            Some([f, k, x]) if f == "r" => {
+                lists.push(x.as_array().map(|a| a.iter().map(|e| values.id(e)).collect()).unwrap_or_default());
+                Ok(Mop::Read(values.id(k), lists.len() as u32 - 1))
+            }
             _ => Err(bad(format!("a micro-op is [append k v] or [r k list], got {m}"))),
         })
         .collect()
 }
 
-fn anomaly(name: &str, txns: Vec<TxnRef>, explanation: String) -> Anomaly {
-    Anomaly { name: name.into(), cycle: Vec::new(), txns, explanation }
-}
-
 /// Reads the transactions of `h` and infers what they say.
-pub fn infer(h: &History) -> Result<Inferred, HistoryError> {
+pub fn infer(h: &History) -> Result<Inferred<'_>, HistoryError> {
+    let (values, mut lists) = (Values::new(), Vec::new());
     let mut txns = Vec::new();
     for p in history::pair(h)? {
         let inv = &h.ops[p.invoke];
         if !inv.is_workload() {
             continue;
         }
-        let done = p.completion.map(|c| &h.ops[c]);
-        let status = match done.map(|c| c.kind) {
+        let status = match p.completion.map(|c| h.ops[c].kind) {
             Some(OpType::Ok) => Status::Ok,
             Some(OpType::Fail) => Status::Fail,
             _ => Status::Info,
         };
-        let (pos, value) = match (status, done) {
-            (Status::Ok, Some(c)) => (p.completion.unwrap_or(p.invoke), &c.value),
-            _ => (p.invoke, &inv.value),
-        };
-        let mops = parse(h, pos, value)?;
-        let r = TxnRef { index: inv.index, process: inv.process.client().unwrap_or(0), value: value.clone() };
-        txns.push(Txn { status, r, mops, invoke: p.invoke, complete: p.completion.filter(|_| status == Status::Ok) });
+        let pos = if status == Status::Ok { p.completion.unwrap_or(p.invoke) } else { p.invoke };
+        let mops = parse(h, pos, &values, &mut lists)?;
+        txns.push(Txn {
+            status,
+            pos,
+            process: inv.process.client().unwrap_or(0),
+            invoke: p.invoke,
+            complete: p.completion.filter(|_| status == Status::Ok),
+            mops,
+        });
     }
-    let mut anomalies = Vec::new();
-    // who appended each (key, element): (txn, its appends to that key)
-    let mut writer: FxHashMap<(&str, String), usize> = FxHashMap::default();
-    let mut appends: FxHashMap<(usize, &str), Vec<String>> = FxHashMap::default();
-    for (t, txn) in txns.iter().enumerate() {
-        for (is_append, k, x) in &txn.mops {
-            if *is_append {
-                writer.entry((k.as_str(), text(x))).or_insert(t);
-                appends.entry((t, k.as_str())).or_default().push(text(x));
+    let mut inf = Inferred { h, graph: Graph::new(txns.len()), txns, anomalies: Vec::new(), values, lists, orders: FxHashMap::default() };
+    check_reads(&mut inf);
+    order_edges(&inf.txns, &mut inf.graph);
+    Ok(inf)
+}
+
+fn anomaly(inf: &Inferred<'_>, name: &str, txns: &[usize], explanation: String) -> Anomaly {
+    Anomaly { name: name.into(), cycle: Vec::new(), txns: txns.iter().map(|&t| inf.txn_ref(t)).collect(), explanation }
+}
+
+/// The anomalies of single reads, the version orders, the data edges.
+fn check_reads(inf: &mut Inferred<'_>) {
+    // who appended each (key, element), and each transaction's appends per key
+    let mut writer: FxHashMap<(u32, u32), usize> = FxHashMap::default();
+    let mut last_append: FxHashMap<(usize, u32), u32> = FxHashMap::default();
+    for (t, x) in inf.txns.iter().enumerate() {
+        for m in &x.mops {
+            if let Mop::Append(k, e) = *m {
+                writer.entry((k, e)).or_insert(t);
+                last_append.insert((t, k), e);
             }
         }
     }
-    // reads of committed transactions, checked one by one
-    let mut reads: FxHashMap<&str, Vec<(usize, Vec<String>)>> = FxHashMap::default();
-    for (t, txn) in txns.iter().enumerate().filter(|(_, x)| x.status == Status::Ok) {
-        let mut own: FxHashMap<&str, (Option<Vec<String>>, Vec<String>)> = FxHashMap::default();
-        for (is_append, k, x) in &txn.mops {
-            let state = own.entry(k.as_str()).or_default();
-            if *is_append {
-                state.1.push(text(x));
-                continue;
-            }
-            let elems: Vec<String> = x.as_array().map(|a| a.iter().map(text).collect()).unwrap_or_default();
-            let consistent = match &state.0 {
-                Some(prior) => prior.iter().chain(&state.1).eq(elems.iter()),
-                None => elems.ends_with(&state.1),
-            };
-            if !consistent {
-                anomalies.push(anomaly("internal", vec![txn.r.clone()], format!("it read {k} = {x} after its own earlier reads and appends said otherwise")));
-            }
-            *state = (Some(elems.clone()), Vec::new());
-            let mut sorted = elems.clone();
-            sorted.sort();
-            if let Some(d) = sorted.windows(2).find(|w| w[0] == w[1]) {
-                anomalies.push(anomaly("duplicate-elements", vec![txn.r.clone()], format!("its read of {k} holds {} twice", d[0])));
-            }
-            for e in &elems {
-                match writer.get(&(k.as_str(), e.clone())) {
-                    Some(&w) if txns[w].status == Status::Fail => anomalies.push(anomaly(
-                        "G1a",
-                        vec![txn.r.clone(), txns[w].r.clone()],
-                        format!("it read {e} in {k}, appended by a transaction that failed (aborted read)"),
-                    )),
-                    _ => {}
+    let mut found: Vec<(&'static str, Vec<usize>, String)> = Vec::new();
+    let mut reads: FxHashMap<u32, Vec<(usize, u32)>> = FxHashMap::default();
+    // per key of the transaction: its last read and its appends since (a
+    // few micro-ops: a vector reused across transactions, not a map)
+    let mut own: Vec<(u32, Option<u32>, Vec<u32>)> = Vec::new();
+    let mut sorted: Vec<u32> = Vec::new();
+    for (t, x) in inf.txns.iter().enumerate().filter(|(_, x)| x.status == Status::Ok) {
+        own.clear();
+        for m in &x.mops {
+            let (Mop::Append(k, _) | Mop::Read(k, _)) = *m;
+            let i = match own.iter().position(|o| o.0 == k) {
+                Some(i) => i,
+                None => {
+                    own.push((k, None, Vec::new()));
+                    own.len() - 1
                 }
-            }
-            if let Some(last) = elems.last() {
-                if let Some(&w) = writer.get(&(k.as_str(), last.clone())) {
-                    let theirs = &appends[&(w, k.as_str())];
-                    if w != t && theirs.last() != Some(last) {
-                        anomalies.push(anomaly(
-                            "G1b",
-                            vec![txn.r.clone(), txns[w].r.clone()],
-                            format!(
-                                "it read {k} ending in {last}, an intermediate state of a transaction that went on to append {} (intermediate read)",
-                                theirs.last().map_or("", String::as_str)
-                            ),
+            };
+            match *m {
+                Mop::Append(_, e) => own[i].2.push(e),
+                Mop::Read(k, l) => {
+                    let list = &inf.lists[l as usize];
+                    let state = &mut own[i];
+                    let consistent = match state.1 {
+                        Some(prior) => inf.lists[prior as usize].iter().chain(&state.2).eq(list.iter()),
+                        None => list.ends_with(&state.2),
+                    };
+                    if !consistent {
+                        found.push((
+                            "internal",
+                            vec![t],
+                            format!("it read {} = {:?} though its own earlier reads and appends say otherwise", inf.show(k), inf.show_list(list)),
                         ));
                     }
+                    state.1 = Some(l);
+                    state.2.clear();
+                    sorted.clear();
+                    sorted.extend_from_slice(list);
+                    sorted.sort_unstable();
+                    if let Some(d) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                        found.push(("duplicate-elements", vec![t], format!("its read of {} holds {} twice", inf.show(k), inf.show(d[0]))));
+                    }
+                    for e in list {
+                        if let Some(&w) = writer.get(&(k, *e)).filter(|&&w| inf.txns[w].status == Status::Fail) {
+                            found.push(("G1a", vec![t, w], format!("it read {} in {}, appended by a transaction that failed", inf.show(*e), inf.show(k))));
+                        }
+                    }
+                    if let Some(&e) = list.last() {
+                        if let Some(&w) = writer.get(&(k, e)).filter(|&&w| w != t) {
+                            if last_append.get(&(w, k)) != Some(&e) {
+                                found.push((
+                                    "G1b",
+                                    vec![t, w],
+                                    format!("it read {} ending in {}, an intermediate state of a transaction that appended more", inf.show(k), inf.show(e)),
+                                ));
+                            }
+                        }
+                    }
+                    reads.entry(k).or_default().push((t, l));
                 }
             }
-            reads.entry(k.as_str()).or_default().push((t, elems));
         }
     }
-    let mut graph = Graph::new(txns.len());
     for (k, rs) in &reads {
-        let Some((_, order)) = rs.iter().max_by_key(|r| r.1.len()) else { continue };
-        for (t, elems) in rs {
-            if !order.starts_with(elems) {
-                anomalies.push(anomaly(
-                    "incompatible-order",
-                    vec![txns[*t].r.clone()],
-                    format!("its read of {k}, {elems:?}, is not a prefix of the longest read, {order:?}: no single order of appends explains both"),
-                ));
-            }
-        }
-        let w = |e: &String| writer.get(&(*k, e.clone())).copied();
+        let Some(&(_, longest)) = rs.iter().max_by_key(|r| inf.lists[r.1 as usize].len()) else { continue };
+        let order = inf.lists[longest as usize].clone();
+        let w = |e: &u32| writer.get(&(*k, *e)).copied();
         for pair in order.windows(2) {
             if let (Some(a), Some(b)) = (w(&pair[0]), w(&pair[1])) {
-                graph.add(a, b, WW, || format!("appended {} to {k} right after {}", pair[1], pair[0]));
+                inf.graph.add(a, b, WW);
             }
         }
-        for (t, elems) in rs.iter().filter(|r| order.starts_with(&r.1)) {
-            if let Some(a) = elems.last().and_then(w) {
-                graph.add(a, *t, WR, || format!("its append of {} to {k} was read ({k} = [.. {}])", elems.last().map_or("", String::as_str), elems.len()));
+        for &(t, l) in rs {
+            let list = &inf.lists[l as usize];
+            if !order.starts_with(list) {
+                found.push((
+                    "incompatible-order",
+                    vec![t],
+                    format!("its read of {}, {:?}, is not a prefix of the longest read, {:?}", inf.show(*k), inf.show_list(list), inf.show_list(&order)),
+                ));
+                continue;
             }
-            if let Some(next) = order.get(elems.len()) {
-                if let Some(b) = w(next) {
-                    graph.add(*t, b, RW, || format!("read {k} with {} elements, without {next}, which the next appended", elems.len()));
-                }
+            if let Some(a) = list.last().and_then(w) {
+                inf.graph.add(a, t, WR);
+            }
+            if let Some(b) = order.get(list.len()).and_then(w) {
+                inf.graph.add(t, b, RW);
             }
         }
+        inf.orders.insert(*k, order);
     }
-    order_edges(&txns, &mut graph);
-    Ok(Inferred { txns, graph, anomalies })
+    let anomalies: Vec<Anomaly> = found.into_iter().map(|(n, ts, why)| anomaly(inf, n, &ts, why)).collect();
+    inf.anomalies.extend(anomalies);
+}
+
+impl Inferred<'_> {
+    fn show_list(&self, l: &[u32]) -> Vec<String> {
+        l.iter().map(|&e| self.show(e)).collect()
+    }
 }
 
 /// Process order between a process's committed transactions, and real-time
@@ -193,11 +281,6 @@ fn order_edges(txns: &[Txn], g: &mut Graph) {
     let mut last: FxHashMap<u64, usize> = FxHashMap::default();
     let mut events: Vec<(usize, bool, usize)> = Vec::new(); // (position, is completion, txn)
     for (t, x) in txns.iter().enumerate().filter(|(_, x)| x.status != Status::Fail) {
-        if x.status == Status::Ok {
-            if let Some(p) = last.insert(x.r.process, t) {
-                g.add(p, t, PROCESS, String::new);
-            }
-        }
         events.push((x.invoke, false, t));
         if let Some(c) = x.complete {
             events.push((c, true, t));
@@ -213,9 +296,14 @@ fn order_edges(txns: &[Txn], g: &mut Graph) {
             frontier.push(t);
         } else {
             for &f in &frontier {
-                g.add(f, t, REALTIME, String::new);
+                g.add(f, t, REALTIME);
             }
             preds.insert(t, frontier.clone());
+        }
+    }
+    for (t, x) in txns.iter().enumerate().filter(|(_, x)| x.status == Status::Ok) {
+        if let Some(prev) = last.insert(x.process, t) {
+            g.add(prev, t, PROCESS);
         }
     }
 }

@@ -7,7 +7,7 @@
 //! (`-realtime`). One shortest cycle is reported per strongly connected
 //! component and kind.
 
-use super::append::Txn;
+use super::append::Inferred;
 use super::graph::{kind_name, Graph, DATA, PROCESS, REALTIME, RW, WR, WW};
 use super::models::Consistency;
 use super::{Anomaly, Step};
@@ -32,7 +32,7 @@ fn name(base: &str, c: &Cycle) -> String {
     }
 }
 
-fn describe(g: &Graph, txns: &[Txn], base: &str, c: &Cycle) -> Anomaly {
+fn describe(inf: &Inferred<'_>, base: &str, c: &Cycle) -> Anomaly {
     let steps: Vec<Step> = c
         .iter()
         .enumerate()
@@ -41,9 +41,9 @@ fn describe(g: &Graph, txns: &[Txn], base: &str, c: &Cycle) -> Anomaly {
             let why = match k {
                 PROCESS => "the same process ran the next one after it".to_string(),
                 REALTIME => "it completed before the next one began".to_string(),
-                _ => g.why(t, next, k).unwrap_or("").to_string(),
+                _ => inf.why(t as usize, next as usize, k),
             };
-            Step { txn: txns[t as usize].r.clone(), edge: kind_name(k).to_string(), why }
+            Step { txn: inf.txn_ref(t as usize), edge: kind_name(k).to_string(), why }
         })
         .collect();
     let kinds: Vec<&str> = c.iter().map(|s| kind_name(s.1)).collect();
@@ -146,7 +146,8 @@ fn nonadjacent(g: &Graph, nodes: &[u32], inside: &[bool], order: u8) -> Option<C
 }
 
 /// Every cycle anomaly: one shortest example per component and kind.
-pub fn search(g: &Graph, txns: &[Txn], _c: Consistency) -> Vec<Anomaly> {
+pub fn search(inf: &Inferred<'_>, _c: Consistency) -> Vec<Anomaly> {
+    let g = &inf.graph;
     let mut out = Vec::new();
     for order in [0, PROCESS, PROCESS | REALTIME] {
         let extra = |c: &Cycle| order == 0 || c.iter().any(|s| s.1 & order != 0);
@@ -157,7 +158,7 @@ pub fn search(g: &Graph, txns: &[Txn], _c: Consistency) -> Vec<Anomaly> {
             }
             let mut add = |base: &str, c: Option<Cycle>| match c.filter(|c| extra(c)) {
                 Some(c) => {
-                    out.push(describe(g, txns, base, &c));
+                    out.push(describe(inf, base, &c));
                     true
                 }
                 None => false,

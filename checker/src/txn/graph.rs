@@ -32,39 +32,29 @@ pub fn kind_name(k: u8) -> &'static str {
 #[derive(Debug, Default)]
 pub struct Graph {
     out: Vec<Vec<(u32, u8)>>,
-    why: FxHashMap<(u32, u32, u8), String>,
 }
 
 impl Graph {
     /// A graph of `n` transactions and no edge.
     pub fn new(n: usize) -> Graph {
-        Graph { out: vec![Vec::new(); n], why: FxHashMap::default() }
+        Graph { out: vec![Vec::new(); n] }
     }
 
-    /// Adds an edge `a -> b` of type `kind` (no self edges), with its reason.
-    pub fn add(&mut self, a: usize, b: usize, kind: u8, why: impl FnOnce() -> String) {
+    /// Adds an edge `a -> b` of type `kind` (no self edges).
+    pub fn add(&mut self, a: usize, b: usize, kind: u8) {
         if a == b {
             return;
         }
-        let (a, b) = (a as u32, b as u32);
-        match self.out[a as usize].iter_mut().find(|e| e.0 == b) {
-            Some(e) if e.1 & kind != 0 => return,
+        let b = b as u32;
+        match self.out[a].iter_mut().find(|e| e.0 == b) {
             Some(e) => e.1 |= kind,
-            None => self.out[a as usize].push((b, kind)),
-        }
-        if kind & DATA != 0 {
-            self.why.insert((a, b, kind), why());
+            None => self.out[a].push((b, kind)),
         }
     }
 
     /// Transactions.
     pub fn len(&self) -> usize {
         self.out.len()
-    }
-
-    /// The reason for edge `a -> b` of type `kind`.
-    pub fn why(&self, a: u32, b: u32, kind: u8) -> Option<&str> {
-        self.why.get(&(a, b, kind)).map(String::as_str)
     }
 
     /// The edges out of `a` of the types in `mask`: (target, types).
@@ -92,8 +82,12 @@ impl Graph {
                     stack.push(v);
                     on[vu] = true;
                 }
-                let targets: Vec<u32> = self.edges(v, mask).map(|e| e.0).collect();
-                if let Some(&w) = targets.get(*i) {
+                // the next edge of the mask's types, by position in `out`
+                let edges = &self.out[vu];
+                while *i < edges.len() && edges[*i].1 & mask == 0 {
+                    *i += 1;
+                }
+                if let Some(&(w, _)) = edges.get(*i) {
                     *i += 1;
                     if index[w as usize] == u32::MAX {
                         call.push((w, 0));
@@ -165,11 +159,11 @@ mod tests {
     #[test]
     fn components_and_paths_follow_the_chosen_edges() {
         let mut g = Graph::new(4);
-        g.add(0, 1, WW, || "a".into());
-        g.add(1, 0, RW, || "b".into());
-        g.add(1, 2, WR, || "c".into());
-        g.add(2, 3, PROCESS, String::new);
-        g.add(3, 1, REALTIME, String::new);
+        g.add(0, 1, WW);
+        g.add(1, 0, RW);
+        g.add(1, 2, WR);
+        g.add(2, 3, PROCESS);
+        g.add(3, 1, REALTIME);
         let mut c = g.sccs(DATA);
         c[0].sort();
         assert_eq!(c, vec![vec![0, 1]]);
@@ -178,6 +172,5 @@ mod tests {
         let all = vec![true; 4];
         assert_eq!(g.path(2, 1, DATA | PROCESS | REALTIME, &all), Some(vec![(2, PROCESS), (3, REALTIME)]));
         assert_eq!(g.path(1, 0, WW, &all), None);
-        assert_eq!(g.why(1, 0, RW), Some("b"));
     }
 }

@@ -87,8 +87,8 @@ pub struct AnomalyGroup {
 /// Errors name the line of a malformed transaction.
 pub fn check_list_append(h: &History, consistency: Consistency) -> Result<TxnResult, HistoryError> {
     let inferred = append::infer(h)?;
-    let mut found = inferred.anomalies;
-    found.extend(cycles::search(&inferred.graph, &inferred.txns, consistency));
+    let mut found = cycles::search(&inferred, consistency);
+    found.splice(0..0, inferred.anomalies.iter().cloned());
     let mut anomalies: BTreeMap<String, AnomalyGroup> = BTreeMap::new();
     for a in found {
         let g = anomalies.entry(a.name.clone()).or_default();

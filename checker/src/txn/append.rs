@@ -78,12 +78,13 @@ impl Inferred<'_> {
     pub fn why(&self, a: usize, b: usize, kind: u8) -> String {
         let (ta, tb) = (&self.txns[a], &self.txns[b]);
         let appended = |t: &Txn, k: u32| -> Vec<u32> {
-            t.mops.iter().filter_map(|m| match *m {
-                Mop::Append(kk, x) if kk == k => Some(x),
-                _ => None,
-            }).collect()
-        };
-            t.mops.iter().filter_map(|m| matches!(m, Mop::Append(kk, _) if *kk == k).then(|| if let Mop::Append(_, x) = m { *x } else { 0 })).collect()
+            t.mops
+                .iter()
+                .filter_map(|m| match *m {
+                    Mop::Append(kk, x) if kk == k => Some(x),
+                    _ => None,
+                })
+                .collect()
         };
         for m in if kind == RW { &ta.mops } else { &tb.mops } {
             let Mop::Read(k, l) = *m else { continue };

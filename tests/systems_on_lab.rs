@@ -68,4 +68,17 @@ fn redis_zookeeper_and_etcd_from_their_system_files_reach_verdicts() {
     assert_eq!(code, 0, "{}", r.summary);
     assert!(r.stats.as_ref().is_some_and(|s| s.ok > 300), "{:?}", r.stats);
     nothing_left("^/usr/bin/etcd ");
+
+    // `heal --system` starts the processes a kill left stopped (here: all)
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("systems/etcd/system.toml");
+    let o = faultline(&["heal", "--system", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cluster = Cluster::new(lab_nodes(), Options::default());
+    for (node, out) in cluster.run_all(&Cmd::script("pgrep -fc '^/usr/bin/etcd ' || true")) {
+        assert_eq!(out.unwrap().stdout.trim(), "1", "{node}: heal --system did not start etcd");
+    }
+    for (node, out) in cluster.run_all(&Cmd::script("pkill -9 -f '^/usr/bin/etcd '; rm -rf /var/lib/faultline/etcd-file; true")) {
+        out.unwrap_or_else(|e| panic!("{node}: {e}"));
+    }
+    nothing_left("^/usr/bin/etcd ");
 }

@@ -18,30 +18,54 @@ pub trait System: Send + Sync {
     fn name(&self) -> &str;
     /// Every node's name and address.
     fn topology(&self) -> &Topology;
-    /// Every node answers (before anything is changed).
-    fn preflight(&self) -> Result<(), String>;
+    /// Every node answers (before anything is changed). The default (an
+    /// in-process system): yes.
+    fn preflight(&self) -> Result<(), String> {
+        Ok(())
+    }
     /// Its fault injector.
     fn injector(&self) -> &dyn Injector;
-    /// Installs it on every node, removing what an earlier run left.
-    fn install(&self) -> Result<(), String>;
-    /// Starts it on every node (no waiting).
-    fn start(&self) -> Result<(), String>;
+    /// Installs it on every node, removing what an earlier run left. The
+    /// default: nothing to install.
+    fn install(&self) -> Result<(), String> {
+        Ok(())
+    }
+    /// Starts it on every node (no waiting). The default: it runs already.
+    fn start(&self) -> Result<(), String> {
+        Ok(())
+    }
     /// Cluster-wide initialisation once started, retried to the deadline.
-    fn bootstrap(&self, deadline: Duration) -> BoxFuture<'_, Result<(), NotReady>>;
-    /// Waits until every node and the cluster are ready, timing each.
-    fn wait_ready(&self, started: Instant, deadline: Duration) -> BoxFuture<'_, Startup>;
+    /// The default: none.
+    fn bootstrap(&self, _deadline: Duration) -> BoxFuture<'_, Result<(), NotReady>> {
+        Box::pin(async { Ok(()) })
+    }
+    /// Waits until every node and the cluster are ready, timing each. The
+    /// default: ready at once.
+    fn wait_ready(&self, started: Instant, _deadline: Duration) -> BoxFuture<'_, Startup> {
+        let took = started.elapsed().as_secs_f64();
+        let nodes = self.topology().nodes.iter().map(|(n, _)| (n.clone(), Some(took))).collect();
+        Box::pin(async move { Startup { nodes, cluster: Some(took), not_ready: Vec::new() } })
+    }
     /// Its services' names, each probed on every node.
     fn services(&self) -> Vec<String>;
     /// Probes one service of node `node` (its index).
     fn probe<'a>(&'a self, node: usize, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>>;
     /// A client for logical process `process` on node `node` (its index).
     fn client(&self, node: usize, process: u64, timeout: Duration) -> Box<dyn Client>;
-    /// Copies each node's logs into `dir/<node>/`; the problems met.
-    fn collect_logs(&self, dir: &Path) -> Vec<String>;
+    /// Copies each node's logs into `dir/<node>/`; the problems met. The
+    /// default: no logs.
+    fn collect_logs(&self, _dir: &Path) -> Vec<String> {
+        Vec::new()
+    }
     /// The last lines of each node's log, for an error message.
-    fn last_log_lines(&self) -> String;
-    /// Stops it and removes its data on every node; the problems met.
-    fn teardown(&self) -> Vec<String>;
+    fn last_log_lines(&self) -> String {
+        String::new()
+    }
+    /// Stops it and removes its data on every node; the problems met. The
+    /// default: nothing to remove.
+    fn teardown(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A [`Db`] on real nodes, reached over SSH.
@@ -155,25 +179,8 @@ impl System for InMemory {
     fn topology(&self) -> &Topology {
         &self.topo
     }
-    fn preflight(&self) -> Result<(), String> {
-        Ok(())
-    }
     fn injector(&self) -> &dyn Injector {
         &*self.mem
-    }
-    fn install(&self) -> Result<(), String> {
-        Ok(())
-    }
-    fn start(&self) -> Result<(), String> {
-        Ok(())
-    }
-    fn bootstrap(&self, _deadline: Duration) -> BoxFuture<'_, Result<(), NotReady>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn wait_ready(&self, started: Instant, _deadline: Duration) -> BoxFuture<'_, Startup> {
-        let took = started.elapsed().as_secs_f64();
-        let nodes = self.topo.nodes.iter().map(|(n, _)| (n.clone(), Some(took))).collect();
-        Box::pin(async move { Startup { nodes, cluster: Some(took), not_ready: Vec::new() } })
     }
     fn services(&self) -> Vec<String> {
         vec!["client".into()]
@@ -195,15 +202,6 @@ impl System for InMemory {
             Ok(c) => Box::new(c),
             Err(_) => Box::new(NoopClient),
         }
-    }
-    fn collect_logs(&self, _dir: &Path) -> Vec<String> {
-        Vec::new()
-    }
-    fn last_log_lines(&self) -> String {
-        String::new()
-    }
-    fn teardown(&self) -> Vec<String> {
-        Vec::new()
     }
 }
 

@@ -9,10 +9,9 @@
 use nuclei::{Fault, FaultError, Injector, Needs};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use systems::{BoxFuture, Client, Completion, NotReady, Ops, Startup, Topology};
+use systems::{BoxFuture, Client, Completion, NotReady, Ops, Topology};
 
 /// The store: one map, and which nodes are down.
 #[derive(Default)]
@@ -135,25 +134,8 @@ impl faultline::run::system::System for KvSystem {
     fn topology(&self) -> &Topology {
         &self.topo
     }
-    fn preflight(&self) -> Result<(), String> {
-        Ok(())
-    }
     fn injector(&self) -> &dyn Injector {
         &*self.store
-    }
-    fn install(&self) -> Result<(), String> {
-        Ok(())
-    }
-    fn start(&self) -> Result<(), String> {
-        Ok(())
-    }
-    fn bootstrap(&self, _deadline: Duration) -> BoxFuture<'_, Result<(), NotReady>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn wait_ready(&self, started: Instant, _deadline: Duration) -> BoxFuture<'_, Startup> {
-        let took = started.elapsed().as_secs_f64();
-        let nodes = self.topo.nodes.iter().map(|(n, _)| (n.clone(), Some(took))).collect();
-        Box::pin(async move { Startup { nodes, cluster: Some(took), not_ready: Vec::new() } })
     }
     fn services(&self) -> Vec<String> {
         vec!["kv".into()]
@@ -170,14 +152,5 @@ impl faultline::run::system::System for KvSystem {
     }
     fn client(&self, node: usize, _process: u64, _timeout: Duration) -> Box<dyn Client> {
         Box::new(KvClient { store: self.store.clone(), node: self.topo.nodes[node].0.clone() })
-    }
-    fn collect_logs(&self, _dir: &Path) -> Vec<String> {
-        Vec::new()
-    }
-    fn last_log_lines(&self) -> String {
-        String::new()
-    }
-    fn teardown(&self) -> Vec<String> {
-        Vec::new()
     }
 }

@@ -25,7 +25,7 @@ pub enum Status {
 }
 
 /// One micro-op: an append of an element, or a read of a list (an index
-/// into [`Inferred::lists`]).
+/// into the reads' arena).
 #[derive(Debug, Clone, Copy)]
 enum Mop {
     Append(u32, u32),
@@ -55,7 +55,7 @@ pub struct Inferred<'h> {
     /// Anomalies that need no cycle.
     pub anomalies: Vec<Anomaly>,
     values: Values,
-    lists: Vec<Vec<u32>>,
+    lists: Lists,
     orders: FxHashMap<u32, Vec<u32>>,
 }
 
@@ -116,7 +116,22 @@ impl Inferred<'_> {
     }
 }
 
-fn parse(h: &History, pos: usize, values: &Values, lists: &mut Vec<Vec<u32>>) -> Result<Vec<Mop>, HistoryError> {
+/// Every list read, in one arena (one allocation, not one per read).
+#[derive(Default)]
+struct Lists {
+    elems: Vec<u32>,
+    spans: Vec<(u32, u32)>,
+}
+
+impl std::ops::Index<usize> for Lists {
+    type Output = [u32];
+    fn index(&self, l: usize) -> &[u32] {
+        let (start, len) = self.spans[l];
+        &self.elems[start as usize..(start + len) as usize]
+    }
+}
+
+fn parse(h: &History, pos: usize, values: &Values, lists: &mut Lists) -> Result<Vec<Mop>, HistoryError> {
     let v = &h.ops[pos].value;
     let bad = |problem: String| HistoryError::at(h.lines.get(pos).copied().unwrap_or(0), ErrorKind::BadField { field: "value", problem });
     let mops = v.as_array().ok_or_else(|| bad(format!("a transaction is a list of micro-ops, got {v}")))?;
@@ -124,8 +139,10 @@ fn parse(h: &History, pos: usize, values: &Values, lists: &mut Vec<Vec<u32>>) ->
         .map(|m| match m.as_array().map(Vec::as_slice) {
             Some([f, k, x]) if f == "append" => Ok(Mop::Append(values.id(k), values.id(x))),
             Some([f, k, x]) if f == "r" => {
-                lists.push(x.as_array().map(|a| a.iter().map(|e| values.id(e)).collect()).unwrap_or_default());
-                Ok(Mop::Read(values.id(k), lists.len() as u32 - 1))
+                let start = lists.elems.len() as u32;
+                lists.elems.extend(x.as_array().into_iter().flatten().map(|e| values.id(e)));
+                lists.spans.push((start, lists.elems.len() as u32 - start));
+                Ok(Mop::Read(values.id(k), lists.spans.len() as u32 - 1))
             }
             _ => Err(bad(format!("a micro-op is [append k v] or [r k list], got {m}"))),
         })
@@ -134,7 +151,7 @@ fn parse(h: &History, pos: usize, values: &Values, lists: &mut Vec<Vec<u32>>) ->
 
 /// Reads the transactions of `h` and infers what they say.
 pub fn infer(h: &History) -> Result<Inferred<'_>, HistoryError> {
-    let (values, mut lists) = (Values::new(), Vec::new());
+    let (values, mut lists) = (Values::new(), Lists::default());
     let mut txns = Vec::new();
     for p in history::pair(h)? {
         let inv = &h.ops[p.invoke];
@@ -244,7 +261,7 @@ fn check_reads(inf: &mut Inferred<'_>) {
     }
     for (k, rs) in &reads {
         let Some(&(_, longest)) = rs.iter().max_by_key(|r| inf.lists[r.1 as usize].len()) else { continue };
-        let order = inf.lists[longest as usize].clone();
+        let order = inf.lists[longest as usize].to_vec();
         let w = |e: &u32| writer.get(&(*k, *e)).copied();
         for pair in order.windows(2) {
             if let (Some(a), Some(b)) = (w(&pair[0]), w(&pair[1])) {

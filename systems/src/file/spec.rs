@@ -142,7 +142,9 @@ pub struct Primary {
     pub command: String,
 }
 
-/// A probed service.
+/// A probed service. Its check's keys are repeated here rather than
+/// flattened from [`Check`]: serde refuses unknown keys only without
+/// `flatten`, and a typo must be refused.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Service {

@@ -42,7 +42,7 @@ fn complete(dir: &Path) {
 
 #[test]
 fn memory_correct_system_passes_every_workload_under_partitions_kills_and_pauses() {
-    for w in ["register", "set", "append"] {
+    for w in ["register", "set", "append", "list-append"] {
         let (code, r, dir) = run(w, &["--workload", w, "--nemesis", "partition,kill,pause", "--interval", "0.7", "--fault-duration", "0.7"]);
         assert_eq!(code, 0, "{w}: {}", r.summary);
         assert_eq!(r.valid, Verdict::Valid);
@@ -107,6 +107,24 @@ fn memory_node_that_never_recovers_fails_its_recovery_window() {
     let n3: Vec<_> = recs.iter().filter(|x| x.node == "n3").collect();
     assert!(!n3.is_empty() && n3.iter().all(|x| x.outcome == Outcome::NotRecovered && !x.pass), "{n3:?}");
     assert!(recs.iter().filter(|x| x.node != "n3").all(|x| x.pass), "{recs:?}");
+}
+
+#[test]
+fn memory_lost_acknowledged_appends_are_isolation_anomalies_for_the_txn_checker() {
+    // the cut-off node runs whole transactions on its own copy: its clients
+    // read lists that no order of the majority's appends explains
+    let args = ["--workload", "list-append", "--bug", "lost-write", "--fault-plan", "PLAN", "--rate", "200", "--op-timeout", "0.5"];
+    let (code, r, dir) = run("txn-lost", &args);
+    assert_eq!(code, 1, "{}", r.summary);
+    let txn = r.checks.txn.as_ref().unwrap();
+    assert_eq!(txn.valid, Verdict::Invalid, "{txn:?}");
+    assert!(txn.not.iter().any(|m| m == "serializable"), "{:?}", txn.not);
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(report.contains("Transactions: invalid under serializable"), "the report shows the check");
+    // `check` on the history alone agrees: its header names the workload
+    let o = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["check", dir.join("history.jsonl").to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("serializable forbids"));
 }
 
 #[test]

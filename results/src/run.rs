@@ -5,6 +5,7 @@ use checker::logs::AppendResult;
 use checker::recovery::RecoveryResult;
 use checker::sets::SetResult;
 use checker::slo::Slos;
+use checker::txn::TxnResult;
 use checker::{Linearizability, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -57,6 +58,9 @@ pub struct Checks {
     /// The append workload's check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub append: Option<AppendResult>,
+    /// The transactional check (the list-append workload).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txn: Option<TxnResult>,
     /// Recovery after every fault window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<RecoveryResult>,
@@ -90,6 +94,7 @@ impl Checks {
         add("linearizable", self.linearizable.as_ref().map(|c| c.valid));
         add("set", self.set.as_ref().map(|c| c.valid));
         add("append", self.append.as_ref().map(|c| c.valid));
+        add("txn", self.txn.as_ref().map(|c| c.valid));
         add("recovery", self.recovery.as_ref().map(|c| c.valid));
         add("availability", self.availability.as_ref().map(|c| c.valid));
         add("startup", self.startup.as_ref().map(|c| c.valid));

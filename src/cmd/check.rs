@@ -175,14 +175,15 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
         Ok(x) => x,
         Err(e) => return FileResult::BadInput(e.to_string()),
     };
-    if a.model == Some(ModelArg::ListAppend) {
+    let run_txns = a.model.is_none() && h.header.as_ref().and_then(|hd| hd.workload.as_deref()) == Some("list-append");
+    if a.model == Some(ModelArg::ListAppend) || run_txns {
         return match super::txn::consistency(a.consistency.as_deref()).map(|c| super::txn::check(&h, c).map_err(|e| e.in_file(path).to_string())) {
             Ok(Ok(result)) => FileResult::Txn { result: Box::new(result), elapsed: start.elapsed() },
             Ok(Err(e)) | Err(e) => FileResult::BadInput(e),
         };
     }
     if a.consistency.is_some() {
-        return FileResult::BadInput("--consistency applies to --model list-append".into());
+        return FileResult::BadInput("--consistency applies to --model list-append (or a list-append run's history)".into());
     }
     // a run's history of another workload: that workload's own checks
     let named = h.header.as_ref().and_then(|hd| hd.workload.as_deref()).filter(|w| *w != "register");

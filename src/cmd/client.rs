@@ -28,6 +28,9 @@ pub struct Args {
     /// Seconds each op may take.
     #[arg(long, default_value_t = 5.0)]
     timeout: f64,
+    /// Also check transactions (`f` = `txn`, the list-append workload's).
+    #[arg(long)]
+    txn: bool,
     /// The client's working directory [default: the current one].
     #[arg(long)]
     dir: Option<PathBuf>,
@@ -64,6 +67,17 @@ fn script(prefix: &str) -> Vec<Step> {
     ]
 }
 
+/// Transactions on integer keys no earlier check used.
+fn txn_script(base: u64) -> Vec<Step> {
+    let (a, b) = (base, base + 1);
+    let t = |v: Value| Step { f: "txn", key: "txn".into(), value: Some(v) };
+    vec![
+        t(json!([["r", a, null]])),
+        t(json!([["append", a, 1], ["r", a, null]])),
+        t(json!([["append", a, 2], ["append", b, 3], ["r", a, null], ["r", b, null]])),
+    ]
+}
+
 /// Whether the client's answer agrees with the reference's: the same
 /// type, and for reads the same value (sets in any order).
 fn agrees(f: &str, got: &Completion, want: &Completion) -> bool {
@@ -74,7 +88,7 @@ fn agrees(f: &str, got: &Completion, want: &Completion) -> bool {
     };
     match (got, want) {
         (Completion::Ok(g), Completion::Ok(w)) => match f {
-            "read" | "read-log" => g == w,
+            "read" | "read-log" | "txn" => g == w,
             "read-set" => g.is_array() && sorted(g) == sorted(w),
             _ => true,
         },
@@ -108,7 +122,11 @@ pub fn run(a: Args) -> i32 {
         failed += usize::from(!ok);
     };
     println!("client-check: `{}` (protocol {})", command.display(), systems::stdio::protocol::VERSION);
-    for (id, step) in script(&prefix).into_iter().enumerate() {
+    let mut steps = script(&prefix);
+    if a.txn {
+        steps.extend(txn_script(1_000_000 + u64::from(std::process::id()) * 2));
+    }
+    for (id, step) in steps.into_iter().enumerate() {
         let req = Request { id: id as u64, f: step.f.into(), key: step.key.clone(), value: step.value.clone() };
         let want = store.apply(req).completion();
         let got = rt.block_on(client.call(step.f, &step.key, step.value.clone()));

@@ -88,7 +88,11 @@ fn run_checks(cfg: &RunConfig, facts: &RunFacts, h: &History, completed: bool) -
     };
     let mut unknown = std::mem::take(&mut c.unknown);
     // the workload's own checks, on its ops only
-    let ctx = CheckContext { linearizable_reads: !cfg.serializable, slow_append_s: slos.append.unwrap_or(1.0).min(1.0) };
+    let ctx = CheckContext {
+        linearizable_reads: !cfg.serializable,
+        slow_append_s: slos.append.unwrap_or(1.0).min(1.0),
+        consistency: cfg.txn_consistency().unwrap_or(checker::txn::Consistency::Serializable),
+    };
     match workloads::by_name(&cfg.workload) {
         Some(w) => {
             guarded(w.name(), &mut unknown, || w.check(&clients, &ctx, &mut c).map_err(|e| e.in_file(Path::new("history.jsonl"))));

@@ -360,6 +360,11 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         system.teardown();
         return facts;
     }
+    if workloads::by_name(&cfg.workload).is_some_and(|w| w.needs_txns()) && !system.client(0, FINAL_BASE - 1, op_timeout).runs_txns() {
+        facts.refused = Some(format!("{}'s client runs no transactions; the {} workload needs them", system.name(), cfg.workload));
+        system.teardown();
+        return facts;
+    }
     if let Err(e) = injector.setup() {
         facts.infrastructure_error = Some(format!("nemesis setup failed: {e}"));
         return facts;

@@ -26,9 +26,14 @@ pub struct RunArgs {
     /// (repeatable): `FAULTLINE_ZK_SYNC=1`.
     #[arg(long = "client-env", value_name = "KEY=VALUE")]
     pub client_env: Vec<String>,
-    /// The workload: register, set, append [default: register].
+    /// The workload: register, set, append, list-append [default: register].
     #[arg(long)]
     pub workload: Option<String>,
+    /// list-append: the consistency model checked (read-committed,
+    /// snapshot-isolation, serializable, strict-serializable, ...)
+    /// [default: serializable].
+    #[arg(long)]
+    pub consistency: Option<String>,
     /// Faults, comma-separated: partition, kill, pause, loss, slow, clock
     /// [default: partition,kill]; `none` for no faults.
     #[arg(long)]
@@ -107,6 +112,8 @@ pub struct RunConfig {
     pub client_env: Vec<String>,
     /// Workload.
     pub workload: String,
+    /// The consistency model transactions are checked against (Elle's name).
+    pub consistency: String,
     /// Fault kinds, by name.
     pub nemesis: Vec<String>,
     /// Seconds of workload with faults.
@@ -152,6 +159,7 @@ impl Default for RunConfig {
             system: None,
             client_env: Vec::new(),
             workload: "register".into(),
+            consistency: "serializable".into(),
             nemesis: vec!["partition".into(), "kill".into()],
             time_limit: 60.0,
             rate: 100.0,
@@ -188,7 +196,7 @@ impl RunConfig {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = a.$f.clone() { c.$f = v; } )* };
         }
-        set!(db, workload, time_limit, rate, concurrency, recovery_window, interval, fault_duration, op_timeout, ready_timeout, store);
+        set!(db, workload, consistency, time_limit, rate, concurrency, recovery_window, interval, fault_duration, op_timeout, ready_timeout, store);
         c.slo.extend(a.slo.iter().cloned());
         if a.fault_plan.is_some() {
             c.fault_plan = a.fault_plan.clone();
@@ -228,6 +236,7 @@ impl RunConfig {
         if workloads::by_name(&self.workload).is_none() {
             return Err(format!("unknown workload {:?} (one of {})", self.workload, workloads::names().join(", ")));
         }
+        self.txn_consistency()?;
         for k in &self.nemesis {
             if Kind::parse(k).is_none() {
                 return Err(format!("unknown fault {k:?} in --nemesis (partition, kill, pause, loss, slow, clock, none)"));
@@ -275,6 +284,11 @@ impl RunConfig {
             }
         }
         Ok(())
+    }
+
+    /// The consistency model for transactions, from `--consistency`.
+    pub fn txn_consistency(&self) -> Result<checker::txn::Consistency, String> {
+        crate::cmd::txn::consistency(Some(&self.consistency))
     }
 
     /// The client environment, as pairs.

@@ -18,6 +18,7 @@ mod ready;
 pub mod restate;
 pub mod stdio;
 mod target;
+pub mod txn;
 
 pub use completion::{b64, classify, classify_text, unb64, Completion, Effect};
 pub use db::{BoxFuture, Db, DbError, Endpoint, Kill, Pause, Primary, Service, Topology};

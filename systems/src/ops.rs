@@ -1,6 +1,7 @@
 //! What the workloads ask of a SUT's client, one trait for every SUT: a
-//! register per key, one set, logs. Each call ends in a [`Completion`].
+//! register per key, one set, logs, and (optionally) transactions. Each call ends in a [`Completion`].
 
+use crate::txn::Mop;
 use crate::{BoxFuture, Completion};
 use serde_json::Value;
 use std::future::Future;
@@ -22,6 +23,17 @@ pub trait Ops: Send + Sync {
     fn append(&self, log: &str, value: &Value) -> impl Future<Output = Completion> + Send;
     /// The whole log `log` (`[]` when empty).
     fn read_log(&self, log: &str) -> impl Future<Output = Completion> + Send;
+    /// Runs a list-append transaction atomically: `Ok(the micro-ops
+    /// completed)` ([`crate::txn::completed`]). The default: this client
+    /// runs none ([`Ops::runs_txns`] is false).
+    fn txn(&self, mops: &[Mop]) -> impl Future<Output = Completion> + Send {
+        let _ = mops;
+        async { Completion::Fail("this system's client runs no transactions".into()) }
+    }
+    /// True when [`Ops::txn`] is implemented.
+    fn runs_txns(&self) -> bool {
+        false
+    }
     /// Before a run: `Err` when the client itself is broken (a program that
     /// cannot start, dies, writes garbage or never answers), whatever the
     /// system would say. The default: it works.
@@ -54,6 +66,10 @@ pub trait Client: Send + Sync {
     fn append<'a>(&'a self, log: &'a str, value: &'a Value) -> BoxFuture<'a, Completion>;
     /// [`Ops::read_log`].
     fn read_log<'a>(&'a self, log: &'a str) -> BoxFuture<'a, Completion>;
+    /// [`Ops::txn`].
+    fn txn<'a>(&'a self, mops: &'a [Mop]) -> BoxFuture<'a, Completion>;
+    /// [`Ops::runs_txns`].
+    fn runs_txns(&self) -> bool;
     /// [`Ops::preflight`].
     fn preflight(&self) -> BoxFuture<'_, Result<(), String>>;
 }
@@ -79,6 +95,12 @@ impl<T: Ops> Client for T {
     }
     fn read_log<'a>(&'a self, log: &'a str) -> BoxFuture<'a, Completion> {
         Box::pin(Ops::read_log(self, log))
+    }
+    fn txn<'a>(&'a self, mops: &'a [Mop]) -> BoxFuture<'a, Completion> {
+        Box::pin(Ops::txn(self, mops))
+    }
+    fn runs_txns(&self) -> bool {
+        Ops::runs_txns(self)
     }
     fn preflight(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(Ops::preflight(self))

@@ -11,15 +11,18 @@
 //! ```
 
 mod append;
+pub mod list_append;
 mod op;
 pub mod register;
 mod set;
 
 pub use append::Append;
+pub use list_append::ListAppend;
 pub use op::{perform, ClientOp};
 pub use register::Register;
 pub use set::Set;
 
+use checker::txn::Consistency;
 use history::{History, HistoryError};
 use results::Checks;
 
@@ -30,11 +33,13 @@ pub struct CheckContext {
     pub linearizable_reads: bool,
     /// Appends slower than this are listed, seconds.
     pub slow_append_s: f64,
+    /// The consistency model transactions are checked against.
+    pub consistency: Consistency,
 }
 
 impl Default for CheckContext {
     fn default() -> Self {
-        CheckContext { linearizable_reads: true, slow_append_s: 1.0 }
+        CheckContext { linearizable_reads: true, slow_append_s: 1.0, consistency: Consistency::Serializable }
     }
 }
 
@@ -54,6 +59,11 @@ pub trait Workload: Send + Sync {
     fn about(&self) -> &'static str;
     /// A generator for `concurrency` processes, seeded.
     fn generator(&self, concurrency: usize, seed: u64) -> Box<dyn Generator>;
+    /// True when its ops are transactions: a system whose client runs none
+    /// is refused.
+    fn needs_txns(&self) -> bool {
+        false
+    }
     /// Checks the workload's ops (the history holds no probe or nemesis
     /// op) and records the result in `checks`; an error (a malformed
     /// history) is the reason the check is unknown.
@@ -63,7 +73,7 @@ pub trait Workload: Send + Sync {
 }
 
 /// Every workload: adding one is a module and a line here.
-pub static WORKLOADS: &[&dyn Workload] = &[&Register, &Set, &Append];
+pub static WORKLOADS: &[&dyn Workload] = &[&Register, &Set, &Append, &ListAppend];
 
 /// The workload of that name.
 pub fn by_name(name: &str) -> Option<&'static dyn Workload> {

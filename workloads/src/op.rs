@@ -1,6 +1,7 @@
 //! One client operation, and how any system's client performs it.
 
 use serde_json::{json, Value};
+use systems::txn::{self, Mop};
 use systems::{Client, Completion};
 
 /// One client operation, as a workload asks for it.
@@ -20,6 +21,8 @@ pub enum ClientOp {
     Append { log: u64, value: u64 },
     /// Read a whole log.
     ReadLog { log: u64 },
+    /// A list-append transaction.
+    Txn(Vec<Mop>),
 }
 
 impl ClientOp {
@@ -31,12 +34,16 @@ impl ClientOp {
             ClientOp::Cas { .. } => "cas",
             ClientOp::Add { .. } => "add",
             ClientOp::Append { .. } => "append",
+            ClientOp::Txn(_) => "txn",
         }
     }
 
     /// The invocation's value (registers and logs as `[key value]`
     /// tuples, Jepsen's independent convention).
     pub fn value(&self) -> Value {
+        if let ClientOp::Txn(mops) = self {
+            return txn::asked(mops);
+        }
         match *self {
             ClientOp::Read { key } => json!([key, null]),
             ClientOp::Write { key, value } => json!([key, value]),
@@ -45,12 +52,16 @@ impl ClientOp {
             ClientOp::ReadSet => Value::Null,
             ClientOp::Append { log, value } => json!([log, value]),
             ClientOp::ReadLog { log } => json!([log, null]),
+            ClientOp::Txn(_) => Value::Null,
         }
     }
 
     /// True for reads (a failed read is a definite `fail`).
     pub fn is_read(&self) -> bool {
-        matches!(self, ClientOp::Read { .. } | ClientOp::ReadSet | ClientOp::ReadLog { .. })
+        match self {
+            ClientOp::Txn(mops) => mops.iter().all(|m| matches!(m, Mop::Read { .. })),
+            _ => matches!(self, ClientOp::Read { .. } | ClientOp::ReadSet | ClientOp::ReadLog { .. }),
+        }
     }
 }
 
@@ -63,13 +74,22 @@ fn map_ok(c: Completion, f: impl FnOnce(Value) -> Value) -> Completion {
 
 /// One op through any system's client, its value in the checkers' shapes.
 pub async fn perform(c: &dyn Client, op: &ClientOp) -> Completion {
-    match *op {
-        ClientOp::Read { key } => map_ok(c.read(&format!("r{key}")).await, |v| json!([key, v])),
-        ClientOp::Write { key, value } => map_ok(c.write(&format!("r{key}"), &json!(value)).await, |_| json!([key, value])),
-        ClientOp::Cas { key, old, new } => map_ok(c.cas(&format!("r{key}"), &json!(old), &json!(new)).await, |_| json!([key, [old, new]])),
-        ClientOp::Add { element } => map_ok(c.add("set", &json!(element)).await, |_| json!(element)),
+    match op {
+        &ClientOp::Read { key } => map_ok(c.read(&format!("r{key}")).await, |v| json!([key, v])),
+        &ClientOp::Write { key, value } => map_ok(c.write(&format!("r{key}"), &json!(value)).await, |_| json!([key, value])),
+        &ClientOp::Cas { key, old, new } => map_ok(c.cas(&format!("r{key}"), &json!(old), &json!(new)).await, |_| json!([key, [old, new]])),
+        &ClientOp::Add { element } => map_ok(c.add("set", &json!(element)).await, |_| json!(element)),
         ClientOp::ReadSet => c.read_set("set").await,
-        ClientOp::Append { log, value } => map_ok(c.append(&format!("log{log}"), &json!(value)).await, |_| json!([log, value])),
-        ClientOp::ReadLog { log } => map_ok(c.read_log(&format!("log{log}")).await, |v| json!([log, v])),
+        &ClientOp::Append { log, value } => map_ok(c.append(&format!("log{log}"), &json!(value)).await, |_| json!([log, value])),
+        &ClientOp::ReadLog { log } => map_ok(c.read_log(&format!("log{log}")).await, |v| json!([log, v])),
+        ClientOp::Txn(mops) => match c.txn(mops).await {
+            // an answer that does not match the question: the transaction
+            // may have run, what it read is unknown
+            Completion::Ok(v) => match txn::check_answer(mops, &v) {
+                Ok(()) => Completion::Ok(v),
+                Err(e) => Completion::Info(format!("malformed answer: {e}")),
+            },
+            other => other,
+        },
     }
 }

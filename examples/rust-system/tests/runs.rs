@@ -25,3 +25,14 @@ fn a_system_written_in_another_crate_runs_and_is_judged_valid() {
     assert!(dir.join("report.html").exists());
     let _ = std::fs::remove_dir_all(store);
 }
+
+#[test]
+fn a_workload_of_transactions_is_refused_by_a_client_that_runs_none() {
+    let store = std::env::temp_dir().join(format!("faultline-example-txn-{}", std::process::id()));
+    let cfg = RunConfig { workload: "list-append".into(), nemesis: Vec::new(), time_limit: 2.0, store: store.clone(), ..RunConfig::default() };
+    let (code, dir) = faultline::run::run_system(&cfg, Box::new(KvSystem::default()));
+    let r: results::RunResults = results::read(&dir.expect("a run directory").join("results.json")).unwrap();
+    assert_eq!(code, 254, "refused as bad input: {}", r.summary);
+    assert!(r.summary.contains("runs no transactions"), "{}", r.summary);
+    let _ = std::fs::remove_dir_all(store);
+}

@@ -1,5 +1,6 @@
 //! An in-memory system under test: a cluster of named nodes in this
-//! process, with a register per key, sets and logs, that the runner drives
+//! process, with a register per key, sets, logs and list-append
+//! transactions, that the runner drives
 //! exactly like etcd (clients, probes, faults, readiness), without root,
 //! network or lab.
 //!
@@ -12,6 +13,7 @@
 
 mod faults;
 
+use crate::txn::{self, Mop};
 use crate::{Completion, Ops};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -62,6 +64,8 @@ struct Data {
     registers: HashMap<String, Value>,
     sets: HashMap<String, Vec<Value>>,
     logs: HashMap<String, Vec<Value>>,
+    /// The list-append transactions' lists.
+    lists: HashMap<u64, Vec<u64>>,
 }
 
 /// Node states and faults in force.
@@ -316,5 +320,26 @@ impl Ops for MemoryClient {
 
     async fn read_log(&self, log: &str) -> Completion {
         self.mem.request(self.node, false, |d| or_empty(d.logs.get(log))).await
+    }
+
+    async fn txn(&self, mops: &[Mop]) -> Completion {
+        let writes = mops.iter().any(|m| matches!(m, Mop::Append { .. }));
+        // the whole transaction under one lock: serializable, and strict
+        self.mem
+            .request(self.node, writes, |d| {
+                let mut reads = Vec::new();
+                for m in mops {
+                    match *m {
+                        Mop::Append { key, value } => d.lists.entry(key).or_default().push(value),
+                        Mop::Read { key } => reads.push(d.lists.get(&key).cloned().unwrap_or_default()),
+                    }
+                }
+                txn::completed(mops, reads.into_iter())
+            })
+            .await
+    }
+
+    fn runs_txns(&self) -> bool {
+        true
     }
 }

@@ -229,6 +229,12 @@ impl Ops for StdioClient {
     async fn read_log(&self, log: &str) -> Completion {
         crate::ops::list_or_empty(self.call("read-log", log, None).await)
     }
+    async fn txn(&self, mops: &[crate::txn::Mop]) -> Completion {
+        self.call("txn", "txn", Some(crate::txn::asked(mops))).await
+    }
+    fn runs_txns(&self) -> bool {
+        true
+    }
     async fn preflight(&self) -> Result<(), String> {
         // any completion the program writes shows it works; then it stops
         let r = self.exchange("read", "faultline-preflight", None).await;

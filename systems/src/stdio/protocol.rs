@@ -18,6 +18,7 @@ pub const FS: &[(&str, &str)] = &[
     ("read-set", "every element of the set, a list"),
     ("append", "ignored"),
     ("read-log", "the whole log, a list in order"),
+    ("txn", "the micro-ops completed, each read with its list"),
 ];
 
 /// One request to a client.
@@ -25,12 +26,13 @@ pub const FS: &[(&str, &str)] = &[
 pub struct Request {
     /// Increasing within one client program; echoed in the completion.
     pub id: u64,
-    /// The operation (`read`, `write`, `cas`, `add`, `read-set`, `append`, `read-log`).
+    /// The operation (`read`, `write`, `cas`, `add`, `read-set`, `append`, `read-log`, `txn`).
     pub f: String,
-    /// The register, set or log it is about (`r3`, `set`, `log0`).
+    /// The register, set or log it is about (`r3`, `set`, `log0`; `txn`
+    /// for a transaction, whose micro-ops name their keys).
     pub key: String,
     /// The argument: the value written, `[old, new]` for `cas`, the element
-    /// added or appended; absent for reads.
+    /// added or appended, a transaction's micro-ops; absent for reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
 }

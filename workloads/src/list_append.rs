@@ -1,0 +1,198 @@
+//! `list-append`: transactions of appends to and reads of lists, Elle's
+//! workload. Keys rotate, as Elle's generator does, so that each key sees
+//! a bounded number of appends; values are unique per key. The check
+//! infers the dependency graph and finds the anomalies a consistency
+//! model forbids (`checker::txn`).
+
+use crate::{CheckContext, ClientOp, Generator, Workload};
+use checker::txn::{check_list_append, Anomaly, TxnResult};
+use history::{History, HistoryError, Rng};
+use reports::html::esc;
+use results::Checks;
+use std::fmt::Write;
+use systems::txn::Mop;
+
+/// Keys in use at once.
+pub const ACTIVE_KEYS: usize = 3;
+/// Appends a key takes before a new key replaces it.
+pub const APPENDS_PER_KEY: u64 = 32;
+/// Micro-ops per transaction: 1 to this many.
+pub const MAX_MOPS: u64 = 4;
+
+/// The list-append workload.
+pub struct ListAppend;
+
+struct Txns {
+    rng: Rng,
+    /// The keys in use, and how many appends each has had.
+    active: Vec<(u64, u64)>,
+    next_key: u64,
+}
+
+impl Generator for Txns {
+    fn next(&mut self, _process: u64) -> ClientOp {
+        let n = 1 + self.rng.below(MAX_MOPS);
+        let mops = (0..n)
+            .map(|_| {
+                let slot = self.rng.below(self.active.len() as u64) as usize;
+                if self.active[slot].1 >= APPENDS_PER_KEY {
+                    self.active[slot] = (self.next_key, 0);
+                    self.next_key += 1;
+                }
+                let (key, appended) = &mut self.active[slot];
+                if self.rng.chance(0.5) {
+                    *appended += 1;
+                    Mop::Append { key: *key, value: *appended }
+                } else {
+                    Mop::Read { key: *key }
+                }
+            })
+            .collect();
+        ClientOp::Txn(mops)
+    }
+    fn final_reads(&self) -> Vec<ClientOp> {
+        vec![ClientOp::Txn(self.active.iter().map(|&(key, _)| Mop::Read { key }).collect())]
+    }
+}
+
+impl Workload for ListAppend {
+    fn name(&self) -> &'static str {
+        "list-append"
+    }
+    fn about(&self) -> &'static str {
+        "transactions of list appends and reads (Elle's); isolation anomalies against --consistency"
+    }
+    fn generator(&self, _concurrency: usize, seed: u64) -> Box<dyn Generator> {
+        let active = (0..ACTIVE_KEYS as u64).map(|k| (k, 0)).collect();
+        Box::new(Txns { rng: Rng::new(seed), active, next_key: ACTIVE_KEYS as u64 })
+    }
+    fn needs_txns(&self) -> bool {
+        true
+    }
+    fn check(&self, h: &History, ctx: &CheckContext, checks: &mut Checks) -> Result<(), HistoryError> {
+        checks.txn = Some(check_list_append(h, ctx.consistency)?);
+        Ok(())
+    }
+    fn findings(&self, checks: &Checks, _h: &History) -> String {
+        checks.txn.as_ref().map(findings).unwrap_or_default()
+    }
+}
+
+/// The transactional check as HTML: the verdict, then each anomaly kind
+/// with its first examples, each cycle drawn and told step by step.
+pub fn findings(r: &TxnResult) -> String {
+    let mut b = format!(
+        "<h2 id=\"txn\">Transactions: {} under {}</h2><p>{} transactions checked: {}.</p>",
+        r.valid.as_str(),
+        esc(&r.consistency),
+        r.txns,
+        esc(&r.reason)
+    );
+    if !r.not.is_empty() {
+        let _ = write!(b, "<p>The history rules out: {}.</p>", esc(&r.not.join(", ")));
+    }
+    for (name, g) in &r.anomalies {
+        let _ = write!(b, "<h3>{} ({} found)</h3>", esc(name), g.count);
+        for a in g.examples.iter().take(3) {
+            b += &anomaly_html(a);
+        }
+    }
+    b
+}
+
+fn anomaly_html(a: &Anomaly) -> String {
+    let mut b = format!("<p>{}</p>", esc(&a.explanation));
+    if !a.cycle.is_empty() {
+        b += &cycle_svg(a);
+        b += "<table><thead><tr><th>transaction</th><th>process</th><th>micro-ops</th><th>edge</th><th>why</th></tr></thead><tbody>";
+        for s in &a.cycle {
+            let _ = write!(
+                b,
+                "<tr><td>T{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                s.txn.index,
+                s.txn.process,
+                esc(&s.txn.value.to_string()),
+                esc(&s.edge),
+                esc(&s.why)
+            );
+        }
+        b += "</tbody></table>";
+    }
+    for t in &a.txns {
+        let _ = write!(b, "<p>T{} (process {}): <code>{}</code></p>", t.index, t.process, esc(&t.value.to_string()));
+    }
+    b
+}
+
+/// A cycle drawn as a ring: each transaction a labelled dot, each edge an
+/// arrow to the next one named by its kind.
+pub fn cycle_svg(a: &Anomaly) -> String {
+    let n = a.cycle.len().max(1) as f64;
+    let (cx, cy, r) = (160.0, 110.0, 80.0);
+    let at = |i: usize| {
+        let t = std::f64::consts::TAU * i as f64 / n - std::f64::consts::FRAC_PI_2;
+        (cx + r * t.cos(), cy + r * t.sin())
+    };
+    let mut b = String::from(
+        "<svg class=\"cycle\" width=\"320\" height=\"220\" viewBox=\"0 0 320 220\" role=\"img\">\
+         <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto\">\
+         <path d=\"M0,0 L10,5 L0,10 z\"/></marker></defs>",
+    );
+    for (i, s) in a.cycle.iter().enumerate() {
+        let ((x1, y1), (x2, y2)) = (at(i), at((i + 1) % a.cycle.len()));
+        // stop short of the dots at both ends
+        let (dx, dy) = (x2 - x1, y2 - y1);
+        let len = (dx * dx + dy * dy).sqrt().max(1.0);
+        let k = 14.0 / len;
+        let _ = write!(
+            b,
+            "<line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#c33\" marker-end=\"url(#arrow)\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">{}</text>",
+            x1 + dx * k,
+            y1 + dy * k,
+            x2 - dx * k,
+            y2 - dy * k,
+            (x1 + x2) / 2.0,
+            (y1 + y2) / 2.0 - 4.0,
+            esc(&s.edge)
+        );
+    }
+    for (i, s) in a.cycle.iter().enumerate() {
+        let (x, y) = at(i);
+        let _ = write!(
+            b,
+            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"12\" fill=\"#fee\" stroke=\"#c33\"/>\
+             <text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">T{}</text>",
+            y + 3.5,
+            s.txn.index
+        );
+    }
+    b + "</svg>"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn values_are_unique_per_key_and_keys_rotate() {
+        let mut g = ListAppend.generator(4, 1);
+        let mut seen: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        for i in 0..2_000 {
+            let ClientOp::Txn(mops) = g.next(i % 4) else { panic!("not a transaction") };
+            assert!((1..=MAX_MOPS as usize).contains(&mops.len()));
+            for m in mops {
+                if let Mop::Append { key, value } = m {
+                    seen.entry(key).or_default().push(value);
+                }
+            }
+        }
+        assert!(seen.len() > ACTIVE_KEYS, "keys rotate: {}", seen.len());
+        for (k, vs) in &seen {
+            assert!(vs.len() as u64 <= APPENDS_PER_KEY, "key {k}");
+            assert!(vs.windows(2).all(|w| w[0] < w[1]), "key {k}: unique values");
+        }
+        assert!(matches!(&g.final_reads()[..], [ClientOp::Txn(m)] if m.len() == ACTIVE_KEYS));
+    }
+}

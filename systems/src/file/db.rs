@@ -141,8 +141,10 @@ impl FileDb {
         let bad = |key: String, e: String| DbError::Sut(format!("{}: {key}: {e}", self.file.path.display()));
         let argv =
             spec.command.iter().enumerate().map(|(i, a)| render(a, &ctx).map_err(|e| bad(format!("client.command[{i}]"), e))).collect::<Result<_, _>>()?;
-        let env =
+        let mut env: Vec<(String, String)> =
             spec.env.iter().map(|(k, v)| Ok((k.clone(), render(v, &ctx).map_err(|e| bad(format!("client.env.{k}"), e))?))).collect::<Result<_, DbError>>()?;
+        // `--client-env` last: it overrides the file's own
+        env.extend(self.client_env.iter().cloned());
         let c = Arc::new(ClientCommand { argv, dir, env });
         Ok(self.client.get_or_init(|| c).clone())
     }

@@ -131,3 +131,25 @@ fn a_readiness_command_that_never_succeeds_is_named_at_the_deadline() {
     assert_eq!(node, "n1");
     assert!(why.contains("echo still loading on 127.0.0.1; exit 1") && why.contains("still loading"), "{why}");
 }
+
+#[tokio::test]
+async fn the_client_program_gets_the_files_env_and_then_client_env_over_it() {
+    // a client that answers every request with the value of $A and $B
+    let text = r#"
+name = "envtest"
+[[processes]]
+name = "server"
+command = "true"
+[[services]]
+name = "client"
+tcp = 7000
+[client]
+command = ["sh", "-c", "while read l; do id=$(printf %s \"$l\" | sed 's/.*\"id\":\\([0-9]*\\).*/\\1/'); printf '{\"id\":%s,\"type\":\"ok\",\"value\":\"%s %s\"}\\n' \"$id\" \"$A\" \"$B\"; done"]
+env = { A = "file", B = "file" }
+"#;
+    let db = FileDb::new(SystemFile::load(&write(text, "")).unwrap()).with_client_env(vec![("B".into(), "flag".into())]);
+    use crate::Db;
+    let at = crate::Endpoint { node: "n1".into(), address: "127.0.0.1".into(), process: 0, nodes: "n1=127.0.0.1".into() };
+    let c = db.client(&reqwest::Client::new(), &at, std::time::Duration::from_secs(5));
+    assert_eq!(c.read("r1").await, crate::Completion::Ok(serde_json::json!("file flag")));
+}

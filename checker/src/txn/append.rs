@@ -227,7 +227,7 @@ fn check_reads(inf: &mut Inferred<'_>) {
                         found.push((
                             "internal",
                             vec![t],
-                            format!("it read {} = {:?} though its own earlier reads and appends say otherwise", inf.show(k), inf.show_list(list)),
+                            format!("it read {} = {} though its own earlier reads and appends say otherwise", inf.show(k), inf.show_list(list)),
                         ));
                     }
                     state.1 = Some(l);
@@ -274,7 +274,7 @@ fn check_reads(inf: &mut Inferred<'_>) {
                 found.push((
                     "incompatible-order",
                     vec![t],
-                    format!("its read of {}, {:?}, is not a prefix of the longest read, {:?}", inf.show(*k), inf.show_list(list), inf.show_list(&order)),
+                    format!("its read of {}, {}, is not a prefix of the longest read, {}", inf.show(*k), inf.show_list(list), inf.show_list(&order)),
                 ));
                 continue;
             }
@@ -292,8 +292,9 @@ fn check_reads(inf: &mut Inferred<'_>) {
 }
 
 impl Inferred<'_> {
-    fn show_list(&self, l: &[u32]) -> Vec<String> {
-        l.iter().map(|&e| self.show(e)).collect()
+    /// A list as Elle prints one: `[1 4 5]`.
+    fn show_list(&self, l: &[u32]) -> String {
+        format!("[{}]", l.iter().map(|&e| self.show(e)).collect::<Vec<_>>().join(" "))
     }
 }
 

@@ -1,0 +1,108 @@
+"""faultline's stdio client for PostgreSQL (psycopg 3): Elle's list-append
+transactions as SQL transactions on the first node.
+
+Each list is a row of `lists (k bigint PRIMARY KEY, v text)`, its elements
+comma-separated. An append is `INSERT ... ON CONFLICT (k) DO UPDATE SET
+v = lists.v || ',' || excluded.v`, a read `SELECT v`. The transaction runs
+at FAULTLINE_PG_ISOLATION (serializable, repeatable-read, read-committed).
+
+Outcomes: a transaction PostgreSQL aborted (a serialization failure, a
+deadlock) or that never reached COMMIT is `fail`; one whose COMMIT got no
+answer (the server killed, paused past the timeout, the connection lost)
+is `info`.
+"""
+
+import os
+
+import faultline
+from faultline import Fail, Info
+import psycopg
+from psycopg import IsolationLevel
+
+LEVELS = {
+    "serializable": IsolationLevel.SERIALIZABLE,
+    "repeatable-read": IsolationLevel.REPEATABLE_READ,
+    "read-committed": IsolationLevel.READ_COMMITTED,
+}
+LEVEL = LEVELS[os.environ.get("FAULTLINE_PG_ISOLATION", "serializable")]
+HOST = faultline.nodes()[0][1] if faultline.nodes() else faultline.address()
+T = faultline.timeout()
+
+APPEND = "INSERT INTO lists (k, v) VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET v = lists.v || ',' || excluded.v"
+READ = "SELECT v FROM lists WHERE k = %s"
+
+conn = None
+
+
+def connect():
+    global conn
+    if conn is None or conn.closed:
+        try:
+            conn = psycopg.connect(host=HOST, user="postgres", dbname="postgres", connect_timeout=max(1, int(T)), sslmode="disable")
+        except psycopg.OperationalError as e:
+            # never connected: nothing was sent
+            raise Fail("connect: %s" % str(e).strip())
+        conn.isolation_level = LEVEL
+    return conn
+
+
+def txn(mops):
+    c = connect()
+    done = []
+    committing = False
+    try:
+        with c.cursor() as cur:
+            for f, k, v in mops:
+                if f == "append":
+                    cur.execute(APPEND, (k, str(v)))
+                    done.append([f, k, v])
+                else:
+                    cur.execute(READ, (k,))
+                    row = cur.fetchone()
+                    done.append([f, k, [int(x) for x in row[0].split(",")] if row else []])
+        committing = True
+        c.commit()
+        return done
+    except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as e:
+        c.rollback()
+        raise Fail("%s: %s" % (type(e).__name__, str(e).strip()))
+    except psycopg.OperationalError as e:
+        drop()
+        if committing:
+            raise Info("commit: %s" % str(e).strip())
+        raise Fail("%s: %s" % (type(e).__name__, str(e).strip()))
+    except psycopg.Error as e:
+        # any other error aborts the transaction before COMMIT
+        if committing:
+            drop()
+            raise Info("commit: %s" % str(e).strip())
+        try:
+            c.rollback()
+        except psycopg.Error:
+            drop()
+        raise Fail("%s: %s" % (type(e).__name__, str(e).strip()))
+
+
+def drop():
+    global conn
+    try:
+        conn.close()
+    except Exception:  # noqa: BLE001 - a broken connection may fail to close
+        pass
+    conn = None
+
+
+def handle(f, key, value):
+    if f == "txn":
+        return txn(value)
+    if f == "read":
+        # the preflight's probe: a query that shows the database answers
+        with connect().cursor() as cur:
+            cur.execute("SELECT 1")
+        connect().rollback()
+        return None
+    raise Fail("this client runs list-append transactions only, not %s" % f)
+
+
+if __name__ == "__main__":
+    faultline.serve(handle)

@@ -158,3 +158,19 @@ fn list_append_histories_are_checked_for_isolation_with_the_exit_codes() {
     assert_eq!(code, Some(254));
     assert!(out.contains("unknown --consistency \\\"serialisable\\\""), "{out}");
 }
+
+#[test]
+fn rw_register_histories_are_checked_for_isolation_too() {
+    let skew = tmp(
+        "write-skew.edn",
+        "{:type :invoke, :f :txn, :value [[:r :x nil] [:w :y 1]], :process 0}\n{:type :invoke, :f :txn, :value [[:r :y nil] [:w :x 1]], :process 1}\n\
+         {:type :ok, :f :txn, :value [[:r :x nil] [:w :y 1]], :process 0}\n{:type :ok, :f :txn, :value [[:r :y nil] [:w :x 1]], :process 1}\n",
+    );
+    let o = faultline(&["check", "--model", "rw-register", "--consistency", "serializable", "--json", skew.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(text(&o.stdout).trim()).unwrap();
+    assert_eq!((v["model"].as_str(), v["anomalies"]["G2-item"]["count"].as_u64()), (Some("rw-register"), Some(1)));
+    assert!(v["anomalies"]["G2-item"]["examples"][0]["cycle"][0]["why"].as_str().unwrap().contains("which the next overwrote with 1"));
+    let o = faultline(&["check", "--model", "rw-register", "--consistency", "snapshot-isolation", skew.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+}

@@ -16,6 +16,8 @@ pub enum ModelArg {
     Kv,
     /// Transactions of appends and reads on lists (Elle's list-append).
     ListAppend,
+    /// Transactions of writes and reads on registers (Elle's rw-register).
+    RwRegister,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
@@ -134,7 +136,7 @@ fn options(a: &Args, format: Format, header: Option<&history::Header>, threads: 
         ModelArg::Register => ModelKind::Register,
         ModelArg::CasRegister => ModelKind::CasRegister,
         ModelArg::Kv => ModelKind::Kv,
-        ModelArg::ListAppend => return Err("list-append is checked for isolation, not linearizability".into()),
+        ModelArg::ListAppend | ModelArg::RwRegister => return Err("transactions are checked for isolation, not linearizability".into()),
     };
     let mut semantics = Semantics::for_format(format);
     if let Some(f) = a.fail_means {
@@ -176,14 +178,16 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
         Err(e) => return FileResult::BadInput(e.to_string()),
     };
     let run_txns = a.model.is_none() && h.header.as_ref().and_then(|hd| hd.workload.as_deref()) == Some("list-append");
-    if a.model == Some(ModelArg::ListAppend) || run_txns {
-        return match super::txn::consistency(a.consistency.as_deref()).map(|c| super::txn::check(&h, c).map_err(|e| e.in_file(path).to_string())) {
+    let registers = a.model == Some(ModelArg::RwRegister);
+    if a.model == Some(ModelArg::ListAppend) || registers || run_txns {
+        let checked = super::txn::consistency(a.consistency.as_deref()).map(|c| super::txn::check(&h, registers, c).map_err(|e| e.in_file(path).to_string()));
+        return match checked {
             Ok(Ok(result)) => FileResult::Txn { result: Box::new(result), elapsed: start.elapsed() },
             Ok(Err(e)) | Err(e) => FileResult::BadInput(e),
         };
     }
     if a.consistency.is_some() {
-        return FileResult::BadInput("--consistency applies to --model list-append (or a list-append run's history)".into());
+        return FileResult::BadInput("--consistency applies to --model list-append or rw-register (or a list-append run's history)".into());
     }
     // a run's history of another workload: that workload's own checks
     let named = h.header.as_ref().and_then(|hd| hd.workload.as_deref()).filter(|w| *w != "register");

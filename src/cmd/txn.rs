@@ -1,7 +1,7 @@
-//! `faultline check --model list-append --consistency MODEL`: the
+//! `faultline check --model list-append|rw-register --consistency MODEL`: the
 //! transactional checker on files, printed for people or as JSON.
 
-use checker::txn::{check_list_append, Consistency, TxnResult};
+use checker::txn::{check_list_append, check_rw_register, Consistency, TxnResult};
 use checker::Verdict;
 use serde_json::json;
 use std::path::Path;
@@ -16,9 +16,13 @@ pub fn consistency(name: Option<&str>) -> Result<Consistency, String> {
     })
 }
 
-/// Checks one loaded history.
-pub fn check(h: &history::History, c: Consistency) -> Result<TxnResult, history::HistoryError> {
-    check_list_append(h, c)
+/// Checks one loaded history: list-append, or rw-register if `registers`.
+pub fn check(h: &history::History, registers: bool, c: Consistency) -> Result<TxnResult, history::HistoryError> {
+    if registers {
+        check_rw_register(h, c)
+    } else {
+        check_list_append(h, c)
+    }
 }
 
 /// Prints a result for people: the verdict, then each anomaly's first
@@ -48,7 +52,6 @@ pub fn print_human(path: &Path, r: &TxnResult, elapsed: Duration) {
 pub fn to_json(path: &Path, r: &TxnResult, elapsed: Duration) -> serde_json::Value {
     let mut v = serde_json::to_value(r).unwrap_or_default();
     v["file"] = json!(path);
-    v["model"] = json!("list-append");
     v["elapsed_ms"] = json!(elapsed.as_secs_f64() * 1e3);
     v
 }

@@ -7,7 +7,7 @@
 //! what a result reports.
 
 use super::graph::{Graph, PROCESS, REALTIME, RW, WR, WW};
-use super::{Anomaly, TxnRef};
+use super::{Anomaly, Explain, TxnRef};
 use crate::values::Values;
 use history::{ErrorKind, History, HistoryError, OpType};
 use rustc_hash::FxHashMap;
@@ -27,22 +27,56 @@ pub enum Status {
 /// One micro-op: an append of an element, or a read of a list (an index
 /// into the reads' arena).
 #[derive(Debug, Clone, Copy)]
-enum Mop {
+pub(super) enum Mop {
     Append(u32, u32),
     Read(u32, u32),
 }
 
-/// One transaction.
+/// One transaction, with its micro-ops of type `M`.
 #[derive(Debug, Clone)]
-pub struct Txn {
+pub struct Txn<M = Mop> {
     /// How it ended.
     pub status: Status,
     /// Where its value is in the history (completion if ok, else invoke).
-    pos: usize,
-    process: u64,
-    invoke: usize,
-    complete: Option<usize>,
-    mops: Vec<Mop>,
+    pub(super) pos: usize,
+    pub(super) process: u64,
+    pub(super) invoke: usize,
+    pub(super) complete: Option<usize>,
+    pub(super) mops: Vec<M>,
+}
+
+/// The workload's transactions of `h` (nemesis and probe ops left out),
+/// each value read by `parse` from its history position.
+pub(super) fn collect<M>(h: &History, mut parse: impl FnMut(usize) -> Result<Vec<M>, HistoryError>) -> Result<Vec<Txn<M>>, HistoryError> {
+    let mut txns = Vec::new();
+    for p in history::pair(h)? {
+        let inv = &h.ops[p.invoke];
+        if !inv.is_workload() {
+            continue;
+        }
+        let status = match p.completion.map(|c| h.ops[c].kind) {
+            Some(OpType::Ok) => Status::Ok,
+            Some(OpType::Fail) => Status::Fail,
+            _ => Status::Info,
+        };
+        let pos = if status == Status::Ok { p.completion.unwrap_or(p.invoke) } else { p.invoke };
+        txns.push(Txn {
+            status,
+            pos,
+            process: inv.process.client().unwrap_or(0),
+            invoke: p.invoke,
+            complete: p.completion.filter(|_| status == Status::Ok),
+            mops: parse(pos)?,
+        });
+    }
+    Ok(txns)
+}
+
+/// Transaction `t` as results name it.
+pub(super) fn txn_ref<M>(h: &History, txns: &[Txn<M>], t: usize) -> TxnRef {
+    let x = &txns[t];
+    let op = &h.ops[x.pos];
+    TxnRef { index: h.ops[x.invoke].index, process: op.process.client().unwrap_or(0), value: op.value.clone() }
 }
 
 /// What the history says.
@@ -59,14 +93,19 @@ pub struct Inferred<'h> {
     orders: FxHashMap<u32, Vec<u32>>,
 }
 
-impl Inferred<'_> {
-    /// Transaction `t` as results name it.
-    pub fn txn_ref(&self, t: usize) -> TxnRef {
-        let x = &self.txns[t];
-        let op = &self.h.ops[x.pos];
-        TxnRef { index: self.h.ops[x.invoke].index, process: op.process.client().unwrap_or(0), value: op.value.clone() }
+impl Explain for Inferred<'_> {
+    fn graph(&self) -> &Graph {
+        &self.graph
     }
+    fn txn_ref(&self, t: usize) -> TxnRef {
+        txn_ref(self.h, &self.txns, t)
+    }
+    fn why(&self, a: usize, b: usize, kind: u8) -> String {
+        Inferred::why(self, a, b, kind)
+    }
+}
 
+impl Inferred<'_> {
     fn show(&self, id: u32) -> String {
         match self.values.get(id) {
             Value::String(s) => s,
@@ -138,7 +177,7 @@ fn parse(h: &History, pos: usize, values: &Values, lists: &mut Lists) -> Result<
     mops.iter()
         .map(|m| match m.as_array().map(Vec::as_slice) {
             Some([f, k, x]) if f == "append" => Ok(Mop::Append(values.id(k), values.id(x))),
-            Some([f, k, x]) if f == "r" => {
+            Some([f, k, x]) if f == "r" && (x.is_array() || x.is_null()) => {
                 let start = lists.elems.len() as u32;
                 lists.elems.extend(x.as_array().into_iter().flatten().map(|e| values.id(e)));
                 lists.spans.push((start, lists.elems.len() as u32 - start));
@@ -152,35 +191,14 @@ fn parse(h: &History, pos: usize, values: &Values, lists: &mut Lists) -> Result<
 /// Reads the transactions of `h` and infers what they say.
 pub fn infer(h: &History) -> Result<Inferred<'_>, HistoryError> {
     let (values, mut lists) = (Values::new(), Lists::default());
-    let mut txns = Vec::new();
-    for p in history::pair(h)? {
-        let inv = &h.ops[p.invoke];
-        if !inv.is_workload() {
-            continue;
-        }
-        let status = match p.completion.map(|c| h.ops[c].kind) {
-            Some(OpType::Ok) => Status::Ok,
-            Some(OpType::Fail) => Status::Fail,
-            _ => Status::Info,
-        };
-        let pos = if status == Status::Ok { p.completion.unwrap_or(p.invoke) } else { p.invoke };
-        let mops = parse(h, pos, &values, &mut lists)?;
-        txns.push(Txn {
-            status,
-            pos,
-            process: inv.process.client().unwrap_or(0),
-            invoke: p.invoke,
-            complete: p.completion.filter(|_| status == Status::Ok),
-            mops,
-        });
-    }
+    let txns = collect(h, |pos| parse(h, pos, &values, &mut lists))?;
     let mut inf = Inferred { h, graph: Graph::new(txns.len()), txns, anomalies: Vec::new(), values, lists, orders: FxHashMap::default() };
     check_reads(&mut inf);
     order_edges(&inf.txns, &mut inf.graph);
     Ok(inf)
 }
 
-fn anomaly(inf: &Inferred<'_>, name: &str, txns: &[usize], explanation: String) -> Anomaly {
+pub(super) fn anomaly(inf: &dyn Explain, name: &str, txns: &[usize], explanation: String) -> Anomaly {
     Anomaly { name: name.into(), cycle: Vec::new(), txns: txns.iter().map(|&t| inf.txn_ref(t)).collect(), explanation }
 }
 
@@ -301,7 +319,7 @@ impl Inferred<'_> {
 /// Process order between a process's committed transactions, and real-time
 /// order (only the edges not implied by others: each transaction follows
 /// the ones completed since the last transaction it follows).
-fn order_edges(txns: &[Txn], g: &mut Graph) {
+pub(super) fn order_edges<M>(txns: &[Txn<M>], g: &mut Graph) {
     let mut last: FxHashMap<u64, usize> = FxHashMap::default();
     let mut events: Vec<(usize, bool, usize)> = Vec::new(); // (position, is completion, txn)
     for (t, x) in txns.iter().enumerate().filter(|(_, x)| x.status != Status::Fail) {

@@ -7,9 +7,9 @@
 //! (`-realtime`). One shortest cycle is reported per strongly connected
 //! component and kind.
 
-use super::append::Inferred;
 use super::graph::{kind_name, Graph, DATA, PROCESS, REALTIME, RW, WR, WW};
 use super::models::Consistency;
+use super::Explain;
 use super::{Anomaly, Step};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
@@ -32,7 +32,7 @@ fn name(base: &str, c: &Cycle) -> String {
     }
 }
 
-fn describe(inf: &Inferred<'_>, base: &str, c: &Cycle) -> Anomaly {
+fn describe(inf: &dyn Explain, base: &str, c: &Cycle) -> Anomaly {
     let steps: Vec<Step> = c
         .iter()
         .enumerate()
@@ -146,8 +146,8 @@ fn nonadjacent(g: &Graph, nodes: &[u32], inside: &[bool], order: u8) -> Option<C
 }
 
 /// Every cycle anomaly: one shortest example per component and kind.
-pub fn search(inf: &Inferred<'_>, _c: Consistency) -> Vec<Anomaly> {
-    let g = &inf.graph;
+pub fn search(inf: &dyn Explain, _c: Consistency) -> Vec<Anomaly> {
+    let g = inf.graph();
     let mut out = Vec::new();
     for order in [0, PROCESS, PROCESS | REALTIME] {
         let extra = |c: &Cycle| order == 0 || c.iter().any(|s| s.1 & order != 0);

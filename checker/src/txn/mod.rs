@@ -10,6 +10,7 @@ mod append;
 mod cycles;
 mod graph;
 pub mod models;
+mod register;
 pub mod synth;
 
 use crate::Verdict;
@@ -61,6 +62,9 @@ pub struct Anomaly {
 pub struct TxnResult {
     /// Against the consistency model asked for.
     pub valid: Verdict,
+    /// The workload's model: `list-append` or `rw-register`.
+    #[serde(default)]
+    pub model: String,
     /// The model asked for (Elle's name).
     pub consistency: String,
     /// Transactions checked (ok and info; failed ones only as writers
@@ -83,12 +87,36 @@ pub struct AnomalyGroup {
     pub examples: Vec<Anomaly>,
 }
 
+/// What the cycle search needs of an inferred history: the graph, and how
+/// to name a transaction and explain an edge.
+pub(crate) trait Explain {
+    /// The dependency graph.
+    fn graph(&self) -> &graph::Graph;
+    /// Transaction `t` as results name it.
+    fn txn_ref(&self, t: usize) -> TxnRef;
+    /// Why edge `a -> b` of type `kind` exists, in words.
+    fn why(&self, a: usize, b: usize, kind: u8) -> String;
+}
+
 /// Checks a history of list-append transactions against `consistency`.
 /// Errors name the line of a malformed transaction.
 pub fn check_list_append(h: &History, consistency: Consistency) -> Result<TxnResult, HistoryError> {
     let inferred = append::infer(h)?;
-    let mut found = cycles::search(&inferred, consistency);
-    found.splice(0..0, inferred.anomalies.iter().cloned());
+    Ok(verdict("list-append", &inferred, &inferred.anomalies, inferred.txns.len(), consistency))
+}
+
+/// Checks a history of read-write register transactions (`[w k v]`,
+/// `[r k v]`, unique writes per key) against `consistency`.
+pub fn check_rw_register(h: &History, consistency: Consistency) -> Result<TxnResult, HistoryError> {
+    let inferred = register::infer(h)?;
+    Ok(verdict("rw-register", &inferred, &inferred.anomalies, inferred.txns.len(), consistency))
+}
+
+/// The cycles of `inf` added to the anomalies found without one, judged
+/// against `consistency`.
+fn verdict(model: &str, inf: &dyn Explain, plain: &[Anomaly], txns: usize, consistency: Consistency) -> TxnResult {
+    let mut found = cycles::search(inf, consistency);
+    found.splice(0..0, plain.iter().cloned());
     let mut anomalies: BTreeMap<String, AnomalyGroup> = BTreeMap::new();
     for a in found {
         let g = anomalies.entry(a.name.clone()).or_default();
@@ -110,8 +138,10 @@ pub fn check_list_append(h: &History, consistency: Consistency) -> Result<TxnRes
     } else {
         format!("{} forbids {}", consistency.name(), forbidden.join(", "))
     };
-    Ok(TxnResult { valid, consistency: consistency.name().to_string(), txns: inferred.txns.len(), anomalies, not, reason })
+    TxnResult { valid, model: model.to_string(), consistency: consistency.name().to_string(), txns, anomalies, not, reason }
 }
 
+#[cfg(test)]
+mod register_tests;
 #[cfg(test)]
 mod tests;

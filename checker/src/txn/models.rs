@@ -42,7 +42,7 @@ pub const ALL: [Consistency; 9] = [
     Consistency::StrictSerializable,
 ];
 
-const RU: &[&str] = &["G0", "duplicate-elements"];
+const RU: &[&str] = &["G0", "duplicate-elements", "garbage-read"];
 const RC: &[&str] = &["G1a", "G1b", "G1c", "incompatible-order", "dirty-update"];
 const SI: &[&str] = &["internal", "G-single-item", "G-nonadjacent-item"];
 const RR: &[&str] = &["G-single-item", "G-nonadjacent-item", "G2-item", "lost-update"];

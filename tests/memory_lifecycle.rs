@@ -42,7 +42,7 @@ fn complete(dir: &Path) {
 
 #[test]
 fn memory_correct_system_passes_every_workload_under_partitions_kills_and_pauses() {
-    for w in ["register", "set", "append", "list-append"] {
+    for w in ["register", "set", "append", "list-append", "rw-register"] {
         let (code, r, dir) = run(w, &["--workload", w, "--nemesis", "partition,kill,pause", "--interval", "0.7", "--fault-duration", "0.7"]);
         assert_eq!(code, 0, "{w}: {}", r.summary);
         assert_eq!(r.valid, Verdict::Valid);

@@ -19,11 +19,12 @@ fn the_reference_client_conforms() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("every check passed"), "{out}");
     assert_eq!(out.lines().filter(|l| l.starts_with("ok")).count(), 16, "{out}");
-    // with transactions: three more, each answered as the reference store does
+    // with transactions: five more, each answered as the reference store does
     let out = faultline().args(["client-check", "--txn", "--", env!("CARGO_BIN_EXE_faultline"), "client-reference"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert_eq!(text.lines().filter(|l| l.starts_with("ok   txn")).count(), 3, "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("ok   rw-txn")).count(), 2, "{text}");
 }
 
 #[test]

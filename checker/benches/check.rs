@@ -130,6 +130,14 @@ fn txn() {
             n as f64 / t.as_secs_f64(),
             peak_rss_mb()
         );
+        if n == 1_000_000 {
+            let mut h = h;
+            synth::plant_cycles(&mut h);
+            let (t, r) = min_time(1, || check_list_append(&h, Consistency::StrictSerializable).unwrap());
+            let found: Vec<String> = r.anomalies.iter().map(|(k, g)| format!("{k} (cycle of {})", g.examples[0].cycle.len())).collect();
+            println!("txn: {n} with a planted G1c and G2-item: {} in {:.0} ms: {}", r.valid.as_str(), ms(t), found.join(", "));
+            assert!(r.anomalies.contains_key("G1c") && r.anomalies.contains_key("G2-item"), "both planted cycles found");
+        }
     }
 }
 

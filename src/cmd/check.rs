@@ -177,8 +177,9 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
         Ok(x) => x,
         Err(e) => return FileResult::BadInput(e.to_string()),
     };
-    let run_txns = a.model.is_none() && h.header.as_ref().and_then(|hd| hd.workload.as_deref()) == Some("list-append");
-    let registers = a.model == Some(ModelArg::RwRegister);
+    let run_workload = h.header.as_ref().and_then(|hd| hd.workload.as_deref()).filter(|_| a.model.is_none());
+    let run_txns = matches!(run_workload, Some("list-append" | "rw-register"));
+    let registers = a.model == Some(ModelArg::RwRegister) || run_workload == Some("rw-register");
     if a.model == Some(ModelArg::ListAppend) || registers || run_txns {
         let checked = super::txn::consistency(a.consistency.as_deref()).map(|c| super::txn::check(&h, registers, c).map_err(|e| e.in_file(path).to_string()));
         return match checked {
@@ -187,7 +188,7 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
         };
     }
     if a.consistency.is_some() {
-        return FileResult::BadInput("--consistency applies to --model list-append or rw-register (or a list-append run's history)".into());
+        return FileResult::BadInput("--consistency applies to --model list-append or rw-register (or a transactional run's history)".into());
     }
     // a run's history of another workload: that workload's own checks
     let named = h.header.as_ref().and_then(|hd| hd.workload.as_deref()).filter(|w| *w != "register");

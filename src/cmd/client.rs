@@ -28,7 +28,8 @@ pub struct Args {
     /// Seconds each op may take.
     #[arg(long, default_value_t = 5.0)]
     timeout: f64,
-    /// Also check transactions (`f` = `txn`, the list-append workload's).
+    /// Also check transactions (`txn` and `rw-txn`, the list-append and
+    /// rw-register workloads').
     #[arg(long)]
     txn: bool,
     /// The client's working directory [default: the current one].
@@ -70,11 +71,13 @@ fn script(prefix: &str) -> Vec<Step> {
 /// Transactions on integer keys no earlier check used.
 fn txn_script(base: u64) -> Vec<Step> {
     let (a, b) = (base, base + 1);
-    let t = |v: Value| Step { f: "txn", key: "txn".into(), value: Some(v) };
+    let t = |f, v: Value| Step { f, key: "txn".into(), value: Some(v) };
     vec![
-        t(json!([["r", a, null]])),
-        t(json!([["append", a, 1], ["r", a, null]])),
-        t(json!([["append", a, 2], ["append", b, 3], ["r", a, null], ["r", b, null]])),
+        t("txn", json!([["r", a, null]])),
+        t("txn", json!([["append", a, 1], ["r", a, null]])),
+        t("txn", json!([["append", a, 2], ["append", b, 3], ["r", a, null], ["r", b, null]])),
+        t("rw-txn", json!([["r", a, null]])),
+        t("rw-txn", json!([["w", a, 1], ["w", b, 2], ["r", a, null], ["r", b, null]])),
     ]
 }
 
@@ -88,7 +91,7 @@ fn agrees(f: &str, got: &Completion, want: &Completion) -> bool {
     };
     match (got, want) {
         (Completion::Ok(g), Completion::Ok(w)) => match f {
-            "read" | "read-log" | "txn" => g == w,
+            "read" | "read-log" | "txn" | "rw-txn" => g == w,
             "read-set" => g.is_array() && sorted(g) == sorted(w),
             _ => true,
         },

@@ -26,10 +26,10 @@ pub struct RunArgs {
     /// (repeatable): `FAULTLINE_ZK_SYNC=1`.
     #[arg(long = "client-env", value_name = "KEY=VALUE")]
     pub client_env: Vec<String>,
-    /// The workload: register, set, append, list-append [default: register].
+    /// The workload: register, set, append, list-append, rw-register [default: register].
     #[arg(long)]
     pub workload: Option<String>,
-    /// list-append: the consistency model checked (read-committed,
+    /// list-append, rw-register: the consistency model checked (read-committed,
     /// snapshot-isolation, serializable, strict-serializable, ...)
     /// [default: serializable].
     #[arg(long)]

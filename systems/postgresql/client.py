@@ -1,10 +1,13 @@
 """faultline's stdio client for PostgreSQL (psycopg 3): Elle's list-append
-transactions as SQL transactions on the first node.
+(`txn`) and rw-register (`rw-txn`) transactions as SQL transactions on the
+first node.
 
 Each list is a row of `lists (k bigint PRIMARY KEY, v text)`, its elements
 comma-separated. An append is `INSERT ... ON CONFLICT (k) DO UPDATE SET
-v = lists.v || ',' || excluded.v`, a read `SELECT v`. The transaction runs
-at FAULTLINE_PG_ISOLATION (serializable, repeatable-read, read-committed).
+v = lists.v || ',' || excluded.v`, a read `SELECT v`. Each register is a
+row of `registers (k bigint PRIMARY KEY, v bigint)`: a write is an upsert,
+a read `SELECT v`. The transaction runs at FAULTLINE_PG_ISOLATION
+(serializable, repeatable-read, read-committed).
 
 Outcomes: a transaction PostgreSQL aborted (a serialization failure, a
 deadlock) or that never reached COMMIT is `fail`; one whose COMMIT got no
@@ -30,6 +33,8 @@ T = faultline.timeout()
 
 APPEND = "INSERT INTO lists (k, v) VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET v = lists.v || ',' || excluded.v"
 READ = "SELECT v FROM lists WHERE k = %s"
+WRITE = "INSERT INTO registers (k, v) VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET v = excluded.v"
+GET = "SELECT v FROM registers WHERE k = %s"
 
 conn = None
 
@@ -46,7 +51,7 @@ def connect():
     return conn
 
 
-def txn(mops):
+def txn(mops, registers=False):
     c = connect()
     done = []
     committing = False
@@ -56,6 +61,13 @@ def txn(mops):
                 if f == "append":
                     cur.execute(APPEND, (k, str(v)))
                     done.append([f, k, v])
+                elif f == "w":
+                    cur.execute(WRITE, (k, v))
+                    done.append([f, k, v])
+                elif registers:
+                    cur.execute(GET, (k,))
+                    row = cur.fetchone()
+                    done.append([f, k, row[0] if row else None])
                 else:
                     cur.execute(READ, (k,))
                     row = cur.fetchone()
@@ -95,13 +107,15 @@ def drop():
 def handle(f, key, value):
     if f == "txn":
         return txn(value)
+    if f == "rw-txn":
+        return txn(value, registers=True)
     if f == "read":
         # the preflight's probe: a query that shows the database answers
         with connect().cursor() as cur:
             cur.execute("SELECT 1")
         connect().rollback()
         return None
-    raise Fail("this client runs list-append transactions only, not %s" % f)
+    raise Fail("this client runs transactions only (txn, rw-txn), not %s" % f)
 
 
 if __name__ == "__main__":

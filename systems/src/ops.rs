@@ -23,8 +23,8 @@ pub trait Ops: Send + Sync {
     fn append(&self, log: &str, value: &Value) -> impl Future<Output = Completion> + Send;
     /// The whole log `log` (`[]` when empty).
     fn read_log(&self, log: &str) -> impl Future<Output = Completion> + Send;
-    /// Runs a list-append transaction atomically: `Ok(the micro-ops
-    /// completed)` ([`crate::txn::completed`]). The default: this client
+    /// Runs a transaction (list-append or rw-register, [`crate::txn`])
+    /// atomically: `Ok(the micro-ops completed)`. The default: this client
     /// runs none ([`Ops::runs_txns`] is false).
     fn txn(&self, mops: &[Mop]) -> impl Future<Output = Completion> + Send {
         let _ = mops;

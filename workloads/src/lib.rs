@@ -14,12 +14,14 @@ mod append;
 pub mod list_append;
 mod op;
 pub mod register;
+mod rw_register;
 mod set;
 
 pub use append::Append;
 pub use list_append::ListAppend;
 pub use op::{perform, ClientOp};
 pub use register::Register;
+pub use rw_register::RwRegister;
 pub use set::Set;
 
 use checker::txn::Consistency;
@@ -73,7 +75,7 @@ pub trait Workload: Send + Sync {
 }
 
 /// Every workload: adding one is a module and a line here.
-pub static WORKLOADS: &[&dyn Workload] = &[&Register, &Set, &Append, &ListAppend];
+pub static WORKLOADS: &[&dyn Workload] = &[&Register, &Set, &Append, &ListAppend, &RwRegister];
 
 /// The workload of that name.
 pub fn by_name(name: &str) -> Option<&'static dyn Workload> {

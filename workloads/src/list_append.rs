@@ -10,11 +10,11 @@ use history::{History, HistoryError, Rng};
 use reports::html::esc;
 use results::Checks;
 use std::fmt::Write;
-use systems::txn::Mop;
+use systems::txn::{Kind, Mop};
 
 /// Keys in use at once.
 pub const ACTIVE_KEYS: usize = 3;
-/// Appends a key takes before a new key replaces it.
+/// Appends (or writes) a key takes before a new key replaces it.
 pub const APPENDS_PER_KEY: u64 = 32;
 /// Micro-ops per transaction: 1 to this many.
 pub const MAX_MOPS: u64 = 4;
@@ -22,7 +22,9 @@ pub const MAX_MOPS: u64 = 4;
 /// The list-append workload.
 pub struct ListAppend;
 
-struct Txns {
+/// Transactions of either kind over rotating keys, seeded.
+pub(crate) struct Txns {
+    kind: Kind,
     rng: Rng,
     /// The keys in use, and how many appends each has had.
     active: Vec<(u64, u64)>,
@@ -39,19 +41,32 @@ impl Generator for Txns {
                     self.active[slot] = (self.next_key, 0);
                     self.next_key += 1;
                 }
-                let (key, appended) = &mut self.active[slot];
-                if self.rng.chance(0.5) {
-                    *appended += 1;
-                    Mop::Append { key: *key, value: *appended }
-                } else {
-                    Mop::Read { key: *key }
+                let (key, written) = &mut self.active[slot];
+                let (key, write) = (*key, self.rng.chance(0.5));
+                if write {
+                    *written += 1;
+                }
+                match (self.kind, write) {
+                    (Kind::ListAppend, true) => Mop::Append { key, value: *written },
+                    (Kind::ListAppend, false) => Mop::ReadList { key },
+                    (Kind::RwRegister, true) => Mop::Write { key, value: *written },
+                    (Kind::RwRegister, false) => Mop::ReadRegister { key },
                 }
             })
             .collect();
         ClientOp::Txn(mops)
     }
     fn final_reads(&self) -> Vec<ClientOp> {
-        vec![ClientOp::Txn(self.active.iter().map(|&(key, _)| Mop::Read { key }).collect())]
+        let read = |key| if self.kind == Kind::ListAppend { Mop::ReadList { key } } else { Mop::ReadRegister { key } };
+        vec![ClientOp::Txn(self.active.iter().map(|&(key, _)| read(key)).collect())]
+    }
+}
+
+impl Txns {
+    /// A generator of `kind` transactions.
+    pub(crate) fn boxed(kind: Kind, seed: u64) -> Box<dyn Generator> {
+        let active = (0..ACTIVE_KEYS as u64).map(|k| (k, 0)).collect();
+        Box::new(Txns { kind, rng: Rng::new(seed), active, next_key: ACTIVE_KEYS as u64 })
     }
 }
 
@@ -63,8 +78,7 @@ impl Workload for ListAppend {
         "transactions of list appends and reads (Elle's); isolation anomalies against --consistency"
     }
     fn generator(&self, _concurrency: usize, seed: u64) -> Box<dyn Generator> {
-        let active = (0..ACTIVE_KEYS as u64).map(|k| (k, 0)).collect();
-        Box::new(Txns { rng: Rng::new(seed), active, next_key: ACTIVE_KEYS as u64 })
+        Txns::boxed(Kind::ListAppend, seed)
     }
     fn needs_txns(&self) -> bool {
         true

@@ -21,7 +21,7 @@ pub enum ClientOp {
     Append { log: u64, value: u64 },
     /// Read a whole log.
     ReadLog { log: u64 },
-    /// A list-append transaction.
+    /// A transaction (list-append or rw-register).
     Txn(Vec<Mop>),
 }
 
@@ -59,7 +59,7 @@ impl ClientOp {
     /// True for reads (a failed read is a definite `fail`).
     pub fn is_read(&self) -> bool {
         match self {
-            ClientOp::Txn(mops) => mops.iter().all(|m| matches!(m, Mop::Read { .. })),
+            ClientOp::Txn(mops) => mops.iter().all(Mop::is_read),
             _ => matches!(self, ClientOp::Read { .. } | ClientOp::ReadSet | ClientOp::ReadLog { .. }),
         }
     }

@@ -28,38 +28,87 @@ pub fn kind_name(k: u8) -> &'static str {
     }
 }
 
-/// A directed graph over transactions `0..n`.
+/// A directed graph over transactions `0..n`: edges are added to a list,
+/// then [`Graph::finish`] lays them out by source (compressed rows: one
+/// allocation, not one per transaction), merging the types of parallel
+/// edges.
 #[derive(Debug, Default)]
 pub struct Graph {
-    out: Vec<Vec<(u32, u8)>>,
+    n: usize,
+    pending: Vec<(u32, u32, u8)>,
+    /// Where each transaction's edges start in `targets` (`n + 1` entries).
+    offsets: Vec<u32>,
+    targets: Vec<(u32, u8)>,
 }
 
 impl Graph {
     /// A graph of `n` transactions and no edge.
     pub fn new(n: usize) -> Graph {
-        Graph { out: vec![Vec::new(); n] }
+        Graph { n, pending: Vec::new(), offsets: vec![0; n + 1], targets: Vec::new() }
     }
 
-    /// Adds an edge `a -> b` of type `kind` (no self edges).
+    /// Adds an edge `a -> b` of type `kind` (no self edges); seen once
+    /// [`Graph::finish`] ran.
     pub fn add(&mut self, a: usize, b: usize, kind: u8) {
-        if a == b {
-            return;
+        if a != b {
+            self.pending.push((a as u32, b as u32, kind));
         }
-        let b = b as u32;
-        match self.out[a].iter_mut().find(|e| e.0 == b) {
-            Some(e) => e.1 |= kind,
-            None => self.out[a].push((b, kind)),
+    }
+
+    /// Lays out every edge added so far, with those laid out before.
+    pub fn finish(&mut self) {
+        let mut all = std::mem::take(&mut self.pending);
+        for a in 0..self.n {
+            all.extend(self.out(a as u32).iter().map(|&(b, k)| (a as u32, b, k)));
         }
+        let mut counts = vec![0u32; self.n + 1];
+        for e in &all {
+            counts[e.0 as usize + 1] += 1;
+        }
+        for i in 1..counts.len() {
+            counts[i] += counts[i - 1];
+        }
+        let mut targets = vec![(0u32, 0u8); all.len()];
+        let mut next = counts.clone();
+        for (a, b, k) in all {
+            targets[next[a as usize] as usize] = (b, k);
+            next[a as usize] += 1;
+        }
+        // each row sorted by target, parallel edges merged into one
+        let mut offsets = vec![0u32; self.n + 1];
+        let mut w = 0usize;
+        for a in 0..self.n {
+            let row = &mut targets[counts[a] as usize..counts[a + 1] as usize];
+            row.sort_unstable_by_key(|e| e.0);
+            let start = w;
+            for i in counts[a] as usize..counts[a + 1] as usize {
+                let e = targets[i];
+                if w > start && targets[w - 1].0 == e.0 {
+                    targets[w - 1].1 |= e.1;
+                } else {
+                    targets[w] = e;
+                    w += 1;
+                }
+            }
+            offsets[a + 1] = w as u32;
+        }
+        targets.truncate(w);
+        self.offsets = offsets;
+        self.targets = targets;
+    }
+
+    fn out(&self, a: u32) -> &[(u32, u8)] {
+        &self.targets[self.offsets[a as usize] as usize..self.offsets[a as usize + 1] as usize]
     }
 
     /// Transactions.
     pub fn len(&self) -> usize {
-        self.out.len()
+        self.n
     }
 
     /// The edges out of `a` of the types in `mask`: (target, types).
     pub fn edges(&self, a: u32, mask: u8) -> impl Iterator<Item = (u32, u8)> + '_ {
-        self.out[a as usize].iter().filter(move |e| e.1 & mask != 0).map(move |&(b, k)| (b, k & mask))
+        self.out(a).iter().filter(move |e| e.1 & mask != 0).map(move |&(b, k)| (b, k & mask))
     }
 
     /// Strongly connected components of more than one transaction, over the
@@ -83,7 +132,7 @@ impl Graph {
                     on[vu] = true;
                 }
                 // the next edge of the mask's types, by position in `out`
-                let edges = &self.out[vu];
+                let edges = self.out(v);
                 while *i < edges.len() && edges[*i].1 & mask == 0 {
                     *i += 1;
                 }
@@ -164,6 +213,9 @@ mod tests {
         g.add(1, 2, WR);
         g.add(2, 3, PROCESS);
         g.add(3, 1, REALTIME);
+        g.add(0, 1, RW); // merged with 0 -> 1 ww
+        g.finish();
+        assert_eq!(g.edges(0, DATA).collect::<Vec<_>>(), vec![(1, WW | RW)]);
         let mut c = g.sccs(DATA);
         c[0].sort();
         assert_eq!(c, vec![vec![0, 1]]);

@@ -105,6 +105,7 @@ pub fn infer(h: &History) -> Result<Inferred<'_>, HistoryError> {
     let mut inf = Inferred { h, graph: Graph::new(txns.len()), txns, anomalies: Vec::new(), values, next: FxHashMap::default() };
     data_edges(&mut inf);
     order_edges(&inf.txns, &mut inf.graph);
+    inf.graph.finish();
     Ok(inf)
 }
 

@@ -108,3 +108,38 @@ pub fn generate(spec: &TxnSpec) -> History {
     }
     h
 }
+
+/// Appends to `h` one G1c cycle (two transactions each reading the
+/// other's append) and one G2-item cycle (write skew: each reads a key
+/// empty that the other appends to, a later read showing both appends), on
+/// keys and processes of their own, after everything else completed.
+pub fn plant_cycles(h: &mut History) {
+    let p = h.ops.iter().filter_map(|o| o.process.client()).max().map_or(0, |p| p + 1);
+    let (a, b, c, d) = (1_000_000_001u64, 1_000_000_002u64, 1_000_000_003u64, 1_000_000_004u64);
+    let txns: [(u64, Value, Value); 5] = [
+        (p, json!([["append", a, 1], ["r", b, null]]), json!([["append", a, 1], ["r", b, [1]]])),
+        (p + 1, json!([["append", b, 1], ["r", a, null]]), json!([["append", b, 1], ["r", a, [1]]])),
+        (p + 2, json!([["r", c, null], ["append", d, 1]]), json!([["r", c, []], ["append", d, 1]])),
+        (p + 3, json!([["r", d, null], ["append", c, 1]]), json!([["r", d, []], ["append", c, 1]])),
+        (p + 4, json!([["r", c, null], ["r", d, null]]), json!([["r", c, [1]], ["r", d, [1]]])),
+    ];
+    let mut emit = |process: u64, kind: OpType, v: &Value| {
+        let mut op = Op::new(Process::Client(process), kind, "txn", v.clone());
+        op.index = h.ops.len() as u64;
+        op.time = op.index * 1000;
+        h.ops.push(op);
+        h.lines.push(h.lines.len() + 1);
+    };
+    // the two pairs run concurrently; the final read after both
+    for pair in [&txns[0..2], &txns[2..4]] {
+        for (p, inv, _) in pair {
+            emit(*p, OpType::Invoke, inv);
+        }
+        for (p, _, ok) in pair {
+            emit(*p, OpType::Ok, ok);
+        }
+    }
+    let (p, inv, ok) = &txns[4];
+    emit(*p, OpType::Invoke, inv);
+    emit(*p, OpType::Ok, ok);
+}

@@ -161,3 +161,15 @@ fn a_planted_stale_read_is_found_and_classified() {
     assert_eq!(r.valid, Verdict::Invalid);
     assert!(r.anomalies.keys().any(|n| n.starts_with("G-single-item") || n.starts_with("G2-item")), "{:?}", r.anomalies.keys().collect::<Vec<_>>());
 }
+
+#[test]
+fn planted_g1c_and_g2_item_cycles_are_found_among_thousands_of_valid_transactions() {
+    let mut h = synth::generate(&synth::TxnSpec::new(5_000, 3));
+    synth::plant_cycles(&mut h);
+    let r = check_list_append(&h, StrictSerializable).unwrap();
+    assert_eq!(names(&r), vec!["G1c", "G2-item"], "{:?}", r.anomalies);
+    for n in ["G1c", "G2-item"] {
+        assert_eq!(r.anomalies[n].count, 1);
+        assert_eq!(r.anomalies[n].examples[0].cycle.len(), 2, "{n}: the shortest cycle");
+    }
+}

@@ -64,8 +64,8 @@ struct Data {
     registers: HashMap<String, Value>,
     sets: HashMap<String, Vec<Value>>,
     logs: HashMap<String, Vec<Value>>,
-    /// The list-append transactions' lists.
-    lists: HashMap<u64, Vec<u64>>,
+    /// The transactions' lists and registers.
+    txns: txn::Store,
 }
 
 /// Node states and faults in force.
@@ -323,20 +323,9 @@ impl Ops for MemoryClient {
     }
 
     async fn txn(&self, mops: &[Mop]) -> Completion {
-        let writes = mops.iter().any(|m| matches!(m, Mop::Append { .. }));
+        let writes = mops.iter().any(|m| !m.is_read());
         // the whole transaction under one lock: serializable, and strict
-        self.mem
-            .request(self.node, writes, |d| {
-                let mut reads = Vec::new();
-                for m in mops {
-                    match *m {
-                        Mop::Append { key, value } => d.lists.entry(key).or_default().push(value),
-                        Mop::Read { key } => reads.push(d.lists.get(&key).cloned().unwrap_or_default()),
-                    }
-                }
-                txn::completed(mops, reads.into_iter())
-            })
-            .await
+        self.mem.request(self.node, writes, |d| d.txns.apply(mops)).await
     }
 
     fn runs_txns(&self) -> bool {

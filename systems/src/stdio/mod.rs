@@ -230,7 +230,7 @@ impl Ops for StdioClient {
         crate::ops::list_or_empty(self.call("read-log", log, None).await)
     }
     async fn txn(&self, mops: &[crate::txn::Mop]) -> Completion {
-        self.call("txn", "txn", Some(crate::txn::asked(mops))).await
+        self.call(crate::txn::kind(mops).f(), "txn", Some(crate::txn::asked(mops))).await
     }
     fn runs_txns(&self) -> bool {
         true

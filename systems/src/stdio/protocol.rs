@@ -19,6 +19,7 @@ pub const FS: &[(&str, &str)] = &[
     ("append", "ignored"),
     ("read-log", "the whole log, a list in order"),
     ("txn", "the micro-ops completed, each read with its list"),
+    ("rw-txn", "the micro-ops completed, each read with its value or null"),
 ];
 
 /// One request to a client.
@@ -26,7 +27,7 @@ pub const FS: &[(&str, &str)] = &[
 pub struct Request {
     /// Increasing within one client program; echoed in the completion.
     pub id: u64,
-    /// The operation (`read`, `write`, `cas`, `add`, `read-set`, `append`, `read-log`, `txn`).
+    /// The operation (`read`, `write`, `cas`, `add`, `read-set`, `append`, `read-log`, `txn`, `rw-txn`).
     pub f: String,
     /// The register, set or log it is about (`r3`, `set`, `log0`; `txn`
     /// for a transaction, whose micro-ops name their keys).

@@ -15,7 +15,7 @@ pub struct Store {
     sets: HashMap<String, BTreeSet<String>>,
     set_values: HashMap<String, Vec<Value>>,
     logs: HashMap<String, Vec<Value>>,
-    lists: HashMap<u64, Vec<u64>>,
+    txns: crate::txn::Store,
 }
 
 impl Store {
@@ -48,27 +48,13 @@ impl Store {
                 (Outcome::Ok, Value::Null, None)
             }
             "read-log" => (Outcome::Ok, Value::Array(self.logs.get(&r.key).cloned().unwrap_or_default()), None),
-            "txn" => match crate::txn::parse_asked(&arg) {
-                Ok(mops) => (Outcome::Ok, self.txn(&mops), None),
+            "txn" | "rw-txn" => match crate::txn::parse_asked(&r.f, &arg) {
+                Ok(mops) => (Outcome::Ok, self.txns.apply(&mops), None),
                 Err(e) => (Outcome::Fail, Value::Null, Some(json!(e))),
             },
             other => (Outcome::Fail, Value::Null, Some(json!(format!("unknown f {other:?}")))),
         };
         Response { id: r.id, outcome, value, error }
-    }
-}
-
-impl Store {
-    fn txn(&mut self, mops: &[crate::txn::Mop]) -> Value {
-        use crate::txn::Mop;
-        let mut reads = Vec::new();
-        for m in mops {
-            match *m {
-                Mop::Append { key, value } => self.lists.entry(key).or_default().push(value),
-                Mop::Read { key } => reads.push(self.lists.get(&key).cloned().unwrap_or_default()),
-            }
-        }
-        crate::txn::completed(mops, reads.into_iter())
     }
 }
 
@@ -108,6 +94,7 @@ mod tests {
             r#"{"id":9,"f":"append","key":"l","value":2}"#,
             r#"{"id":10,"f":"read-log","key":"l"}"#,
             r#"{"id":11,"f":"txn","key":"txn","value":[["append",1,5],["r",1,null]]}"#,
+            r#"{"id":12,"f":"rw-txn","key":"txn","value":[["w",1,5],["r",1,null]]}"#,
         ]
         .join("\n");
         let mut out = Vec::new();
@@ -120,6 +107,7 @@ mod tests {
         assert_eq!(values[7], (8, Outcome::Ok, json!([1])));
         assert_eq!(values[9], (10, Outcome::Ok, json!([2])));
         assert_eq!(values[10], (11, Outcome::Ok, json!([["append", 1, 5], ["r", 1, [5]]])));
+        assert_eq!(values[11], (12, Outcome::Ok, json!([["w", 1, 5], ["r", 1, 5]])));
         assert!(serve("garbage\n".as_bytes(), Vec::new()).unwrap_err().contains("not a request"));
     }
 }

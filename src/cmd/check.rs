@@ -177,11 +177,20 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
         Ok(x) => x,
         Err(e) => return FileResult::BadInput(e.to_string()),
     };
+    let r = check_loaded(a, path, format, &h, start, threads);
+    // freeing a large history's values takes a while: not on the way out
+    if h.ops.len() > 100_000 {
+        std::thread::spawn(move || drop(h));
+    }
+    r
+}
+
+fn check_loaded(a: &Args, path: &Path, format: Format, h: &history::History, start: Instant, threads: usize) -> FileResult {
     let run_workload = h.header.as_ref().and_then(|hd| hd.workload.as_deref()).filter(|_| a.model.is_none());
     let run_txns = matches!(run_workload, Some("list-append" | "rw-register"));
     let registers = a.model == Some(ModelArg::RwRegister) || run_workload == Some("rw-register");
     if a.model == Some(ModelArg::ListAppend) || registers || run_txns {
-        let checked = super::txn::consistency(a.consistency.as_deref()).map(|c| super::txn::check(&h, registers, c).map_err(|e| e.in_file(path).to_string()));
+        let checked = super::txn::consistency(a.consistency.as_deref()).map(|c| super::txn::check(h, registers, c).map_err(|e| e.in_file(path).to_string()));
         return match checked {
             Ok(Ok(result)) => FileResult::Txn { result: Box::new(result), elapsed: start.elapsed() },
             Ok(Err(e)) | Err(e) => FileResult::BadInput(e),
@@ -205,10 +214,10 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
         Err(e) => return FileResult::BadInput(e),
     };
     // A crashing checker answers `unknown`, never aborts the other files.
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_history(&h, &opts)));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_history(h, &opts)));
     match outcome {
         Ok(Ok(result)) => {
-            let html = a.report.is_some().then(|| workloads::register::findings(&result, &h));
+            let html = a.report.is_some().then(|| workloads::register::findings(&result, h));
             FileResult::Checked { format, result: Box::new(result), elapsed: start.elapsed(), html }
         }
         Ok(Err(e)) => FileResult::BadInput(e.in_file(path).to_string()),

@@ -46,7 +46,8 @@ fn trends_of_stored_runs_give_exact_percentiles_and_interval() {
     let o = faultline(&["trends", store.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("20 runs, 1 violating an SLO or a check: 5.0% (95% Wilson interval 0.9%..23.6%)"), "{out}");
+    assert!(out.contains("20 runs: 1 violating an SLO or a check, 19 passed, 0 undecided; 0 infrastructure failures and 0 interrupted"), "{out}");
+    assert!(out.contains("violation rate 5.0% (95% Wilson interval 0.9%..23.6%); 1 of 20: the rate is below 21.6% with 95% confidence"), "{out}");
     assert!(out.contains("client: recovery p50 10.00 s, p95 19.00 s, p99 20.00 s, max 20.00 s over 20 windows; never recovered: 0"), "{out}");
     assert!(out.contains("ingress: recovery p50 0.50 s") && out.contains("never recovered: 1"), "{out}");
     let t: checker::trends::Trends = results::read(&store.join("trends.json")).unwrap();
@@ -54,4 +55,34 @@ fn trends_of_stored_runs_give_exact_percentiles_and_interval() {
     let xml = std::fs::read_to_string(store.join("trends.xml")).unwrap();
     assert!(xml.contains("tests=\"3\" failures=\"2\"") && xml.contains("1 of 20 runs"), "{xml}");
     assert_eq!(faultline(&["trends", "/nonexistent"]).status.code(), Some(254));
+}
+
+#[test]
+fn infrastructure_failures_and_killed_testers_are_counted_apart_from_violations() {
+    let store = std::env::temp_dir().join(format!("faultline-trends-apart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&store);
+    let run = |i: u32| {
+        let dir = store.join("nightly").join(format!("20260102T0000{i:02}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        results::write(&dir.join("test.json"), &TestRecord { name: "nightly".into(), ..TestRecord::default() }).unwrap();
+        dir
+    };
+    for i in 1..=20 {
+        let r = RunResults { version: results::RESULTS_VERSION, valid: Verdict::Valid, ..RunResults::default() };
+        results::write(&run(i).join("results.json"), &r).unwrap();
+    }
+    // nodes without iptables: unknown, an infrastructure failure
+    let mut r = RunResults { version: results::RESULTS_VERSION, valid: Verdict::Unknown, ..RunResults::default() };
+    r.facts.infrastructure_error = Some("n2: iptables: command not found".into());
+    results::write(&run(21).join("results.json"), &r).unwrap();
+    // a tester killed mid-run: test.json, no results
+    run(22);
+    let o = faultline(&["trends", store.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("22 runs: 0 violating an SLO or a check, 20 passed, 0 undecided; 1 infrastructure failures and 1 interrupted, not counted"), "{out}");
+    assert!(out.contains("0 of 20: the rate is below 13.9% with 95% confidence; ruling out 5.0% needs 39 more runs without a violation (59 in all)"), "{out}");
+    let t: checker::trends::Trends = results::read(&store.join("trends.json")).unwrap();
+    assert_eq!((t.violations, t.passed, t.infrastructure, t.interrupted), (0, 20, 1, 1));
+    assert_eq!(t.violation_rate, 0.0);
 }

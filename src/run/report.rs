@@ -86,20 +86,48 @@ pub fn write_index(store: &Path) -> Result<usize, String> {
 }
 
 fn summary_of(run: &Path) -> Option<RunSummary> {
-    let r: RunResults = results::read(&run.join("results.json")).ok()?;
+    use checker::trends::Outcome;
+    use checker::Verdict;
+    let name = run.display().to_string();
+    let Ok(r) = results::read::<RunResults>(&run.join("results.json")) else {
+        // a run that started (test.json) and never wrote its results: the
+        // tester was killed
+        return run.join("test.json").is_file().then(|| RunSummary { run: name, outcome: Outcome::Interrupted, recoveries: Vec::new() });
+    };
     let recoveries = r.checks.recovery.iter().flat_map(|rec| &rec.recoveries).map(|x| (x.service.clone(), x.recovered_s)).collect();
-    Some(RunSummary { run: run.display().to_string(), violated: r.valid != checker::Verdict::Valid, recoveries })
+    let outcome = if r.facts.infrastructure_error.is_some() || r.facts.refused.is_some() {
+        Outcome::Infrastructure
+    } else if r.valid == Verdict::Invalid {
+        // a violation found before an interruption is still a violation
+        Outcome::Violated
+    } else if r.facts.interrupted {
+        Outcome::Interrupted
+    } else if r.valid == Verdict::Unknown {
+        Outcome::Undecided
+    } else {
+        Outcome::Passed
+    };
+    Some(RunSummary { run: name, outcome, recoveries })
 }
+
+/// The rate the trends say how far they are from ruling out.
+pub const RULE_OUT_RATE: f64 = 0.05;
 
 /// Human lines for an aggregate.
 pub fn trends_text(t: &Trends) -> String {
     let mut s = format!(
-        "{} runs, {} violating an SLO or a check: {:.1}% (95% Wilson interval {:.1}%..{:.1}%)\n",
+        "{} runs: {} violating an SLO or a check, {} passed, {} undecided; {} infrastructure failures and {} interrupted, not counted\n\
+         violation rate {:.1}% (95% Wilson interval {:.1}%..{:.1}%); {}\n",
         t.runs,
         t.violations,
+        t.passed,
+        t.undecided,
+        t.infrastructure,
+        t.interrupted,
         t.violation_rate * 100.0,
         t.violation_ci95.0 * 100.0,
-        t.violation_ci95.1 * 100.0
+        t.violation_ci95.1 * 100.0,
+        checker::trends::rule_out_text(t, RULE_OUT_RATE)
     );
     for (svc, d) in &t.services {
         s += &format!(

@@ -154,6 +154,42 @@ fn txn() {
     }
 }
 
+/// Wald's test against a fixed number of runs with the same error rates,
+/// on simulated runs that violate with a known probability.
+fn sprt() {
+    use checker::sprt::{fixed_runs, Decision, Sprt};
+    let (threshold, err, trials) = (0.05, 0.05, 4000u64);
+    let probe = Sprt::new(threshold, err, err).unwrap();
+    let (fixed, cut) = fixed_runs(probe.p0, probe.p1, err, err);
+    println!(
+        "sprt: threshold {:.0}% (tells <= {:.1}% from >= {:.0}%), error rates {:.0}%/{:.0}%; a fixed number of runs: {fixed} (above when more than {cut} violate)",
+        threshold * 100.0,
+        probe.p0 * 100.0,
+        probe.p1 * 100.0,
+        err * 100.0,
+        err * 100.0
+    );
+    for rate in [0.01, 0.05, 0.20] {
+        let mut rng = history::Rng::new(42);
+        let (mut runs, mut above) = (Vec::new(), 0);
+        for _ in 0..trials {
+            let mut t = Sprt::new(threshold, err, err).unwrap();
+            while t.observe(rng.chance(rate)) == Decision::Continue && t.runs < 100_000 {}
+            above += usize::from(t.decision == Decision::Above);
+            runs.push(t.runs);
+        }
+        runs.sort_unstable();
+        let mean = runs.iter().sum::<usize>() as f64 / runs.len() as f64;
+        println!(
+            "sprt: true rate {:>4.1}%: mean {mean:.1} runs, median {}, p95 {} (fixed: {fixed}); decided above in {:.1}% of {trials} trials",
+            rate * 100.0,
+            runs[runs.len() / 2],
+            runs[runs.len() * 95 / 100],
+            above as f64 * 100.0 / trials as f64
+        );
+    }
+}
+
 fn main() {
     let only = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     let run = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
@@ -169,6 +205,9 @@ fn main() {
     }
     if run("txn") {
         txn();
+    }
+    if run("sprt") {
+        sprt();
     }
     if run("cas-100k") {
         let spec = Spec { processes: 5, ..Spec::new(Object::CasRegister, 100_000, 2) };

@@ -29,6 +29,7 @@ pub mod recovery;
 mod seen;
 pub mod sets;
 pub mod slo;
+pub mod sprt;
 pub mod synth;
 pub mod trends;
 pub mod txn;

@@ -79,6 +79,9 @@ pub struct Trends {
     /// bound (Clopper-Pearson), "below this with 95% confidence".
     #[serde(default)]
     pub upper95: f64,
+    /// The sequential test, when the runs were repeated until it decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequential: Option<crate::sprt::Sprt>,
     /// Recovery time per service.
     pub services: BTreeMap<String, Distribution>,
 }
@@ -145,12 +148,13 @@ pub fn aggregate(runs: &[RunSummary]) -> Trends {
         violation_rate: if decided == 0 { 0.0 } else { violations as f64 / decided as f64 },
         violation_ci95: wilson(violations, decided),
         upper95: upper_bound(violations, decided, 0.05),
+        sequential: None,
         services,
     }
 }
 
-/// P(X <= k) for X ~ Binomial(n, p).
-fn binomial_cdf(k: usize, n: usize, p: f64) -> f64 {
+/// P(X <= k) for X ~ Binomial(n, p), summed in logs.
+pub fn binomial_cdf(k: usize, n: usize, p: f64) -> f64 {
     if k >= n {
         return 1.0;
     }

@@ -60,6 +60,9 @@ pub fn run(args: RunArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
+    if args.until_confident {
+        return until_confident(&args, &cfg, cfg_text);
+    }
     if args.repeat <= 1 {
         return run_once(&cfg, cfg_text).0;
     }
@@ -82,6 +85,50 @@ pub fn run(args: RunArgs) -> i32 {
         Err(e) => eprintln!("run: trends: {e}"),
     }
     exit::worst(codes)
+}
+
+/// Runs until Wald's test decides about the violation rate; the system's
+/// runs only count (an infrastructure failure or an interrupted run is
+/// repeated, not counted).
+fn until_confident(args: &RunArgs, cfg: &RunConfig, cfg_text: Option<String>) -> i32 {
+    use checker::sprt::{Decision, Sprt};
+    use checker::trends::Outcome;
+    let mut test = match Sprt::new(args.rate_threshold, args.error_rate, args.error_rate) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("run: --until-confident: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let (mut codes, mut dirs) = (Vec::new(), Vec::new());
+    for i in 0..args.max_runs {
+        if cancelled() || test.decision != Decision::Continue {
+            break;
+        }
+        eprintln!("faultline: run {} (until confident: {} counted, {} violating)", i + 1, test.runs, test.violations);
+        let (code, dir) = run_once(cfg, cfg_text.clone());
+        codes.push(code);
+        if code == exit::BAD_INPUT {
+            break;
+        }
+        if let Some(s) = dir.as_deref().and_then(report::summary_of) {
+            match s.outcome {
+                Outcome::Passed => test.observe(false),
+                Outcome::Violated => test.observe(true),
+                _ => test.decision,
+            };
+        }
+        dirs.extend(dir);
+    }
+    match report::write_trends_with(&cfg.store.join(cfg.run_name()), &dirs, Some(test.clone())) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("run: trends: {e}"),
+    }
+    match test.decision {
+        Decision::Below => exit::VALID,
+        Decision::Above => exit::INVALID,
+        Decision::Continue => exit::worst(codes).max(exit::UNKNOWN).min(exit::INFRA),
+    }
 }
 
 /// One run; its exit code and directory.

@@ -98,6 +98,21 @@ pub struct RunArgs {
     /// Run the test N times and print the aggregate (as `faultline trends`).
     #[arg(long, default_value_t = 1)]
     pub repeat: usize,
+    /// Repeat until a sequential test (Wald's) decides whether the
+    /// violation rate is above or below --rate-threshold (at most
+    /// --max-runs runs).
+    #[arg(long, conflicts_with = "repeat")]
+    pub until_confident: bool,
+    /// The violation rate --until-confident decides about.
+    #[arg(long, default_value_t = 0.05)]
+    pub rate_threshold: f64,
+    /// --until-confident's error rates (deciding "above" for a rate of half
+    /// the threshold, "below" for twice it).
+    #[arg(long, default_value_t = 0.05)]
+    pub error_rate: f64,
+    /// At most this many runs for --until-confident.
+    #[arg(long, default_value_t = 500)]
+    pub max_runs: usize,
 }
 
 /// The resolved options of a run (stored in test.json).

@@ -85,7 +85,8 @@ pub fn write_index(store: &Path) -> Result<usize, String> {
     Ok(rows.len())
 }
 
-fn summary_of(run: &Path) -> Option<RunSummary> {
+/// How a stored run counts across runs (`None`: not a run).
+pub fn summary_of(run: &Path) -> Option<RunSummary> {
     use checker::trends::Outcome;
     use checker::Verdict;
     let name = run.display().to_string();
@@ -129,6 +130,10 @@ pub fn trends_text(t: &Trends) -> String {
         t.violation_ci95.1 * 100.0,
         checker::trends::rule_out_text(t, RULE_OUT_RATE)
     );
+    if let Some(q) = &t.sequential {
+        s += &q.text();
+        s.push('\n');
+    }
     for (svc, d) in &t.services {
         s += &format!(
             "  {svc}: recovery p50 {:.2} s, p95 {:.2} s, p99 {:.2} s, max {:.2} s over {} windows; never recovered: {}\n",
@@ -141,8 +146,13 @@ pub fn trends_text(t: &Trends) -> String {
 /// Aggregates `dirs` (runs) into `out/trends.json` and `out/trends.xml`;
 /// returns the text summary.
 pub fn write_trends(out: &Path, dirs: &[PathBuf]) -> Result<String, String> {
+    write_trends_with(out, dirs, None)
+}
+
+/// [`write_trends`] with a sequential test's decision.
+pub fn write_trends_with(out: &Path, dirs: &[PathBuf], sequential: Option<checker::sprt::Sprt>) -> Result<String, String> {
     let summaries: Vec<RunSummary> = dirs.iter().filter_map(|d| summary_of(d)).collect();
-    let t = aggregate(&summaries);
+    let t = Trends { sequential, ..aggregate(&summaries) };
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     results::write(&out.join("trends.json"), &t).map_err(|e| e.to_string())?;
     let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "runs".into());

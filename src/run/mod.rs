@@ -127,7 +127,7 @@ fn until_confident(args: &RunArgs, cfg: &RunConfig, cfg_text: Option<String>) ->
     match test.decision {
         Decision::Below => exit::VALID,
         Decision::Above => exit::INVALID,
-        Decision::Continue => exit::worst(codes).max(exit::UNKNOWN).min(exit::INFRA),
+        Decision::Continue => exit::worst(codes).clamp(exit::UNKNOWN, exit::INFRA),
     }
 }
 

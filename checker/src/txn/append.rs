@@ -99,10 +99,10 @@ pub struct Inferred<'h> {
     pub graph: Graph,
     /// Anomalies that need no cycle.
     pub anomalies: Vec<Anomaly>,
-    values: Values,
-    lists: Lists,
+    pub(super) values: Values,
+    pub(super) lists: Lists,
     /// Each read key's version order: the index of its longest read.
-    orders: FxHashMap<u32, u32>,
+    pub(super) orders: FxHashMap<u32, u32>,
 }
 
 impl Explain for Inferred<'_> {
@@ -119,7 +119,7 @@ impl Explain for Inferred<'_> {
 
 impl Inferred<'_> {
     /// An element as the history wrote it.
-    fn elem(&self, id: u32) -> String {
+    pub(super) fn elem(&self, id: u32) -> String {
         if id & INTERNED == 0 {
             return id.to_string();
         }
@@ -127,7 +127,7 @@ impl Inferred<'_> {
     }
 
     /// A key as the history wrote it.
-    fn show(&self, id: u32) -> String {
+    pub(super) fn show(&self, id: u32) -> String {
         match self.values.get(id) {
             Value::String(s) => s,
             v => v.to_string(),
@@ -190,7 +190,7 @@ fn elem_id(values: &Values, v: &Value) -> u32 {
 
 /// Every list read, in one arena (one allocation, not one per read).
 #[derive(Default)]
-struct Lists {
+pub(super) struct Lists {
     elems: Vec<u32>,
     spans: Vec<(u32, u32)>,
 }
@@ -258,7 +258,7 @@ pub fn infer(h: &History) -> Result<Inferred<'_>, HistoryError> {
         }));
     }
     let mut inf = Inferred { h, graph: Graph::new(txns.len()), txns, anomalies: Vec::new(), values, lists, orders: FxHashMap::default() };
-    check_reads(&mut inf);
+    super::reads::check_reads(&mut inf);
     order_edges(&inf.txns, &mut inf.graph);
     inf.graph.finish();
     Ok(inf)
@@ -268,146 +268,9 @@ pub(super) fn anomaly(inf: &dyn Explain, name: &str, txns: &[usize], explanation
     Anomaly { name: name.into(), cycle: Vec::new(), txns: txns.iter().map(|&t| inf.txn_ref(t)).collect(), explanation }
 }
 
-/// Every append of one key: (element, appending transaction, whether it
-/// was that transaction's last append to the key), sorted by element.
-type Appends = Vec<(u32, u32, bool)>;
-
-/// The first transaction that appended `e` to the key of `appends`, and
-/// whether `e` was its last append there.
-fn writer_of(appends: &Appends, e: u32) -> Option<(usize, bool)> {
-    let i = appends.partition_point(|a| a.0 < e);
-    appends.get(i).filter(|a| a.0 == e).map(|a| (a.1 as usize, a.2))
-}
-
-/// The anomalies of single reads, the version orders, the data edges.
-/// Keys are interned ids, dense from 0: per-key tables are vectors indexed
-/// by them, not maps.
-fn check_reads(inf: &mut Inferred<'_>) {
-    let nkeys = inf.values.len();
-    let mut appended: Vec<Appends> = vec![Vec::new(); nkeys];
-    let mut failed: FxHashMap<(u32, u32), usize> = FxHashMap::default();
-    for (t, x) in inf.txns.iter().enumerate() {
-        for m in &x.mops {
-            if let Mop::Append(k, e) = *m {
-                let a = &mut appended[k as usize];
-                // a transaction's appends to a key are pushed together
-                if let Some(prev) = a.last_mut().filter(|p| p.1 == t as u32) {
-                    prev.2 = false;
-                }
-                a.push((e, t as u32, true));
-                if x.status == Status::Fail {
-                    failed.entry((k, e)).or_insert(t);
-                }
-            }
-        }
-    }
-    for a in &mut appended {
-        a.sort_by_key(|x| x.0); // stable: the first writer of an element stays first
-    }
-    let mut found: Vec<(&'static str, Vec<usize>, String)> = Vec::new();
-    let mut reads: Vec<Vec<(u32, u32)>> = vec![Vec::new(); nkeys];
-    // per key of the transaction: its last read and its appends since (a
-    // few micro-ops: a vector reused across transactions, not a map)
-    let mut own: Vec<(u32, Option<u32>, Vec<u32>)> = Vec::new();
-    for (t, x) in inf.txns.iter().enumerate().filter(|(_, x)| x.status == Status::Ok) {
-        own.clear();
-        for m in &x.mops {
-            let (Mop::Append(k, _) | Mop::Read(k, _)) = *m;
-            let i = match own.iter().position(|o| o.0 == k) {
-                Some(i) => i,
-                None => {
-                    own.push((k, None, Vec::new()));
-                    own.len() - 1
-                }
-            };
-            match *m {
-                Mop::Append(_, e) => own[i].2.push(e),
-                Mop::Read(k, l) => {
-                    let list = &inf.lists[l as usize];
-                    let state = &mut own[i];
-                    let consistent = match state.1 {
-                        Some(prior) => inf.lists[prior as usize].iter().chain(&state.2).eq(list.iter()),
-                        None => list.ends_with(&state.2),
-                    };
-                    if !consistent {
-                        found.push((
-                            "internal",
-                            vec![t],
-                            format!("it read {} = {} though its own earlier reads and appends say otherwise", inf.show(k), inf.show_list(list)),
-                        ));
-                    }
-                    state.1 = Some(l);
-                    state.2.clear();
-                    // aborted reads: only elements of failed appends can be one
-                    for e in list.iter().filter(|_| !failed.is_empty()) {
-                        if let Some(&w) = failed.get(&(k, *e)) {
-                            found.push(("G1a", vec![t, w], format!("it read {} in {}, appended by a transaction that failed", inf.elem(*e), inf.show(k))));
-                        }
-                    }
-                    if let Some(&e) = list.last() {
-                        if let Some((w, false)) = writer_of(&appended[k as usize], e).filter(|w| w.0 != t) {
-                            found.push((
-                                "G1b",
-                                vec![t, w],
-                                format!("it read {} ending in {}, an intermediate state of a transaction that appended more", inf.show(k), inf.elem(e)),
-                            ));
-                        }
-                    }
-                    reads[k as usize].push((t as u32, l));
-                }
-            }
-        }
-    }
-    for (k, rs) in reads.iter().enumerate().filter(|(_, rs)| !rs.is_empty()) {
-        let k = k as u32;
-        let Some(&(_, longest)) = rs.iter().max_by_key(|r| inf.lists[r.1 as usize].len()) else { continue };
-        let order = &inf.lists[longest as usize];
-        // a read with a duplicate is the longest or not a prefix of it
-        if let Some(d) = rs.iter().find(|r| r.1 == longest).and_then(|&(t, _)| duplicate(inf, k, t as usize, order)) {
-            found.push(d);
-        }
-        let app = &appended[k as usize];
-        let w = |e: &u32| writer_of(app, *e).map(|x| x.0);
-        for pair in order.windows(2) {
-            if let (Some(a), Some(b)) = (w(&pair[0]), w(&pair[1])) {
-                inf.graph.add(a, b, WW);
-            }
-        }
-        for &(t, l) in rs {
-            let (t, list) = (t as usize, &inf.lists[l as usize]);
-            if !order.starts_with(list) {
-                found.extend(duplicate(inf, k, t, list));
-                found.push((
-                    "incompatible-order",
-                    vec![t],
-                    format!("its read of {}, {}, is not a prefix of the longest read, {}", inf.show(k), inf.show_list(list), inf.show_list(order)),
-                ));
-                continue;
-            }
-            if let Some(a) = list.last().and_then(w) {
-                inf.graph.add(a, t, WR);
-            }
-            if let Some(b) = order.get(list.len()).and_then(w) {
-                inf.graph.add(t, b, RW);
-            }
-        }
-        inf.orders.insert(k, longest);
-    }
-    let anomalies: Vec<Anomaly> = found.into_iter().map(|(n, ts, why)| anomaly(inf, n, &ts, why)).collect();
-    inf.anomalies.extend(anomalies);
-}
-
-/// A duplicate element in transaction `t`'s read `list` of key `k`.
-fn duplicate(inf: &Inferred<'_>, k: u32, t: usize, list: &[u32]) -> Option<(&'static str, Vec<usize>, String)> {
-    let mut sorted = list.to_vec();
-    sorted.sort_unstable();
-    let d = sorted.windows(2).find(|w| w[0] == w[1])?;
-    Some(("duplicate-elements", vec![t], format!("its read of {} holds {} twice", inf.show(k), inf.elem(d[0]))))
-}
-
 impl Inferred<'_> {
     /// A list as Elle prints one: `[1 4 5]`.
-    fn show_list(&self, l: &[u32]) -> String {
+    pub(super) fn show_list(&self, l: &[u32]) -> String {
         format!("[{}]", l.iter().map(|&e| self.elem(e)).collect::<Vec<_>>().join(" "))
     }
 }

@@ -145,31 +145,44 @@ fn nonadjacent(g: &Graph, nodes: &[u32], inside: &[bool], order: u8) -> Option<C
     None
 }
 
-/// Every cycle anomaly: one shortest example per component and kind.
-pub fn search(inf: &dyn Explain, _c: Consistency) -> Vec<Anomaly> {
+/// Every cycle anomaly: one shortest example per component and kind. The
+/// three graphs (data edges; with process order; with real-time order too)
+/// are searched at once, on threads of their own.
+pub fn search(inf: &(dyn Explain + Sync), _c: Consistency) -> Vec<Anomaly> {
+    let orders = [0, PROCESS, PROCESS | REALTIME];
+    if inf.graph().len() < 10_000 {
+        return orders.into_iter().flat_map(|o| search_order(inf, o)).collect();
+    }
+    std::thread::scope(|s| {
+        let jobs: Vec<_> = orders.into_iter().map(|o| s.spawn(move || search_order(inf, o))).collect();
+        jobs.into_iter().flat_map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    })
+}
+
+/// The cycles over data edges and the order edges of `order`, each needing
+/// one of those order edges (`order` 0: data edges alone).
+fn search_order(inf: &dyn Explain, order: u8) -> Vec<Anomaly> {
     let g = inf.graph();
     let mut out = Vec::new();
-    for order in [0, PROCESS, PROCESS | REALTIME] {
-        let extra = |c: &Cycle| order == 0 || c.iter().any(|s| s.1 & order != 0);
-        for comp in g.sccs(DATA | order) {
-            let mut inside = vec![false; g.len()];
-            for &t in &comp {
-                inside[t as usize] = true;
+    let extra = |c: &Cycle| order == 0 || c.iter().any(|s| s.1 & order != 0);
+    for comp in g.sccs(DATA | order) {
+        let mut inside = vec![false; g.len()];
+        for &t in &comp {
+            inside[t as usize] = true;
+        }
+        let mut add = |base: &str, c: Option<Cycle>| match c.filter(|c| extra(c)) {
+            Some(c) => {
+                out.push(describe(inf, base, &c));
+                true
             }
-            let mut add = |base: &str, c: Option<Cycle>| match c.filter(|c| extra(c)) {
-                Some(c) => {
-                    out.push(describe(inf, base, &c));
-                    true
-                }
-                None => false,
-            };
-            add("G0", first(g, &comp, &inside, WW, WW | order, |_| true));
-            add("G1c", first(g, &comp, &inside, WR, WW | WR | order, |c| count(c, RW) == 0));
-            let single = add("G-single-item", first(g, &comp, &inside, RW, WW | WR | order, |c| count(c, RW) == 1));
-            let nonadj = !single && add("G-nonadjacent-item", nonadjacent(g, &comp, &inside, order));
-            if !single && !nonadj {
-                add("G2-item", first(g, &comp, &inside, RW, DATA | order, |c| count(c, RW) >= 2));
-            }
+            None => false,
+        };
+        add("G0", first(g, &comp, &inside, WW, WW | order, |_| true));
+        add("G1c", first(g, &comp, &inside, WR, WW | WR | order, |c| count(c, RW) == 0));
+        let single = add("G-single-item", first(g, &comp, &inside, RW, WW | WR | order, |c| count(c, RW) == 1));
+        let nonadj = !single && add("G-nonadjacent-item", nonadjacent(g, &comp, &inside, order));
+        if !single && !nonadj {
+            add("G2-item", first(g, &comp, &inside, RW, DATA | order, |c| count(c, RW) >= 2));
         }
     }
     out

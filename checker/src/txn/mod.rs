@@ -10,6 +10,7 @@ mod append;
 mod cycles;
 mod graph;
 pub mod models;
+mod reads;
 mod register;
 pub mod synth;
 
@@ -114,7 +115,7 @@ pub fn check_rw_register(h: &History, consistency: Consistency) -> Result<TxnRes
 
 /// The cycles of `inf` added to the anomalies found without one, judged
 /// against `consistency`.
-fn verdict(model: &str, inf: &dyn Explain, plain: &[Anomaly], txns: usize, consistency: Consistency) -> TxnResult {
+fn verdict(model: &str, inf: &(dyn Explain + Sync), plain: &[Anomaly], txns: usize, consistency: Consistency) -> TxnResult {
     let mut found = cycles::search(inf, consistency);
     found.splice(0..0, plain.iter().cloned());
     let mut anomalies: BTreeMap<String, AnomalyGroup> = BTreeMap::new();

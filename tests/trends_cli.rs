@@ -86,3 +86,52 @@ fn infrastructure_failures_and_killed_testers_are_counted_apart_from_violations(
     assert_eq!((t.violations, t.passed, t.infrastructure, t.interrupted), (0, 20, 1, 1));
     assert_eq!(t.violation_rate, 0.0);
 }
+
+#[test]
+fn shards_stores_and_archives_merge_into_one_aggregate_with_each_run_traceable() {
+    // three stores made by the in-memory system, as three CI shards would:
+    // two correct, one losing writes
+    let tmp = std::env::temp_dir().join(format!("faultline-shards-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let plan = tmp.join("plan.json");
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(
+        &plan,
+        r#"[{"at_ms": 500, "fault": {"f": "start-partition", "grudge": {"n3": ["n1", "n2"], "n1": ["n3"], "n2": ["n3"]}, "ports": []}},
+            {"at_ms": 2000, "fault": {"f": "stop-partition"}}]"#,
+    )
+    .unwrap();
+    for (shard, bug) in [("shard-1", None), ("shard-2", None), ("shard-3", Some("lost-write"))] {
+        let store = tmp.join(shard);
+        let mut args = vec!["run", "--db", "memory", "--workload", "set", "--name", "nightly", "--store", store.to_str().unwrap(), "--repeat", "2"];
+        args.extend(["--fault-plan", plan.to_str().unwrap(), "--time-limit", "2.5", "--recovery-window", "0.5", "--rate", "200", "--op-timeout", "0.5"]);
+        if let Some(b) = bug {
+            args.extend(["--bug", b]);
+        }
+        let o = faultline(&args);
+        assert!(o.status.code().is_some_and(|c| c <= 1), "{shard}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    // the third shard arrives as an archive, as an uploaded artifact would
+    let archive = tmp.join("shard-3.tar.gz");
+    let tar = std::process::Command::new("tar").arg("-czf").arg(&archive).arg("-C").arg(&tmp).arg("shard-3").status().unwrap();
+    assert!(tar.success());
+    let merged = tmp.join("merged");
+    let (s1, s2) = (tmp.join("shard-1"), tmp.join("shard-2"));
+    let o = faultline(&["trends", s1.to_str().unwrap(), s2.to_str().unwrap(), archive.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", String::from_utf8_lossy(&o.stderr));
+    let t: checker::trends::Trends = results::read(&merged.join("trends.json")).unwrap();
+    assert_eq!((t.runs, t.violations + t.passed), (6, 6), "{out}");
+    assert!(t.violations >= 1, "the lossy shard lost writes: {out}");
+    assert_eq!(t.shards.len(), 3, "{:?}", t.shards);
+    let lossy = t.shards.iter().find(|(k, _)| k.contains("shard-3")).map(|(_, c)| c.clone()).unwrap();
+    assert_eq!((lossy.runs, lossy.violations), (2, t.violations), "{:?}", t.shards);
+    assert!(t.violating.iter().all(|r| r.contains("shards/shard-3")), "each violating run named with its shard: {:?}", t.violating);
+    assert!(out.contains("violating") && out.contains("shard-3"), "{out}");
+    // several stores need --out; a file that is no store is named
+    assert_eq!(faultline(&["trends", s1.to_str().unwrap(), s2.to_str().unwrap()]).status.code(), Some(254));
+    let o = faultline(&["trends", plan.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(254));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("plan.json: not a store directory"));
+    let _ = std::fs::remove_dir_all(tmp);
+}

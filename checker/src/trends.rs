@@ -29,6 +29,8 @@ pub enum Outcome {
 pub struct RunSummary {
     /// The run's directory or name.
     pub run: String,
+    /// The store (shard) it came from.
+    pub shard: String,
     /// How it ended.
     pub outcome: Outcome,
     /// Per (service, seconds to sustained recovery; `None` if not recovered).
@@ -79,11 +81,26 @@ pub struct Trends {
     /// bound (Clopper-Pearson), "below this with 95% confidence".
     #[serde(default)]
     pub upper95: f64,
+    /// Runs and violations per store (shard), when runs came from several.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shards: BTreeMap<String, ShardCount>,
+    /// The runs where the system violated an SLO or a check.
+    #[serde(default)]
+    pub violating: Vec<String>,
     /// The sequential test, when the runs were repeated until it decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequential: Option<crate::sprt::Sprt>,
     /// Recovery time per service.
     pub services: BTreeMap<String, Distribution>,
+}
+
+/// One shard's share of the runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ShardCount {
+    /// Its runs.
+    pub runs: usize,
+    /// Of which the system violated an SLO or a check.
+    pub violations: usize,
 }
 
 /// The 95% Wilson score interval for `k` successes in `n` trials.
@@ -136,6 +153,15 @@ pub fn aggregate(runs: &[RunSummary]) -> Trends {
         })
         .collect();
     let count = |o: Outcome| runs.iter().filter(|r| r.outcome == o).count();
+    let mut shards: BTreeMap<String, ShardCount> = BTreeMap::new();
+    for r in runs {
+        let s = shards.entry(r.shard.clone()).or_default();
+        s.runs += 1;
+        s.violations += usize::from(r.outcome == Outcome::Violated);
+    }
+    if shards.len() < 2 {
+        shards.clear();
+    }
     let (violations, passed) = (count(Outcome::Violated), count(Outcome::Passed));
     let decided = violations + passed;
     Trends {
@@ -148,6 +174,8 @@ pub fn aggregate(runs: &[RunSummary]) -> Trends {
         violation_rate: if decided == 0 { 0.0 } else { violations as f64 / decided as f64 },
         violation_ci95: wilson(violations, decided),
         upper95: upper_bound(violations, decided, 0.05),
+        shards,
+        violating: runs.iter().filter(|r| r.outcome == Outcome::Violated).map(|r| r.run.clone()).collect(),
         sequential: None,
         services,
     }
@@ -256,6 +284,7 @@ mod tests {
         let runs: Vec<RunSummary> = (1..=100)
             .map(|i| RunSummary {
                 run: format!("r{i}"),
+                shard: String::new(),
                 outcome: if i % 20 == 0 { Outcome::Violated } else { Outcome::Passed },
                 recoveries: vec![("client".into(), Some(i as f64)), ("ingress".into(), if i == 7 { None } else { Some(1.0) })],
             })
@@ -271,9 +300,10 @@ mod tests {
 
     #[test]
     fn only_the_systems_runs_enter_the_rate() {
-        let mut runs: Vec<RunSummary> = (0..18).map(|i| RunSummary { run: format!("r{i}"), outcome: Outcome::Passed, recoveries: vec![] }).collect();
+        let mut runs: Vec<RunSummary> =
+            (0..18).map(|i| RunSummary { run: format!("r{i}"), shard: String::new(), outcome: Outcome::Passed, recoveries: vec![] }).collect();
         for o in [Outcome::Violated, Outcome::Violated, Outcome::Infrastructure, Outcome::Interrupted, Outcome::Undecided] {
-            runs.push(RunSummary { run: "x".into(), outcome: o, recoveries: vec![] });
+            runs.push(RunSummary { run: "x".into(), shard: String::new(), outcome: o, recoveries: vec![] });
         }
         let t = aggregate(&runs);
         assert_eq!((t.runs, t.violations, t.passed, t.infrastructure, t.interrupted, t.undecided), (23, 2, 18, 1, 1, 1));
@@ -291,7 +321,9 @@ mod tests {
         assert!((upper_bound(1, 20, 0.05) - 0.2161).abs() < 1e-3, "{}", upper_bound(1, 20, 0.05));
         // half the runs violate: only hundreds of clean runs would dilute it
         assert!(runs_to_rule_out(0.05, 10, 20).is_some_and(|m| m > 300), "{:?}", runs_to_rule_out(0.05, 10, 20));
-        let t = aggregate(&(0..20).map(|i| RunSummary { run: format!("r{i}"), outcome: Outcome::Passed, recoveries: vec![] }).collect::<Vec<_>>());
+        let t = aggregate(
+            &(0..20).map(|i| RunSummary { run: format!("r{i}"), shard: String::new(), outcome: Outcome::Passed, recoveries: vec![] }).collect::<Vec<_>>(),
+        );
         assert_eq!(
             rule_out_text(&t, 0.05),
             "0 of 20: the rate is below 13.9% with 95% confidence; ruling out 5.0% needs 39 more runs without a violation (59 in all)"

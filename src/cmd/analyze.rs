@@ -32,24 +32,49 @@ pub struct IndexArgs {
     store_dir: PathBuf,
 }
 
-/// Aggregate runs of a store.
+/// Aggregate the runs of one store, or merge many (shards of a nightly
+/// job, as directories or `.tar.gz` archives).
 #[derive(clap::Args, Debug)]
 pub struct TrendsArgs {
-    /// The store directory.
-    store_dir: PathBuf,
+    /// The store directories or their archives (`store.tar.gz`).
+    #[arg(required = true)]
+    stores: Vec<PathBuf>,
     /// Only runs with this name.
     #[arg(long)]
     name: Option<String>,
+    /// Where trends.json and trends.xml go [default: the store, when there
+    /// is one directory].
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
-/// Runs `faultline trends`: writes STORE_DIR/trends.json and trends.xml.
+/// Runs `faultline trends`: writes trends.json and trends.xml.
 pub fn trends(a: TrendsArgs) -> i32 {
-    let dirs = crate::run::report::store_runs(&a.store_dir, a.name.as_deref());
-    if dirs.is_empty() {
-        eprintln!("trends: no runs in {}", a.store_dir.display());
-        return exit::BAD_INPUT;
+    let out = match (&a.out, a.stores.as_slice()) {
+        (Some(o), _) => o.clone(),
+        (None, [one]) if one.is_dir() => one.clone(),
+        _ => {
+            eprintln!("trends: several stores or an archive need --out DIR");
+            return exit::BAD_INPUT;
+        }
+    };
+    let mut dirs = Vec::new();
+    for store in &a.stores {
+        let dir = match crate::run::store::unpacked(store, &out) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("trends: {e}");
+                return exit::BAD_INPUT;
+            }
+        };
+        let runs = crate::run::report::store_runs(&dir, a.name.as_deref());
+        if runs.is_empty() {
+            eprintln!("trends: no runs in {}", store.display());
+            return exit::BAD_INPUT;
+        }
+        dirs.extend(runs);
     }
-    match crate::run::report::write_trends(&a.store_dir, &dirs) {
+    match crate::run::report::write_trends(&out, &dirs) {
         Ok(text) => {
             print!("{text}");
             exit::VALID

@@ -90,10 +90,12 @@ pub fn summary_of(run: &Path) -> Option<RunSummary> {
     use checker::trends::Outcome;
     use checker::Verdict;
     let name = run.display().to_string();
+    // STORE/NAME/RUN: the store is the shard
+    let shard = run.parent().and_then(Path::parent).map(|s| s.display().to_string()).unwrap_or_default();
     let Ok(r) = results::read::<RunResults>(&run.join("results.json")) else {
         // a run that started (test.json) and never wrote its results: the
         // tester was killed
-        return run.join("test.json").is_file().then(|| RunSummary { run: name, outcome: Outcome::Interrupted, recoveries: Vec::new() });
+        return run.join("test.json").is_file().then(|| RunSummary { run: name, shard, outcome: Outcome::Interrupted, recoveries: Vec::new() });
     };
     let recoveries = r.checks.recovery.iter().flat_map(|rec| &rec.recoveries).map(|x| (x.service.clone(), x.recovered_s)).collect();
     let outcome = if r.facts.infrastructure_error.is_some() || r.facts.refused.is_some() {
@@ -108,7 +110,7 @@ pub fn summary_of(run: &Path) -> Option<RunSummary> {
     } else {
         Outcome::Passed
     };
-    Some(RunSummary { run: name, outcome, recoveries })
+    Some(RunSummary { run: name, shard, outcome, recoveries })
 }
 
 /// The rate the trends say how far they are from ruling out.
@@ -130,6 +132,9 @@ pub fn trends_text(t: &Trends) -> String {
         t.violation_ci95.1 * 100.0,
         checker::trends::rule_out_text(t, RULE_OUT_RATE)
     );
+    for (shard, c) in &t.shards {
+        s += &format!("  shard {shard}: {} runs, {} violating\n", c.runs, c.violations);
+    }
     if let Some(q) = &t.sequential {
         s += &q.text();
         s.push('\n');

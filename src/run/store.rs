@@ -47,6 +47,31 @@ pub fn runs(store: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// A store as a directory: `store` itself, or a `.tar.gz` / `.tgz` archive
+/// of one unpacked under `work/shards/NAME` (its runs keep the archive's
+/// name in their paths, so each stays traceable to its shard).
+pub fn unpacked(store: &Path, work: &Path) -> Result<PathBuf, String> {
+    if store.is_dir() {
+        return Ok(store.to_path_buf());
+    }
+    let name = store.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let Some(stem) = name.strip_suffix(".tar.gz").or_else(|| name.strip_suffix(".tgz")) else {
+        return Err(format!("{}: not a store directory or a .tar.gz archive of one", store.display()));
+    };
+    let dir = work.join("shards").join(stem);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let o = std::process::Command::new("tar").arg("-xzf").arg(store).arg("-C").arg(&dir).output().map_err(|e| format!("tar: {e}"))?;
+    if !o.status.success() {
+        return Err(format!("{}: cannot unpack: {}", store.display(), String::from_utf8_lossy(&o.stderr).trim()));
+    }
+    // an archive of the store directory itself holds one top directory
+    let entries: Vec<PathBuf> = std::fs::read_dir(&dir).map_err(|e| e.to_string())?.flatten().map(|e| e.path()).collect();
+    match entries.as_slice() {
+        [only] if only.is_dir() && runs(only).len() > runs(&dir).len() => Ok(only.clone()),
+        _ => Ok(dir),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ pub mod grudge;
 mod heal;
 mod nemesis;
 pub mod package;
+pub mod shrink;
 mod target;
 
 pub use error::FaultError;

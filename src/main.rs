@@ -29,6 +29,9 @@ enum Command {
     /// Aggregate stored runs: recovery percentiles per service, SLO
     /// violation rate with a 95% interval (trends.json, trends.xml).
     Trends(cmd::analyze::TrendsArgs),
+    /// From a failing run to the smallest fault plan that still fails the
+    /// same way (shrink.json, shrink.html, plan.json).
+    Shrink(cmd::shrink::Args),
     /// Check a client program against the stdio protocol (docs/client-protocol.md),
     /// op by op beside a correct in-memory store; exit 0 when it conforms.
     ClientCheck(cmd::client::Args),
@@ -83,6 +86,7 @@ fn dispatch(command: Command) -> i32 {
         Command::ClientCheck(a) => cmd::client::run(a),
         Command::ClientReference => cmd::client::reference(),
         Command::Trends(a) => cmd::analyze::trends(a),
+        Command::Shrink(a) => cmd::shrink::run(a),
         Command::BenchRunner { seconds, concurrency, rate, stdio } => run::bench_runner(seconds, concurrency, rate, stdio),
     }
 }

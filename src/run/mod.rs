@@ -132,7 +132,7 @@ fn until_confident(args: &RunArgs, cfg: &RunConfig, cfg_text: Option<String>) ->
 }
 
 /// One run; its exit code and directory.
-fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>) {
+pub(crate) fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>) {
     let cfg = cfg.clone();
     let seed = cfg.seed.unwrap_or_else(random_seed);
     // the in-memory system has no nodes to reach

@@ -66,7 +66,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub serializable: bool,
     /// `--db memory` only: switch on a bug of the in-memory system
-    /// (lost-write, stale-read, stall-append, no-recovery); repeatable.
+    /// (lost-write, stale-read, stall-append, no-recovery, kill-after-heal); repeatable.
     #[arg(long = "bug")]
     pub bugs: Vec<String>,
     /// Healthy seconds between fault windows, at most [default: 5; shorter

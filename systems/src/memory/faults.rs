@@ -1,7 +1,7 @@
 //! Faults on the in-memory cluster: the same [`Fault`]s as on real nodes,
 //! applied to its state, each with its inverse.
 
-use super::{Faults, Memory};
+use super::{Bug, Faults, Memory, KILL_AFTER_HEAL};
 use nuclei::{Fault, FaultError, Injector, Needs};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
@@ -37,9 +37,14 @@ impl Memory {
         Ok(())
     }
 
-    fn heal_partition(f: &mut Faults) {
+    fn heal_partition(&self, f: &mut Faults) {
         if !f.grudge.is_empty() {
             f.healed_at = Some(Instant::now());
+            if self.has(Bug::KillAfterHeal) {
+                let d = self.data();
+                let lens = |m: &std::collections::HashMap<String, Vec<Value>>| m.iter().map(|(k, v)| (k.clone(), v.len())).collect();
+                f.healed_lens = Some((lens(&d.sets), lens(&d.logs)));
+            }
         }
         f.grudge.clear();
         f.snapshots.clear();
@@ -84,7 +89,7 @@ impl Injector for Memory {
                 json!({"grudge": g, "ports": ports, "primary": victim, "primary_found": found})
             }
             Fault::StopPartition => {
-                Memory::heal_partition(&mut self.faults());
+                self.heal_partition(&mut self.faults());
                 json!({})
             }
             Fault::StartLoss { grudge, probability } => {
@@ -103,7 +108,20 @@ impl Injector for Memory {
             }
             Fault::Kill { nodes } => {
                 let ix = self.indices(nodes)?;
-                self.faults().killed.extend(ix);
+                let mut f = self.faults();
+                f.killed.extend(ix);
+                if let (Some(at), Some((sets, logs))) = (f.healed_at, &f.healed_lens) {
+                    if at.elapsed() < KILL_AFTER_HEAL {
+                        // what was acknowledged since the heal is gone
+                        let mut d = self.data();
+                        for (k, v) in d.sets.iter_mut() {
+                            v.truncate(sets.get(k).copied().unwrap_or(0));
+                        }
+                        for (k, v) in d.logs.iter_mut() {
+                            v.truncate(logs.get(k).copied().unwrap_or(0));
+                        }
+                    }
+                }
                 json!({"nodes": nodes})
             }
             Fault::Start { nodes } => {
@@ -134,7 +152,7 @@ impl Injector for Memory {
 
     fn heal_all(&self) -> Vec<FaultError> {
         let mut f = self.faults();
-        Memory::heal_partition(&mut f);
+        self.heal_partition(&mut f);
         f.loss.clear();
         f.killed.clear();
         f.paused.clear();

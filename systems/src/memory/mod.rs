@@ -33,14 +33,22 @@ pub enum Bug {
     StallAppend,
     /// A node that was cut off by a partition never serves again.
     NoRecovery,
+    /// A kill within [`KILL_AFTER_HEAL`] of a partition's heal loses the
+    /// adds and appends acknowledged since the heal (state not yet durable
+    /// after the recovery): a failure that needs two faults, in that order,
+    /// close together.
+    KillAfterHeal,
 }
+
+/// How soon after a heal a kill loses writes with [`Bug::KillAfterHeal`].
+pub const KILL_AFTER_HEAL: Duration = Duration::from_secs(2);
 
 /// How long appends stall after a heal with [`Bug::StallAppend`].
 pub const STALL: Duration = Duration::from_secs(3);
 
 impl Bug {
     /// Every bug, in a stable order.
-    pub const ALL: [Bug; 4] = [Bug::LostWrite, Bug::StaleRead, Bug::StallAppend, Bug::NoRecovery];
+    pub const ALL: [Bug; 5] = [Bug::LostWrite, Bug::StaleRead, Bug::StallAppend, Bug::NoRecovery, Bug::KillAfterHeal];
 
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
@@ -49,6 +57,7 @@ impl Bug {
             Bug::StaleRead => "stale-read",
             Bug::StallAppend => "stall-append",
             Bug::NoRecovery => "no-recovery",
+            Bug::KillAfterHeal => "kill-after-heal",
         }
     }
 
@@ -83,6 +92,8 @@ struct Faults {
     snapshots: HashMap<usize, Data>,
     /// When the last partition healed (for [`Bug::StallAppend`]).
     healed_at: Option<Instant>,
+    /// How long each set and log was at that heal (for [`Bug::KillAfterHeal`]).
+    healed_lens: Option<(HashMap<String, usize>, HashMap<String, usize>)>,
     /// Requests so far, to draw losses deterministically.
     requests: u64,
 }

@@ -1,0 +1,277 @@
+//! `faultline shrink RUN_DIR`: from a failing run to the smallest fault
+//! plan that still fails the same way. The run's own options, seed and
+//! fault schedule are replayed with fewer windows (delta debugging), then
+//! shorter windows and gaps, then a shorter run; each candidate `K` times,
+//! kept if it fails at least once. The final plan's failure rate is
+//! measured with its Wilson interval; every step and candidate is written
+//! to `shrink.json` and `shrink.html`, the plan to `plan.json` with the
+//! command that reproduces it.
+
+use crate::exit;
+use crate::run::options::RunConfig;
+use nuclei::shrink::{ddmin, plan, shorter, windows, Window};
+use nuclei::Step;
+use results::{RunFacts, RunResults, TestRecord, Verdict};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Shrink a failing run's fault schedule.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The failing run's directory.
+    run_dir: PathBuf,
+    /// Replays of each candidate (kept if one of them fails the same way).
+    #[arg(long, default_value_t = 2)]
+    runs_per_candidate: usize,
+    /// Stop trying candidates after this long (90s, 30m, 2h): the best plan so far stands.
+    #[arg(long, default_value = "30m")]
+    budget: String,
+    /// Replays of the final plan, for its failure rate.
+    #[arg(long, default_value_t = 10)]
+    final_runs: usize,
+    /// Only this failure must be kept (as `shrink.json`'s `failure` names
+    /// them: `set`, `recovery:client`, `txn:G2-item`) [default: all of the run's].
+    #[arg(long)]
+    failure: Option<String>,
+    /// Where the shrink's runs and report go [default: RUN_DIR/shrink].
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// One candidate tried.
+#[derive(Debug, Serialize)]
+struct Candidate {
+    phase: &'static str,
+    windows: usize,
+    time_limit_s: f64,
+    /// Each replay's failures.
+    outcomes: Vec<Vec<String>>,
+    kept: bool,
+}
+
+/// The shrink's record.
+#[derive(Debug, Serialize)]
+struct Record {
+    run: PathBuf,
+    failure: BTreeSet<String>,
+    windows_before: usize,
+    windows_after: usize,
+    candidates: Vec<Candidate>,
+    budget_exhausted: bool,
+    final_runs: usize,
+    final_failures: usize,
+    final_rate_ci95: (f64, f64),
+    plan: Vec<Step>,
+    command: String,
+}
+
+/// What a run failed: each failing check, recovery per service, the
+/// transactional check per anomaly its model forbids.
+pub fn failures(r: &RunResults) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (name, v) in r.checks.verdicts() {
+        if v != Verdict::Invalid {
+            continue;
+        }
+        match (name, &r.checks.recovery, &r.checks.txn) {
+            ("recovery", Some(rec), _) => out.extend(rec.recoveries.iter().filter(|x| !x.pass).map(|x| format!("recovery:{}", x.service))),
+            ("txn", _, Some(t)) => {
+                let model = checker::txn::Consistency::parse(&t.consistency);
+                out.extend(t.anomalies.keys().filter(|a| model.is_some_and(|m| m.forbids(a))).map(|a| format!("txn:{a}")));
+            }
+            _ => {
+                out.insert(name.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn parse_budget(s: &str) -> Result<Duration, String> {
+    let (n, unit) = s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.trim().len()));
+    let n: f64 = n.parse().map_err(|_| format!("--budget {s:?}: expected a number and s, m or h (90s, 30m)"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("--budget {s:?}: the unit is s, m or h")),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Reads what the run recorded: its options (seed included), its schedule
+/// and what it failed.
+fn load(dir: &Path) -> Result<(RunConfig, Vec<Step>, BTreeSet<String>), String> {
+    let test: TestRecord = results::read(&dir.join("test.json")).map_err(|e| e.to_string())?;
+    let facts: RunFacts = results::read(&dir.join("run.json")).map_err(|e| e.to_string())?;
+    let r: RunResults = results::read(&dir.join("results.json")).map_err(|e| e.to_string())?;
+    let mut cfg: RunConfig = serde_json::from_value(test.options).map_err(|e| format!("{}: options: {e}", dir.join("test.json").display()))?;
+    cfg.seed = Some(test.seed);
+    let steps: Vec<Step> = facts
+        .schedule
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: schedule: {e}", dir.join("run.json").display()))?;
+    Ok((cfg, steps, failures(&r)))
+}
+
+/// Runs `faultline shrink`; returns the exit code.
+pub fn run(a: Args) -> i32 {
+    match shrink(&a) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("shrink: {e}");
+            exit::BAD_INPUT
+        }
+    }
+}
+
+fn shrink(a: &Args) -> Result<i32, String> {
+    let budget = parse_budget(&a.budget)?;
+    let (base, steps, failed) = load(&a.run_dir)?;
+    let want: BTreeSet<String> = match &a.failure {
+        Some(f) if failed.contains(f) => BTreeSet::from([f.clone()]),
+        Some(f) => return Err(format!("the run did not fail {f:?} (it failed: {})", failed.iter().cloned().collect::<Vec<_>>().join(", "))),
+        None => failed,
+    };
+    if want.is_empty() {
+        return Err(format!("{} did not fail: nothing to shrink", a.run_dir.display()));
+    }
+    let out = a.out.clone().unwrap_or_else(|| a.run_dir.join("shrink"));
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let started = Instant::now();
+    let mut rec = Record {
+        run: a.run_dir.clone(),
+        failure: want.clone(),
+        windows_before: windows(&steps).len(),
+        windows_after: 0,
+        candidates: Vec::new(),
+        budget_exhausted: false,
+        final_runs: 0,
+        final_failures: 0,
+        final_rate_ci95: (0.0, 1.0),
+        plan: Vec::new(),
+        command: String::new(),
+    };
+    let mut n = 0usize;
+    // replays `ws` in a run of `limit` seconds: the failures of each replay
+    let mut replay = |ws: &[Window], limit: f64, times: usize| -> Result<Vec<BTreeSet<String>>, String> {
+        n += 1;
+        let file = out.join(format!("candidate-{n}.json"));
+        std::fs::write(&file, serde_json::to_string_pretty(&plan(ws)).unwrap_or_default()).map_err(|e| format!("{}: {e}", file.display()))?;
+        let cfg = RunConfig { fault_plan: Some(file), time_limit: limit, store: out.join("store"), name: Some("candidate".into()), ..base.clone() };
+        let mut got = Vec::new();
+        for _ in 0..times {
+            let (_, dir) = crate::run::run_once(&cfg, None);
+            let r: Option<RunResults> = dir.and_then(|d| results::read(&d.join("results.json")).ok());
+            got.push(r.map(|r| failures(&r)).unwrap_or_default());
+        }
+        Ok(got)
+    };
+    let mut try_candidate = |phase: &'static str, ws: &[Window], limit: f64, rec: &mut Record| -> Result<bool, String> {
+        if started.elapsed() > budget {
+            rec.budget_exhausted = true;
+            return Ok(false);
+        }
+        let mut outcomes = Vec::new();
+        let mut kept = false;
+        for _ in 0..a.runs_per_candidate.max(1) {
+            let f = replay(ws, limit, 1)?.remove(0);
+            kept = want.is_subset(&f);
+            outcomes.push(f.into_iter().collect());
+            if kept {
+                break;
+            }
+        }
+        rec.candidates.push(Candidate { phase, windows: ws.len(), time_limit_s: limit, outcomes, kept });
+        Ok(kept)
+    };
+    let limit = base.time_limit;
+    // 1. fewer windows
+    let all = windows(&steps);
+    let mut err = None;
+    let mut best = ddmin(&all, |c| {
+        try_candidate("windows", c, limit, &mut rec).unwrap_or_else(|e| {
+            err.get_or_insert(e);
+            false
+        })
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    // 2. shorter windows and gaps, the first shorter candidate that fails each time
+    'shorter: while !rec.budget_exhausted {
+        for c in shorter(&best, 250) {
+            if try_candidate("shorter", &c, limit, &mut rec)? {
+                best = c;
+                continue 'shorter;
+            }
+        }
+        break;
+    }
+    // 3. a shorter run: up to a second after the last window closes
+    let end_ms = best.iter().map(|w| w.at_ms + w.length_ms.unwrap_or(0)).max().unwrap_or(0);
+    let mut final_limit = limit;
+    let short = ((end_ms + 1000) as f64 / 1e3).min(limit);
+    if short < limit && try_candidate("run length", &best, short, &mut rec)? {
+        final_limit = short;
+    }
+    // the final plan's failure rate
+    let finals = replay(&best, final_limit, a.final_runs)?;
+    rec.final_runs = finals.len();
+    rec.final_failures = finals.iter().filter(|f| want.is_subset(f)).count();
+    rec.final_rate_ci95 = checker::trends::wilson(rec.final_failures, rec.final_runs);
+    rec.windows_after = best.len();
+    rec.plan = plan(&best);
+    let plan_file = out.join("plan.json");
+    std::fs::write(&plan_file, serde_json::to_string_pretty(&rec.plan).unwrap_or_default()).map_err(|e| format!("{}: {e}", plan_file.display()))?;
+    rec.command = reproduce(&base, &plan_file, final_limit);
+    super::shrink_report::write(&out, &rec_json(&rec)?)?;
+    println!(
+        "shrink: {} windows -> {} ({} candidates{}); the final plan failed {} of {} replays ({:.0}%, 95% interval {:.0}%..{:.0}%)\n  {}\n  {}",
+        rec.windows_before,
+        rec.windows_after,
+        rec.candidates.len(),
+        if rec.budget_exhausted { ", budget exhausted" } else { "" },
+        rec.final_failures,
+        rec.final_runs,
+        100.0 * rec.final_failures as f64 / rec.final_runs.max(1) as f64,
+        rec.final_rate_ci95.0 * 100.0,
+        rec.final_rate_ci95.1 * 100.0,
+        plan_file.display(),
+        rec.command
+    );
+    Ok(if rec.final_failures > 0 { exit::INVALID } else { exit::UNKNOWN })
+}
+
+fn rec_json(rec: &Record) -> Result<serde_json::Value, String> {
+    serde_json::to_value(rec).map_err(|e| e.to_string())
+}
+
+/// The command line that replays the final plan.
+fn reproduce(cfg: &RunConfig, plan: &Path, limit: f64) -> String {
+    let mut c = format!("faultline run --workload {} --fault-plan {} --time-limit {limit}", cfg.workload, plan.display());
+    match &cfg.system {
+        Some(s) => c += &format!(" --system {}", s.display()),
+        None => c += &format!(" --db {}", cfg.db),
+    }
+    for b in &cfg.bugs {
+        c += &format!(" --bug {b}");
+    }
+    for e in &cfg.client_env {
+        c += &format!(" --client-env {e}");
+    }
+    if let Some(n) = &cfg.nodes_file {
+        c += &format!(" --nodes-file {}", n.display());
+    }
+    if let Some(s) = cfg.seed {
+        c += &format!(" --seed {s}");
+    }
+    for (flag, v) in [("--rate", cfg.rate), ("--op-timeout", cfg.op_timeout), ("--recovery-window", cfg.recovery_window)] {
+        c += &format!(" {flag} {v}");
+    }
+    c
+}

@@ -1,0 +1,96 @@
+//! `faultline shrink` on the in-memory system with a planted bug that
+//! needs two faults in order, close together (`kill-after-heal`: a kill
+//! within 2 s after a partition heals loses acknowledged adds), buried
+//! among ten fault windows: the shrink finds the two-window plan.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn faultline(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline")).args(args).output().unwrap()
+}
+
+/// Ten windows: kills and pauses first, the partition that the bug needs,
+/// the kill 250 ms after its heal, more pauses, a decoy partition that no
+/// kill follows.
+const PLAN: &str = r#"[
+ {"at_ms": 100, "fault": {"f": "kill", "nodes": ["n1"]}}, {"at_ms": 250, "fault": {"f": "start", "nodes": ["n1"]}},
+ {"at_ms": 300, "fault": {"f": "pause", "nodes": ["n2"]}}, {"at_ms": 450, "fault": {"f": "resume", "nodes": ["n2"]}},
+ {"at_ms": 500, "fault": {"f": "kill", "nodes": ["n3"]}}, {"at_ms": 650, "fault": {"f": "start", "nodes": ["n3"]}},
+ {"at_ms": 700, "fault": {"f": "pause", "nodes": ["n1"]}}, {"at_ms": 850, "fault": {"f": "resume", "nodes": ["n1"]}},
+ {"at_ms": 900, "fault": {"f": "start-partition", "grudge": {"n1": ["n2", "n3"], "n2": ["n1"], "n3": ["n1"]}, "ports": []}},
+ {"at_ms": 1050, "fault": {"f": "stop-partition"}},
+ {"at_ms": 1100, "fault": {"f": "pause", "nodes": ["n3"]}}, {"at_ms": 1250, "fault": {"f": "resume", "nodes": ["n3"]}},
+ {"at_ms": 1300, "fault": {"f": "kill", "nodes": ["n2"]}}, {"at_ms": 1450, "fault": {"f": "start", "nodes": ["n2"]}},
+ {"at_ms": 1500, "fault": {"f": "pause", "nodes": ["n2"]}}, {"at_ms": 1650, "fault": {"f": "resume", "nodes": ["n2"]}},
+ {"at_ms": 3700, "fault": {"f": "start-partition", "grudge": {"n3": ["n1", "n2"], "n1": ["n3"], "n2": ["n3"]}, "ports": []}},
+ {"at_ms": 3850, "fault": {"f": "stop-partition"}},
+ {"at_ms": 3900, "fault": {"f": "pause", "nodes": ["n1"]}}, {"at_ms": 4050, "fault": {"f": "resume", "nodes": ["n1"]}}
+]"#;
+
+#[test]
+fn shrink_finds_the_two_windows_a_planted_bug_needs_among_ten() {
+    let tmp = std::env::temp_dir().join(format!("faultline-shrink-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let plan = tmp.join("plan.json");
+    std::fs::write(&plan, PLAN).unwrap();
+    let store = tmp.join("store");
+    let o = faultline(&[
+        "run",
+        "--db",
+        "memory",
+        "--workload",
+        "set",
+        "--bug",
+        "kill-after-heal",
+        "--fault-plan",
+        plan.to_str().unwrap(),
+        "--time-limit",
+        "4.3",
+        "--recovery-window",
+        "0.5",
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "the planted run fails: {}", String::from_utf8_lossy(&o.stderr));
+    let run = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+    let o = faultline(&["shrink", run.to_str().unwrap(), "--runs-per-candidate", "1", "--final-runs", "2", "--budget", "6m"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "the final plan still fails: {out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("shrink: 10 windows -> 2"), "{out}");
+    let shrink = run.join("shrink");
+    let steps: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(shrink.join("plan.json")).unwrap()).unwrap();
+    let fs: Vec<&str> = steps.iter().map(|s| s["fault"]["f"].as_str().unwrap()).collect();
+    assert_eq!(fs, ["start-partition", "stop-partition", "kill", "start"], "the partition, then the kill: {steps:?}");
+    let heal = steps[1]["at_ms"].as_u64().unwrap();
+    let kill = steps[2]["at_ms"].as_u64().unwrap();
+    assert!(kill > heal && kill - heal < 2000, "the kill within 2 s of the heal: {heal} {kill}");
+    let rec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(shrink.join("shrink.json")).unwrap()).unwrap();
+    assert_eq!(rec["failure"], serde_json::json!(["set"]));
+    assert!(rec["candidates"].as_array().unwrap().iter().any(|c| c["phase"] == "windows" && c["kept"] == true));
+    assert!(std::fs::read_to_string(shrink.join("shrink.html")).unwrap().contains("Final plan"));
+    assert!(out.contains("--fault-plan") && out.contains("--bug kill-after-heal"), "the command that reproduces it: {out}");
+    // a run that did not fail has nothing to shrink
+    let o = faultline(&[
+        "run",
+        "--db",
+        "memory",
+        "--workload",
+        "set",
+        "--nemesis",
+        "none",
+        "--time-limit",
+        "1",
+        "--recovery-window",
+        "0",
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    let ok = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+    let o = faultline(&["shrink", ok.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(254));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("did not fail: nothing to shrink"));
+    assert_eq!(faultline(&["shrink", Path::new("/nonexistent").to_str().unwrap()]).status.code(), Some(254));
+    let _ = std::fs::remove_dir_all(tmp);
+}

@@ -70,20 +70,20 @@ pub(super) fn check_reads(inf: &mut Inferred<'_>) {
     // each key's reads, in transaction order (a counting sort by key)
     let mut offsets = vec![0u32; nkeys + 1];
     for (_, reads) in &per_txn {
-        for &(k, _, _) in reads {
+        for &(k, ..) in reads {
             offsets[k as usize + 1] += 1;
         }
     }
     for i in 1..offsets.len() {
         offsets[i] += offsets[i - 1];
     }
-    let mut by_key = vec![(0u32, 0u32); offsets[nkeys] as usize];
+    let mut by_key = vec![(0u32, 0u32, false); offsets[nkeys] as usize];
     let mut next = offsets.clone();
     let mut found: Vec<Found> = Vec::new();
     for (f, reads) in per_txn {
         found.extend(f);
-        for (k, t, l) in reads {
-            by_key[next[k as usize] as usize] = (t, l);
+        for (k, t, l, then_appends) in reads {
+            by_key[next[k as usize] as usize] = (t, l, then_appends);
             next[k as usize] += 1;
         }
     }
@@ -112,15 +112,18 @@ pub(super) fn check_reads(inf: &mut Inferred<'_>) {
 }
 
 /// The committed transactions of `range`: the anomalies of their reads
-/// alone, and every read as (key, transaction, list).
-fn txn_reads(inf: &Inferred<'_>, appended: &[Appends], failed: &FxHashMap<(u32, u32), usize>, range: Range<usize>) -> (Vec<Found>, Vec<(u32, u32, u32)>) {
+/// alone, and every read as (key, transaction, list, whether the
+/// transaction appends to the key after it).
+#[allow(clippy::type_complexity)]
+fn txn_reads(inf: &Inferred<'_>, appended: &[Appends], failed: &FxHashMap<(u32, u32), usize>, range: Range<usize>) -> (Vec<Found>, Vec<(u32, u32, u32, bool)>) {
     let (mut found, mut reads) = (Vec::new(), Vec::new());
     // per key of the transaction: its last read and its appends since (a
     // few micro-ops: a vector reused across transactions, not a map)
     let mut own: Vec<(u32, Option<u32>, Vec<u32>)> = Vec::new();
     for t in range.filter(|&t| inf.txns[t].status == Status::Ok) {
         own.clear();
-        for m in &inf.txns[t].mops {
+        let mops = &inf.txns[t].mops;
+        for (at, m) in mops.iter().enumerate() {
             let (Mop::Append(k, _) | Mop::Read(k, _)) = *m;
             let i = own.iter().position(|o| o.0 == k).unwrap_or_else(|| {
                 own.push((k, None, Vec::new()));
@@ -157,7 +160,8 @@ fn txn_reads(inf: &Inferred<'_>, appended: &[Appends], failed: &FxHashMap<(u32, 
                     found.push(("G1b", vec![t, w], why));
                 }
             }
-            reads.push((k, t as u32, l));
+            let then_appends = mops[at + 1..].iter().any(|m| matches!(*m, Mop::Append(k2, _) if k2 == k));
+            reads.push((k, t as u32, l, then_appends));
         }
     }
     (found, reads)
@@ -170,25 +174,47 @@ fn key_reads(
     inf: &Inferred<'_>,
     appended: &[Appends],
     offsets: &[u32],
-    by_key: &[(u32, u32)],
+    by_key: &[(u32, u32, bool)],
     keys: Range<usize>,
 ) -> (Vec<Found>, Vec<(u32, u32, u8)>, Vec<(u32, u32)>) {
     let (mut found, mut edges, mut orders) = (Vec::new(), Vec::new(), Vec::new());
     for k in keys {
         let rs = &by_key[offsets[k] as usize..offsets[k + 1] as usize];
-        let Some(&(_, longest)) = rs.iter().max_by_key(|r| inf.lists[r.1 as usize].len()) else { continue };
+        let Some(&(_, longest, _)) = rs.iter().max_by_key(|r| inf.lists[r.1 as usize].len()) else { continue };
         let (key, order) = (k as u32, &inf.lists[longest as usize]);
         // a read with a duplicate is the longest or not a prefix of it
-        if let Some(d) = rs.iter().find(|r| r.1 == longest).and_then(|&(t, _)| duplicate(inf, key, t as usize, order)) {
-            found.push(d);
-        }
+        let reader = rs.iter().find(|r| r.1 == longest).map_or(0, |r| r.0 as usize);
+        found.extend(duplicate(inf, key, reader, order));
         let w = |e: &u32| writer_of(&appended[k], *e).map(|x| x.0 as u32);
+        // elements no one appended; a committed append right after a failed one
+        if let Some(e) = order.iter().find(|e| w(e).is_none()) {
+            found.push(("garbage-read", vec![reader], format!("it read {} in {}, which no transaction appended", inf.elem(*e), inf.show(key))));
+        }
         for pair in order.windows(2) {
             if let (Some(a), Some(b)) = (w(&pair[0]), w(&pair[1])) {
+                if inf.txns[a as usize].status == Status::Fail && inf.txns[b as usize].status == Status::Ok {
+                    let why = format!("in {}, its append of {} came right after {}, appended by a transaction that failed", inf.show(key), inf.elem(pair[1]), inf.elem(pair[0]));
+                    found.push(("dirty-update", vec![b as usize, a as usize], why));
+                }
                 edges.push((a, b, WW));
             }
         }
-        for &(t, l) in rs {
+        // two transactions that read the same version and then appended to it
+        let mut updaters: FxHashMap<usize, u32> = FxHashMap::default();
+        for &(t, l, _) in rs.iter().filter(|r| r.2) {
+            let len = inf.lists[l as usize].len();
+            match updaters.get(&len) {
+                Some(&first) if first != t => {
+                    let why = format!("both read {} with {len} elements and appended to it: one update is lost", inf.show(key));
+                    found.push(("lost-update", vec![first as usize, t as usize], why));
+                }
+                Some(_) => {}
+                None => {
+                    updaters.insert(len, t);
+                }
+            }
+        }
+        for &(t, l, _) in rs {
             let list = &inf.lists[l as usize];
             if !order.starts_with(list) {
                 found.extend(duplicate(inf, key, t as usize, list));

@@ -9,7 +9,8 @@
 //! edges from a version's readers to the writers of the versions after it
 //! (for `nil`: every writer of the key). Anomalies without a cycle: aborted
 //! reads (G1a), intermediate reads (G1b), reads of values never written
-//! (garbage-read), and internal inconsistency.
+//! (garbage-read), internal inconsistency, and lost updates (two
+//! transactions that read the same version and both wrote the key).
 
 use super::append::{anomaly, collect, order_edges, txn_ref, Status, Txn};
 use super::graph::{Graph, RW, WR, WW};
@@ -191,6 +192,11 @@ fn data_edges(inf: &mut Inferred<'_>) {
         }
     }
     for (&(k, v), ns) in &inf.next {
+        // two transactions that read v and then wrote k: one update is lost
+        let updaters: Vec<usize> = ns.iter().filter_map(|n| writer.get(&(k, *n)).copied()).collect();
+        if let [a, b, ..] = updaters[..] {
+            found.push(("lost-update", vec![a, b], format!("both read {} = {} and wrote it: one update is lost", inf.show(k), inf.show(v))));
+        }
         let Some(&a) = writer.get(&(k, v)) else { continue };
         for n in ns {
             if let Some(&b) = writer.get(&(k, *n)).filter(|&&b| b != a) {

@@ -57,6 +57,9 @@ fn writes_following_reads_order_versions_and_find_lost_updates_as_g_single() {
     let r = check(t, Serializable);
     assert_eq!(r.valid, Verdict::Invalid, "{:?}", r.anomalies);
     assert!(names(&r).iter().any(|n| n.starts_with("G-single") || n.starts_with("G2")), "{:?}", names(&r));
+    assert!(names(&r).contains(&"lost-update"), "{:?}", names(&r));
+    assert!(check(t, ReadCommitted).valid.is_valid(), "read committed allows lost updates");
+    assert!(!check(t, RepeatableRead).valid.is_valid(), "repeatable read forbids lost updates");
 }
 
 #[test]

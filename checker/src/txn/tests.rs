@@ -173,3 +173,25 @@ fn planted_g1c_and_g2_item_cycles_are_found_among_thousands_of_valid_transaction
         assert_eq!(r.anomalies[n].examples[0].cycle.len(), 2, "{n}: the shortest cycle");
     }
 }
+
+#[test]
+fn garbage_dirty_updates_and_lost_updates_are_named() {
+    // 9 was never appended
+    let garbage = "0 invoke txn [[append x 1]]\n0 ok txn [[append x 1]]\n1 invoke txn [[r x nil]]\n1 ok txn [[r x [1 9]]]";
+    let r = check(garbage, ReadUncommitted);
+    assert!(names(&r).contains(&"garbage-read") && r.valid == Verdict::Invalid, "{:?}", names(&r));
+    // a committed append right after a failed one in x's order
+    let dirty = "0 invoke txn [[append x 1]]\n0 fail txn [[append x 1]]\n1 invoke txn [[append x 2]]\n1 ok txn [[append x 2]]\n\
+                 2 invoke txn [[r x nil]]\n2 ok txn [[r x [1 2]]]";
+    let r = check(dirty, ReadUncommitted);
+    assert!(names(&r).contains(&"dirty-update"), "{:?}", names(&r));
+    assert!(check(dirty, ReadCommitted).valid == Verdict::Invalid);
+    // both read [1] and appended: one of the updates is lost
+    let lost = "0 invoke txn [[append x 1]]\n0 ok txn [[append x 1]]\n\
+                1 invoke txn [[r x nil] [append x 2]]\n2 invoke txn [[r x nil] [append x 3]]\n\
+                1 ok txn [[r x [1]] [append x 2]]\n2 ok txn [[r x [1]] [append x 3]]\n\
+                3 invoke txn [[r x nil]]\n3 ok txn [[r x [1 2 3]]]";
+    let r = check(lost, RepeatableRead);
+    assert!(names(&r).contains(&"lost-update") && r.valid == Verdict::Invalid, "{:?}", names(&r));
+    assert_eq!(r.anomalies["lost-update"].examples[0].txns.len(), 2);
+}

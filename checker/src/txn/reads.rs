@@ -193,7 +193,12 @@ fn key_reads(
         for pair in order.windows(2) {
             if let (Some(a), Some(b)) = (w(&pair[0]), w(&pair[1])) {
                 if inf.txns[a as usize].status == Status::Fail && inf.txns[b as usize].status == Status::Ok {
-                    let why = format!("in {}, its append of {} came right after {}, appended by a transaction that failed", inf.show(key), inf.elem(pair[1]), inf.elem(pair[0]));
+                    let why = format!(
+                        "in {}, its append of {} came right after {}, appended by a transaction that failed",
+                        inf.show(key),
+                        inf.elem(pair[1]),
+                        inf.elem(pair[0])
+                    );
                     found.push(("dirty-update", vec![b as usize, a as usize], why));
                 }
                 edges.push((a, b, WW));

@@ -81,3 +81,29 @@ fn a_malformed_transaction_names_its_file_and_line() {
     let e = check_rw_register(&h, Consistency::Serializable).unwrap_err().in_file(std::path::Path::new("t.edn")).to_string();
     assert!(e.contains("t.edn:2") && e.contains("[w k v] or [r k v]"), "{e}");
 }
+
+/// A history as the JSON lines a run writes.
+fn jsonl(h: &history::History) -> String {
+    h.ops.iter().map(|o| serde_json::to_string(o).unwrap() + "\n").collect()
+}
+
+#[test]
+fn a_file_read_with_its_values_apart_gives_the_same_result() {
+    use checker::txn::{check_list_append_in, synth, Source};
+    let mut h = synth::generate(&synth::TxnSpec::new(3_000, 5));
+    synth::plant_cycles(&mut h);
+    let text = jsonl(&h);
+    let (lazy, texts) = history::parse_jsonl_values_apart(&text).unwrap();
+    assert!(lazy.ops.iter().all(|o| o.value.is_null()), "the values are kept apart");
+    for c in [Consistency::Serializable, Consistency::StrictSerializable] {
+        let whole = check_list_append(&h, c).unwrap();
+        let apart = check_list_append_in(Source { h: &lazy, texts: Some(&texts) }, c).unwrap();
+        assert_eq!(serde_json::to_value(&whole).unwrap(), serde_json::to_value(&apart).unwrap(), "{}", c.name());
+    }
+    // a malformed transaction still names its line
+    let bad = text.replace("[\"append\"", "[\"bogus\"");
+    let (lazy, texts) = history::parse_jsonl_values_apart(&bad).unwrap();
+    let e = check_list_append_in(Source { h: &lazy, texts: Some(&texts) }, Consistency::Serializable).unwrap_err();
+    let e = e.in_file(std::path::Path::new("t.jsonl")).to_string();
+    assert!(e.starts_with("t.jsonl:") && e.contains("[append k v] or [r k list]"), "{e}");
+}

@@ -58,7 +58,7 @@ pub struct History {
 }
 
 impl History {
-    fn push(&mut self, line: usize, mut op: Op, renumber: bool) {
+    pub(crate) fn push(&mut self, line: usize, mut op: Op, renumber: bool) {
         if renumber {
             op.index = self.ops.len() as u64;
             // Sources without times: order is all we know; time = position.
@@ -118,7 +118,7 @@ pub fn parse(text: &str, format: Format) -> Result<History, HistoryError> {
 fn parse_jsonl(text: &str) -> Result<History, HistoryError> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     if threads > 1 && text.len() >= PARALLEL_JSONL_BYTES {
-        return parse_jsonl_parts(text, threads);
+        return crate::jsonl_parts::parse_jsonl_parts(text, threads);
     }
     parse_jsonl_serial(text)
 }
@@ -126,64 +126,7 @@ fn parse_jsonl(text: &str) -> Result<History, HistoryError> {
 /// Below this size a JSON Lines text is parsed on one thread.
 const PARALLEL_JSONL_BYTES: usize = 4 << 20;
 
-/// [`parse_jsonl_serial`]'s result, the text cut at line ends into `parts`
-/// parsed on as many threads (what `serde_json` builds per op is most of
-/// the time of loading a large history).
-fn parse_jsonl_parts(text: &str, parts: usize) -> Result<History, HistoryError> {
-    // the header and everything before the first op stay with the serial reader
-    let body_start = text.find(|c: char| !c.is_whitespace()).unwrap_or(text.len());
-    let first_end = text[body_start..].find('\n').map_or(text.len(), |i| body_start + i + 1);
-    let (head, body) = text.split_at(if text[body_start..first_end].contains("\"faultline_history\"") { first_end } else { 0 });
-    let mut h = parse_jsonl_serial(head)?;
-    let mut cuts = vec![0];
-    for i in 1..parts {
-        let at = (body.len() * i / parts).max(*cuts.last().unwrap_or(&0));
-        cuts.push(body[at..].find('\n').map_or(body.len(), |j| at + j + 1));
-    }
-    cuts.push(body.len());
-    let first_line = head.matches('\n').count();
-    let chunks: Vec<&str> = cuts.windows(2).map(|w| &body[w[0]..w[1]]).collect();
-    let starts: Vec<usize> = chunks.iter().scan(first_line, |line, c| Some(std::mem::replace(line, *line + c.matches('\n').count()))).collect();
-    let last = chunks.len() - 1;
-    let results: Vec<Result<Part, HistoryError>> = std::thread::scope(|s| {
-        let jobs: Vec<_> =
-            chunks.iter().zip(&starts).enumerate().map(|(i, (chunk, &start))| s.spawn(move || parse_jsonl_chunk(chunk, start, i == last))).collect();
-        jobs.into_iter().map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
-    });
-    for r in results {
-        let (ops, truncated) = r?;
-        for (line, op) in ops {
-            h.push(line, op, false);
-        }
-        h.truncated_line = truncated.or(h.truncated_line);
-    }
-    Ok(h)
-}
-
-/// One part's ops with their line numbers, and a cut-short last line.
-type Part = (Vec<(usize, Op)>, Option<usize>);
-
-/// The ops of one part of a JSON Lines text whose first line is line
-/// `start + 1`; a cut-short line is forgiven only at the end of the text.
-fn parse_jsonl_chunk(chunk: &str, start: usize, at_end: bool) -> Result<Part, HistoryError> {
-    let mut ops = Vec::with_capacity(chunk.len() / 128);
-    let mut line = start;
-    for raw in chunk.split_inclusive('\n') {
-        line += 1;
-        let text = raw.trim();
-        if text.is_empty() {
-            continue;
-        }
-        match crate::jsonl::parse_line(text, line) {
-            Ok(op) => ops.push((line, op)),
-            Err(_) if at_end && !raw.ends_with('\n') && text.starts_with('{') => return Ok((ops, Some(line))),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((ops, None))
-}
-
-fn parse_jsonl_serial(text: &str) -> Result<History, HistoryError> {
+pub(crate) fn parse_jsonl_serial(text: &str) -> Result<History, HistoryError> {
     let mut h = History::default();
     let mut r = JsonlReader::new(text.as_bytes());
     for item in &mut r {
@@ -290,37 +233,6 @@ fn parse_jepsen_log(text: &str) -> Result<History, HistoryError> {
         h.push(line, Op::new(process, kind, f.strip_prefix(':').unwrap_or(f), value), true);
     }
     Ok(h)
-}
-
-#[cfg(test)]
-mod parallel_tests {
-    use super::*;
-
-    #[test]
-    fn jsonl_parsed_in_parts_is_the_same_history_with_the_same_errors() {
-        let mut text = String::from("\n{\"faultline_history\":1,\"start_unix_ns\":7,\"workload\":\"set\"}\n");
-        for i in 0..300 {
-            text += &format!("{{\"index\":{},\"process\":{},\"type\":\"invoke\",\"f\":\"add\",\"value\":{i}}}\n\n", 2 * i, i % 7);
-            text += &format!("{{\"index\":{},\"process\":{},\"type\":\"ok\",\"f\":\"add\",\"value\":{i}}}\n", 2 * i + 1, i % 7);
-        }
-        let cut = format!("{text}{{\"index\":600,\"pro");
-        for t in [text.as_str(), cut.as_str()] {
-            let serial = parse_jsonl_serial(t).unwrap();
-            for parts in [1, 2, 3, 8, 64] {
-                let p = parse_jsonl_parts(t, parts).unwrap();
-                assert_eq!(
-                    (&p.ops, &p.lines, &p.header, p.truncated_line),
-                    (&serial.ops, &serial.lines, &serial.header, serial.truncated_line),
-                    "{parts} parts"
-                );
-            }
-        }
-        // a bad line in the middle is the same error, naming the same line
-        let bad = text.replacen("\"type\":\"ok\"", "\"type\":\"okay\"", 40);
-        let want = parse_jsonl_serial(&bad).unwrap_err().to_string();
-        assert_eq!(parse_jsonl_parts(&bad, 4).unwrap_err().to_string(), want);
-        assert!(want.contains("line"), "{want}");
-    }
 }
 
 #[cfg(test)]

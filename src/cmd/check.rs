@@ -173,6 +173,9 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
         FormatArg::JepsenLog => Some(Format::JepsenLog),
         FormatArg::PorcupineKv => Some(Format::PorcupineKv),
     };
+    if let Some(r) = check_txn_file(a, path, format, start) {
+        return r;
+    }
     let (format, h) = match history::load(path, format) {
         Ok(x) => x,
         Err(e) => return FileResult::BadInput(e.to_string()),
@@ -183,6 +186,57 @@ fn check_file(a: &Args, path: &Path, threads: usize) -> FileResult {
         std::thread::spawn(move || drop(h));
     }
     r
+}
+
+/// A JSON Lines file of transactions (by `--model`, or its header's
+/// workload), read with its values apart: each transaction's value is
+/// parsed when the checker reads it and dropped after, so a large history
+/// never exists as JSON values all at once. `None`: not such a file.
+fn check_txn_file(a: &Args, path: &Path, format: Option<Format>, start: Instant) -> Option<FileResult> {
+    if matches!(a.model, Some(ModelArg::Register | ModelArg::CasRegister | ModelArg::Kv)) {
+        return None;
+    }
+    // without --model, only the first line is read to learn the workload
+    use std::io::BufRead;
+    let first = std::io::BufReader::new(std::fs::File::open(path).ok()?).lines().map_while(Result::ok).find(|l| !l.trim().is_empty());
+    let head = first.unwrap_or_default();
+    let header_model = (a.model.is_none() && head.contains("\"faultline_history\""))
+        .then(|| serde_json::from_str::<history::Header>(&head).ok()?.workload)
+        .flatten()
+        .filter(|w| w == "list-append" || w == "rw-register");
+    if a.model.is_none() && header_model.is_none() {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let format = format.map_or_else(|| history::detect(path, &text).ok(), Some)?;
+    let registers = match (a.model, header_model.as_deref()) {
+        (Some(ModelArg::ListAppend), _) | (None, Some("list-append")) => false,
+        (Some(ModelArg::RwRegister), _) | (None, Some("rw-register")) => true,
+        _ => return None,
+    };
+    if format != Format::Jsonl {
+        return None;
+    }
+    let consistency = match super::txn::consistency(a.consistency.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return Some(FileResult::BadInput(e)),
+    };
+    let (h, texts) = match history::parse_jsonl_values_apart(&text) {
+        Ok(x) => x,
+        Err(e) => return Some(FileResult::BadInput(e.in_file(path).to_string())),
+    };
+    let src = checker::txn::Source { h: &h, texts: Some(&texts) };
+    let checked = if registers { checker::txn::check_rw_register_in(src, consistency) } else { checker::txn::check_list_append_in(src, consistency) };
+    let r = match checked {
+        Ok(result) => FileResult::Txn { result: Box::new(result), elapsed: start.elapsed() },
+        Err(e) => FileResult::BadInput(e.in_file(path).to_string()),
+    };
+    // the file's text and the ops: freed off the exit path
+    if h.ops.len() > 100_000 {
+        drop(texts);
+        std::thread::spawn(move || drop((h, text)));
+    }
+    Some(r)
 }
 
 fn check_loaded(a: &Args, path: &Path, format: Format, h: &history::History, start: Instant, threads: usize) -> FileResult {

@@ -83,16 +83,40 @@ fn collect_pairs<M>(h: &History, pairs: &[history::Pair], mut parse: impl FnMut(
     Ok(txns)
 }
 
+/// Where transactions' values are: in the history's ops, or (for a large
+/// file read with its values apart) as JSON text by position, each parsed
+/// when it is needed and dropped after.
+#[derive(Clone, Copy)]
+pub struct Source<'h> {
+    /// The history (values `null` when `texts` holds them).
+    pub h: &'h History,
+    /// Each op's value as JSON text, by position.
+    pub texts: Option<&'h [&'h str]>,
+}
+
+impl<'h> Source<'h> {
+    /// The value of the op at `pos`.
+    pub(super) fn value(&self, pos: usize) -> Result<std::borrow::Cow<'h, Value>, HistoryError> {
+        match self.texts.and_then(|t| t.get(pos)) {
+            Some(text) => serde_json::from_str(text)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| HistoryError::at(self.h.lines.get(pos).copied().unwrap_or(0), ErrorKind::BadField { field: "value", problem: e.to_string() })),
+            None => Ok(std::borrow::Cow::Borrowed(&self.h.ops[pos].value)),
+        }
+    }
+}
+
 /// Transaction `t` as results name it.
-pub(super) fn txn_ref<M>(h: &History, txns: &[Txn<M>], t: usize) -> TxnRef {
+pub(super) fn txn_ref<M>(src: Source<'_>, txns: &[Txn<M>], t: usize) -> TxnRef {
     let x = &txns[t];
-    let op = &h.ops[x.pos];
-    TxnRef { index: h.ops[x.invoke].index, process: op.process.client().unwrap_or(0), value: op.value.clone() }
+    let op = &src.h.ops[x.pos];
+    let value = src.value(x.pos).map(std::borrow::Cow::into_owned).unwrap_or_default();
+    TxnRef { index: src.h.ops[x.invoke].index, process: op.process.client().unwrap_or(0), value }
 }
 
 /// What the history says.
 pub struct Inferred<'h> {
-    h: &'h History,
+    src: Source<'h>,
     /// Every transaction, in invocation order.
     pub txns: Vec<Txn>,
     /// Their dependencies.
@@ -110,7 +134,7 @@ impl Explain for Inferred<'_> {
         &self.graph
     }
     fn txn_ref(&self, t: usize) -> TxnRef {
-        txn_ref(self.h, &self.txns, t)
+        txn_ref(self.src, &self.txns, t)
     }
     fn why(&self, a: usize, b: usize, kind: u8) -> String {
         Inferred::why(self, a, b, kind)
@@ -203,8 +227,9 @@ impl std::ops::Index<usize> for Lists {
     }
 }
 
-fn parse(h: &History, pos: usize, values: &Values, lists: &mut Lists) -> Result<Vec<Mop>, HistoryError> {
-    let v = &h.ops[pos].value;
+fn parse(src: Source<'_>, pos: usize, values: &Values, lists: &mut Lists) -> Result<Vec<Mop>, HistoryError> {
+    let (h, value) = (src.h, src.value(pos)?);
+    let v: &Value = &value;
     let bad = |problem: String| HistoryError::at(h.lines.get(pos).copied().unwrap_or(0), ErrorKind::BadField { field: "value", problem });
     let mops = v.as_array().ok_or_else(|| bad(format!("a transaction is a list of micro-ops, got {v}")))?;
     mops.iter()
@@ -222,7 +247,8 @@ fn parse(h: &History, pos: usize, values: &Values, lists: &mut Lists) -> Result<
 }
 
 /// Reads the transactions of `h` and infers what they say.
-pub fn infer(h: &History) -> Result<Inferred<'_>, HistoryError> {
+pub fn infer(src: Source<'_>) -> Result<Inferred<'_>, HistoryError> {
+    let h = src.h;
     let values = Values::new();
     let pairs = history::pair_with(h, threads())?;
     // parsed in contiguous parts on every core, each into an arena of its
@@ -235,7 +261,7 @@ pub fn infer(h: &History) -> Result<Inferred<'_>, HistoryError> {
             .map(|part| {
                 s.spawn(move || {
                     let mut lists = Lists::default();
-                    let txns = collect_pairs(h, part, |pos| parse(h, pos, values, &mut lists))?;
+                    let txns = collect_pairs(h, part, |pos| parse(src, pos, values, &mut lists))?;
                     Ok((txns, lists))
                 })
             })
@@ -257,7 +283,7 @@ pub fn infer(h: &History) -> Result<Inferred<'_>, HistoryError> {
             x
         }));
     }
-    let mut inf = Inferred { h, graph: Graph::new(txns.len()), txns, anomalies: Vec::new(), values, lists, orders: FxHashMap::default() };
+    let mut inf = Inferred { src, graph: Graph::new(txns.len()), txns, anomalies: Vec::new(), values, lists, orders: FxHashMap::default() };
     super::reads::check_reads(&mut inf);
     order_edges(&inf.txns, &mut inf.graph);
     inf.graph.finish();

@@ -19,6 +19,7 @@ use history::{History, HistoryError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use append::Source;
 pub use models::Consistency;
 
 /// One transaction as a result names it.
@@ -102,14 +103,25 @@ pub(crate) trait Explain {
 /// Checks a history of list-append transactions against `consistency`.
 /// Errors name the line of a malformed transaction.
 pub fn check_list_append(h: &History, consistency: Consistency) -> Result<TxnResult, HistoryError> {
-    let inferred = append::infer(h)?;
+    check_list_append_in(Source { h, texts: None }, consistency)
+}
+
+/// [`check_list_append`] of a history whose values are in `src` (a large
+/// file read with `history::parse_jsonl_values_apart`).
+pub fn check_list_append_in(src: Source<'_>, consistency: Consistency) -> Result<TxnResult, HistoryError> {
+    let inferred = append::infer(src)?;
     Ok(verdict("list-append", &inferred, &inferred.anomalies, inferred.txns.len(), consistency))
 }
 
 /// Checks a history of read-write register transactions (`[w k v]`,
 /// `[r k v]`, unique writes per key) against `consistency`.
 pub fn check_rw_register(h: &History, consistency: Consistency) -> Result<TxnResult, HistoryError> {
-    let inferred = register::infer(h)?;
+    check_rw_register_in(Source { h, texts: None }, consistency)
+}
+
+/// [`check_rw_register`] of a history whose values are in `src`.
+pub fn check_rw_register_in(src: Source<'_>, consistency: Consistency) -> Result<TxnResult, HistoryError> {
+    let inferred = register::infer(src)?;
     Ok(verdict("rw-register", &inferred, &inferred.anomalies, inferred.txns.len(), consistency))
 }
 

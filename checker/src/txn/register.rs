@@ -12,11 +12,11 @@
 //! (garbage-read), internal inconsistency, and lost updates (two
 //! transactions that read the same version and both wrote the key).
 
-use super::append::{anomaly, collect, order_edges, txn_ref, Status, Txn};
+use super::append::{anomaly, collect, order_edges, txn_ref, Source, Status, Txn};
 use super::graph::{Graph, RW, WR, WW};
 use super::{Anomaly, Explain, TxnRef};
 use crate::values::Values;
-use history::{ErrorKind, History, HistoryError};
+use history::{ErrorKind, HistoryError};
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 
@@ -32,7 +32,7 @@ pub(super) enum Rop {
 
 /// What the history says.
 pub struct Inferred<'h> {
-    h: &'h History,
+    src: Source<'h>,
     /// Every transaction, in invocation order.
     pub txns: Vec<Txn<Rop>>,
     graph: Graph,
@@ -48,7 +48,7 @@ impl Explain for Inferred<'_> {
         &self.graph
     }
     fn txn_ref(&self, t: usize) -> TxnRef {
-        txn_ref(self.h, &self.txns, t)
+        txn_ref(self.src, &self.txns, t)
     }
     fn why(&self, a: usize, b: usize, kind: u8) -> String {
         let writes = |t: usize| self.txns[t].mops.iter().filter_map(|m| if let Rop::Write(k, v) = *m { Some((k, v)) } else { None }).collect::<Vec<_>>();
@@ -86,8 +86,9 @@ impl Inferred<'_> {
     }
 }
 
-fn parse(h: &History, pos: usize, values: &Values) -> Result<Vec<Rop>, HistoryError> {
-    let v = &h.ops[pos].value;
+fn parse(src: Source<'_>, pos: usize, values: &Values) -> Result<Vec<Rop>, HistoryError> {
+    let (h, value) = (src.h, src.value(pos)?);
+    let v: &Value = &value;
     let bad = |problem: String| HistoryError::at(h.lines.get(pos).copied().unwrap_or(0), ErrorKind::BadField { field: "value", problem });
     let mops = v.as_array().ok_or_else(|| bad(format!("a transaction is a list of micro-ops, got {v}")))?;
     mops.iter()
@@ -100,10 +101,11 @@ fn parse(h: &History, pos: usize, values: &Values) -> Result<Vec<Rop>, HistoryEr
 }
 
 /// Reads the transactions of `h` and infers what they say.
-pub fn infer(h: &History) -> Result<Inferred<'_>, HistoryError> {
+pub fn infer(src: Source<'_>) -> Result<Inferred<'_>, HistoryError> {
+    let h = src.h;
     let values = Values::new();
-    let txns = collect(h, |pos| parse(h, pos, &values))?;
-    let mut inf = Inferred { h, graph: Graph::new(txns.len()), txns, anomalies: Vec::new(), values, next: FxHashMap::default() };
+    let txns = collect(h, |pos| parse(src, pos, &values))?;
+    let mut inf = Inferred { src, graph: Graph::new(txns.len()), txns, anomalies: Vec::new(), values, next: FxHashMap::default() };
     data_edges(&mut inf);
     order_edges(&inf.txns, &mut inf.graph);
     inf.graph.finish();

@@ -3,20 +3,11 @@
 //! a panic; a malformed transaction names its file and line.
 
 use checker::txn::{check_list_append, check_rw_register, Consistency};
-use history::{parse, Format};
+use history::{parse, Format, Rng};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
+/// Below `n`, as an index.
+fn below(rng: &mut Rng, n: usize) -> usize {
+    rng.below(n.max(1) as u64) as usize
 }
 
 const SEEDS: &[&str] = &[
@@ -29,17 +20,17 @@ const ALPHABET: &[u8] = b"{}[]()#:\"\\\t\n ,;_-0123456789nilrwappendtxnokfailinf
 
 fn mutate(rng: &mut Rng, seed: &str) -> String {
     let mut b = seed.as_bytes().to_vec();
-    for _ in 0..1 + rng.below(6) {
-        let at = rng.below(b.len() + 1);
-        match rng.below(4) {
-            0 if at < b.len() => b[at] = ALPHABET[rng.below(ALPHABET.len())],
+    for _ in 0..1 + below(rng, 6) {
+        let at = below(rng, b.len() + 1);
+        match below(rng, 4) {
+            0 if at < b.len() => b[at] = ALPHABET[below(rng, ALPHABET.len())],
             1 if at < b.len() => {
                 b.remove(at);
             }
-            2 => b.insert(at, ALPHABET[rng.below(ALPHABET.len())]),
+            2 => b.insert(at, ALPHABET[below(rng, ALPHABET.len())]),
             _ => {
-                let from = rng.below(b.len());
-                let len = rng.below(24).min(b.len() - from);
+                let from = below(rng, b.len());
+                let len = below(rng, 24).min(b.len() - from);
                 let piece: Vec<u8> = b[from..from + len].to_vec();
                 b.splice(at..at, piece);
             }
@@ -50,7 +41,7 @@ fn mutate(rng: &mut Rng, seed: &str) -> String {
 
 #[test]
 fn mutated_transactional_histories_never_panic_either_checker() {
-    let mut rng = Rng(11);
+    let mut rng = Rng::new(11);
     let (mut verdicts, mut errors) = (0, 0);
     for i in 0..20_000 {
         let text = mutate(&mut rng, SEEDS[i % SEEDS.len()]);

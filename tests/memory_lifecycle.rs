@@ -112,10 +112,21 @@ fn memory_node_that_never_recovers_fails_its_recovery_window() {
 #[test]
 fn memory_lost_acknowledged_appends_are_isolation_anomalies_for_the_txn_checker() {
     // the cut-off node runs whole transactions on its own copy: its clients
-    // read lists that no order of the majority's appends explains
+    // read lists that no order of the majority's appends explains. Only
+    // when a cut-off transaction reads what another lost one appended: on a
+    // loaded machine the cut-off clients spend the window waiting out
+    // read-only transactions, and a run shows none in about 1 of 15 (2 of 30
+    // with six runs at once on 2 cores), so up to 3 runs
     let args = ["--workload", "list-append", "--bug", "lost-write", "--fault-plan", "PLAN", "--rate", "200", "--op-timeout", "0.5"];
-    let (code, r, dir) = run("txn-lost", &args);
-    assert_eq!(code, 1, "{}", r.summary);
+    let mut outcomes = Vec::new();
+    let (code, r, dir) = loop {
+        let (code, r, dir) = run("txn-lost", &args);
+        outcomes.push(code);
+        if code != 0 || outcomes.len() == 3 {
+            break (code, r, dir);
+        }
+    };
+    assert_eq!(code, 1, "exit codes {outcomes:?}: {}", r.summary);
     let txn = r.checks.txn.as_ref().unwrap();
     assert_eq!(txn.valid, Verdict::Invalid, "{txn:?}");
     assert!(txn.not.iter().any(|m| m == "serializable"), "{:?}", txn.not);

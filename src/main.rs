@@ -20,6 +20,9 @@ enum Command {
     Lab(cmd::lab::Args),
     /// Run a test: SUT, workload and faults on a cluster; check; report.
     Run(Box<run::options::RunArgs>),
+    /// The named scenarios `run --scenario` takes; `scenarios NAME` prints
+    /// one's file to copy and edit.
+    Scenarios(run::scenario::Args),
     /// Re-check a stored run offline and rewrite its results.
     Analyze(cmd::analyze::Args),
     /// Remove faultline's leftover faults from a cluster's nodes.
@@ -79,6 +82,7 @@ fn dispatch(command: Command) -> i32 {
         Command::Check(a) => cmd::check::run(a),
         Command::Lab(a) => cmd::lab::run(a),
         Command::Run(a) => run::run(*a),
+        Command::Scenarios(a) => run::scenario::command(a),
         Command::Analyze(a) => cmd::analyze::run(a),
         Command::Heal(a) => cmd::analyze::heal(a),
         Command::Index(a) => cmd::analyze::index(a),

@@ -9,7 +9,8 @@ use std::fmt;
 /// Service-level objectives, as `--slo` gives them: `recovery=20s`,
 /// `recovery.SERVICE=15s`, `restart=10s`, `startup=60s`,
 /// `availability=0.99` (minimum success ratio outside fault windows),
-/// `append=1s` (the slowest acknowledged append).
+/// `append=1s` (the slowest acknowledged append), `reconfigure=5s` (the
+/// appends' stall around each log seal or reconfiguration).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Slos {
     /// Recovery SLO per service, `"*"` the default (20 s).
@@ -22,11 +23,14 @@ pub struct Slos {
     pub availability: Option<f64>,
     /// Longest an acknowledged append may take (the append workload).
     pub append: Option<f64>,
+    /// Longest the appends may stall after a log is sealed or reconfigured.
+    #[serde(default)]
+    pub reconfigure: Option<f64>,
 }
 
 impl Default for Slos {
     fn default() -> Self {
-        Slos { recovery: [("*".to_string(), 20.0)].into(), restart: None, startup: None, availability: None, append: None }
+        Slos { recovery: [("*".to_string(), 20.0)].into(), restart: None, startup: None, availability: None, append: None, reconfigure: None }
     }
 }
 
@@ -60,7 +64,7 @@ impl fmt::Display for SloError {
             SloProblem::NotADuration => write!(f, "--slo {item:?}: not a duration such as 20s or 500ms"),
             SloProblem::NotARatio => write!(f, "--slo {item:?}: availability must be a ratio between 0 and 1 (or 0% and 100%)"),
             SloProblem::UnknownName => {
-                write!(f, "--slo {item:?}: unknown SLO (recovery, recovery.SERVICE, restart, startup, availability, append)")
+                write!(f, "--slo {item:?}: unknown SLO (recovery, recovery.SERVICE, restart, startup, availability, append, reconfigure)")
             }
         }
     }
@@ -104,6 +108,7 @@ impl Slos {
                 "restart" => s.restart = Some(dur()?),
                 "startup" => s.startup = Some(dur()?),
                 "append" => s.append = Some(dur()?),
+                "reconfigure" => s.reconfigure = Some(dur()?),
                 "availability" => s.availability = Some(ratio(v).ok_or_else(|| fail(SloProblem::NotARatio))?),
                 _ => match k.strip_prefix("recovery.") {
                     Some(service) if !service.is_empty() => {

@@ -15,6 +15,8 @@ pub enum FaultError {
     Node(String, String),
     /// Several nodes failed.
     Nodes(Vec<FaultError>),
+    /// The system's own tool refused or failed (the fault, the cause).
+    System(String, String),
 }
 
 impl FaultError {
@@ -42,6 +44,7 @@ impl fmt::Display for FaultError {
         match self {
             FaultError::Unsupported(m) | FaultError::Invalid(m) => f.write_str(m),
             FaultError::Node(node, cause) => write!(f, "{node}: {cause}"),
+            FaultError::System(fault, cause) => write!(f, "{fault}: {cause}"),
             FaultError::Nodes(v) => {
                 let parts: Vec<String> = v.iter().map(|e| e.to_string()).collect();
                 f.write_str(&parts.join("; "))

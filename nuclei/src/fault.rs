@@ -1,6 +1,7 @@
 //! Faults as data, each with its named inverse.
 
 use crate::grudge::Grudge;
+use crate::package::Kind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -38,6 +39,39 @@ pub enum Fault {
     StrobeClock { nodes: Vec<String>, delta_ms: i64, period_ms: u64, duration_ms: u64 },
     /// Set these nodes' clocks back to the control node's time.
     ResetClock { nodes: Vec<String> },
+    /// Seal the tail segment of these logs and extend each chain with a new
+    /// one, through the system's own tool (all logs when empty).
+    ReconfigureLog { logs: Vec<u32> },
+    /// Wait until every reconfigured log's tail is writable again (extend
+    /// any still sealed); records who extended it.
+    SettleLog { logs: Vec<u32> },
+    /// Seal these logs without extending them (all logs when empty); with
+    /// `retry_ms`, try again until a seal succeeds or that long has passed
+    /// (each attempt recorded).
+    SealLog {
+        logs: Vec<u32>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        retry_ms: u64,
+    },
+    /// Extend the sealed logs, unless the system already did (recorded).
+    ExtendLog { logs: Vec<u32> },
+    /// Stop the system on these nodes and delete its data.
+    WipeNode { nodes: Vec<String> },
+    /// Start wiped nodes again, empty, doing what an operator must for
+    /// them to rejoin (each step recorded).
+    RejoinNode { nodes: Vec<String> },
+    /// Move leadership (of partitions, shards...) away from these nodes.
+    MoveLeadership { nodes: Vec<String> },
+    /// Lift the leadership preference set by `MoveLeadership`.
+    ReturnLeadership { nodes: Vec<String> },
+    /// Remove these nodes from the metadata (consensus) cluster.
+    RemoveMetadataNode { nodes: Vec<String> },
+    /// Add them back.
+    AddMetadataNode { nodes: Vec<String> },
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// What a node must support for a fault.
@@ -53,6 +87,9 @@ pub enum Needs {
     Kill,
     /// the SUT's pause ability.
     Pause,
+    /// a fault the SUT applies itself, through its own tools (log
+    /// reconfiguration, wipes, leadership, membership).
+    System(crate::package::Kind),
 }
 
 impl Fault {
@@ -72,6 +109,16 @@ impl Fault {
             Fault::BumpClock { .. } => "bump-clock",
             Fault::StrobeClock { .. } => "strobe-clock",
             Fault::ResetClock { .. } => "reset-clock",
+            Fault::ReconfigureLog { .. } => "reconfigure-log",
+            Fault::SettleLog { .. } => "settle-log",
+            Fault::SealLog { .. } => "seal-log",
+            Fault::ExtendLog { .. } => "extend-log",
+            Fault::WipeNode { .. } => "wipe-node",
+            Fault::RejoinNode { .. } => "rejoin-node",
+            Fault::MoveLeadership { .. } => "move-leadership",
+            Fault::ReturnLeadership { .. } => "return-leadership",
+            Fault::RemoveMetadataNode { .. } => "remove-metadata-node",
+            Fault::AddMetadataNode { .. } => "add-metadata-node",
         }
     }
 
@@ -85,6 +132,11 @@ impl Fault {
             Fault::Pause { nodes } => Fault::Resume { nodes: nodes.clone() },
             Fault::BumpClock { offsets_ms } => Fault::ResetClock { nodes: offsets_ms.keys().cloned().collect() },
             Fault::StrobeClock { nodes, .. } => Fault::ResetClock { nodes: nodes.clone() },
+            Fault::ReconfigureLog { logs } => Fault::SettleLog { logs: logs.clone() },
+            Fault::SealLog { logs, .. } => Fault::ExtendLog { logs: logs.clone() },
+            Fault::WipeNode { nodes } => Fault::RejoinNode { nodes: nodes.clone() },
+            Fault::MoveLeadership { nodes } => Fault::ReturnLeadership { nodes: nodes.clone() },
+            Fault::RemoveMetadataNode { nodes } => Fault::AddMetadataNode { nodes: nodes.clone() },
             _ => return None,
         })
     }
@@ -97,6 +149,11 @@ impl Fault {
             Fault::Kill { .. } | Fault::Start { .. } => Needs::Kill,
             Fault::Pause { .. } | Fault::Resume { .. } => Needs::Pause,
             Fault::BumpClock { .. } | Fault::StrobeClock { .. } | Fault::ResetClock { .. } => Needs::Clock,
+            Fault::ReconfigureLog { .. } | Fault::SettleLog { .. } => Needs::System(Kind::Reconfigure),
+            Fault::SealLog { .. } | Fault::ExtendLog { .. } => Needs::System(Kind::Seal),
+            Fault::WipeNode { .. } | Fault::RejoinNode { .. } => Needs::System(Kind::Wipe),
+            Fault::MoveLeadership { .. } | Fault::ReturnLeadership { .. } => Needs::System(Kind::Leadership),
+            Fault::RemoveMetadataNode { .. } | Fault::AddMetadataNode { .. } => Needs::System(Kind::Membership),
         }
     }
 }
@@ -143,6 +200,11 @@ mod tests {
             Fault::Pause { nodes: n.clone() },
             Fault::BumpClock { offsets_ms: [("n1".to_string(), 5)].into() },
             Fault::StrobeClock { nodes: n.clone(), delta_ms: 5, period_ms: 10, duration_ms: 100 },
+            Fault::ReconfigureLog { logs: vec![] },
+            Fault::SealLog { logs: vec![0], retry_ms: 0 },
+            Fault::WipeNode { nodes: n.clone() },
+            Fault::MoveLeadership { nodes: n.clone() },
+            Fault::RemoveMetadataNode { nodes: n.clone() },
         ];
         let pairs: Vec<(&str, &str)> = faults.iter().map(|f| (f.f(), f.inverse().map(|i| i.f()).unwrap())).collect();
         assert_eq!(
@@ -154,10 +216,17 @@ mod tests {
                 ("kill", "start"),
                 ("pause", "resume"),
                 ("bump-clock", "reset-clock"),
-                ("strobe-clock", "reset-clock")
+                ("strobe-clock", "reset-clock"),
+                ("reconfigure-log", "settle-log"),
+                ("seal-log", "extend-log"),
+                ("wipe-node", "rejoin-node"),
+                ("move-leadership", "return-leadership"),
+                ("remove-metadata-node", "add-metadata-node")
             ]
         );
         assert!(Fault::StopPartition.inverse().is_none());
+        // each system fault needs the ability of its own kind
+        assert!(faults[7..].iter().all(|f| matches!(f.needs(), Needs::System(k) if Some(k.package().start_f) == Some(f.f()))));
         let p = Fault::IsolatePrimary { ports: vec![] };
         assert_eq!((p.f(), p.inverse().map(|i| i.f())), ("start-partition", Some("stop-partition")));
     }

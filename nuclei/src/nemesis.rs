@@ -3,7 +3,7 @@
 
 use crate::commands::{self as c, LOSS_CHAIN, PARTITION_CHAIN};
 use crate::error::FaultError;
-use crate::fault::{Fault, Needs};
+use crate::fault::{closing, Fault, Needs};
 use crate::grudge::{valid_for, Grudge};
 use crate::heal::{clock_offset, heal_leftovers, reset_node_clock};
 use crate::target::{Injector, Target};
@@ -24,6 +24,8 @@ struct Active {
     killed: BTreeSet<String>,
     paused: BTreeSet<String>,
     clocks: BTreeSet<String>,
+    /// Faults on the system itself whose windows are open, in order.
+    system: Vec<Fault>,
 }
 
 /// The fault injector of one run on real nodes (over SSH).
@@ -60,6 +62,9 @@ impl Nemesis {
             match need {
                 Needs::Kill if !self.target.can_kill() => errs.push(format!("{} cannot be killed and restarted", self.target.name())),
                 Needs::Pause if self.target.pause_pattern().is_none() => errs.push(format!("{} cannot be paused", self.target.name())),
+                Needs::System(k) if !self.target.supports(*k) => {
+                    errs.push(format!("{} does not support the {} fault (it is done through the system's own tools)", self.target.name(), k.package().name))
+                }
                 _ => {}
             }
             for cl in self.cluster.clients() {
@@ -119,7 +124,37 @@ impl Nemesis {
         })
     }
 
+    /// A fault the system applies itself, on the nodes it names; its
+    /// window is remembered until its inverse runs.
+    fn apply_system(&self, fault: &Fault, t0: Instant) -> Result<Value, FaultError> {
+        self.check(&[fault.needs()])?;
+        let names = fault_nodes(fault);
+        for n in names {
+            self.ip(n)?;
+        }
+        let clients: Vec<&NodeClient> = self.cluster.clients().iter().filter(|c| names.contains(&c.node().name)).collect();
+        let mut done = self.target.system_fault(fault, &clients)?;
+        let now = json!(Instant::now().saturating_duration_since(t0).as_nanos() as u64);
+        {
+            let mut a = self.active();
+            if fault.inverse().is_some() {
+                a.system.push(fault.clone());
+            } else if let Some(i) = a.system.iter().position(|o| o.inverse().as_ref() == Some(fault)) {
+                a.system.remove(i);
+            }
+        }
+        if !done.is_object() {
+            done = json!({"result": done});
+        }
+        let at: Map<String, Value> = if names.is_empty() { self.names() } else { names.to_vec() }.into_iter().map(|n| (n, now.clone())).collect();
+        done["at"] = Value::Object(at);
+        Ok(done)
+    }
+
     fn apply_fault(&self, fault: &Fault, t0: Instant) -> Result<Value, FaultError> {
+        if let Needs::System(_) = fault.needs() {
+            return self.apply_system(fault, t0);
+        }
         let all = self.names();
         let (done, mut extra) = match fault {
             Fault::StartPartition { grudge, ports } => {
@@ -223,6 +258,7 @@ impl Nemesis {
                 self.active().clocks.retain(|n| !nodes.contains(n));
                 (d, json!({"nodes": nodes, "measured_ms": self.clock_offsets()}))
             }
+            system => return Err(FaultError::Invalid(format!("{} is a fault on the system itself", system.f()))),
         };
         let at: Map<String, Value> = done.into_iter().map(|(n, t)| (n, json!(t.saturating_duration_since(t0).as_nanos() as u64))).collect();
         extra["at"] = Value::Object(at);
@@ -250,9 +286,10 @@ impl Nemesis {
             }
         };
         note(self.on_nodes(&all, |cl| cl.run(&c::flush(PARTITION_CHAIN).and(c::flush(LOSS_CHAIN))).map(|_| ()).map_err(|e| e.to_string())));
-        let (slow, paused, killed, clocks) = {
+        let (slow, paused, killed, clocks, system) = {
             let a = self.active();
-            (a.slow, a.paused.iter().cloned().collect::<Vec<_>>(), a.killed.iter().cloned().collect::<Vec<_>>(), a.clocks.iter().cloned().collect::<Vec<_>>())
+            let nodes = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>();
+            (a.slow, nodes(&a.paused), nodes(&a.killed), nodes(&a.clocks), closing(&a.system))
         };
         if slow {
             note(self.apply_fault(&Fault::StopSlow, Instant::now()).map(|_| BTreeMap::new()));
@@ -265,6 +302,9 @@ impl Nemesis {
         }
         if !clocks.is_empty() {
             note(self.apply_fault(&Fault::ResetClock { nodes: clocks }, Instant::now()).map(|_| BTreeMap::new()));
+        }
+        for inverse in system {
+            note(self.apply_system(&inverse, Instant::now()).map(|_| BTreeMap::new()));
         }
         let mut a = self.active();
         a.partition = false;
@@ -309,5 +349,19 @@ impl Injector for Nemesis {
     /// Heals everything and removes faultline's chains from every node.
     fn teardown(&self) -> Vec<FaultError> {
         self.remove_chains()
+    }
+}
+
+/// The nodes a fault on the system names (none for log faults: they act on
+/// the cluster).
+fn fault_nodes(f: &Fault) -> &[String] {
+    match f {
+        Fault::WipeNode { nodes }
+        | Fault::RejoinNode { nodes }
+        | Fault::MoveLeadership { nodes }
+        | Fault::ReturnLeadership { nodes }
+        | Fault::RemoveMetadataNode { nodes }
+        | Fault::AddMetadataNode { nodes } => nodes,
+        _ => &[],
     }
 }

@@ -22,6 +22,16 @@ pub enum Kind {
     Pause,
     /// Clock bumps and strobes.
     Clock,
+    /// Seal and extend logs (the SUT's own tool).
+    Reconfigure,
+    /// Seal logs, extended by the inverse.
+    Seal,
+    /// Delete a node's data; it rejoins empty.
+    Wipe,
+    /// Move leadership away from a node.
+    Leadership,
+    /// Remove a node from the metadata cluster and add it back.
+    Membership,
 }
 
 /// A fault package's metadata: reports shade its windows and the recovery
@@ -41,13 +51,18 @@ pub struct Package {
 }
 
 /// Every package.
-pub const PACKAGES: [Package; 6] = [
+pub const PACKAGES: [Package; 11] = [
     Package { kind: Kind::Partition, name: "partition", start_f: "start-partition", stop_f: "stop-partition", color: "#e8a0a0" },
     Package { kind: Kind::Loss, name: "loss", start_f: "start-loss", stop_f: "stop-loss", color: "#e8c890" },
     Package { kind: Kind::Slow, name: "slow", start_f: "start-slow", stop_f: "stop-slow", color: "#d8d890" },
     Package { kind: Kind::Kill, name: "kill", start_f: "kill", stop_f: "start", color: "#a0a0e8" },
     Package { kind: Kind::Pause, name: "pause", start_f: "pause", stop_f: "resume", color: "#a0d8e8" },
     Package { kind: Kind::Clock, name: "clock", start_f: "bump-clock", stop_f: "reset-clock", color: "#c8a0e8" },
+    Package { kind: Kind::Reconfigure, name: "reconfigure-log", start_f: "reconfigure-log", stop_f: "settle-log", color: "#b8e0b0" },
+    Package { kind: Kind::Seal, name: "seal-log", start_f: "seal-log", stop_f: "extend-log", color: "#90c890" },
+    Package { kind: Kind::Wipe, name: "wipe-node", start_f: "wipe-node", stop_f: "rejoin-node", color: "#e0a0c8" },
+    Package { kind: Kind::Leadership, name: "move-leadership", start_f: "move-leadership", stop_f: "return-leadership", color: "#c0c0c0" },
+    Package { kind: Kind::Membership, name: "metadata-membership", start_f: "remove-metadata-node", stop_f: "add-metadata-node", color: "#d0b890" },
 ];
 
 impl Kind {
@@ -69,6 +84,7 @@ impl Kind {
             Kind::Kill => Needs::Kill,
             Kind::Pause => Needs::Pause,
             Kind::Clock => Needs::Clock,
+            k => Needs::System(k),
         }
     }
 }
@@ -144,6 +160,11 @@ fn start_fault(kind: Kind, nodes: &[String], rng: &mut Rng) -> Fault {
             let ms = (rng.below(5000) as i64 + 100) * if rng.chance(0.5) { 1 } else { -1 };
             Fault::BumpClock { offsets_ms: pick_one(rng).into_iter().map(|n| (n, ms)).collect() }
         }
+        Kind::Reconfigure => Fault::ReconfigureLog { logs: vec![] },
+        Kind::Seal => Fault::SealLog { logs: vec![], retry_ms: 0 },
+        Kind::Wipe => Fault::WipeNode { nodes: pick_one(rng) },
+        Kind::Leadership => Fault::MoveLeadership { nodes: pick_one(rng) },
+        Kind::Membership => Fault::RemoveMetadataNode { nodes: pick_one(rng) },
     }
 }
 

@@ -6,6 +6,7 @@
 
 use crate::error::FaultError;
 use crate::fault::{Fault, Needs};
+use crate::package::Kind;
 use control::NodeClient;
 use serde_json::Value;
 use std::time::Instant;
@@ -35,6 +36,17 @@ pub trait Target: Send + Sync {
     /// The node that leads now, if the system has a leader and one is known.
     fn primary(&self) -> Option<String> {
         None
+    }
+    /// True when the system applies faults of `kind` itself
+    /// ([`Target::system_fault`]).
+    fn supports(&self, _kind: Kind) -> bool {
+        false
+    }
+    /// Applies a fault on the system itself (log reconfiguration, wipe,
+    /// leadership, membership) on the named `nodes`: what it did and saw,
+    /// for the history.
+    fn system_fault(&self, fault: &Fault, _nodes: &[&NodeClient]) -> Result<Value, FaultError> {
+        Err(FaultError::Unsupported(format!("{} does not support {}", self.name(), fault.f())))
     }
 }
 

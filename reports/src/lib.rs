@@ -7,6 +7,7 @@ pub mod html;
 mod index;
 pub mod plots;
 mod report;
+pub mod system_faults;
 
 pub use index::{render_index, IndexRow};
 pub use plots::Shade;

@@ -256,6 +256,8 @@ pub fn render_run(r: &RunReport) -> String {
         );
     }
 
+    b += &crate::system_faults::render(results, r.history, &r.shades, t_end);
+
     // anomalies
     b += &r.findings;
     for (name, why) in &results.checks.unknown {
@@ -265,8 +267,12 @@ pub fn render_run(r: &RunReport) -> String {
     // settings
     let _ = write!(
         b,
-        "<h2 id=\"settings\">Settings</h2><p>Reproduce: <code>{}</code></p><p>Seed {} · started {} · faultline {}</p><details><summary>test.json</summary><pre>{}</pre></details>",
+        "<h2 id=\"settings\">Settings</h2><p>Reproduce: <code>{}</code></p><p>System {} · seed {} · started {} · faultline {}</p><details><summary>test.json</summary><pre>{}</pre></details>",
         esc(&reproduce(test)),
+        esc(&match &test.sut_version {
+            Some(v) => format!("{} ({v})", test.db),
+            None => test.db.clone(),
+        }),
         test.seed,
         esc(&test.started_at),
         esc(&test.faultline_version),

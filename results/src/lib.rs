@@ -18,5 +18,7 @@ mod records;
 mod run;
 
 pub use checker::Verdict;
+pub mod system_faults;
+
 pub use records::{read, write, NodeRecord, RecordError, RunFacts, Startup, TestRecord};
 pub use run::{AppendLatency, Availability, Checks, RunResults, StartupCheck, Stats, RESULTS_VERSION};

@@ -90,6 +90,10 @@ pub struct TestRecord {
     /// Host key checking, as the nodes file set it.
     #[serde(default)]
     pub host_key_check: Option<Value>,
+    /// The version of the system under test that ran (what its binary
+    /// says; written once it is installed): trends compare like with like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sut_version: Option<String>,
 }
 
 /// Start-up times, from the timed readiness.
@@ -132,4 +136,10 @@ pub struct RunFacts {
     /// The fault schedule that was planned.
     #[serde(default)]
     pub schedule: Vec<Value>,
+    /// The version of the system that ran (what its binary says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sut_version: Option<String>,
+    /// Faults applied while the system started, and their closing inverses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub startup_faults: Vec<crate::system_faults::StartupFault>,
 }

@@ -73,6 +73,12 @@ pub struct Checks {
     /// The append-latency SLO.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub append_latency: Option<AppendLatency>,
+    /// The appends' stall after each log seal (the `reconfigure=` SLO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconfiguration: Option<checker::stall::StallCheck>,
+    /// The seals tried while the system started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_faults: Option<crate::system_faults::StartupFaultsCheck>,
     /// The SLOs applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slos: Option<Slos>,
@@ -99,6 +105,8 @@ impl Checks {
         add("availability", self.availability.as_ref().map(|c| c.valid));
         add("startup", self.startup.as_ref().map(|c| c.valid));
         add("append_latency", self.append_latency.as_ref().map(|c| c.valid));
+        add("startup_faults", self.startup_faults.as_ref().map(|c| c.valid));
+        add("reconfiguration", self.reconfiguration.as_ref().map(|c| c.valid));
         v
     }
 }

@@ -120,6 +120,11 @@ fn run_checks(cfg: &RunConfig, facts: &RunFacts, h: &History, completed: bool) -
         let took = facts.startup.as_ref().and_then(|s| s.cluster);
         c.startup = Some(StartupCheck { valid: Verdict::of(took.is_some_and(|t| t <= limit)), slo_s: limit, cluster_s: took });
     }
+    c.startup_faults = results::system_faults::check_startup_seals(&facts.startup_faults);
+    if let Some(limit) = slos.reconfigure {
+        c.reconfiguration =
+            guarded("reconfiguration", &mut unknown, || checker::stall::check_stalls(h, limit).map_err(|e| e.in_file(Path::new("history.jsonl")))).flatten();
+    }
     c.slos = Some(slos);
     c.unknown = unknown;
     c

@@ -13,6 +13,8 @@ mod log;
 pub mod options;
 mod recorder;
 pub mod report;
+pub mod scenario;
+mod startup;
 pub mod store;
 pub mod system;
 
@@ -161,7 +163,8 @@ pub(crate) fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Optio
         }
     };
     let vm = nodes.as_ref().is_some_and(|n| n.backend.as_deref() == Some("vm"));
-    let choice = systems::Choice { serializable: cfg.serializable, slow_nodes: vm };
+    let choice =
+        systems::Choice { serializable: cfg.serializable, slow_nodes: vm, version: cfg.version.clone(), binaries: cfg.own_builds().unwrap_or_default() };
     let db: Option<Arc<dyn systems::Db>> = match &cfg.system {
         Some(p) => match systems::file::SystemFile::load(p) {
             Ok(f) => Some(Arc::new(systems::file::FileDb::new(f).with_client_env(cfg.client_env()))),
@@ -219,6 +222,7 @@ fn run_in(cfg: &RunConfig, seed: u64, cfg_text: Option<String>, nodes: Option<&N
         nodes: nodes.iter().flat_map(|f| f.resolve()).map(|n| results::NodeRecord { name: n.name, address: n.address, user: n.user }).collect(),
         backend: nodes.map(|f| f.backend.clone()).unwrap_or(Some(system.name().to_string())),
         host_key_check: nodes.and_then(|f| serde_json::to_value(f.host_key_check).ok()),
+        sut_version: None,
     };
     if let Err(e) = results::write(&dir.join("test.json"), &test) {
         log.say(&format!("cannot write test.json: {e}"));
@@ -226,6 +230,12 @@ fn run_in(cfg: &RunConfig, seed: u64, cfg_text: Option<String>, nodes: Option<&N
     }
     install_signal_handlers();
     let facts = lifecycle(cfg, seed, system.as_ref(), &dir, &log);
+    if facts.sut_version.is_some() {
+        let test = results::TestRecord { sut_version: facts.sut_version.clone(), ..test };
+        if let Err(e) = results::write(&dir.join("test.json"), &test) {
+            log.say(&format!("cannot write test.json: {e}"));
+        }
+    }
     if let Err(e) = results::write(&dir.join("run.json"), &facts) {
         log.say(&format!("cannot write run.json: {e}"));
     }
@@ -353,10 +363,11 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
             return facts;
         }
     };
-    let needs: Vec<nuclei::Needs> = match &plan {
+    let mut needs: Vec<nuclei::Needs> = match &plan {
         Some(steps) => steps.iter().map(|s| s.fault.needs()).collect(),
         None => kinds.iter().map(|k| k.needs()).collect(),
     };
+    needs.extend(cfg.startup_plan.iter().map(|s| s.fault.needs()));
     if let Err(e) = injector.preflight(&needs) {
         facts.refused = Some(e.to_string());
         return facts;
@@ -374,16 +385,32 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         facts.infrastructure_error = Some(format!("setup failed: {e}"));
         return facts;
     }
+    facts.sut_version = system.version();
+    if let Some(v) = &facts.sut_version {
+        log.say(&format!("{} version: {v}", system.name()));
+    }
     let started = Instant::now();
     if let Err(e) = system.start() {
         facts.infrastructure_error = Some(format!("start failed: {e}"));
         return facts;
     }
     let ready_timeout = Duration::from_secs_f64(cfg.ready_timeout);
-    let startup: Startup = match rt.block_on(system.bootstrap(ready_timeout)) {
-        Ok(()) => rt.block_on(system.wait_ready(started, ready_timeout)),
-        Err(e) => Startup { nodes: Vec::new(), cluster: None, not_ready: vec![("bootstrap".into(), e.to_string())] },
-    };
+    let (startup, early): (Startup, _) = std::thread::scope(|s| {
+        let early = s.spawn(|| startup::apply(injector, &cfg.startup_plan, started));
+        let ready = match rt.block_on(system.bootstrap(ready_timeout)) {
+            Ok(()) => rt.block_on(system.wait_ready(started, ready_timeout)),
+            Err(e) => Startup { nodes: Vec::new(), cluster: None, not_ready: vec![("bootstrap".into(), e.to_string())] },
+        };
+        (ready, early.join().unwrap_or_default())
+    });
+    if !cfg.startup_plan.is_empty() {
+        let (applied, mut records) = early;
+        for r in &records {
+            log.say(&format!("startup fault {} at {} ms: {}", r.f, r.at_ms, r.error.as_deref().unwrap_or("done")));
+        }
+        records.extend(startup::close(injector, &applied, started));
+        facts.startup_faults = records;
+    }
     facts.startup = Some(startup.clone());
     if !startup.ready() {
         let why: Vec<String> = startup.not_ready.iter().map(|(n, e)| format!("{n}: {e}")).collect();

@@ -3,7 +3,7 @@
 
 use nuclei::Kind;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The system that runs in this process, with no nodes: `--db memory`.
 pub const MEMORY: &str = "memory";
@@ -14,6 +14,10 @@ pub struct RunArgs {
     /// Read these options from a TOML file (flags given too override it).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// A named scenario (`faultline scenarios` lists them) or a scenario
+    /// file: its options, fault plan and SLOs (flags given too override it).
+    #[arg(long, conflicts_with = "config")]
+    pub scenario: Option<String>,
     /// The system under test: etcd, restate, or memory (an in-process
     /// cluster, correct or with `--bug`s: no nodes needed) [default: etcd].
     #[arg(long)]
@@ -22,6 +26,14 @@ pub struct RunArgs {
     /// instead of a built-in one.
     #[arg(long, conflicts_with = "db")]
     pub system: Option<PathBuf>,
+    /// The system's release to install from its registry (Restate: an npm
+    /// version such as 1.7.12) instead of the one faultline pins.
+    #[arg(long = "version", value_name = "VERSION")]
+    pub sut_version: Option<String>,
+    /// Your own build of the system, NAME=PATH (repeatable), uploaded to
+    /// the nodes by checksum: restate-server=..., restatectl=..., etcd=...
+    #[arg(long = "binary", value_name = "NAME=PATH")]
+    pub binaries: Vec<String>,
     /// An environment variable for the system file's client, KEY=VALUE
     /// (repeatable): `FAULTLINE_ZK_SYNC=1`.
     #[arg(long = "client-env", value_name = "KEY=VALUE")]
@@ -125,6 +137,10 @@ pub struct RunConfig {
     pub system: Option<PathBuf>,
     /// Extra environment for that system's client, KEY=VALUE.
     pub client_env: Vec<String>,
+    /// The system's release from its registry (`--version`).
+    pub version: Option<String>,
+    /// The user's own binaries, NAME=PATH (`--binary`).
+    pub binaries: Vec<String>,
     /// Workload.
     pub workload: String,
     /// The consistency model transactions are checked against (Elle's name).
@@ -165,6 +181,13 @@ pub struct RunConfig {
     pub slo: Vec<String>,
     /// A fault plan file.
     pub fault_plan: Option<PathBuf>,
+    /// A fault plan written inline (a scenario's), instead of a file.
+    pub plan: Vec<nuclei::Step>,
+    /// Faults applied from the instant the nodes are started, while the
+    /// system bootstraps (at_ms after the start); closed once it is ready.
+    pub startup_plan: Vec<nuclei::Step>,
+    /// The scenario the options came from.
+    pub scenario: Option<String>,
 }
 
 impl Default for RunConfig {
@@ -173,6 +196,8 @@ impl Default for RunConfig {
             db: "etcd".into(),
             system: None,
             client_env: Vec::new(),
+            version: None,
+            binaries: Vec::new(),
             workload: "register".into(),
             consistency: "serializable".into(),
             nemesis: vec!["partition".into(), "kill".into()],
@@ -193,6 +218,9 @@ impl Default for RunConfig {
             store: PathBuf::from("store"),
             slo: Vec::new(),
             fault_plan: None,
+            plan: Vec::new(),
+            startup_plan: Vec::new(),
+            scenario: None,
         }
     }
 }
@@ -200,13 +228,23 @@ impl Default for RunConfig {
 impl RunConfig {
     /// The config file (if any) overridden by the flags; checked.
     pub fn resolve(a: &RunArgs) -> Result<(RunConfig, Option<String>), String> {
-        let (mut c, text) = match &a.config {
-            Some(p) => {
+        let (mut c, text) = match (&a.config, &a.scenario) {
+            (_, Some(name)) => {
+                let (sc, text) = super::scenario::load(name)?;
+                let mut c = sc.run;
+                c.scenario = Some(name.clone());
+                if c.name.is_none() {
+                    let stem = Path::new(name).file_stem().map(|s| s.to_string_lossy().to_string());
+                    c.name = stem;
+                }
+                (c, Some(text))
+            }
+            (Some(p), None) => {
                 let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
                 let c: RunConfig = toml::from_str(&text).map_err(|e| format!("{}: {}", p.display(), e.to_string().trim_end()))?;
                 (c, Some(text))
             }
-            None => (RunConfig::default(), None),
+            (None, None) => (RunConfig::default(), None),
         };
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = a.$f.clone() { c.$f = v; } )* };
@@ -215,6 +253,7 @@ impl RunConfig {
         c.slo.extend(a.slo.iter().cloned());
         if a.fault_plan.is_some() {
             c.fault_plan = a.fault_plan.clone();
+            c.plan.clear();
         }
         if let Some(n) = &a.nemesis {
             c.nemesis = n.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty() && s != "none").collect();
@@ -232,6 +271,16 @@ impl RunConfig {
             c.system = Some(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
         }
         c.client_env.extend(a.client_env.iter().cloned());
+        if a.sut_version.is_some() {
+            c.version = a.sut_version.clone();
+        }
+        for b in &a.binaries {
+            // a binary is recorded by its absolute path: runs compare like with like
+            let (name, path) = b.split_once('=').unwrap_or((b, ""));
+            let abs = std::fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or_else(|_| path.to_string());
+            c.binaries.retain(|x| !x.starts_with(&format!("{name}=")));
+            c.binaries.push(format!("{name}={abs}"));
+        }
         if let Some(p) = &c.system {
             c.db = systems::file::SystemFile::load(p).map_err(|e| e.to_string())?.spec.name;
         }
@@ -244,7 +293,8 @@ impl RunConfig {
         Ok((c, text))
     }
 
-    fn check(&self) -> Result<(), String> {
+    /// Checks every option; the error names the option.
+    pub fn check(&self) -> Result<(), String> {
         if self.system.is_none() && self.db != MEMORY && !systems::names().contains(&self.db.as_str()) {
             return Err(format!("unknown --db {:?} (one of {}, {MEMORY})", self.db, systems::names().join(", ")));
         }
@@ -254,7 +304,8 @@ impl RunConfig {
         self.txn_consistency()?;
         for k in &self.nemesis {
             if Kind::parse(k).is_none() {
-                return Err(format!("unknown fault {k:?} in --nemesis (partition, kill, pause, loss, slow, clock, none)"));
+                let all: Vec<&str> = nuclei::PACKAGES.iter().map(|p| p.name).collect();
+                return Err(format!("unknown fault {k:?} in --nemesis (one of {}, or none)", all.join(", ")));
             }
         }
         let positive = [
@@ -278,11 +329,15 @@ impl RunConfig {
         }
         checker::slo::Slos::parse(&self.slo).map_err(|e| e.to_string())?;
         if let Some(p) = &self.fault_plan {
+            if !self.plan.is_empty() {
+                return Err(format!("--fault-plan {} and an inline plan: give one", p.display()));
+            }
             self.plan().map_err(|e| format!("--fault-plan {}: {e}", p.display()))?;
         }
         if let Some(bad) = self.client_env.iter().find(|kv| !kv.contains('=')) {
             return Err(format!("--client-env {bad:?}: expected KEY=VALUE"));
         }
+        self.own_builds()?;
         if !self.client_env.is_empty() && self.system.is_none() {
             return Err("--client-env applies to --system only".into());
         }
@@ -306,6 +361,37 @@ impl RunConfig {
         crate::cmd::txn::consistency(Some(&self.consistency))
     }
 
+    /// `--version` and `--binary`, checked against what the system takes:
+    /// the binaries by name.
+    pub fn own_builds(&self) -> Result<std::collections::BTreeMap<String, PathBuf>, String> {
+        if self.version.is_none() && self.binaries.is_empty() {
+            return Ok(Default::default());
+        }
+        let Some((names, registry)) = systems::own_builds(&self.db).filter(|_| self.system.is_none()) else {
+            return Err(format!("--version and --binary apply to the built-in systems ({}), not {}", systems::names().join(", "), self.db));
+        };
+        if let Some(v) = &self.version {
+            if !registry {
+                return Err(format!("--version: {} comes from its Debian package; give your own build with --binary {}=PATH", self.db, names[0]));
+            }
+            if !systems::restate::plausible_version(v) {
+                return Err(format!("--version {v:?} is not a release number (like {})", systems::restate::VERSION));
+            }
+        }
+        let mut out = std::collections::BTreeMap::new();
+        for b in &self.binaries {
+            let (name, path) = b.split_once('=').ok_or_else(|| format!("--binary {b:?}: expected NAME=PATH"))?;
+            if !names.contains(&name) {
+                return Err(format!("--binary {name}: {} takes {}", self.db, names.join(", ")));
+            }
+            if !Path::new(path).is_file() {
+                return Err(format!("--binary {name}={path}: no such file"));
+            }
+            out.insert(name.to_string(), PathBuf::from(path));
+        }
+        Ok(out)
+    }
+
     /// The client environment, as pairs.
     pub fn client_env(&self) -> Vec<(String, String)> {
         self.client_env.iter().filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -327,7 +413,11 @@ impl RunConfig {
 
     /// The fault plan from `--fault-plan`, if any.
     pub fn plan(&self) -> Result<Option<Vec<nuclei::Step>>, String> {
-        let Some(p) = &self.fault_plan else { return Ok(None) };
+        let Some(p) = &self.fault_plan else {
+            let mut steps = self.plan.clone();
+            steps.sort_by_key(|s| s.at_ms);
+            return Ok(Some(steps).filter(|s| !s.is_empty()));
+        };
         let text = std::fs::read_to_string(p).map_err(|e| e.to_string())?;
         let mut steps: Vec<nuclei::Step> = serde_json::from_str(&text).map_err(|e| e.to_string())?;
         steps.sort_by_key(|s| s.at_ms);

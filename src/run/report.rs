@@ -71,7 +71,11 @@ pub fn write_index(store: &Path) -> Result<usize, String> {
         rows.push(IndexRow {
             date: test.started_at.clone(),
             name: test.name.clone(),
-            db: test.db.clone(),
+            // the version that ran, so that runs compare like with like
+            db: match &test.sut_version {
+                Some(v) => format!("{} ({v})", test.db),
+                None => test.db.clone(),
+            },
             workload: test.workload.clone(),
             faults: test.nemesis.join(","),
             verdict: r.as_ref().map(|r| r.valid.as_str()).unwrap_or("unknown").to_string(),

@@ -30,6 +30,10 @@ pub trait System: Send + Sync {
     fn install(&self) -> Result<(), String> {
         Ok(())
     }
+    /// The version that runs, once installed. The default: none known.
+    fn version(&self) -> Option<String> {
+        None
+    }
     /// Starts it on every node (no waiting). The default: it runs already.
     fn start(&self) -> Result<(), String> {
         Ok(())
@@ -112,6 +116,9 @@ impl System for Remote {
     }
     fn start(&self) -> Result<(), String> {
         self.on_all(|c| self.db.start(c, &self.topo))
+    }
+    fn version(&self) -> Option<String> {
+        self.db.version()
     }
     fn bootstrap(&self, deadline: Duration) -> BoxFuture<'_, Result<(), NotReady>> {
         self.db.bootstrap(&self.http, &self.topo, deadline)

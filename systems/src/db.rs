@@ -86,6 +86,11 @@ pub trait Db: Send + Sync {
         Ok(())
     }
 
+    /// The version that runs (what its binary says), once prepared.
+    fn version(&self) -> Option<String> {
+        None
+    }
+
     /// Installs and configures the SUT on a node (idempotent).
     fn setup(&self, node: &NodeClient, topo: &Topology) -> Result<(), DbError>;
 
@@ -149,6 +154,21 @@ pub trait Db: Send + Sync {
     fn as_primary(&self) -> Option<&dyn Primary> {
         None
     }
+
+    /// Faults it applies itself through its own tools, if any.
+    fn as_faults(&self) -> Option<&dyn SystemFaults> {
+        None
+    }
+}
+
+/// Faults on the system itself (Restate: log reconfiguration and seals,
+/// wipes, leadership, metadata membership), through its own tools.
+pub trait SystemFaults: Send + Sync {
+    /// True when it can apply faults of `kind`.
+    fn supports(&self, kind: nuclei::Kind) -> bool;
+    /// Applies `fault` on the cluster `topo` (`nodes`: the nodes it names):
+    /// what it did and saw, for the history.
+    fn apply(&self, fault: &nuclei::Fault, topo: &Topology, nodes: &[&NodeClient]) -> Result<serde_json::Value, DbError>;
 }
 
 /// Crash and restart (`kill -9`, then start again).
@@ -177,6 +197,13 @@ pub trait Primary: Send + Sync {
 pub(crate) fn sha256_local(path: &std::path::Path) -> Result<String, DbError> {
     let out = local::run(&["sha256sum", &path.to_string_lossy()]).map_err(|e| DbError::Local(e.to_string()))?;
     Ok(out.split_whitespace().next().unwrap_or_default().to_string())
+}
+
+/// The first line `binary --version` prints on the control node.
+pub(crate) fn version_of(binary: &std::path::Path) -> Option<String> {
+    let out = std::process::Command::new(binary).arg("--version").stdin(std::process::Stdio::null()).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().next().map(|l| l.trim().to_string()).filter(|l| !l.is_empty())
 }
 
 /// Sends `sig` to the processes on `node` whose command line matches

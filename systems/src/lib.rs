@@ -21,7 +21,7 @@ mod target;
 pub mod txn;
 
 pub use completion::{b64, classify, classify_text, unb64, Completion, Effect};
-pub use db::{BoxFuture, Db, DbError, Endpoint, Kill, Pause, Primary, Service, Topology};
+pub use db::{BoxFuture, Db, DbError, Endpoint, Kill, Pause, Primary, Service, SystemFaults, Topology};
 pub use not_ready::{probe_result, NotReady};
 pub use ops::{Client, NoopClient, Ops};
 pub use ready::{futures_join_all, wait_ready, Startup};
@@ -30,12 +30,28 @@ pub use target::DbTarget;
 use std::sync::Arc;
 
 /// What shapes a built-in system beyond its name.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Choice {
     /// Clients read with serializable (local) reads where the system has them.
     pub serializable: bool,
     /// The nodes are slow (VMs under software emulation): relaxed timeouts.
     pub slow_nodes: bool,
+    /// The release to install from the system's registry (Restate: npm),
+    /// instead of the one faultline pins.
+    pub version: Option<String>,
+    /// The user's own binaries, by name (`restate-server`, `restatectl`,
+    /// `etcd`), uploaded instead of the packaged ones.
+    pub binaries: std::collections::BTreeMap<String, std::path::PathBuf>,
+}
+
+/// The binaries a user may give each built-in system (`--binary NAME=PATH`),
+/// and whether it installs other releases from a registry (`--version`).
+pub fn own_builds(system: &str) -> Option<(&'static [&'static str], bool)> {
+    match system {
+        "etcd" => Some((&["etcd"], false)),
+        "restate" => Some((&["restate-server", "restatectl"], true)),
+        _ => None,
+    }
 }
 
 /// A system's name and how to make it.

@@ -37,6 +37,16 @@ impl Target for DbTarget {
     fn pause_pattern(&self) -> Option<&str> {
         self.db.as_pause().map(|p| p.pause_pattern())
     }
+    fn supports(&self, kind: nuclei::Kind) -> bool {
+        self.db.as_faults().is_some_and(|f| f.supports(kind))
+    }
+    fn system_fault(&self, fault: &nuclei::Fault, nodes: &[&NodeClient]) -> Result<serde_json::Value, FaultError> {
+        let f = self.db.as_faults().ok_or_else(|| FaultError::Unsupported(format!("{} does not support {}", self.db.name(), fault.f())))?;
+        f.apply(fault, &self.topo, nodes).map_err(|e| match e {
+            crate::DbError::Control(c) => FaultError::Node(nodes.first().map(|n| n.node().name.clone()).unwrap_or_default(), c.to_string()),
+            other => FaultError::System(fault.f().to_string(), other.to_string()),
+        })
+    }
     fn primary(&self) -> Option<String> {
         let p = self.db.as_primary()?;
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;

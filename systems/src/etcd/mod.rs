@@ -31,12 +31,14 @@ pub struct Etcd {
     pub election_ms: u32,
     /// Clients read with serializable (local, possibly stale) reads.
     pub serializable: bool,
+    /// The user's own etcd binary, uploaded instead of Debian's.
+    pub binary: Option<std::path::PathBuf>,
     sha: OnceLock<String>,
 }
 
 impl Default for Etcd {
     fn default() -> Self {
-        Etcd { heartbeat_ms: 100, election_ms: 1000, serializable: false, sha: OnceLock::new() }
+        Etcd { heartbeat_ms: 100, election_ms: 1000, serializable: false, binary: None, sha: OnceLock::new() }
     }
 }
 
@@ -56,7 +58,12 @@ impl Etcd {
     /// As `--db etcd` makes it.
     pub fn chosen(c: &crate::Choice) -> std::sync::Arc<dyn Db> {
         let base = if c.slow_nodes { Etcd::slow() } else { Etcd::default() };
-        std::sync::Arc::new(Etcd { serializable: c.serializable, ..base })
+        std::sync::Arc::new(Etcd { serializable: c.serializable, binary: c.binaries.get("etcd").cloned(), ..base })
+    }
+
+    /// The binary uploaded: the user's, or Debian's.
+    fn local_bin(&self) -> &std::path::Path {
+        self.binary.as_deref().unwrap_or(LOCAL_BIN.as_ref())
     }
 
     fn start_cmd(&self, name: &str, topo: &Topology) -> Result<Cmd, DbError> {
@@ -107,11 +114,19 @@ impl Db for Etcd {
     }
 
     fn prepare(&self) -> Result<(), DbError> {
-        packages::ensure(Need::Etcd).map_err(|e| DbError::Local(e.to_string()))?;
+        match &self.binary {
+            Some(b) if !b.is_file() => return Err(DbError::Local(format!("--binary etcd={}: no such file", b.display()))),
+            Some(_) => {}
+            None => packages::ensure(Need::Etcd).map_err(|e| DbError::Local(e.to_string()))?,
+        }
         if self.sha.get().is_none() {
-            let _ = self.sha.set(crate::db::sha256_local(LOCAL_BIN.as_ref())?);
+            let _ = self.sha.set(crate::db::sha256_local(self.local_bin())?);
         }
         Ok(())
+    }
+
+    fn version(&self) -> Option<String> {
+        crate::db::version_of(self.local_bin())
     }
 
     fn setup(&self, node: &NodeClient, _topo: &Topology) -> Result<(), DbError> {
@@ -120,7 +135,7 @@ impl Db for Etcd {
         let have = node.exec(&Cmd::new(["sha256sum", BIN]))?.stdout;
         if !have.starts_with(&want) {
             node.run(&Cmd::new(["mkdir", "-p", "/opt/faultline/bin"]).sudo())?;
-            node.upload(LOCAL_BIN.as_ref(), BIN, 0o755)?;
+            node.upload(self.local_bin(), BIN, 0o755)?;
         }
         Ok(())
     }

@@ -52,13 +52,15 @@ impl Memory {
 }
 
 impl Injector for Memory {
-    /// Network shaping and clocks do not exist in memory: refused.
+    /// Network shaping, clocks and faults on a real system's own tools do
+    /// not exist in memory: refused.
     fn preflight(&self, needs: &[Needs]) -> Result<(), FaultError> {
-        let refused: Vec<&str> = needs
+        let refused: Vec<String> = needs
             .iter()
             .filter_map(|n| match n {
-                Needs::Netem => Some("slow links (no network in memory)"),
-                Needs::Clock => Some("clock faults (no clocks in memory)"),
+                Needs::Netem => Some("slow links (no network in memory)".to_string()),
+                Needs::Clock => Some("clock faults (no clocks in memory)".to_string()),
+                Needs::System(k) => Some(format!("{} (a fault on a real system's own tools)", k.package().name)),
                 _ => None,
             })
             .collect();
@@ -195,6 +197,8 @@ mod tests {
             assert_eq!(within(c("n1").cas("k", &json!(2), &json!(3))).await, Some(Completion::Fail("cas-mismatch".into())));
         });
         assert!(m.preflight(&[nuclei::Needs::Clock]).is_err() && m.preflight(&[nuclei::Needs::Kill]).is_ok());
+        let e = m.preflight(&[nuclei::Needs::System(nuclei::Kind::Wipe)]).unwrap_err().to_string();
+        assert!(e.contains("wipe-node"), "{e}");
     }
 
     #[test]

@@ -13,10 +13,13 @@
 //! provisioning.
 
 mod client;
+mod faults;
+mod seal;
 
 pub use client::{RestateClient, INGRESS_PORT};
+pub use faults::{log_tails, new_leaders, LogTail};
 
-use crate::db::{sha256_local, signal, BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
+use crate::db::{sha256_local, signal, BoxFuture, Db, DbError, Kill, Pause, Primary, Service, SystemFaults, Topology};
 use crate::ops::Ops;
 use crate::{Client, Endpoint, NotReady};
 use control::packages::{self, Need};
@@ -28,7 +31,8 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The Restate release faultline installs (npm packages of this version).
+/// The Restate release faultline installs by default (npm packages of
+/// this version; `--version` picks another).
 pub const VERSION: &str = "1.7.12";
 /// The admin API port.
 pub const ADMIN_PORT: u16 = 9070;
@@ -65,19 +69,33 @@ pub struct Restate {
     /// The SDK service binary; by default `$FAULTLINE_RESTATE_SERVICE`, or
     /// `faultline-restate-service` next to the running executable.
     pub service_binary: Option<PathBuf>,
+    /// The npm release to install (default [`VERSION`]).
+    pub version: Option<String>,
+    /// The user's own `restate-server`, instead of npm's.
+    pub server_binary: Option<PathBuf>,
+    /// The user's own `restatectl`, instead of npm's.
+    pub restatectl_binary: Option<PathBuf>,
     bins: OnceLock<Bins>,
 }
 
-/// The cache holding npm's Restate packages (`$FAULTLINE_CACHE_DIR`, else
-/// `/var/cache/faultline`).
-pub fn cache_dir() -> PathBuf {
-    local::cache_dir().join(format!("restate-{VERSION}"))
+/// The cache holding npm's Restate packages of `version`
+/// (`$FAULTLINE_CACHE_DIR`, else `/var/cache/faultline`).
+pub fn cache_dir(version: &str) -> PathBuf {
+    local::cache_dir().join(format!("restate-{version}"))
 }
 
-/// Installs the npm packages into the cache unless already there; the
-/// paths of the server and restatectl binaries.
-fn install_npm_packages() -> Result<(PathBuf, PathBuf), DbError> {
-    let dir = cache_dir();
+/// True when `v` can name an npm release (digits, letters, dots, dashes).
+pub fn plausible_version(v: &str) -> bool {
+    !v.is_empty() && v.len() < 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c)) && v.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// Installs the npm packages of `VERSION` into the cache unless already
+/// there; the paths of the server and restatectl binaries.
+fn install_npm_packages(version: &str) -> Result<(PathBuf, PathBuf), DbError> {
+    if !plausible_version(version) {
+        return Err(DbError::Local(format!("--version {version:?} is not a Restate release number (like {VERSION})")));
+    }
+    let dir = cache_dir(version);
     let modules = dir.join("node_modules/@restatedev");
     let server = modules.join("restate-server-linux-x64/bin/restate-server");
     let ctl = modules.join("restatectl-linux-x64/bin/restatectl");
@@ -86,13 +104,13 @@ fn install_npm_packages() -> Result<(PathBuf, PathBuf), DbError> {
     }
     packages::ensure(Need::Restate).map_err(|e| DbError::Local(e.to_string()))?;
     std::fs::create_dir_all(&dir).map_err(|e| DbError::Local(format!("{}: {e}", dir.display())))?;
-    eprintln!("faultline: installing Restate {VERSION} from npm into {}", dir.display());
-    let (s, c) = (format!("@restatedev/restate-server@{VERSION}"), format!("@restatedev/restatectl@{VERSION}"));
+    eprintln!("faultline: installing Restate {version} from npm into {}", dir.display());
+    let (s, c) = (format!("@restatedev/restate-server@{version}"), format!("@restatedev/restatectl@{version}"));
     // no install scripts: the binaries need none, and they would phone home
     local::run(&["npm", "install", "--prefix", &dir.to_string_lossy(), "--ignore-scripts", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", &s, &c])
         .map_err(|e| DbError::Local(e.to_string()))?;
     if !(server.is_file() && ctl.is_file()) {
-        return Err(DbError::Local(format!("npm installed Restate {VERSION} but {} or {} is missing (not linux-x64?)", server.display(), ctl.display())));
+        return Err(DbError::Local(format!("npm installed Restate {version} but {} or {} is missing (not linux-x64?)", server.display(), ctl.display())));
     }
     Ok((server, ctl))
 }
@@ -125,6 +143,8 @@ pub fn config(name: &str, topo: &Topology) -> Result<String, DbError> {
         r#"node-name = "{name}"
 cluster-name = "faultline"
 base-dir = "{DATA}"
+# no update check or telemetry: the nodes talk only to each other
+disable-telemetry = true
 advertised-address = "http://{ip}:{FABRIC_PORT}/"
 auto-provision = false
 default-replication = {replication}
@@ -221,9 +241,29 @@ impl Restate {
         Restate { service_binary: Some(path), ..Restate::default() }
     }
 
-    /// As `--db restate` makes it (the SDK service beside faultline).
-    pub fn chosen(_: &crate::Choice) -> std::sync::Arc<dyn Db> {
-        std::sync::Arc::new(Restate::default())
+    /// As `--db restate` makes it (the SDK service beside faultline; the
+    /// user's release or binaries, if named).
+    pub fn chosen(c: &crate::Choice) -> std::sync::Arc<dyn Db> {
+        std::sync::Arc::new(Restate {
+            version: c.version.clone(),
+            server_binary: c.binaries.get("restate-server").cloned(),
+            restatectl_binary: c.binaries.get("restatectl").cloned(),
+            ..Restate::default()
+        })
+    }
+
+    /// The server and restatectl: the user's where given, else npm's.
+    fn find_binaries(&self) -> Result<(PathBuf, PathBuf), DbError> {
+        for p in self.server_binary.iter().chain(&self.restatectl_binary) {
+            if !p.is_file() {
+                return Err(DbError::Local(format!("--binary {}: no such file", p.display())));
+            }
+        }
+        if let (Some(s), Some(c)) = (&self.server_binary, &self.restatectl_binary) {
+            return Ok((s.clone(), c.clone()));
+        }
+        let (s, c) = install_npm_packages(self.version.as_deref().unwrap_or(VERSION))?;
+        Ok((self.server_binary.clone().unwrap_or(s), self.restatectl_binary.clone().unwrap_or(c)))
     }
 
     fn bins(&self) -> Result<&Bins, DbError> {
@@ -292,11 +332,15 @@ impl Db for Restate {
         if self.bins.get().is_some() {
             return Ok(());
         }
-        let (server, restatectl) = install_npm_packages()?;
+        let (server, restatectl) = self.find_binaries()?;
         let service = find_service(self.service_binary.as_deref())?;
         let bins = Bins { server_sha: sha256_local(&server)?, server, restatectl, service_sha: sha256_local(&service)?, service };
         let _ = self.bins.set(bins);
         Ok(())
+    }
+
+    fn version(&self) -> Option<String> {
+        crate::db::version_of(&self.bins.get()?.server)
     }
 
     fn setup(&self, node: &NodeClient, topo: &Topology) -> Result<(), DbError> {
@@ -418,6 +462,10 @@ impl Db for Restate {
     }
 
     fn as_primary(&self) -> Option<&dyn Primary> {
+        Some(self)
+    }
+
+    fn as_faults(&self) -> Option<&dyn SystemFaults> {
         Some(self)
     }
 }

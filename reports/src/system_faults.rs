@@ -1,0 +1,97 @@
+//! The report's section on faults on the system itself: the log chain
+//! (metadata version and segments) over time beside the appends' latency,
+//! the stall after each seal, the seals tried while starting, and how each
+//! wiped node rejoined.
+
+use crate::html::esc;
+use crate::plots::{self, Series, Shade};
+use history::{History, OpType, Process};
+use plotters::style::RGBColor;
+use results::system_faults::{LogChange, Rejoins};
+use results::RunResults;
+use std::fmt::Write;
+
+const LOG_FAULTS: [&str; 4] = ["reconfigure-log", "seal-log", "extend-log", "settle-log"];
+
+/// The log chain over time: (time s, highest metadata version, total
+/// segment index over the logs) after each log fault.
+pub fn chain_points(h: &History) -> Vec<(f64, u64, u64)> {
+    h.ops
+        .iter()
+        .filter(|o| o.process == Process::Nemesis && o.kind == OpType::Info && LOG_FAULTS.contains(&o.f.as_str()))
+        .filter_map(|o| {
+            let c: LogChange = serde_json::from_value(o.value.clone()).ok()?;
+            let tails = if c.after.is_empty() { c.before } else { c.after };
+            let version = tails.iter().map(|t| t.metadata_version).max()?;
+            Some((o.time as f64 / 1e9, version, tails.iter().map(|t| t.segment_index as u64).sum()))
+        })
+        .collect()
+}
+
+/// The section, empty when the run had none of these faults.
+pub fn render(results: &RunResults, h: &History, shades: &[Shade], t_end: f64) -> String {
+    let mut b = String::new();
+    let chain = chain_points(h);
+    if !chain.is_empty() {
+        b += "<h2 id=\"log-chain\">The log chain</h2>";
+        let version: Series = ("logs metadata version".into(), RGBColor(60, 120, 60), chain.iter().map(|(t, v, _)| (*t, *v as f64)).collect());
+        let _ = write!(b, "<figure>{}</figure>", plots::lines("log chain: metadata version after each log fault", "version", &[version], shades, t_end));
+        let segments: Series = ("segments (sum of tail indexes)".into(), RGBColor(90, 90, 160), chain.iter().map(|(t, _, s)| (*t, *s as f64)).collect());
+        let _ = write!(b, "<figure>{}</figure>", plots::lines("log chain: tail segment indexes, summed over the logs", "segments", &[segments], shades, t_end));
+    }
+    if let Some(s) = &results.checks.reconfiguration {
+        let _ = write!(b, "<h3 id=\"stalls\">Appends' stall after each seal: {} (SLO {:.1} s, worst {:.2} s)</h3>", s.valid.as_str(), s.slo_s, s.worst_s);
+        b += "<table class=\"sortable\"><thead><tr><th>fault</th><th>at s</th><th>log</th><th>stall s</th></tr></thead><tbody>";
+        for x in &s.stalls {
+            let pass = x.stall_s.is_some_and(|v| v <= s.slo_s);
+            let stall = x.stall_s.map(|v| format!("{v:.3}")).unwrap_or_else(|| "never acknowledged".into());
+            let _ = write!(
+                b,
+                "<tr class=\"{}\"><td>{}</td><td>{:.2}</td><td>{}</td><td>{stall}</td></tr>",
+                if pass { "pass" } else { "fail" },
+                esc(&x.fault),
+                x.at_s,
+                esc(&x.log)
+            );
+        }
+        b += "</tbody></table>";
+    }
+    if let Some(c) = &results.checks.startup_faults {
+        let _ = write!(b, "<h3 id=\"early-seals\">Seals while starting: {}</h3><p>{}</p>", c.valid.as_str(), esc(&c.summary));
+        b += "<table><thead><tr><th>logs</th><th>at s</th><th>took s</th><th>outcome</th><th>answer</th></tr></thead><tbody>";
+        for s in &c.seals {
+            for a in &s.attempts {
+                let logs: Vec<String> = s.logs.iter().map(u32::to_string).collect();
+                let _ = write!(
+                    b,
+                    "<tr class=\"{}\"><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td></tr>",
+                    if a.outcome == "timeout" { "fail" } else { "pass" },
+                    logs.join(","),
+                    a.at_s,
+                    a.took_s,
+                    esc(&a.outcome),
+                    esc(&a.message)
+                );
+            }
+        }
+        b += "</tbody></table>";
+    }
+    let rejoins: Vec<(f64, Rejoins)> = h
+        .ops
+        .iter()
+        .filter(|o| o.process == Process::Nemesis && o.kind == OpType::Info && o.f == "rejoin-node")
+        .filter_map(|o| Some((o.time as f64 / 1e9, serde_json::from_value(o.value.clone()).ok()?)))
+        .collect();
+    if !rejoins.is_empty() {
+        b += "<h3 id=\"rejoins\">Wiped nodes rejoining</h3><table><thead><tr><th>rejoined at s</th><th>node</th><th>step</th><th>after s</th></tr></thead><tbody>";
+        for (t, r) in &rejoins {
+            for node in &r.steps {
+                for s in &node.steps {
+                    let _ = write!(b, "<tr><td>{t:.2}</td><td>{}</td><td>{}</td><td>{:.2}</td></tr>", esc(&node.node), esc(&s.step), s.at_s);
+                }
+            }
+        }
+        b += "</tbody></table>";
+    }
+    b
+}

@@ -1,0 +1,287 @@
+//! Faults on Restate itself, through `restatectl` on the control node: log
+//! reconfiguration and seals (with the chain before and after), wipes and
+//! the steps a wiped node needs to rejoin, partition leadership, metadata
+//! membership.
+
+use super::{restatectl, signal, sql, Restate, DATA, FABRIC_PORT, SERVER_PATTERN};
+use crate::db::{DbError, SystemFaults, Topology};
+use crate::NotReady;
+use control::{Cmd, NodeClient};
+use nuclei::{Fault, Kind};
+pub use results::system_faults::LogTail;
+use results::system_faults::{Rejoin, RejoinStep};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long a wiped node may take to rejoin, a leader to move.
+const REJOIN: Duration = Duration::from_secs(90);
+const MOVE: Duration = Duration::from_secs(10);
+
+/// Each log's tail from the rows of `logs_tail_segments` (a sealed chain
+/// shows its last segment and a `sealed` marker row).
+pub fn log_tails(rows: &[Value]) -> BTreeMap<u32, LogTail> {
+    let mut tails: BTreeMap<u32, LogTail> = BTreeMap::new();
+    for r in rows {
+        let Some(id) = r["log_id"].as_u64().map(|v| v as u32) else { continue };
+        let t = tails.entry(id).or_insert(LogTail { log_id: id, segment_index: 0, sealed: false, metadata_version: 0 });
+        t.segment_index = t.segment_index.max(r["segment_index"].as_u64().unwrap_or(0) as u32);
+        t.sealed |= r["kind"] == "sealed";
+        t.metadata_version = t.metadata_version.max(r["logs_metadata_version"].as_u64().unwrap_or(0));
+    }
+    tails
+}
+
+/// For each partition led by one of `away` (rows of `partition_replica_set`
+/// with `is_leader`), another replica to pin its leadership to.
+pub fn new_leaders(replicas: &[Value], away: &[String]) -> BTreeMap<i64, String> {
+    let mut by_part: BTreeMap<i64, (bool, Vec<String>)> = BTreeMap::new();
+    for r in replicas {
+        let (Some(p), Some(n)) = (r["partition_id"].as_i64(), r["plain_node_id"].as_str()) else { continue };
+        let e = by_part.entry(p).or_default();
+        if r["is_leader"] == true && away.iter().any(|a| a == n) {
+            e.0 = true;
+        }
+        e.1.push(n.to_string());
+    }
+    by_part.into_iter().filter(|(_, (led, _))| *led).filter_map(|(p, (_, ns))| ns.into_iter().find(|n| !away.contains(n)).map(|n| (p, n))).collect()
+}
+
+fn tool(e: NotReady) -> DbError {
+    DbError::Sut(e.to_string())
+}
+
+/// restatectl, failing when it printed an error (it sometimes exits 0).
+fn ctl_ok(ctl: &Path, args: &[&str]) -> Result<String, DbError> {
+    let out = restatectl(ctl, args).map_err(tool)?;
+    if out.contains("Error:") || out.contains("[ERR]") {
+        return Err(DbError::Sut(format!("restatectl {}: {}", args[2..].join(" "), out.trim())));
+    }
+    Ok(out)
+}
+
+impl Restate {
+    fn tails(ctl: &Path, addrs: &str) -> Result<BTreeMap<u32, LogTail>, DbError> {
+        let rows = sql(ctl, addrs, "SELECT log_id, segment_index, kind, logs_metadata_version FROM logs_tail_segments").map_err(tool)?;
+        Ok(log_tails(&rows))
+    }
+
+    /// The logs a fault names, or every log.
+    fn named_logs(tails: &BTreeMap<u32, LogTail>, logs: &[u32]) -> Vec<u32> {
+        if logs.is_empty() {
+            tails.keys().copied().collect()
+        } else {
+            logs.to_vec()
+        }
+    }
+
+    /// `restatectl logs reconfigure` (or `seal`) on each log; the chain
+    /// before and after.
+    fn on_logs(ctl: &Path, addrs: &str, logs: &[u32], verb: &str) -> Result<Value, DbError> {
+        let before = Self::tails(ctl, addrs)?;
+        let ids = Self::named_logs(&before, logs);
+        for id in &ids {
+            let id = id.to_string();
+            let args: Vec<&str> = match verb {
+                "seal" => vec!["logs", "seal", &id, "--yes"],
+                _ => vec!["logs", "reconfigure", "--log-id", &id, "--yes"],
+            };
+            let mut full = vec!["--address", addrs];
+            full.extend(args);
+            ctl_ok(ctl, &full)?;
+        }
+        let after = Self::tails(ctl, addrs)?;
+        let pick = |m: &BTreeMap<u32, LogTail>| ids.iter().filter_map(|i| m.get(i).cloned()).collect::<Vec<_>>();
+        Ok(json!({"logs": ids, "before": pick(&before), "after": pick(&after)}))
+    }
+
+    /// Extends each named log still sealed; which ones it extended and
+    /// which the cluster had already extended itself.
+    fn extend(ctl: &Path, addrs: &str, logs: &[u32]) -> Result<Value, DbError> {
+        let before = Self::tails(ctl, addrs)?;
+        let ids = Self::named_logs(&before, logs);
+        let sealed: Vec<u32> = ids.iter().copied().filter(|i| before.get(i).is_some_and(|t| t.sealed)).collect();
+        let mut v = if sealed.is_empty() { json!({"before": [], "after": []}) } else { Self::on_logs(ctl, addrs, &sealed, "reconfigure")? };
+        v["logs"] = json!(ids);
+        v["extended_by_faultline"] = json!(sealed);
+        v["already_writable"] = json!(ids.iter().filter(|i| !sealed.contains(i)).collect::<Vec<_>>());
+        Ok(v)
+    }
+
+    /// name -> plain node id (`N3`).
+    fn node_ids(ctl: &Path, addrs: &str) -> Result<BTreeMap<String, String>, DbError> {
+        let rows = sql(ctl, addrs, "SELECT name, plain_node_id, storage_state FROM nodes").map_err(tool)?;
+        Ok(rows.iter().filter_map(|r| Some((r["name"].as_str()?.to_string(), r["plain_node_id"].as_str()?.to_string()))).collect())
+    }
+
+    fn ids_of(ctl: &Path, addrs: &str, names: &[String]) -> Result<Vec<String>, DbError> {
+        let ids = Self::node_ids(ctl, addrs)?;
+        names.iter().map(|n| ids.get(n).cloned().ok_or_else(|| DbError::Sut(format!("{n} is not a node of the Restate cluster")))).collect()
+    }
+
+    fn move_leadership(ctl: &Path, addrs: &str, names: &[String]) -> Result<Value, DbError> {
+        let away = Self::ids_of(ctl, addrs, names)?;
+        let replicas = sql(ctl, addrs, "SELECT partition_id, plain_node_id, is_leader FROM partition_replica_set").map_err(tool)?;
+        let moves = new_leaders(&replicas, &away);
+        let t0 = Instant::now();
+        for (p, to) in &moves {
+            ctl_ok(ctl, &["--address", addrs, "partitions", "leadership", "pin", "--node", to, &p.to_string(), "--yes"])?;
+        }
+        // moved when no partition is led from the nodes any more
+        let q = format!(
+            "SELECT partition_id FROM partition_replica_set WHERE is_leader AND plain_node_id IN ({})",
+            away.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(",")
+        );
+        let moved = loop {
+            let left = sql(ctl, addrs, &q).map_err(tool)?;
+            if left.is_empty() || t0.elapsed() > MOVE {
+                break left.is_empty();
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        Ok(json!({"nodes": names, "pinned": moves, "moved": moved, "moved_in_s": t0.elapsed().as_secs_f64()}))
+    }
+
+    fn return_leadership(ctl: &Path, addrs: &str, names: &[String]) -> Result<Value, DbError> {
+        let rows = sql(ctl, addrs, "SELECT partition_id FROM partitions").map_err(tool)?;
+        let parts: Vec<String> = rows.iter().filter_map(|r| r["partition_id"].as_i64()).map(|p| p.to_string()).collect();
+        let mut args = vec!["--address", addrs, "partitions", "leadership", "unpin"];
+        args.extend(parts.iter().map(String::as_str));
+        args.push("--yes");
+        if !parts.is_empty() {
+            ctl_ok(ctl, &args)?;
+        }
+        Ok(json!({"nodes": names, "unpinned": parts.len()}))
+    }
+
+    fn membership(ctl: &Path, addrs: &str, names: &[String], verb: &str) -> Result<Value, DbError> {
+        let ids = Self::ids_of(ctl, addrs, names)?;
+        ctl_ok(ctl, &["--address", addrs, "metadata-server", verb, &ids.join(","), "--yes"])?;
+        Ok(json!({"nodes": names, "node_ids": ids}))
+    }
+}
+
+impl SystemFaults for Restate {
+    fn supports(&self, kind: Kind) -> bool {
+        matches!(kind, Kind::Reconfigure | Kind::Seal | Kind::Wipe | Kind::Leadership | Kind::Membership)
+    }
+
+    fn apply(&self, fault: &Fault, topo: &Topology, nodes: &[&NodeClient]) -> Result<Value, DbError> {
+        let ctl = self.bins()?.restatectl.clone();
+        let addrs = Self::addresses(topo);
+        let (ctl, addrs) = (ctl.as_path(), addrs.as_str());
+        match fault {
+            Fault::ReconfigureLog { logs } => Self::on_logs(ctl, addrs, logs, "reconfigure"),
+            Fault::SealLog { logs, retry_ms: 0 } => Self::on_logs(ctl, addrs, logs, "seal"),
+            Fault::SealLog { logs, retry_ms } => super::seal::seal_until(ctl, addrs, logs, Duration::from_millis(*retry_ms)),
+            Fault::SettleLog { logs } | Fault::ExtendLog { logs } => Self::extend(ctl, addrs, logs),
+            Fault::WipeNode { nodes: names } => {
+                for n in nodes {
+                    signal(n, "-KILL", SERVER_PATTERN)?;
+                    n.run(&Cmd::new(["rm", "-rf", DATA]).sudo())?;
+                }
+                Ok(json!({"nodes": names, "deleted": DATA}))
+            }
+            Fault::RejoinNode { nodes: names } => {
+                let mut steps = Vec::new();
+                for n in nodes {
+                    steps.push(self.rejoin(ctl, addrs, n, topo)?);
+                }
+                Ok(json!({"nodes": names, "steps": steps}))
+            }
+            Fault::MoveLeadership { nodes: names } => Self::move_leadership(ctl, addrs, names),
+            Fault::ReturnLeadership { nodes: names } => Self::return_leadership(ctl, addrs, names),
+            Fault::RemoveMetadataNode { nodes: names } => Self::membership(ctl, addrs, names, "remove-node"),
+            Fault::AddMetadataNode { nodes: names } => Self::membership(ctl, addrs, names, "add-node"),
+            other => Err(DbError::Sut(format!("{} is not a fault on Restate itself", other.f()))),
+        }
+    }
+}
+
+/// The node's `/health` answer, or `None` while it does not answer.
+fn health(address: &str) -> Option<Value> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+    rt.block_on(async {
+        let r = reqwest::Client::new().get(format!("http://{address}:{FABRIC_PORT}/health")).timeout(Duration::from_secs(2)).send().await.ok()?;
+        r.json::<Value>().await.ok()
+    })
+}
+
+impl Restate {
+    /// Starts a wiped node and does what an operator must for it to rejoin,
+    /// each step with its time (s since the start): Restate 1.7 marks a log
+    /// server that lost its data `data-loss` and refuses to start it, and a
+    /// metadata server that lost its state stays `Standby`.
+    fn rejoin(&self, ctl: &Path, addrs: &str, node: &NodeClient, topo: &Topology) -> Result<Value, DbError> {
+        let name = node.node().name.clone();
+        let id = Self::ids_of(ctl, addrs, std::slice::from_ref(&name))?.remove(0);
+        let t0 = Instant::now();
+        let mut steps: Vec<RejoinStep> = Vec::new();
+        let mut step = |what: &str| steps.push(RejoinStep { at_s: t0.elapsed().as_secs_f64(), step: what.to_string() });
+        let start = |n: &NodeClient| n.run(&self.start_cmd()).map(|_| ());
+        start(node)?;
+        step("started");
+        let (mut forced, mut readded) = (false, false);
+        loop {
+            if t0.elapsed() > REJOIN {
+                return Err(DbError::Sut(format!("{name} did not rejoin within {} s after its wipe: {steps:?}", REJOIN.as_secs())));
+            }
+            let states = sql(ctl, addrs, &format!("SELECT storage_state FROM nodes WHERE name = '{name}'")).unwrap_or_default();
+            let storage = states.first().and_then(|r| r["storage_state"].as_str()).unwrap_or("").to_string();
+            let running = node.exec(&Cmd::new(["pgrep", "-f", SERVER_PATTERN]))?.status == 0;
+            if storage == "data-loss" && !forced {
+                step("log server refused: storage-state data-loss");
+                ctl_ok(ctl, &["--address", addrs, "nodes", "set-storage-state", "--nodes", &id, "--storage-state", "provisioning", "--force", "--yes"])?;
+                step("storage-state set to provisioning (--force)");
+                forced = true;
+            }
+            if !running {
+                start(node)?;
+                step("started again");
+            }
+            let h = topo.address(&name).and_then(health);
+            let meta = h.as_ref().and_then(|h| h["metadata_server_status"].as_str()).unwrap_or("").to_string();
+            if meta == "Standby" && storage == "read-write" && !readded {
+                step("metadata server standby");
+                ctl_ok(ctl, &["--address", addrs, "metadata-server", "remove-node", &id, "--yes"])?;
+                ctl_ok(ctl, &["--address", addrs, "metadata-server", "add-node", &id, "--yes"])?;
+                step("metadata server removed and added");
+                readded = true;
+            }
+            if storage == "read-write" && h.as_ref().is_some_and(|h| super::node_health(h).is_ok()) {
+                step("rejoined: every role ready, log server read-write");
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let r = Rejoin { node: name, steps, operator_steps: forced || readded };
+        serde_json::to_value(r).map_err(|e| DbError::Sut(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_chain_reads_as_sealed_at_its_last_segment() {
+        let rows = vec![
+            json!({"log_id": 0, "segment_index": 0, "kind": "replicated", "logs_metadata_version": 26}),
+            json!({"log_id": 0, "segment_index": 0, "kind": "sealed", "logs_metadata_version": 26}),
+            json!({"log_id": 1, "segment_index": 2, "kind": "replicated", "logs_metadata_version": 27}),
+        ];
+        let t = log_tails(&rows);
+        assert_eq!(t[&0], LogTail { log_id: 0, segment_index: 0, sealed: true, metadata_version: 26 });
+        assert_eq!(t[&1], LogTail { log_id: 1, segment_index: 2, sealed: false, metadata_version: 27 });
+    }
+
+    #[test]
+    fn leadership_moves_to_another_replica_of_each_partition_led_from_the_node() {
+        let r = |p: i64, n: &str, leader: bool| json!({"partition_id": p, "plain_node_id": n, "is_leader": leader});
+        let rows = vec![r(0, "N3", false), r(0, "N1", true), r(1, "N1", false), r(1, "N2", true), r(2, "N1", true), r(2, "N2", false)];
+        let m = new_leaders(&rows, &["N1".to_string()]);
+        assert_eq!(m, BTreeMap::from([(0, "N3".to_string()), (2, "N2".to_string())]));
+        assert!(new_leaders(&rows, &["N9".to_string()]).is_empty());
+    }
+}

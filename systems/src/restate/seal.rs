@@ -1,0 +1,106 @@
+//! A seal tried again until it succeeds: what `restate-seal-while-provisioning`
+//! measures. Each attempt is bounded, and its outcome recorded: `ok`,
+//! `fail` (restatectl answered with an error: a definite refusal) or
+//! `timeout` (no answer: the outcome is unknown, which a seal must never be).
+
+use crate::db::DbError;
+use results::system_faults::{SealAttempt, SealAttempts};
+use serde_json::Value;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long one attempt may take before it counts as hung.
+pub const ATTEMPT: Duration = Duration::from_secs(10);
+/// The pause between attempts.
+const PAUSE: Duration = Duration::from_millis(250);
+
+/// Runs restatectl for at most `limit`: (exit success, its output), or
+/// `None` when it did not finish (it is killed).
+fn run_within(ctl: &Path, args: &[&str], limit: Duration) -> Result<Option<(bool, String)>, DbError> {
+    let mut child = Command::new(ctl)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| DbError::Local(format!("{}: {e}", ctl.display())))?;
+    let t0 = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let mut text = String::new();
+                let _ = child.stdout.take().map(|mut o| o.read_to_string(&mut text));
+                let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut text));
+                return Ok(Some((status.success(), text)));
+            }
+            Ok(None) if t0.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ok(None);
+            }
+        }
+    }
+}
+
+/// The outcome restatectl's answer means.
+pub fn outcome(success: bool, text: &str) -> &'static str {
+    if success && !text.contains("Error:") && !text.contains("[ERR]") {
+        "ok"
+    } else {
+        "fail"
+    }
+}
+
+/// Seals `logs` through `addrs`, again every 250 ms until it succeeds or
+/// `retry` has passed: every attempt, the time to the first success.
+pub fn seal_until(ctl: &Path, addrs: &str, logs: &[u32], retry: Duration) -> Result<Value, DbError> {
+    if logs.is_empty() {
+        return Err(DbError::Sut("a seal tried again must name its logs (the cluster may not know them yet)".into()));
+    }
+    let ids: Vec<String> = logs.iter().map(u32::to_string).collect();
+    let mut args = vec!["--address", addrs, "logs", "seal"];
+    args.extend(ids.iter().map(String::as_str));
+    args.push("--yes");
+    let t0 = Instant::now();
+    let mut attempts: Vec<SealAttempt> = Vec::new();
+    loop {
+        let at = t0.elapsed();
+        let r = run_within(ctl, &args, ATTEMPT)?;
+        let (outcome, message) = match r {
+            Some((ok, text)) => (outcome(ok, &text), text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string()),
+            None => ("timeout", format!("no answer within {} s", ATTEMPT.as_secs())),
+        };
+        attempts.push(SealAttempt { at_s: at.as_secs_f64(), took_s: (t0.elapsed() - at).as_secs_f64(), outcome: outcome.to_string(), message });
+        if outcome == "ok" || t0.elapsed() >= retry {
+            break;
+        }
+        std::thread::sleep(PAUSE);
+    }
+    let sealed_after_s = attempts.iter().find(|a| a.outcome == "ok").map(|a| a.at_s + a.took_s);
+    let hung = attempts.iter().filter(|a| a.outcome == "timeout").count();
+    let record = SealAttempts { logs: logs.to_vec(), attempts, sealed_after_s, hung };
+    serde_json::to_value(record).map_err(|e| DbError::Sut(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_printed_with_exit_0_is_a_failure() {
+        assert_eq!(outcome(true, "✅ log=0 chain has been sealed"), "ok");
+        assert_eq!(outcome(true, "Error: cluster is not provisioned"), "fail");
+        assert_eq!(outcome(false, "connection refused"), "fail");
+    }
+
+    #[test]
+    fn a_command_that_does_not_answer_in_time_is_killed_and_reported() {
+        let r = run_within(Path::new("/bin/sleep"), &["5"], Duration::from_millis(200)).unwrap();
+        assert_eq!(r, None);
+        let r = run_within(Path::new("/bin/echo"), &["Error: no"], Duration::from_secs(5)).unwrap();
+        assert_eq!(r.map(|(ok, t)| outcome(ok, &t)), Some("fail"));
+    }
+}

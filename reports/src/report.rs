@@ -292,6 +292,7 @@ pub fn render_run(r: &RunReport) -> String {
             let _ = write!(b, "<p class=\"err\">{} not ready: {}</p>", esc(what), esc(why));
         }
     }
+    b += &crate::system_faults::phases_table(results);
 
     // timeline
     let (shown, was_sampled) = sample(ops, TIMELINE_CAP, |d| d.outcome != 0);

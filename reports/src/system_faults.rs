@@ -58,17 +58,18 @@ pub fn render(results: &RunResults, h: &History, shades: &[Shade], t_end: f64) -
     }
     if let Some(c) = &results.checks.startup_faults {
         let _ = write!(b, "<h3 id=\"early-seals\">Seals while starting: {}</h3><p>{}</p>", c.valid.as_str(), esc(&c.summary));
-        b += "<table><thead><tr><th>logs</th><th>at s</th><th>took s</th><th>outcome</th><th>answer</th></tr></thead><tbody>";
+        b += "<table><thead><tr><th>logs</th><th>at s</th><th>took s</th><th>log servers</th><th>outcome</th><th>answer</th></tr></thead><tbody>";
         for s in &c.seals {
             for a in &s.attempts {
                 let logs: Vec<String> = s.logs.iter().map(u32::to_string).collect();
                 let _ = write!(
                     b,
-                    "<tr class=\"{}\"><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr class=\"{}\"><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     if a.outcome == "timeout" { "fail" } else { "pass" },
                     logs.join(","),
                     a.at_s,
                     a.took_s,
+                    esc(&a.log_servers.join(" ")),
                     esc(&a.outcome),
                     esc(&a.message)
                 );
@@ -94,4 +95,34 @@ pub fn render(results: &RunResults, h: &History, shades: &[Shade], t_end: f64) -
         b += "</tbody></table>";
     }
     b
+}
+
+/// The start-up phases of every node, as a table (empty when none known).
+pub fn phases_table(results: &RunResults) -> String {
+    let nodes = &results.facts.startup_phases;
+    if nodes.is_empty() {
+        return String::new();
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for (_, ps) in nodes {
+        for p in ps {
+            if !names.contains(&p.name.as_str()) {
+                names.push(&p.name);
+            }
+        }
+    }
+    let mut b = String::from("<h3 id=\"phases\">Start-up phases (s after the process started, from each node's log)</h3><table><thead><tr><th>node</th>");
+    for n in &names {
+        let _ = write!(b, "<th>{}</th>", esc(n));
+    }
+    b += "</tr></thead><tbody>";
+    for (node, ps) in nodes {
+        let _ = write!(b, "<tr><td>{}</td>", esc(node));
+        for n in &names {
+            let cell = ps.iter().find(|p| p.name == *n).map(|p| format!("{:.2}", p.at_s)).unwrap_or_else(|| "-".into());
+            let _ = write!(b, "<td>{cell}</td>");
+        }
+        b += "</tr>";
+    }
+    b + "</tbody></table>"
 }

@@ -136,6 +136,9 @@ pub struct RunFacts {
     /// The fault schedule that was planned.
     #[serde(default)]
     pub schedule: Vec<Value>,
+    /// Each node's start-up phases, read from its log.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub startup_phases: Vec<(String, Vec<crate::system_faults::Phase>)>,
     /// The version of the system that ran (what its binary says).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sut_version: Option<String>,

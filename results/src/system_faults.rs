@@ -6,6 +6,15 @@ use checker::Verdict;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// A start-up phase of one node, from its log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    /// What was reached (`metadata member`).
+    pub name: String,
+    /// Seconds after the node's process started (its own clock).
+    pub at_s: f64,
+}
+
 /// One log's tail, as a log fault records it before and after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogTail {
@@ -73,6 +82,10 @@ pub struct SealAttempt {
     pub outcome: String,
     /// The tool's last line.
     pub message: String,
+    /// The log servers' storage states just before it (`n1=provisioning`),
+    /// when the cluster could tell.
+    #[serde(default)]
+    pub log_servers: Vec<String>,
 }
 
 /// A seal tried again until it succeeded (or gave up).
@@ -142,8 +155,11 @@ mod tests {
     use serde_json::json;
 
     fn seal(outcomes: &[&str]) -> StartupFault {
-        let attempts: Vec<Value> =
-            outcomes.iter().enumerate().map(|(i, o)| json!({"at_s": i as f64 * 0.25, "took_s": 0.01, "outcome": o, "message": ""})).collect();
+        let attempts: Vec<Value> = outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| json!({"at_s": i as f64 * 0.25, "took_s": 0.01, "outcome": o, "message": "", "log_servers": ["n1=provisioning"]}))
+            .collect();
         let ok = outcomes.iter().position(|o| *o == "ok").map(|i| i as f64 * 0.25 + 0.01);
         let hung = outcomes.iter().filter(|o| **o == "timeout").count();
         StartupFault {

@@ -501,6 +501,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         Err(_) => facts.infrastructure_error = Some("the history writer panicked".into()),
     }
     system::say_all(log, &system.collect_logs(&dir.join("nodes")));
+    facts.startup_phases = system.startup_phases(&dir.join("nodes"));
     drop(guard); // heals and removes faultline's chains
     if !cfg.keep {
         facts.heal_errors.extend(system.teardown());

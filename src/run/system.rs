@@ -61,6 +61,11 @@ pub trait System: Send + Sync {
     fn collect_logs(&self, _dir: &Path) -> Vec<String> {
         Vec::new()
     }
+    /// Each node's start-up phases, read from the logs collected in `dir`.
+    /// The default: none known.
+    fn startup_phases(&self, _dir: &Path) -> Vec<(String, Vec<results::system_faults::Phase>)> {
+        Vec::new()
+    }
     /// The last lines of each node's log, for an error message.
     fn last_log_lines(&self) -> String {
         String::new()
@@ -149,6 +154,20 @@ impl System for Remote {
             Ok::<(), String>(())
         });
         results.into_iter().filter_map(|(n, r)| r.err().map(|e| format!("logs of {n}: {e}"))).collect()
+    }
+    fn startup_phases(&self, dir: &Path) -> Vec<(String, Vec<results::system_faults::Phase>)> {
+        let mut out = Vec::new();
+        for (node, _) in &self.topo.nodes {
+            for f in self.db.log_files() {
+                let name = Path::new(&f).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let Ok(text) = std::fs::read_to_string(dir.join(node).join(&name)) else { continue };
+                let phases = self.db.startup_phases(&f, &text);
+                if !phases.is_empty() {
+                    out.push((node.clone(), phases));
+                }
+            }
+        }
+        out
     }
     fn last_log_lines(&self) -> String {
         let Some(file) = self.db.log_files().into_iter().next() else { return String::new() };

@@ -140,6 +140,12 @@ pub trait Db: Send + Sync {
         Vec::new()
     }
 
+    /// The start-up phases a node's log file (one of [`Db::log_files`],
+    /// with its text) shows. The default: none known.
+    fn startup_phases(&self, _log_file: &str, _text: &str) -> Vec<results::system_faults::Phase> {
+        Vec::new()
+    }
+
     /// Kill and restart, if the SUT supports them.
     fn as_kill(&self) -> Option<&dyn Kill> {
         None

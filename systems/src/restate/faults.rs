@@ -48,14 +48,34 @@ pub fn new_leaders(replicas: &[Value], away: &[String]) -> BTreeMap<i64, String>
     by_part.into_iter().filter(|(_, (led, _))| *led).filter_map(|(p, (_, ns))| ns.into_iter().find(|n| !away.contains(n)).map(|n| (p, n))).collect()
 }
 
+/// `ids` as restatectl's ranges: `[0, 1, 2, 5]` -> `["0-2", "5"]`.
+pub fn ranges(ids: &[u32]) -> Vec<String> {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for id in sorted {
+        match out.last_mut() {
+            Some((_, end)) if *end + 1 == id => *end = id,
+            _ => out.push((id, id)),
+        }
+    }
+    out.into_iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect()
+}
+
 fn tool(e: NotReady) -> DbError {
     DbError::Sut(e.to_string())
 }
 
-/// restatectl, failing when it printed an error (it sometimes exits 0).
+/// True when restatectl's output says it failed (it often exits 0 then).
+pub(super) fn failed(out: &str) -> bool {
+    out.contains("Error:") || out.contains("[ERR]") || out.contains(" ERROR ")
+}
+
+/// restatectl, failing when it printed an error.
 fn ctl_ok(ctl: &Path, args: &[&str]) -> Result<String, DbError> {
     let out = restatectl(ctl, args).map_err(tool)?;
-    if out.contains("Error:") || out.contains("[ERR]") {
+    if failed(&out) {
         return Err(DbError::Sut(format!("restatectl {}: {}", args[2..].join(" "), out.trim())));
     }
     Ok(out)
@@ -81,15 +101,14 @@ impl Restate {
     fn on_logs(ctl: &Path, addrs: &str, logs: &[u32], verb: &str) -> Result<Value, DbError> {
         let before = Self::tails(ctl, addrs)?;
         let ids = Self::named_logs(&before, logs);
-        for id in &ids {
-            let id = id.to_string();
+        // one restatectl a run of consecutive logs: all 24 of a cluster in
+        // 0.75 s, against 3.6 s one at a time
+        for range in ranges(&ids) {
             let args: Vec<&str> = match verb {
-                "seal" => vec!["logs", "seal", &id, "--yes"],
-                _ => vec!["logs", "reconfigure", "--log-id", &id, "--yes"],
+                "seal" => vec!["--address", addrs, "logs", "seal", &range, "--yes"],
+                _ => vec!["--address", addrs, "logs", "reconfigure", "--log-id", &range, "--yes"],
             };
-            let mut full = vec!["--address", addrs];
-            full.extend(args);
-            ctl_ok(ctl, &full)?;
+            ctl_ok(ctl, &args)?;
         }
         let after = Self::tails(ctl, addrs)?;
         let pick = |m: &BTreeMap<u32, LogTail>| ids.iter().filter_map(|i| m.get(i).cloned()).collect::<Vec<_>>();
@@ -274,6 +293,12 @@ mod tests {
         let t = log_tails(&rows);
         assert_eq!(t[&0], LogTail { log_id: 0, segment_index: 0, sealed: true, metadata_version: 26 });
         assert_eq!(t[&1], LogTail { log_id: 1, segment_index: 2, sealed: false, metadata_version: 27 });
+    }
+
+    #[test]
+    fn consecutive_logs_are_one_range() {
+        assert_eq!(ranges(&[5, 0, 1, 2, 2, 7, 8]), ["0-2", "5", "7-8"]);
+        assert!(ranges(&[]).is_empty());
     }
 
     #[test]

@@ -14,10 +14,12 @@
 
 mod client;
 mod faults;
+mod phases;
 mod seal;
 
 pub use client::{RestateClient, INGRESS_PORT};
 pub use faults::{log_tails, new_leaders, LogTail};
+pub use phases::startup_phases;
 
 use crate::db::{sha256_local, signal, BoxFuture, Db, DbError, Kill, Pause, Primary, Service, SystemFaults, Topology};
 use crate::ops::Ops;
@@ -46,6 +48,10 @@ const SERVICE: &str = "/opt/faultline/bin/faultline-restate-service";
 const CONFIG: &str = "/etc/faultline/restate.toml";
 const DATA: &str = "/var/lib/faultline/restate";
 const LOG: &str = "/var/log/faultline/restate.log";
+/// The server asks api.github.com for the latest release at every start,
+/// with no option to stop it (1.7): pointed at the loopback, so that the
+/// nodes talk only to each other. Removed at teardown.
+const NO_RELEASE_CHECK: &str = "127.0.0.1 api.github.com # faultline: no release check";
 const SERVICE_LOG: &str = "/var/log/faultline/restate-service.log";
 /// Match the processes only (not the shells that signal them).
 const SERVER_PATTERN: &str = "^/opt/faultline/bin/restate-server ";
@@ -354,6 +360,8 @@ impl Db for Restate {
         }
         let text = config(&node.node().name, topo)?;
         node.upload_bytes(&mut text.as_bytes(), CONFIG, 0o644)?;
+        let hosts = format!("grep -qF {q} /etc/hosts || echo {q} >> /etc/hosts", q = quote(NO_RELEASE_CHECK));
+        node.run(&Cmd::script(&hosts).sudo())?;
         Ok(())
     }
 
@@ -377,6 +385,7 @@ impl Db for Restate {
         signal(node, "-KILL", SERVER_PATTERN)?;
         signal(node, "-KILL", SERVICE_PATTERN)?;
         node.run(&Cmd::new(["rm", "-rf", DATA, LOG, SERVICE_LOG, CONFIG]).sudo())?;
+        node.run(&Cmd::script("sed -i '/# faultline: no release check/d' /etc/hosts").sudo())?;
         Ok(())
     }
 
@@ -451,6 +460,14 @@ impl Db for Restate {
 
     fn log_files(&self) -> Vec<String> {
         vec![LOG.to_string(), SERVICE_LOG.to_string()]
+    }
+
+    fn startup_phases(&self, log_file: &str, text: &str) -> Vec<results::system_faults::Phase> {
+        if log_file == LOG {
+            startup_phases(text)
+        } else {
+            Vec::new()
+        }
     }
 
     fn as_kill(&self) -> Option<&dyn Kill> {

@@ -45,9 +45,10 @@ fn run_within(ctl: &Path, args: &[&str], limit: Duration) -> Result<Option<(bool
     }
 }
 
-/// The outcome restatectl's answer means.
+/// The outcome restatectl's answer means: it exits 0 even when the seal
+/// failed (logging an ERROR line), so only its success line counts.
 pub fn outcome(success: bool, text: &str) -> &'static str {
-    if success && !text.contains("Error:") && !text.contains("[ERR]") {
+    if success && text.contains("has been sealed") && !super::faults::failed(text) {
         "ok"
     } else {
         "fail"
@@ -67,13 +68,15 @@ pub fn seal_until(ctl: &Path, addrs: &str, logs: &[u32], retry: Duration) -> Res
     let t0 = Instant::now();
     let mut attempts: Vec<SealAttempt> = Vec::new();
     loop {
+        let states = super::sql(ctl, addrs, "SELECT name, storage_state FROM nodes ORDER BY name").unwrap_or_default();
+        let log_servers: Vec<String> = states.iter().filter_map(|r| Some(format!("{}={}", r["name"].as_str()?, r["storage_state"].as_str()?))).collect();
         let at = t0.elapsed();
         let r = run_within(ctl, &args, ATTEMPT)?;
         let (outcome, message) = match r {
             Some((ok, text)) => (outcome(ok, &text), text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string()),
             None => ("timeout", format!("no answer within {} s", ATTEMPT.as_secs())),
         };
-        attempts.push(SealAttempt { at_s: at.as_secs_f64(), took_s: (t0.elapsed() - at).as_secs_f64(), outcome: outcome.to_string(), message });
+        attempts.push(SealAttempt { at_s: at.as_secs_f64(), took_s: (t0.elapsed() - at).as_secs_f64(), outcome: outcome.to_string(), message, log_servers });
         if outcome == "ok" || t0.elapsed() >= retry {
             break;
         }
@@ -93,6 +96,8 @@ mod tests {
     fn an_error_printed_with_exit_0_is_a_failure() {
         assert_eq!(outcome(true, "✅ log=0 chain has been sealed"), "ok");
         assert_eq!(outcome(true, "Error: cluster is not provisioned"), "fail");
+        let logged = "2026-11-29T05:23:20.927424Z ERROR restatectl::commands::log::seal: Failed to seal log chain for log=0: tcp connect error";
+        assert_eq!(outcome(true, logged), "fail");
         assert_eq!(outcome(false, "connection refused"), "fail");
     }
 
@@ -100,6 +105,8 @@ mod tests {
     fn a_command_that_does_not_answer_in_time_is_killed_and_reported() {
         let r = run_within(Path::new("/bin/sleep"), &["5"], Duration::from_millis(200)).unwrap();
         assert_eq!(r, None);
+        let r = run_within(Path::new("/bin/echo"), &["log=0 chain has been sealed"], Duration::from_secs(5)).unwrap();
+        assert_eq!(r.map(|(ok, t)| outcome(ok, &t)), Some("ok"));
         let r = run_within(Path::new("/bin/echo"), &["Error: no"], Duration::from_secs(5)).unwrap();
         assert_eq!(r.map(|(ok, t)| outcome(ok, &t)), Some("fail"));
     }

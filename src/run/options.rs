@@ -276,7 +276,10 @@ impl RunConfig {
         }
         for b in &a.binaries {
             // a binary is recorded by its absolute path: runs compare like with like
-            let (name, path) = b.split_once('=').unwrap_or((b, ""));
+            let Some((name, path)) = b.split_once('=') else {
+                c.binaries.push(b.clone());
+                continue;
+            };
             let abs = std::fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or_else(|_| path.to_string());
             c.binaries.retain(|x| !x.starts_with(&format!("{name}=")));
             c.binaries.push(format!("{name}={abs}"));

@@ -1,5 +1,7 @@
 //! On the lab: a node kept paused for 30 s after a partition heals is
-//! reported as violating the 20 s recovery SLO, with its measured time.
+//! reported as violating the 20 s recovery SLO, with its measured time; and
+//! `faultline shrink` makes that real failing run a smaller plan that still
+//! fails the same way.
 
 mod common;
 
@@ -55,4 +57,22 @@ fn a_node_paused_past_the_heal_violates_the_recovery_slo() {
     let junit = std::fs::read_to_string(run.join("junit.xml")).unwrap();
     assert!(junit.contains("recovery window 0 partition n1 client") && junit.contains("recovered-late"), "{junit}");
     assert!(std::fs::read_to_string(run.join("report.html")).unwrap().contains("recovered-late"));
+
+    // shrink it: each replay is a real run on the lab (about a minute), so
+    // one replay a candidate and a budget of 5 minutes
+    let o = faultline(&["shrink", run.to_str().unwrap(), "--runs-per-candidate", "1", "--final-runs", "1", "--budget", "5m"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "the final plan still fails: {out}\n{}", String::from_utf8_lossy(&o.stderr));
+    let rec: Value = serde_json::from_str(&std::fs::read_to_string(run.join("shrink/shrink.json")).unwrap()).unwrap();
+    assert_eq!(rec["failure"], json!(["recovery:client"]), "{}", rec["failure"]);
+    assert_eq!(rec["final_failures"], 1, "the final plan failed its replay the same way");
+    // both windows are needed (the partition's heal, the pause past it);
+    // the plan that still fails is smaller: it ends sooner or faults less
+    let plan = rec["plan"].as_array().unwrap();
+    let fs: Vec<&str> = plan.iter().map(|s| s["fault"]["f"].as_str().unwrap()).collect();
+    assert_eq!(fs, ["start-partition", "stop-partition", "pause", "resume"], "{plan:?}");
+    let at = |i: usize| plan[i]["at_ms"].as_u64().unwrap();
+    let faulted = (at(1) - at(0)) + (at(3) - at(2));
+    assert!(at(3) < 36_000 || faulted < 33_000, "smaller than the 36 s / 33 s faulted original: {plan:?}");
+    assert!(rec["candidates"].as_array().unwrap().iter().any(|c| c["kept"] == true), "{}", rec["candidates"]);
 }

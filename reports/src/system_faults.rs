@@ -126,3 +126,31 @@ pub fn phases_table(results: &RunResults) -> String {
     }
     b + "</tbody></table>"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use history::Op;
+    use serde_json::json;
+
+    fn nemesis(time_s: f64, f: &str, value: serde_json::Value) -> Op {
+        let mut o = Op::new(Process::Nemesis, OpType::Info, f, value);
+        o.time = (time_s * 1e9) as u64;
+        o
+    }
+
+    #[test]
+    fn the_chain_is_the_newest_version_and_summed_segments_after_each_log_fault() {
+        let tail = |id: u32, seg: u32, v: u64| json!({"log_id": id, "segment_index": seg, "sealed": false, "metadata_version": v});
+        let h = History {
+            ops: vec![
+                nemesis(1.0, "reconfigure-log", json!({"logs": [0, 1], "before": [tail(0, 0, 3), tail(1, 1, 3)], "after": [tail(0, 1, 5), tail(1, 2, 5)]})),
+                nemesis(2.0, "kill", json!({"nodes": ["n1"]})),
+                nemesis(3.0, "extend-log", json!({"logs": [0], "before": [tail(0, 1, 6)], "after": []})),
+                nemesis(4.0, "seal-log", json!({"error": "restatectl failed"})),
+            ],
+            ..History::default()
+        };
+        assert_eq!(chain_points(&h), vec![(1.0, 5, 3), (3.0, 6, 1)]);
+    }
+}

@@ -502,6 +502,15 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     }
     system::say_all(log, &system.collect_logs(&dir.join("nodes")));
     facts.startup_phases = system.startup_phases(&dir.join("nodes"));
+    // the last phase: ready, a real operation answered (timed by faultline
+    // from its start command, a round trip before the process started)
+    if let Some(st) = &facts.startup {
+        for (node, phases) in facts.startup_phases.iter_mut() {
+            if let Some(Some(t)) = st.nodes.iter().find(|(n, _)| n == node).map(|(_, t)| *t) {
+                phases.push(results::system_faults::Phase { name: "ready (an operation answered)".into(), at_s: t });
+            }
+        }
+    }
     drop(guard); // heals and removes faultline's chains
     if !cfg.keep {
         facts.heal_errors.extend(system.teardown());

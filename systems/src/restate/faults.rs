@@ -3,20 +3,18 @@
 //! the steps a wiped node needs to rejoin, partition leadership, metadata
 //! membership.
 
-use super::{restatectl, signal, sql, Restate, DATA, FABRIC_PORT, SERVER_PATTERN};
+use super::{restatectl, signal, sql, Restate, DATA, SERVER_PATTERN};
 use crate::db::{DbError, SystemFaults, Topology};
 use crate::NotReady;
 use control::{Cmd, NodeClient};
 use nuclei::{Fault, Kind};
 pub use results::system_faults::LogTail;
-use results::system_faults::{Rejoin, RejoinStep};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// How long a wiped node may take to rejoin, a leader to move.
-const REJOIN: Duration = Duration::from_secs(90);
+/// How long a leader may take to move.
 const MOVE: Duration = Duration::from_secs(10);
 
 /// Each log's tail from the rows of `logs_tail_segments` (a sealed chain
@@ -73,7 +71,7 @@ pub(super) fn failed(out: &str) -> bool {
 }
 
 /// restatectl, failing when it printed an error.
-fn ctl_ok(ctl: &Path, args: &[&str]) -> Result<String, DbError> {
+pub(super) fn ctl_ok(ctl: &Path, args: &[&str]) -> Result<String, DbError> {
     let out = restatectl(ctl, args).map_err(tool)?;
     if failed(&out) {
         return Err(DbError::Sut(format!("restatectl {}: {}", args[2..].join(" "), out.trim())));
@@ -134,7 +132,7 @@ impl Restate {
         Ok(rows.iter().filter_map(|r| Some((r["name"].as_str()?.to_string(), r["plain_node_id"].as_str()?.to_string()))).collect())
     }
 
-    fn ids_of(ctl: &Path, addrs: &str, names: &[String]) -> Result<Vec<String>, DbError> {
+    pub(super) fn ids_of(ctl: &Path, addrs: &str, names: &[String]) -> Result<Vec<String>, DbError> {
         let ids = Self::node_ids(ctl, addrs)?;
         names.iter().map(|n| ids.get(n).cloned().ok_or_else(|| DbError::Sut(format!("{n} is not a node of the Restate cluster")))).collect()
     }
@@ -215,67 +213,6 @@ impl SystemFaults for Restate {
             Fault::AddMetadataNode { nodes: names } => Self::membership(ctl, addrs, names, "add-node"),
             other => Err(DbError::Sut(format!("{} is not a fault on Restate itself", other.f()))),
         }
-    }
-}
-
-/// The node's `/health` answer, or `None` while it does not answer.
-fn health(address: &str) -> Option<Value> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-    rt.block_on(async {
-        let r = reqwest::Client::new().get(format!("http://{address}:{FABRIC_PORT}/health")).timeout(Duration::from_secs(2)).send().await.ok()?;
-        r.json::<Value>().await.ok()
-    })
-}
-
-impl Restate {
-    /// Starts a wiped node and does what an operator must for it to rejoin,
-    /// each step with its time (s since the start): Restate 1.7 marks a log
-    /// server that lost its data `data-loss` and refuses to start it, and a
-    /// metadata server that lost its state stays `Standby`.
-    fn rejoin(&self, ctl: &Path, addrs: &str, node: &NodeClient, topo: &Topology) -> Result<Value, DbError> {
-        let name = node.node().name.clone();
-        let id = Self::ids_of(ctl, addrs, std::slice::from_ref(&name))?.remove(0);
-        let t0 = Instant::now();
-        let mut steps: Vec<RejoinStep> = Vec::new();
-        let mut step = |what: &str| steps.push(RejoinStep { at_s: t0.elapsed().as_secs_f64(), step: what.to_string() });
-        let start = |n: &NodeClient| n.run(&self.start_cmd()).map(|_| ());
-        start(node)?;
-        step("started");
-        let (mut forced, mut readded) = (false, false);
-        loop {
-            if t0.elapsed() > REJOIN {
-                return Err(DbError::Sut(format!("{name} did not rejoin within {} s after its wipe: {steps:?}", REJOIN.as_secs())));
-            }
-            let states = sql(ctl, addrs, &format!("SELECT storage_state FROM nodes WHERE name = '{name}'")).unwrap_or_default();
-            let storage = states.first().and_then(|r| r["storage_state"].as_str()).unwrap_or("").to_string();
-            let running = node.exec(&Cmd::new(["pgrep", "-f", SERVER_PATTERN]))?.status == 0;
-            if storage == "data-loss" && !forced {
-                step("log server refused: storage-state data-loss");
-                ctl_ok(ctl, &["--address", addrs, "nodes", "set-storage-state", "--nodes", &id, "--storage-state", "provisioning", "--force", "--yes"])?;
-                step("storage-state set to provisioning (--force)");
-                forced = true;
-            }
-            if !running {
-                start(node)?;
-                step("started again");
-            }
-            let h = topo.address(&name).and_then(health);
-            let meta = h.as_ref().and_then(|h| h["metadata_server_status"].as_str()).unwrap_or("").to_string();
-            if meta == "Standby" && storage == "read-write" && !readded {
-                step("metadata server standby");
-                ctl_ok(ctl, &["--address", addrs, "metadata-server", "remove-node", &id, "--yes"])?;
-                ctl_ok(ctl, &["--address", addrs, "metadata-server", "add-node", &id, "--yes"])?;
-                step("metadata server removed and added");
-                readded = true;
-            }
-            if storage == "read-write" && h.as_ref().is_some_and(|h| super::node_health(h).is_ok()) {
-                step("rejoined: every role ready, log server read-write");
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
-        let r = Rejoin { node: name, steps, operator_steps: forced || readded };
-        serde_json::to_value(r).map_err(|e| DbError::Sut(e.to_string()))
     }
 }
 

@@ -15,6 +15,7 @@
 mod client;
 mod faults;
 mod phases;
+mod rejoin;
 mod seal;
 
 pub use client::{RestateClient, INGRESS_PORT};

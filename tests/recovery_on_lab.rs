@@ -59,20 +59,27 @@ fn a_node_paused_past_the_heal_violates_the_recovery_slo() {
     assert!(std::fs::read_to_string(run.join("report.html")).unwrap().contains("recovered-late"));
 
     // shrink it: each replay is a real run on the lab (about a minute), so
-    // one replay a candidate and a budget of 5 minutes
+    // one replay a candidate and a budget of 5 minutes. A candidate is kept
+    // when its replay fails the same way; whether n1 serves again between a
+    // short partition's heal and the pause is chance, so the final plan's
+    // one replay may pass: its rate is measured, not assumed (exit 0 or 1)
     let o = faultline(&["shrink", run.to_str().unwrap(), "--runs-per-candidate", "1", "--final-runs", "1", "--budget", "5m"]);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(1), "the final plan still fails: {out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("shrink: 2 windows -> 2") && out.contains("replays"), "{out}");
     let rec: Value = serde_json::from_str(&std::fs::read_to_string(run.join("shrink/shrink.json")).unwrap()).unwrap();
     assert_eq!(rec["failure"], json!(["recovery:client"]), "{}", rec["failure"]);
-    assert_eq!(rec["final_failures"], 1, "the final plan failed its replay the same way");
-    // both windows are needed (the partition's heal, the pause past it);
-    // the plan that still fails is smaller: it ends sooner or faults less
+    // neither window alone fails: both are needed (the heal, the pause past it)
+    let cands = rec["candidates"].as_array().unwrap();
+    assert!(cands.iter().filter(|c| c["phase"] == "windows").all(|c| c["kept"] == false), "{cands:?}");
+    // a shorter candidate still failed the same way, and the plan is that
+    // smaller one: it ends sooner or faults less than the original
+    let kept: Vec<&Value> = cands.iter().filter(|c| c["kept"] == true).collect();
+    assert!(!kept.is_empty() && kept.iter().all(|c| c["outcomes"][0] == json!(["recovery:client"])), "{cands:?}");
     let plan = rec["plan"].as_array().unwrap();
     let fs: Vec<&str> = plan.iter().map(|s| s["fault"]["f"].as_str().unwrap()).collect();
     assert_eq!(fs, ["start-partition", "stop-partition", "pause", "resume"], "{plan:?}");
     let at = |i: usize| plan[i]["at_ms"].as_u64().unwrap();
     let faulted = (at(1) - at(0)) + (at(3) - at(2));
     assert!(at(3) < 36_000 || faulted < 33_000, "smaller than the 36 s / 33 s faulted original: {plan:?}");
-    assert!(rec["candidates"].as_array().unwrap().iter().any(|c| c["kept"] == true), "{}", rec["candidates"]);
 }

@@ -155,7 +155,7 @@ pub(crate) fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Optio
             }
         },
     };
-    let bugs = match cfg.memory_bugs() {
+    let bugs = match cfg.memory_bugs_of_run(seed) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("run: {e}");

@@ -78,7 +78,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub serializable: bool,
     /// `--db memory` only: switch on a bug of the in-memory system
-    /// (lost-write, stale-read, stall-append, no-recovery, kill-after-heal); repeatable.
+    /// (lost-write, stale-read, stall-append, no-recovery, kill-after-heal;
+    /// lost-write-rate=P: lost-write in that share of runs, drawn from each
+    /// run's seed); repeatable.
     #[arg(long = "bug")]
     pub bugs: Vec<String>,
     /// Healthy seconds between fault windows, at most [default: 5; shorter
@@ -400,11 +402,35 @@ impl RunConfig {
         self.client_env.iter().filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
-    /// The in-memory system's bugs, from `--bug`.
+    /// `--bug lost-write-rate=P`: the share of runs that have the
+    /// lost-write bug (a known failure rate, for the sequential test).
+    pub fn lost_write_rate(&self) -> Result<Option<f64>, String> {
+        let Some(v) = self.bugs.iter().find_map(|b| b.strip_prefix("lost-write-rate=")) else { return Ok(None) };
+        match v.parse::<f64>() {
+            Ok(p) if (0.0..=1.0).contains(&p) => Ok(Some(p)),
+            _ => Err(format!("--bug lost-write-rate={v}: expected a rate between 0 and 1")),
+        }
+    }
+
+    /// The bugs of the run with this seed: `--bug`s, and `lost-write`
+    /// drawn from the seed with `lost-write-rate`'s probability.
+    pub fn memory_bugs_of_run(&self, seed: u64) -> Result<Vec<systems::memory::Bug>, String> {
+        let mut bugs = self.memory_bugs()?;
+        if let Some(p) = self.lost_write_rate()? {
+            if history::Rng::new(seed ^ 0x6c6f_7374_7772_6974).chance(p) && !bugs.contains(&systems::memory::Bug::LostWrite) {
+                bugs.push(systems::memory::Bug::LostWrite);
+            }
+        }
+        Ok(bugs)
+    }
+
+    /// The in-memory system's bugs, from `--bug` (a rate not yet drawn).
     pub fn memory_bugs(&self) -> Result<Vec<systems::memory::Bug>, String> {
         use systems::memory::Bug;
+        self.lost_write_rate()?;
         self.bugs
             .iter()
+            .filter(|b| !b.starts_with("lost-write-rate="))
             .map(|b| {
                 Bug::parse(b).ok_or_else(|| {
                     let all: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
@@ -441,6 +467,20 @@ impl RunConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lost_write_rate_strikes_in_that_share_of_runs_by_seed() {
+        use systems::memory::Bug;
+        let c = RunConfig { db: MEMORY.into(), bugs: vec!["lost-write-rate=0.2".into()], ..RunConfig::default() };
+        c.check().unwrap();
+        let hit = (0..2000u64).filter(|s| c.memory_bugs_of_run(*s).unwrap() == vec![Bug::LostWrite]).count();
+        assert!((320..480).contains(&hit), "{hit} of 2000 runs at 20%");
+        assert_eq!(c.memory_bugs_of_run(7).unwrap(), c.memory_bugs_of_run(7).unwrap(), "the same seed, the same draw");
+        for bad in ["lost-write-rate=2", "lost-write-rate=x"] {
+            let c = RunConfig { db: MEMORY.into(), bugs: vec![bad.into()], ..RunConfig::default() };
+            assert!(c.check().unwrap_err().contains("between 0 and 1"), "{bad}");
+        }
+    }
 
     #[test]
     fn flags_override_the_file_and_bad_values_are_refused() {

@@ -9,6 +9,7 @@
 
 pub mod analysis;
 pub mod junit;
+mod load;
 mod log;
 pub mod options;
 mod recorder;
@@ -21,12 +22,12 @@ pub mod system;
 use crate::exit;
 use crate::lab::Lab;
 use control::NodesFile;
-use history::{Header, Op, OpType, Process, Rng, Role};
+use history::{Header, OpType, Process, Rng};
 pub use log::Log;
-use nuclei::{Fault, HealGuard, Injector, Spacing, Step};
+use nuclei::{HealGuard, Spacing};
 use options::{RunArgs, RunConfig};
 use recorder::Recorder;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -35,8 +36,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use system::{InMemory, Remote, System};
 use systems::stdio::{ClientCommand, StdioClient};
 use systems::{Client, Endpoint, NoopClient};
-use systems::{Completion, Startup, Topology};
-use workloads::{ClientOp, Generator, Workload};
+use systems::{Startup, Topology};
+use workloads::{Generator, Workload};
 
 /// Health probes use process numbers from here up (their ops say
 /// `role: probe`; the number only keeps them apart from clients).
@@ -282,8 +283,8 @@ pub fn bench_runner(seconds: f64, concurrency: usize, rate: f64, stdio: bool) ->
         }
     };
     let generator: Mutex<Box<dyn Generator>> = Mutex::new(workloads::Register.generator(concurrency, 1));
-    let end = t0 + Duration::from_secs_f64(seconds);
-    rt.block_on(drive(&cfg, &clients, &generator, &rec, &topo, end, 7));
+    let end = load::Deadline::new(t0, Duration::from_secs_f64(seconds), Duration::ZERO);
+    rt.block_on(load::drive(&cfg, &clients, &generator, &rec, &topo, &end, 7));
     let elapsed = t0.elapsed().as_secs_f64();
     drop(rec);
     let _ = writer.join();
@@ -472,7 +473,8 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     };
     let generator: Mutex<Box<dyn Generator>> = Mutex::new(workload.generator(cfg.concurrency, rng.next_u64()));
     let faults_end = t0 + Duration::from_secs_f64(cfg.time_limit);
-    let load_end = faults_end + Duration::from_secs_f64(cfg.recovery_window);
+    let recovery = Duration::from_secs_f64(cfg.recovery_window);
+    let deadline = load::Deadline::new(t0, faults_end + recovery - t0, recovery);
     log.say(&format!(
         "workload {} for {} s with {} fault windows, then {} s of recovery",
         cfg.workload,
@@ -481,18 +483,18 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         cfg.recovery_window
     ));
     let heal_errors = std::thread::scope(|s| {
-        let nem = s.spawn(|| run_schedule(injector, &schedule, &recorder, log));
+        let nem = s.spawn(|| load::run_schedule(injector, &schedule, &recorder, log, &deadline));
         rt.block_on(async {
-            let w = drive(cfg, &clients, &generator, &recorder, &topo, load_end, rng.next_u64());
-            let p = probes(system, &topo, &recorder, load_end);
-            let progress = progress(&recorder, log, load_end);
+            let w = load::drive(cfg, &clients, &generator, &recorder, &topo, &deadline, rng.next_u64());
+            let p = load::probes(system, &topo, &recorder, &deadline);
+            let progress = load::progress(&recorder, log, &deadline);
             tokio::join!(w, p, progress);
         });
         nem.join().unwrap_or_else(|_| vec!["the nemesis thread panicked".to_string()])
     });
     facts.heal_errors.extend(heal_errors);
     // final reads, after the heal and the recovery window
-    rt.block_on(final_reads(&generator, system, timeout, &topo, &recorder));
+    rt.block_on(load::final_reads(&generator, system, timeout, &topo, &recorder));
     facts.interrupted = cancelled();
     drop(recorder);
     match writer.join() {
@@ -516,170 +518,4 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         facts.heal_errors.extend(system.teardown());
     }
     facts
-}
-
-/// Runs the fault schedule in real time; on interruption closes the open
-/// window. Returns the problems met.
-fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: &Log) -> Vec<String> {
-    let mut errs = Vec::new();
-    let mut applied: Vec<Fault> = Vec::new();
-    let apply = |f: &Fault, errs: &mut Vec<String>| {
-        rec.record(Op::new(Process::Nemesis, OpType::Invoke, f.f(), serde_json::to_value(f).unwrap_or_default()));
-        let r = nemesis.apply(f, rec.t0());
-        let value = match r {
-            Ok(v) => v,
-            Err(e) => {
-                log.say(&format!("nemesis {}: {e}", f.f()));
-                errs.push(format!("{}: {e}", f.f()));
-                json!({"error": e.to_string()})
-            }
-        };
-        rec.record(Op::new(Process::Nemesis, OpType::Info, f.f(), value));
-    };
-    for step in schedule {
-        let at = rec.t0() + Duration::from_millis(step.at_ms);
-        while Instant::now() < at && !cancelled() {
-            std::thread::sleep((at - Instant::now()).min(Duration::from_millis(50)));
-        }
-        if cancelled() {
-            break;
-        }
-        log.say(&format!("nemesis: {}", step.fault.f()));
-        apply(&step.fault, &mut errs);
-        log.set_fault(if step.fault.inverse().is_some() { step.fault.f() } else { "" });
-        applied.push(step.fault.clone());
-    }
-    // every window still open (they may overlap), last opened first
-    for inv in nuclei::closing(&applied) {
-        log.say(&format!("nemesis: final heal: {}", inv.f()));
-        apply(&inv, &mut errs);
-    }
-    log.set_fault("");
-    errs
-}
-
-/// Makes the client of a logical process (the second argument) on a node
-/// (its index, the first).
-type MakeClient<'a> = dyn Fn(usize, u64) -> Box<dyn Client> + Sync + 'a;
-
-/// The client processes: each bound to a node, issuing ops at its share of
-/// the rate with random stagger, until `end` or an interrupt.
-async fn drive(cfg: &RunConfig, clients: &MakeClient<'_>, generator: &Mutex<Box<dyn Generator>>, rec: &Recorder, topo: &Topology, end: Instant, seed: u64) {
-    let n = cfg.concurrency;
-    let per_process = Duration::from_secs_f64(n as f64 / cfg.rate);
-    let op_deadline = Duration::from_secs_f64(cfg.op_timeout + 1.0);
-    let tasks = (0..n).map(|i| {
-        let ni = i % topo.nodes.len();
-        let node = topo.nodes[ni].0.clone();
-        let mut rng = Rng::new(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        async move {
-            let mut process = i as u64;
-            let mut client = clients(ni, process);
-            // paced by due times, not per-op sleeps: sub-millisecond intervals
-            // (high rates) work, and the stagger keeps processes apart
-            let mut due = Instant::now() + per_process.mul_f64(rng.below(1000) as f64 / 1000.0);
-            while Instant::now() < end && !cancelled() {
-                let now = Instant::now();
-                if due > now + Duration::from_millis(1) {
-                    tokio::time::sleep_until(due.into()).await;
-                } else if now > due + Duration::from_secs(1) {
-                    due = now; // after a stall (a slow op), no burst to catch up
-                }
-                let op = generator.lock().unwrap_or_else(|e| e.into_inner()).next(process);
-                let info = invoke(rec, &*client, &op, process, &node, op_deadline, Role::Client).await;
-                if info {
-                    // Jepsen: a process whose op is indeterminate is never
-                    // reused; its successor gets a client of its own
-                    process += n as u64;
-                    client = clients(ni, process);
-                }
-                due += per_process.mul_f64(rng.below(2000) as f64 / 1000.0);
-                tokio::task::yield_now().await;
-            }
-        }
-    });
-    systems::futures_join_all(tasks).await;
-}
-
-/// Records an invocation, performs it, records its completion; true if
-/// the outcome is indeterminate.
-async fn invoke(rec: &Recorder, client: &dyn Client, op: &ClientOp, process: u64, node: &str, deadline: Duration, role: Role) -> bool {
-    let mut inv = Op::new(Process::Client(process), OpType::Invoke, op.f(), op.value());
-    inv.node = Some(node.to_string());
-    inv.role = role;
-    rec.record(inv);
-    let done = match tokio::time::timeout(deadline, workloads::perform(client, op)).await {
-        Ok(c) => c,
-        Err(_) if op.is_read() => Completion::Fail("timeout".into()),
-        Err(_) => Completion::Info("timeout".into()),
-    };
-    let (kind, value, error) = match done {
-        Completion::Ok(v) => (OpType::Ok, v, None),
-        Completion::Fail(e) => (OpType::Fail, op.value(), Some(e)),
-        Completion::Info(e) => (OpType::Info, op.value(), Some(e)),
-    };
-    let mut c = Op::new(Process::Client(process), kind, op.f(), value);
-    c.node = Some(node.to_string());
-    c.error = error.map(Value::String);
-    c.role = role;
-    rec.record(c);
-    kind == OpType::Info
-}
-
-/// Probes every service on every node four times a second, for the
-/// recovery checker.
-async fn probes(system: &dyn System, topo: &Topology, rec: &Recorder, end: Instant) {
-    let services = system.services();
-    let tasks = topo.nodes.iter().enumerate().flat_map(|(ni, (node, _))| {
-        services.iter().enumerate().map(move |(si, s)| async move {
-            let process = PROBE_BASE + (ni * 16 + si) as u64;
-            while Instant::now() < end && !cancelled() {
-                let tick = Instant::now();
-                let mut inv = Op::new(Process::Client(process), OpType::Invoke, "probe", json!(s));
-                inv.node = Some(node.clone());
-                inv.role = Role::Probe;
-                rec.record(inv);
-                let r = system.probe(ni, s, Duration::from_millis(1000)).await;
-                let (kind, err) = match r {
-                    Ok(()) => (OpType::Ok, None),
-                    Err(e) => (OpType::Fail, Some(Value::String(e.to_string()))),
-                };
-                let mut c = Op::new(Process::Client(process), kind, "probe", json!(s));
-                c.node = Some(node.clone());
-                c.error = err;
-                c.role = Role::Probe;
-                rec.record(c);
-                tokio::time::sleep(Duration::from_millis(250).saturating_sub(tick.elapsed())).await;
-            }
-        })
-    });
-    systems::futures_join_all(tasks).await;
-}
-
-async fn final_reads(generator: &Mutex<Box<dyn Generator>>, system: &dyn System, timeout: Duration, topo: &Topology, rec: &Recorder) {
-    let reads = generator.lock().unwrap_or_else(|e| e.into_inner()).final_reads();
-    let mut p = FINAL_BASE;
-    for op in &reads {
-        for (i, (node, _)) in topo.nodes.iter().enumerate() {
-            let c = system.client(i, p, timeout);
-            invoke(rec, &*c, op, p, node, Duration::from_secs(10), Role::Final).await;
-            p += 1;
-        }
-    }
-}
-
-/// The progress bar (on a terminal): once a second, the time, ok/s, fail,
-/// info and the fault in force.
-async fn progress(rec: &Recorder, log: &Log, end: Instant) {
-    log.start_progress(end.saturating_duration_since(rec.t0()));
-    let c = rec.counters.clone();
-    let mut last = 0u64;
-    while Instant::now() < end && !cancelled() {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let ok = c.ok.load(Ordering::Relaxed);
-        let (fail, info) = (c.fail.load(Ordering::Relaxed), c.info.load(Ordering::Relaxed));
-        log.progress(rec.t0().elapsed(), log::Tally { ok_per_s: ok - last, fail, info });
-        last = ok;
-    }
-    log.finish_progress();
 }

@@ -1,0 +1,289 @@
+//! The load phase of a run: the fault schedule in real time, the client
+//! processes, the health probes, the final reads and the progress bar, all
+//! until one deadline that a late heal moves: the recovery window is
+//! observed after the last heal, however long the heal took.
+
+use super::log::{self, Log};
+use super::recorder::Recorder;
+use super::system::System;
+use super::{cancelled, RunConfig, FINAL_BASE, PROBE_BASE};
+use history::{Op, OpType, Process, Rng, Role};
+use nuclei::{Fault, Injector, Step};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use systems::{Client, Completion, Topology};
+use workloads::{ClientOp, Generator};
+
+/// When the load stops: the time limit plus the recovery window, never
+/// while a fault or heal is being applied, and pushed later when a heal
+/// ends so late that less than the recovery window would be left after it.
+pub struct Deadline {
+    t0: Instant,
+    end_ms: AtomicU64,
+    recovery: Duration,
+    applying: AtomicBool,
+}
+
+impl Deadline {
+    /// The load ends `end` after `t0`, unless a heal moves it.
+    pub fn new(t0: Instant, end: Duration, recovery: Duration) -> Self {
+        Deadline { t0, end_ms: AtomicU64::new(end.as_millis() as u64), recovery, applying: AtomicBool::new(false) }
+    }
+    /// The instant the load stops, as things stand.
+    pub fn end(&self) -> Instant {
+        self.t0 + Duration::from_millis(self.end_ms.load(Ordering::SeqCst))
+    }
+    /// Whether the load should stop now.
+    pub fn passed(&self) -> bool {
+        (Instant::now() >= self.end() && !self.applying.load(Ordering::SeqCst)) || cancelled()
+    }
+    /// A heal ended now: at least the recovery window follows it. Returns
+    /// the new end (s since t0) if it moved.
+    pub fn healed_now(&self) -> Option<f64> {
+        let want = (self.t0.elapsed() + self.recovery).as_millis() as u64;
+        let before = self.end_ms.fetch_max(want, Ordering::SeqCst);
+        (want > before).then(|| want as f64 / 1e3)
+    }
+}
+
+/// Runs the fault schedule in real time; on interruption closes the open
+/// window. Returns the problems met.
+pub fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: &Log, deadline: &Deadline) -> Vec<String> {
+    let mut errs = Vec::new();
+    let mut applied: Vec<Fault> = Vec::new();
+    let apply = |f: &Fault, errs: &mut Vec<String>| {
+        rec.record(Op::new(Process::Nemesis, OpType::Invoke, f.f(), serde_json::to_value(f).unwrap_or_default()));
+        deadline.applying.store(true, Ordering::SeqCst);
+        let r = nemesis.apply(f, rec.t0());
+        let value = match r {
+            Ok(v) => v,
+            Err(e) => {
+                log.say(&format!("nemesis {}: {e}", f.f()));
+                errs.push(format!("{}: {e}", f.f()));
+                json!({"error": e.to_string()})
+            }
+        };
+        rec.record(Op::new(Process::Nemesis, OpType::Info, f.f(), value));
+        if f.inverse().is_none() {
+            if let Some(end) = deadline.healed_now() {
+                log.say(&format!("{} ended late: the load goes on to {end:.1} s for the recovery window", f.f()));
+            }
+        }
+        deadline.applying.store(false, Ordering::SeqCst);
+    };
+    for step in schedule {
+        let at = rec.t0() + Duration::from_millis(step.at_ms);
+        while Instant::now() < at && !cancelled() {
+            std::thread::sleep((at - Instant::now()).min(Duration::from_millis(50)));
+        }
+        if cancelled() {
+            break;
+        }
+        log.say(&format!("nemesis: {}", step.fault.f()));
+        apply(&step.fault, &mut errs);
+        log.set_fault(if step.fault.inverse().is_some() { step.fault.f() } else { "" });
+        applied.push(step.fault.clone());
+    }
+    // every window still open (they may overlap), last opened first
+    for inv in nuclei::closing(&applied) {
+        log.say(&format!("nemesis: final heal: {}", inv.f()));
+        apply(&inv, &mut errs);
+    }
+    log.set_fault("");
+    errs
+}
+
+/// Makes the client of a logical process (the second argument) on a node
+/// (its index, the first).
+pub type MakeClient<'a> = dyn Fn(usize, u64) -> Box<dyn Client> + Sync + 'a;
+
+/// The client processes: each bound to a node, issuing ops at its share of
+/// the rate with random stagger, until `end` or an interrupt.
+pub async fn drive(
+    cfg: &RunConfig,
+    clients: &MakeClient<'_>,
+    generator: &Mutex<Box<dyn Generator>>,
+    rec: &Recorder,
+    topo: &Topology,
+    end: &Deadline,
+    seed: u64,
+) {
+    let n = cfg.concurrency;
+    let per_process = Duration::from_secs_f64(n as f64 / cfg.rate);
+    let op_deadline = Duration::from_secs_f64(cfg.op_timeout + 1.0);
+    let tasks = (0..n).map(|i| {
+        let ni = i % topo.nodes.len();
+        let node = topo.nodes[ni].0.clone();
+        let mut rng = Rng::new(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        async move {
+            let mut process = i as u64;
+            let mut client = clients(ni, process);
+            // paced by due times, not per-op sleeps: sub-millisecond intervals
+            // (high rates) work, and the stagger keeps processes apart
+            let mut due = Instant::now() + per_process.mul_f64(rng.below(1000) as f64 / 1000.0);
+            while !end.passed() {
+                let now = Instant::now();
+                if due > now + Duration::from_millis(1) {
+                    tokio::time::sleep_until(due.into()).await;
+                } else if now > due + Duration::from_secs(1) {
+                    due = now; // after a stall (a slow op), no burst to catch up
+                }
+                let op = generator.lock().unwrap_or_else(|e| e.into_inner()).next(process);
+                let info = invoke(rec, &*client, &op, process, &node, op_deadline, Role::Client).await;
+                if info {
+                    // Jepsen: a process whose op is indeterminate is never
+                    // reused; its successor gets a client of its own
+                    process += n as u64;
+                    client = clients(ni, process);
+                }
+                due += per_process.mul_f64(rng.below(2000) as f64 / 1000.0);
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    systems::futures_join_all(tasks).await;
+}
+
+/// Records an invocation, performs it, records its completion; true if
+/// the outcome is indeterminate.
+async fn invoke(rec: &Recorder, client: &dyn Client, op: &ClientOp, process: u64, node: &str, deadline: Duration, role: Role) -> bool {
+    let mut inv = Op::new(Process::Client(process), OpType::Invoke, op.f(), op.value());
+    inv.node = Some(node.to_string());
+    inv.role = role;
+    rec.record(inv);
+    let done = match tokio::time::timeout(deadline, workloads::perform(client, op)).await {
+        Ok(c) => c,
+        Err(_) if op.is_read() => Completion::Fail("timeout".into()),
+        Err(_) => Completion::Info("timeout".into()),
+    };
+    let (kind, value, error) = match done {
+        Completion::Ok(v) => (OpType::Ok, v, None),
+        Completion::Fail(e) => (OpType::Fail, op.value(), Some(e)),
+        Completion::Info(e) => (OpType::Info, op.value(), Some(e)),
+    };
+    let mut c = Op::new(Process::Client(process), kind, op.f(), value);
+    c.node = Some(node.to_string());
+    c.error = error.map(Value::String);
+    c.role = role;
+    rec.record(c);
+    kind == OpType::Info
+}
+
+/// Probes every service on every node four times a second, for the
+/// recovery checker.
+pub async fn probes(system: &dyn System, topo: &Topology, rec: &Recorder, end: &Deadline) {
+    let services = system.services();
+    let tasks = topo.nodes.iter().enumerate().flat_map(|(ni, (node, _))| {
+        services.iter().enumerate().map(move |(si, s)| async move {
+            let process = PROBE_BASE + (ni * 16 + si) as u64;
+            while !end.passed() {
+                let tick = Instant::now();
+                let mut inv = Op::new(Process::Client(process), OpType::Invoke, "probe", json!(s));
+                inv.node = Some(node.clone());
+                inv.role = Role::Probe;
+                rec.record(inv);
+                let r = system.probe(ni, s, Duration::from_millis(1000)).await;
+                let (kind, err) = match r {
+                    Ok(()) => (OpType::Ok, None),
+                    Err(e) => (OpType::Fail, Some(Value::String(e.to_string()))),
+                };
+                let mut c = Op::new(Process::Client(process), kind, "probe", json!(s));
+                c.node = Some(node.clone());
+                c.error = err;
+                c.role = Role::Probe;
+                rec.record(c);
+                tokio::time::sleep(Duration::from_millis(250).saturating_sub(tick.elapsed())).await;
+            }
+        })
+    });
+    systems::futures_join_all(tasks).await;
+}
+
+/// The workload's final reads, from every node, after the recovery window.
+pub async fn final_reads(generator: &Mutex<Box<dyn Generator>>, system: &dyn System, timeout: Duration, topo: &Topology, rec: &Recorder) {
+    let reads = generator.lock().unwrap_or_else(|e| e.into_inner()).final_reads();
+    let mut p = FINAL_BASE;
+    for op in &reads {
+        for (i, (node, _)) in topo.nodes.iter().enumerate() {
+            let c = system.client(i, p, timeout);
+            invoke(rec, &*c, op, p, node, Duration::from_secs(10), Role::Final).await;
+            p += 1;
+        }
+    }
+}
+
+/// The progress bar (on a terminal): once a second, the time, ok/s, fail,
+/// info and the fault in force.
+pub async fn progress(rec: &Recorder, log: &Log, end: &Deadline) {
+    log.start_progress(end.end().saturating_duration_since(rec.t0()));
+    let c = rec.counters.clone();
+    let mut last = 0u64;
+    while !end.passed() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let ok = c.ok.load(Ordering::Relaxed);
+        let (fail, info) = (c.fail.load(Ordering::Relaxed), c.info.load(Ordering::Relaxed));
+        log.progress(rec.t0().elapsed(), log::Tally { ok_per_s: ok - last, fail, info });
+        last = ok;
+    }
+    log.finish_progress();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nuclei::FaultError;
+
+    /// Heals slowly, and records whether the load could have stopped
+    /// during the heal.
+    struct SlowHeal<'a>(&'a Deadline, Mutex<Vec<bool>>);
+
+    impl Injector for SlowHeal<'_> {
+        fn preflight(&self, _: &[nuclei::Needs]) -> Result<(), FaultError> {
+            Ok(())
+        }
+        fn setup(&self) -> Result<(), FaultError> {
+            Ok(())
+        }
+        fn apply(&self, f: &Fault, _: Instant) -> Result<Value, FaultError> {
+            if f.inverse().is_none() {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            self.1.lock().unwrap().push(self.0.passed());
+            Ok(json!({}))
+        }
+        fn heal_all(&self) -> Vec<FaultError> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn a_late_heal_is_followed_by_the_whole_recovery_window() {
+        let dir = std::env::temp_dir().join(format!("faultline-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let t0 = Instant::now();
+        let (rec, writer) = Recorder::start(&dir.join("h.jsonl"), &history::Header::new(0), t0).unwrap();
+        let log = Log::new(&dir.join("log")).unwrap();
+        // the load would end at 100 ms; the heal starts at 50 ms and takes 300
+        let deadline = Deadline::new(t0, Duration::from_millis(100), Duration::from_millis(200));
+        let injector = SlowHeal(&deadline, Mutex::new(Vec::new()));
+        let schedule =
+            [Step { at_ms: 0, fault: Fault::StartPartition { grudge: Default::default(), ports: vec![] } }, Step { at_ms: 50, fault: Fault::StopPartition }];
+        let errs = run_schedule(&injector, &schedule, &rec, &log, &deadline);
+        assert!(errs.is_empty(), "{errs:?}");
+        let healed = t0.elapsed();
+        assert_eq!(*injector.1.lock().unwrap(), [false, false], "the load stops only once the heal is over");
+        let end = deadline.end() - t0;
+        assert!(end >= healed + Duration::from_millis(190) && end <= healed + Duration::from_millis(260), "{end:?} after a heal at {healed:?}");
+        assert!(!deadline.passed());
+        std::thread::sleep(end.saturating_sub(t0.elapsed()) + Duration::from_millis(10));
+        assert!(deadline.passed());
+        // a heal in time leaves the end where it was
+        let d = Deadline::new(Instant::now(), Duration::from_secs(60), Duration::from_secs(1));
+        assert_eq!(d.healed_now(), None);
+        drop(rec);
+        writer.join().unwrap().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -152,6 +152,9 @@ cluster-name = "faultline"
 base-dir = "{DATA}"
 # no update check or telemetry: the nodes talk only to each other
 disable-telemetry = true
+# the start-up phases read from the log: each RocksDB database opened, and
+# the log server's storage state (both logged at debug only)
+log-filter = "info,restate_rocksdb::db_manager=debug,restate_log_server::service=debug"
 advertised-address = "http://{ip}:{FABRIC_PORT}/"
 auto-provision = false
 default-replication = {replication}

@@ -41,17 +41,19 @@ pub fn render(results: &RunResults, h: &History, shades: &[Shade], t_end: f64) -
     }
     if let Some(s) = &results.checks.reconfiguration {
         let _ = write!(b, "<h3 id=\"stalls\">Appends' stall after each seal: {} (SLO {:.1} s, worst {:.2} s)</h3>", s.valid.as_str(), s.slo_s, s.worst_s);
-        b += "<table class=\"sortable\"><thead><tr><th>fault</th><th>at s</th><th>log</th><th>stall s</th></tr></thead><tbody>";
+        b += "<p>From the seal of the system's own log when its logs name it (the system log column), else from the fault's start.</p>";
+        b += "<table class=\"sortable\"><thead><tr><th>fault</th><th>seal at s</th><th>log</th><th>system log</th><th>stall s</th></tr></thead><tbody>";
         for x in &s.stalls {
             let pass = x.stall_s.is_some_and(|v| v <= s.slo_s);
             let stall = x.stall_s.map(|v| format!("{v:.3}")).unwrap_or_else(|| "never acknowledged".into());
             let _ = write!(
                 b,
-                "<tr class=\"{}\"><td>{}</td><td>{:.2}</td><td>{}</td><td>{stall}</td></tr>",
+                "<tr class=\"{}\"><td>{}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{stall}</td></tr>",
                 if pass { "pass" } else { "fail" },
                 esc(&x.fault),
                 x.at_s,
-                esc(&x.log)
+                esc(&x.log),
+                x.system_log.map_or_else(|| "-".to_string(), |l| l.to_string())
             );
         }
         b += "</tbody></table>";

@@ -145,4 +145,8 @@ pub struct RunFacts {
     /// Faults applied while the system started, and their closing inverses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub startup_faults: Vec<crate::system_faults::StartupFault>,
+    /// The seals of its own logs the system logged, and which of its logs
+    /// each of its keys writes to (keys as the system names them).
+    #[serde(default, skip_serializing_if = "crate::system_faults::seals_unseen")]
+    pub seals: crate::system_faults::SealsSeen,
 }

@@ -2,8 +2,14 @@
 //! until it succeeds, the faults applied while the system started, and the
 //! checks made of them.
 
+pub use checker::stall::{LogSeal, SealsSeen};
 use checker::Verdict;
 use serde::{Deserialize, Serialize};
+
+/// True when the system said nothing of its seals (not written).
+pub fn seals_unseen(s: &SealsSeen) -> bool {
+    s.seals.is_empty() && s.key_logs.is_empty()
+}
 use serde_json::Value;
 
 /// A start-up phase of one node, from its log.

@@ -122,8 +122,12 @@ fn run_checks(cfg: &RunConfig, facts: &RunFacts, h: &History, completed: bool) -
     }
     c.startup_faults = results::system_faults::check_startup_seals(&facts.startup_faults);
     if let Some(limit) = slos.reconfigure {
+        // the system names its keys; the history names the workload's logs
+        let key_logs = facts.seals.key_logs.iter().filter_map(|(k, l)| Some((workloads::log_of_key(k)?, *l))).collect();
+        let seen = checker::stall::SealsSeen { seals: facts.seals.seals.clone(), key_logs };
         c.reconfiguration =
-            guarded("reconfiguration", &mut unknown, || checker::stall::check_stalls(h, limit).map_err(|e| e.in_file(Path::new("history.jsonl")))).flatten();
+            guarded("reconfiguration", &mut unknown, || checker::stall::check_stalls(h, limit, &seen).map_err(|e| e.in_file(Path::new("history.jsonl"))))
+                .flatten();
     }
     c.slos = Some(slos);
     c.unknown = unknown;

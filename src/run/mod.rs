@@ -504,6 +504,9 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     }
     system::say_all(log, &system.collect_logs(&dir.join("nodes")));
     facts.startup_phases = system.startup_phases(&dir.join("nodes"));
+    if schedule.iter().any(|s| checker::stall::SEALS.contains(&s.fault.f())) {
+        facts.seals = system.seals_seen(&dir.join("nodes"), start_unix_ns as f64 / 1e9);
+    }
     // the last phase: ready, a real operation answered (timed by faultline
     // from its start command, a round trip before the process started)
     if let Some(st) = &facts.startup {

@@ -66,6 +66,12 @@ pub trait System: Send + Sync {
     fn startup_phases(&self, _dir: &Path) -> Vec<(String, Vec<results::system_faults::Phase>)> {
         Vec::new()
     }
+    /// The seals of its own logs the system logged (in the logs collected
+    /// in `dir`; seconds since `start_unix_s`) and which of its logs each
+    /// key writes to (asked of the live cluster). The default: none.
+    fn seals_seen(&self, _dir: &Path, _start_unix_s: f64) -> results::system_faults::SealsSeen {
+        Default::default()
+    }
     /// The last lines of each node's log, for an error message.
     fn last_log_lines(&self) -> String {
         String::new()
@@ -168,6 +174,20 @@ impl System for Remote {
             }
         }
         out
+    }
+    fn seals_seen(&self, dir: &Path, start_unix_s: f64) -> results::system_faults::SealsSeen {
+        let Some(f) = self.db.as_faults() else { return Default::default() };
+        let mut seals = Vec::new();
+        for (node, _) in &self.topo.nodes {
+            for file in self.db.log_files() {
+                let name = Path::new(&file).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                if let Ok(text) = std::fs::read_to_string(dir.join(node).join(&name)) {
+                    seals.extend(f.seals_logged(&file, &text, start_unix_s));
+                }
+            }
+        }
+        seals.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        results::system_faults::SealsSeen { seals, key_logs: f.key_logs(&self.topo) }
     }
     fn last_log_lines(&self) -> String {
         let Some(file) = self.db.log_files().into_iter().next() else { return String::new() };

@@ -175,6 +175,16 @@ pub trait SystemFaults: Send + Sync {
     /// Applies `fault` on the cluster `topo` (`nodes`: the nodes it names):
     /// what it did and saw, for the history.
     fn apply(&self, fault: &nuclei::Fault, topo: &Topology, nodes: &[&NodeClient]) -> Result<serde_json::Value, DbError>;
+    /// The seals of its own logs that a node's log file (`log_file`, with
+    /// its text) shows, in seconds since `start_unix_s`. The default: none.
+    fn seals_logged(&self, _log_file: &str, _text: &str, _start_unix_s: f64) -> Vec<results::system_faults::LogSeal> {
+        Vec::new()
+    }
+    /// The system's own log each of its keys writes to, asked of the live
+    /// cluster `topo`. The default: none known.
+    fn key_logs(&self, _topo: &Topology) -> std::collections::BTreeMap<String, u32> {
+        std::collections::BTreeMap::new()
+    }
 }
 
 /// Crash and restart (`kill -9`, then start again).

@@ -19,7 +19,7 @@ mod set;
 
 pub use append::Append;
 pub use list_append::ListAppend;
-pub use op::{perform, ClientOp};
+pub use op::{log_key, log_of_key, perform, ClientOp};
 pub use register::Register;
 pub use rw_register::RwRegister;
 pub use set::Set;

@@ -72,6 +72,17 @@ fn map_ok(c: Completion, f: impl FnOnce(Value) -> Value) -> Completion {
     }
 }
 
+/// The key a system stores the workload's log `log` under.
+pub fn log_key(log: u64) -> String {
+    format!("log{log}")
+}
+
+/// The workload's log (as its history names it) that a system key holds,
+/// if the key is one of [`log_key`]'s.
+pub fn log_of_key(key: &str) -> Option<String> {
+    key.strip_prefix("log")?.parse::<u64>().ok().map(|l| l.to_string())
+}
+
 /// One op through any system's client, its value in the checkers' shapes.
 pub async fn perform(c: &dyn Client, op: &ClientOp) -> Completion {
     match op {
@@ -80,8 +91,8 @@ pub async fn perform(c: &dyn Client, op: &ClientOp) -> Completion {
         &ClientOp::Cas { key, old, new } => map_ok(c.cas(&format!("r{key}"), &json!(old), &json!(new)).await, |_| json!([key, [old, new]])),
         &ClientOp::Add { element } => map_ok(c.add("set", &json!(element)).await, |_| json!(element)),
         ClientOp::ReadSet => c.read_set("set").await,
-        &ClientOp::Append { log, value } => map_ok(c.append(&format!("log{log}"), &json!(value)).await, |_| json!([log, value])),
-        &ClientOp::ReadLog { log } => map_ok(c.read_log(&format!("log{log}")).await, |v| json!([log, v])),
+        &ClientOp::Append { log, value } => map_ok(c.append(&log_key(log), &json!(value)).await, |_| json!([log, value])),
+        &ClientOp::ReadLog { log } => map_ok(c.read_log(&log_key(log)).await, |v| json!([log, v])),
         ClientOp::Txn(mops) => match c.txn(mops).await {
             // an answer that does not match the question: the transaction
             // may have run, what it read is unknown

@@ -184,6 +184,18 @@ impl SystemFaults for Restate {
         matches!(kind, Kind::Reconfigure | Kind::Seal | Kind::Wipe | Kind::Leadership | Kind::Membership)
     }
 
+    fn seals_logged(&self, log_file: &str, text: &str, start_unix_s: f64) -> Vec<results::system_faults::LogSeal> {
+        if log_file == super::LOG {
+            super::seals::seals_in(text, start_unix_s)
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn key_logs(&self, topo: &Topology) -> BTreeMap<String, u32> {
+        self.logs_of_keys(topo)
+    }
+
     fn apply(&self, fault: &Fault, topo: &Topology, nodes: &[&NodeClient]) -> Result<Value, DbError> {
         let ctl = self.bins()?.restatectl.clone();
         let addrs = Self::addresses(topo);

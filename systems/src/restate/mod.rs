@@ -17,6 +17,7 @@ mod faults;
 mod phases;
 mod rejoin;
 mod seal;
+mod seals;
 
 pub use client::{RestateClient, INGRESS_PORT};
 pub use faults::{log_tails, new_leaders, LogTail};

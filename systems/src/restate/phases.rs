@@ -24,14 +24,14 @@ const MARKS: [(&str, &[&str]); 11] = [
 ];
 
 /// Seconds since the epoch of a log line's leading RFC 3339 timestamp.
-fn stamp(line: &str) -> Option<f64> {
+pub(super) fn stamp(line: &str) -> Option<f64> {
     let t = line.split_whitespace().next()?;
     let dt = chrono::DateTime::parse_from_rfc3339(t).ok()?;
     Some(dt.timestamp() as f64 + dt.timestamp_subsec_nanos() as f64 / 1e9)
 }
 
 /// Removes ANSI colour codes (Restate logs in colour).
-fn plain(s: &str) -> String {
+pub(super) fn plain(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
     while let Some(c) = chars.next() {
@@ -49,7 +49,7 @@ fn plain(s: &str) -> String {
 }
 
 /// The log's entries: each stamp with the lines up to the next stamp.
-fn entries(text: &str) -> Vec<(f64, String)> {
+pub(super) fn entries(text: &str) -> Vec<(f64, String)> {
     let mut out: Vec<(f64, String)> = Vec::new();
     for line in text.lines() {
         match stamp(line) {

@@ -202,15 +202,11 @@ pub fn search<M: Model>(model: &M, mut ops: Vec<&Operation<M::Input, M::Output>>
     let mut ev = Events::new(&ops);
     let mut state = model.init();
     let mut fp: u128 = 0;
-    // (call node, state before it, forced: a read placed without
-    // alternatives, see `force_reads`)
-    let mut stack: Vec<(u32, M::State, bool)> = Vec::new();
+    let mut stack: Vec<(u32, M::State)> = Vec::new();
     let mut cache = Seen::default();
     let mut stats = Stats::default();
     let mut best = Best::default();
     let mut entry = ev.next[HEAD as usize];
-    let mut dead = !force_reads(model, &ops, &keys, &mut ev, &mut state, &mut fp, &mut stack, &mut cache);
-    best.len = stack.len();
     while ev.next[HEAD as usize] != NIL {
         stats.steps += 1;
         if stats.steps & 0xFFF == 0 {
@@ -221,22 +217,21 @@ pub fn search<M: Model>(model: &M, mut ops: Vec<&Operation<M::Input, M::Output>>
                 let why = format!("time budget exhausted after {} steps, {} configurations", stats.steps, cache.len());
                 return (Outcome::Unknown(why), stats);
             }
-            let bytes = bytes(&cache) + stack.capacity() * std::mem::size_of::<(u32, M::State, bool)>();
+            let bytes = bytes(&cache) + stack.capacity() * std::mem::size_of::<(u32, M::State)>();
             if bytes > budget.max_bytes {
                 let why = format!("memory budget of {} MB exhausted: {} configurations", budget.max_bytes >> 20, cache.len());
                 return (Outcome::Unknown(why), stats);
             }
         }
         let node = entry as usize;
-        if !dead && ev.is_call[node] {
+        if ev.is_call[node] {
             let i = ev.op[node] as usize;
             if let Some(next) = model.step(&state, &ops[i].input, ops[i].output.as_ref()) {
                 let nfp = fp ^ keys[i];
                 if cache.insert(nfp ^ state_key(&next)) {
-                    stack.push((entry, std::mem::replace(&mut state, next), false));
+                    stack.push((entry, std::mem::replace(&mut state, next)));
                     fp = nfp;
                     ev.lift(entry);
-                    dead = !force_reads(model, &ops, &keys, &mut ev, &mut state, &mut fp, &mut stack, &mut cache);
                     if stack.len() > best.len {
                         best.len = stack.len();
                         best.saved = false;
@@ -247,70 +242,21 @@ pub fn search<M: Model>(model: &M, mut ops: Vec<&Operation<M::Input, M::Output>>
             }
             entry = ev.next[node];
         } else {
-            if !dead && stack.len() == best.len && !best.saved {
+            if stack.len() == best.len && !best.saved {
                 best.save(model, &ops, &ev, &stack, &state, entry);
             }
-            dead = false;
-            // a forced read has no alternative: backtrack past it too
-            loop {
-                let Some((call, prior, forced)) = stack.pop() else {
-                    stats.configurations = cache.len() as u64;
-                    return (Outcome::Illegal(Box::new(best.into_counterexample(model, &ops))), stats);
-                };
-                state = prior;
-                fp ^= keys[ev.op[call as usize] as usize];
-                ev.unlift(call);
-                if !forced {
-                    entry = ev.next[call as usize];
-                    break;
-                }
-            }
+            let Some((call, prior)) = stack.pop() else {
+                stats.configurations = cache.len() as u64;
+                return (Outcome::Illegal(Box::new(best.into_counterexample(model, &ops))), stats);
+            };
+            state = prior;
+            fp ^= keys[ev.op[call as usize] as usize];
+            ev.unlift(call);
+            entry = ev.next[call as usize];
         }
     }
     stats.configurations = cache.len() as u64;
     (Outcome::Ok, stats)
-}
-
-/// Places every minimal read-only operation that the state allows, without
-/// trying the others first: a read that can go first changes nothing, and
-/// no remaining operation must precede it (it is minimal), so if any
-/// linearization exists from here, one exists that places it first; when
-/// this placement fails, the configuration fails. False when a forced
-/// configuration was seen before (it failed then, so this one fails).
-#[allow(clippy::too_many_arguments)]
-fn force_reads<M: Model>(
-    model: &M,
-    ops: &[&Operation<M::Input, M::Output>],
-    keys: &[u128],
-    ev: &mut Events,
-    state: &mut M::State,
-    fp: &mut u128,
-    stack: &mut Vec<(u32, M::State, bool)>,
-    cache: &mut Seen,
-) -> bool {
-    let mut n = ev.next[HEAD as usize];
-    while n != NIL && ev.is_call[n as usize] {
-        let i = ev.op[n as usize] as usize;
-        let next = n;
-        n = ev.next[n as usize];
-        if !model.is_read_only(&ops[i].input) {
-            continue;
-        }
-        let Some(after) = model.step(state, &ops[i].input, ops[i].output.as_ref()) else { continue };
-        if after != *state {
-            continue;
-        }
-        let nfp = *fp ^ keys[i];
-        stack.push((next, after, true));
-        *fp = nfp;
-        ev.lift(next);
-        if !cache.insert(nfp ^ state_key(state)) {
-            return false;
-        }
-        // its return gone, later calls may be minimal now
-        n = ev.next[HEAD as usize];
-    }
-    true
 }
 
 /// The deepest point the search reached, saved when it first backtracks
@@ -323,7 +269,7 @@ struct Best {
 }
 
 impl Best {
-    fn save<M: Model>(&mut self, model: &M, ops: &[&Operation<M::Input, M::Output>], ev: &Events, stack: &[(u32, M::State, bool)], state: &M::State, blocked: u32) {
+    fn save<M: Model>(&mut self, model: &M, ops: &[&Operation<M::Input, M::Output>], ev: &Events, stack: &[(u32, M::State)], state: &M::State, blocked: u32) {
         let r = |node: u32| {
             let o = ops[ev.op[node as usize] as usize];
             OpRef { id: o.id, process: o.process, op: model.describe_op(&o.input, o.output.as_ref()) }
@@ -331,14 +277,14 @@ impl Best {
         let from = stack.len().saturating_sub(SHOWN_STEPS);
         let shown = &stack[from..];
         let start_state = match shown.first() {
-            Some((_, s, _)) => model.describe_state(s),
+            Some((_, s)) => model.describe_state(s),
             None => model.describe_state(state),
         };
         let steps = shown
             .iter()
             .enumerate()
-            .map(|(k, (node, _, _))| {
-                let after = shown.get(k + 1).map(|(_, s, _)| s).unwrap_or(state);
+            .map(|(k, (node, _))| {
+                let after = shown.get(k + 1).map(|(_, s)| s).unwrap_or(state);
                 Step { op: r(*node), state: model.describe_state(after) }
             })
             .collect();

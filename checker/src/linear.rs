@@ -14,6 +14,17 @@
 //! 2^-128 per pair, far below any hardware error rate. A configuration is
 //! remembered as that fingerprint XOR a 128-bit hash of the model state
 //! ([`crate::seen`]): states are never cloned into the memo.
+//!
+//! Indeterminate operations (no return: they may take effect at any time
+//! after their call, or never) are where searches explode, and three rules
+//! that keep every linearization reachable cut them down: the search
+//! succeeds as soon as every operation that completed is placed (the rest
+//! take effect last, or never); it does not place an indeterminate
+//! operation where it changes nothing (leaving it for later covers that);
+//! and of identical pending indeterminate operations it tries only the
+//! first (swapping two of them changes no state and breaks no order).
+//! Porcupine has none of these: on the etcd histories they cut the
+//! configurations 5-11x (BENCHMARKS.md).
 
 use crate::model::{Model, Operation, OPEN};
 use crate::seen::{bytes, state_key, Seen};
@@ -228,7 +239,11 @@ pub fn search<M: Model>(model: &M, mut ops: Vec<&Operation<M::Input, M::Output>>
             let i = ev.op[node] as usize;
             if let Some(next) = model.step(&state, &ops[i].input, ops[i].output.as_ref()) {
                 let nfp = fp ^ keys[i];
-                if cache.insert(nfp ^ state_key(&next)) {
+                // an indeterminate operation that changes nothing here is
+                // not placed here: leaving it for later (or the end, where
+                // it always fits) covers every linearization that places it
+                let idle = ops[i].ret == OPEN && (next == state || twin_tried(&ev, &ops, entry));
+                if !idle && cache.insert(nfp ^ state_key(&next)) {
                     stack.push((entry, std::mem::replace(&mut state, next)));
                     fp = nfp;
                     ev.lift(entry);
@@ -242,6 +257,11 @@ pub fn search<M: Model>(model: &M, mut ops: Vec<&Operation<M::Input, M::Output>>
             }
             entry = ev.next[node];
         } else {
+            if ops[ev.op[node] as usize].ret == OPEN {
+                // every operation that completed is placed: the
+                // indeterminate rest can take effect last, or never
+                break;
+            }
             if stack.len() == best.len && !best.saved {
                 best.save(model, &ops, &ev, &stack, &state, entry);
             }
@@ -257,6 +277,25 @@ pub fn search<M: Model>(model: &M, mut ops: Vec<&Operation<M::Input, M::Output>>
     }
     stats.configurations = cache.len() as u64;
     (Outcome::Ok, stats)
+}
+
+/// True when an indeterminate operation with the same input as the one at
+/// `node` comes before it among the minimal calls: placing either first
+/// leads to the same state, and a linearization that places this one
+/// first places the other one there instead (neither has a return to
+/// respect, and what must precede either is placed already), so only the
+/// first of identical twins is tried.
+fn twin_tried<I: PartialEq, O>(ev: &Events, ops: &[&Operation<I, O>], node: u32) -> bool {
+    let me = ops[ev.op[node as usize] as usize];
+    let mut n = ev.next[HEAD as usize];
+    while n != node && n != NIL && ev.is_call[n as usize] {
+        let o = ops[ev.op[n as usize] as usize];
+        if o.ret == OPEN && o.input == me.input {
+            return true;
+        }
+        n = ev.next[n as usize];
+    }
+    false
 }
 
 /// The deepest point the search reached, saved when it first backtracks

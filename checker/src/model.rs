@@ -15,7 +15,7 @@ pub trait Model: Sync {
     /// The state of the object. Small and cheap to clone and hash.
     type State: Clone + Eq + Hash + Debug + Send;
     /// What an operation asks (read, write 3, cas 1 -> 2, ...).
-    type Input: Clone + Debug + Send + Sync;
+    type Input: Clone + PartialEq + Debug + Send + Sync;
     /// What an operation returned.
     type Output: Clone + Debug + Send + Sync;
 

@@ -4,6 +4,11 @@ use faultline::{cmd, exit, run};
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the checkers allocate from several threads at once, where
+/// glibc's allocator neither scales nor frees cheaply (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// faultline: a Jepsen-style black-box tester for distributed systems.
 #[derive(Parser, Debug)]
 #[command(name = "faultline", version, about)]

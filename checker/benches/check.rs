@@ -11,6 +11,10 @@ use history::{Format, Header, History, JsonlWriter, Semantics};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The allocator the `faultline` binary runs the checkers with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn peak_rss_mb() -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<f64>().ok()).map_or(f64::NAN, |kb| kb / 1024.0)

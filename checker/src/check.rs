@@ -104,13 +104,14 @@ pub struct Linearizability {
 pub type ModelOp<M> = Operation<<M as Model>::Input, <M as Model>::Output>;
 
 /// Decodes a history's client operations for `model`, on `threads`
-/// threads (the pairing is one pass; the decoding is split into chunks).
+/// threads: each pairs a run of the history and decodes its pairs, and the
+/// runs' operations are joined on the same threads.
 ///
 /// Operation times are history positions; `info` and never-completed
 /// operations are open to the end. Errors name the line of the op (the
 /// first in the history, whichever thread met it).
 pub fn prepare<M: Decode>(model: &M, h: &History, sem: &Semantics, threads: usize) -> Result<Vec<ModelOp<M>>, HistoryError> {
-    let pairs = history::pair_with(h, threads)?;
+    let runs = history::pair_chunks(h, threads)?;
     let decode_one = |p: &history::Pair| -> Result<Option<ModelOp<M>>, HistoryError> {
         let inv = &h.ops[p.invoke];
         if !inv.is_workload() {
@@ -140,26 +141,14 @@ pub fn prepare<M: Decode>(model: &M, h: &History, sem: &Semantics, threads: usiz
         }
         Ok(out)
     };
-    // small histories are not worth a thread
-    let threads = threads.clamp(1, pairs.len() / 50_000 + 1);
-    if threads == 1 {
-        return decode_chunk(&pairs);
+    if runs.len() == 1 {
+        return decode_chunk(&runs[0]);
     }
-    let size = pairs.len().div_ceil(threads);
     let chunks: Vec<Result<Vec<ModelOp<M>>, HistoryError>> = std::thread::scope(|s| {
-        pairs
-            .chunks(size)
-            .map(|c| s.spawn(move || decode_chunk(c)))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
+        let hs: Vec<_> = runs.iter().map(|c| s.spawn(move || decode_chunk(c))).collect();
+        hs.into_iter().map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     });
-    let mut ops = Vec::with_capacity(pairs.len());
-    for c in chunks {
-        ops.extend(c?);
-    }
-    Ok(ops)
+    Ok(crate::concat::concat(chunks.into_iter().collect::<Result<Vec<_>, _>>()?))
 }
 
 /// Checks decoded operations against a model, its parts in parallel.

@@ -21,6 +21,7 @@
 //! ```
 
 mod check;
+mod concat;
 pub mod linear;
 pub mod logs;
 mod model;

@@ -31,7 +31,7 @@ pub use jsonl::{parse_line, JsonlReader, JsonlWriter};
 pub use jsonl_parts::parse_jsonl_values_apart;
 pub use op::{Header, Op, OpType, Process, Role};
 pub use rng::Rng;
-pub use validate::{pair, pair_with, Pair};
+pub use validate::{pair, pair_chunks, pair_with, Pair};
 
 /// How to read the outcomes whose meaning differs between sources.
 ///

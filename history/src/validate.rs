@@ -32,6 +32,13 @@ pub fn pair(h: &History) -> Result<Vec<Pair>, HistoryError> {
 /// of a chunk meets its completion in a later one). The error reported is
 /// the first in the history, as [`pair`] reports it.
 pub fn pair_with(h: &History, threads: usize) -> Result<Vec<Pair>, HistoryError> {
+    Ok(pair_chunks(h, threads)?.concat())
+}
+
+/// [`pair_with`]'s pairs as they were found, in consecutive runs, one per
+/// thread (every pair is in the run where its invocation is), so a caller
+/// can go on with each run on its own thread without joining them first.
+pub fn pair_chunks(h: &History, threads: usize) -> Result<Vec<Vec<Pair>>, HistoryError> {
     let threads = threads.clamp(1, h.ops.len() / 100_000 + 1);
     let size = h.ops.len().div_ceil(threads).max(1);
     let chunks: Vec<Chunk> = if threads == 1 {
@@ -105,25 +112,27 @@ fn chunk(h: &History, from: usize, to: usize) -> Chunk {
     c
 }
 
-/// Joins chunks in order; the first error by position wins.
-fn join(h: &History, chunks: Vec<Chunk>) -> Result<Vec<Pair>, HistoryError> {
+/// Joins chunks in order (completing the pairs a later chunk closes); the
+/// first error by position wins.
+fn join(h: &History, chunks: Vec<Chunk>) -> Result<Vec<Vec<Pair>>, HistoryError> {
     let mut errors: Vec<(usize, HistoryError)> = Vec::new();
-    let mut pairs: Vec<Pair> = Vec::with_capacity(chunks.iter().map(|c| c.pairs.len()).sum());
-    let mut open: FxHashMap<u64, usize> = FxHashMap::default(); // process -> global pair number
+    let mut runs: Vec<Vec<Pair>> = Vec::with_capacity(chunks.len());
+    // process -> (run, pair number in it) of its open invocation
+    let mut open: FxHashMap<u64, (usize, usize)> = FxHashMap::default();
     for c in chunks {
-        let base = pairs.len();
-        pairs.extend_from_slice(&c.pairs);
         errors.extend(c.error);
         for (&p, &i) in &c.first {
             let held = open.get(&p).copied();
             match (h.ops[i].kind == OpType::Invoke, held) {
-                (true, Some(k)) => errors
-                    .push((i, HistoryError::at(line_of(h, i), ErrorKind::DoubleInvocation { process: p.to_string(), open_line: line_of(h, pairs[k].invoke) }))),
+                (true, Some((r, k))) => errors.push((
+                    i,
+                    HistoryError::at(line_of(h, i), ErrorKind::DoubleInvocation { process: p.to_string(), open_line: line_of(h, runs[r][k].invoke) }),
+                )),
                 (true, None) => {}
-                (false, Some(k)) => match mismatched(h, pairs[k].invoke, i) {
+                (false, Some((r, k))) => match mismatched(h, runs[r][k].invoke, i) {
                     Some(e) => errors.push((i, e)),
                     None => {
-                        pairs[k].completion = Some(i);
+                        runs[r][k].completion = Some(i);
                         open.remove(&p);
                     }
                 },
@@ -133,12 +142,13 @@ fn join(h: &History, chunks: Vec<Chunk>) -> Result<Vec<Pair>, HistoryError> {
             }
         }
         for (&p, &k) in &c.open {
-            open.insert(p, base + k);
+            open.insert(p, (runs.len(), k));
         }
+        runs.push(c.pairs);
     }
     match errors.into_iter().min_by_key(|e| e.0) {
         Some((_, e)) => Err(e),
-        None => Ok(pairs),
+        None => Ok(runs),
     }
 }
 

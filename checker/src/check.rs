@@ -234,9 +234,19 @@ pub fn check_ops<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], op
     out
 }
 
-fn run<M: Decode>(model: M, h: &History, opts: &CheckOptions) -> Result<Linearizability, HistoryError> {
+fn run<M: Decode>(model: M, h: &History, opts: &CheckOptions) -> Result<Linearizability, HistoryError>
+where
+    M::Input: 'static,
+    M::Output: 'static,
+{
     let ops = prepare(&model, h, &opts.semantics, opts.threads)?;
-    Ok(check_ops(&model, &ops, opts))
+    let r = check_ops(&model, &ops, opts);
+    // a million decoded operations own a million strings: freed off the
+    // caller's path (as the binary frees a large history)
+    if ops.len() > 100_000 {
+        std::thread::spawn(move || drop(ops));
+    }
+    Ok(r)
 }
 
 fn keyed<M>(inner: M, split: bool) -> Keyed<M> {

@@ -5,7 +5,9 @@ use faultline::{cmd, exit, run};
 use clap::{Parser, Subcommand};
 
 /// mimalloc: the checkers allocate from several threads at once, where
-/// glibc's allocator neither scales nor frees cheaply (BENCHMARKS.md).
+/// glibc's allocator neither scales nor frees cheaply (BENCHMARKS.md);
+/// without transparent huge pages (`no_thp`), which cost a small check
+/// 2-5 ms of zeroed pages at start-up.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -109,6 +109,10 @@ fn restate_faults_apply_record_and_heal_in_a_plan_and_on_interrupt() {
     assert_eq!(by_us + by_restate, 3, "{e}");
     assert!(e["after"].as_array().unwrap().iter().all(|t| t["sealed"] == false), "{e}");
     assert_eq!(op(&ops, "move-leadership")["moved"], true, "{ops:?}");
+    // only what move-leadership pinned is unpinned
+    let pinned = op(&ops, "move-leadership")["pinned"].as_object().map_or(0, |m| m.len());
+    assert!(pinned > 0, "{ops:?}");
+    assert_eq!(op(&ops, "return-leadership")["unpinned"].as_u64(), Some(pinned as u64), "{ops:?}");
     // the wiped node is back, with the operator's steps Restate 1.7 needs
     let steps = &op(&ops, "rejoin-node")["steps"][0]["steps"];
     let last = steps.as_array().unwrap().last().unwrap()["step"].as_str().unwrap().to_string();

@@ -137,13 +137,17 @@ impl Restate {
         names.iter().map(|n| ids.get(n).cloned().ok_or_else(|| DbError::Sut(format!("{n} is not a node of the Restate cluster")))).collect()
     }
 
-    fn move_leadership(ctl: &Path, addrs: &str, names: &[String]) -> Result<Value, DbError> {
+    fn move_leadership(&self, ctl: &Path, addrs: &str, names: &[String]) -> Result<Value, DbError> {
         let away = Self::ids_of(ctl, addrs, names)?;
         let replicas = sql(ctl, addrs, "SELECT partition_id, plain_node_id, is_leader FROM partition_replica_set").map_err(tool)?;
         let moves = new_leaders(&replicas, &away);
         let t0 = Instant::now();
         for (p, to) in &moves {
             ctl_ok(ctl, &["--address", addrs, "partitions", "leadership", "pin", "--node", to, &p.to_string(), "--yes"])?;
+            let mut pins = self.pins.lock().unwrap_or_else(|e| e.into_inner());
+            for n in names {
+                pins.entry(n.clone()).or_default().push(*p);
+            }
         }
         // moved when no partition is led from the nodes any more
         let q = format!(
@@ -160,9 +164,22 @@ impl Restate {
         Ok(json!({"nodes": names, "pinned": moves, "moved": moved, "moved_in_s": t0.elapsed().as_secs_f64()}))
     }
 
-    fn return_leadership(ctl: &Path, addrs: &str, names: &[String]) -> Result<Value, DbError> {
-        let rows = sql(ctl, addrs, "SELECT partition_id FROM partitions").map_err(tool)?;
-        let parts: Vec<String> = rows.iter().filter_map(|r| r["partition_id"].as_i64()).map(|p| p.to_string()).collect();
+    /// Unpins what `move-leadership` pinned away from `names`; every
+    /// partition when this process pinned none (a heal after faultline
+    /// itself was killed, when it cannot know which).
+    fn return_leadership(&self, ctl: &Path, addrs: &str, names: &[String]) -> Result<Value, DbError> {
+        let mut mine: Vec<i64> = {
+            let mut pins = self.pins.lock().unwrap_or_else(|e| e.into_inner());
+            names.iter().filter_map(|n| pins.remove(n)).flatten().collect()
+        };
+        mine.sort_unstable();
+        mine.dedup();
+        let parts: Vec<String> = if mine.is_empty() {
+            let rows = sql(ctl, addrs, "SELECT partition_id FROM partitions").map_err(tool)?;
+            rows.iter().filter_map(|r| r["partition_id"].as_i64()).map(|p| p.to_string()).collect()
+        } else {
+            mine.iter().map(i64::to_string).collect()
+        };
         let mut args = vec!["--address", addrs, "partitions", "leadership", "unpin"];
         args.extend(parts.iter().map(String::as_str));
         args.push("--yes");
@@ -219,8 +236,8 @@ impl SystemFaults for Restate {
                 }
                 Ok(json!({"nodes": names, "steps": steps}))
             }
-            Fault::MoveLeadership { nodes: names } => Self::move_leadership(ctl, addrs, names),
-            Fault::ReturnLeadership { nodes: names } => Self::return_leadership(ctl, addrs, names),
+            Fault::MoveLeadership { nodes: names } => self.move_leadership(ctl, addrs, names),
+            Fault::ReturnLeadership { nodes: names } => self.return_leadership(ctl, addrs, names),
             Fault::RemoveMetadataNode { nodes: names } => Self::membership(ctl, addrs, names, "remove-node"),
             Fault::AddMetadataNode { nodes: names } => Self::membership(ctl, addrs, names, "add-node"),
             other => Err(DbError::Sut(format!("{} is not a fault on Restate itself", other.f()))),

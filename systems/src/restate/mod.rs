@@ -84,6 +84,9 @@ pub struct Restate {
     /// The user's own `restatectl`, instead of npm's.
     pub restatectl_binary: Option<PathBuf>,
     bins: OnceLock<Bins>,
+    /// The partitions `move-leadership` pinned, by the node moved away
+    /// from: what `return-leadership` unpins.
+    pins: std::sync::Mutex<std::collections::BTreeMap<String, Vec<i64>>>,
 }
 
 /// The cache holding npm's Restate packages of `version`

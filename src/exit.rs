@@ -27,3 +27,14 @@ pub fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
     };
     codes.into_iter().max_by_key(|&c| rank(c)).unwrap_or(VALID)
 }
+
+/// Standard output was closed under a command (`faultline check ... | head`):
+/// it ends quietly with the code a shell gives a tool SIGPIPE ended (128 + 13).
+pub const CLOSED_PIPE: i32 = 141;
+
+/// True when a panic's payload is the standard library's for a write to a
+/// closed standard output (what `println!` does on `EPIPE`).
+pub fn is_closed_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let msg = payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied()).unwrap_or("");
+    msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe")
+}

@@ -74,9 +74,20 @@ fn main() {
             std::process::exit(code);
         }
     };
-    // a panic is faultline's own bug: the one exit code for it, after the
-    // guards on the way out have healed every fault
-    let code = std::panic::catch_unwind(|| dispatch(cli.command)).unwrap_or_else(|_| {
+    // a closed standard output ends the command quietly, as SIGPIPE ends a
+    // Unix tool, but by unwinding, so the guards still heal every fault
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !exit::is_closed_pipe(info.payload()) {
+            default_hook(info);
+        }
+    }));
+    // any other panic is faultline's own bug: the one exit code for it,
+    // after the guards on the way out have healed every fault
+    let code = std::panic::catch_unwind(|| dispatch(cli.command)).unwrap_or_else(|payload| {
+        if exit::is_closed_pipe(payload.as_ref()) {
+            return exit::CLOSED_PIPE;
+        }
         eprintln!("faultline: internal error (a bug in faultline; the message above says where)");
         exit::INTERNAL
     });

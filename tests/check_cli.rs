@@ -174,3 +174,49 @@ fn rw_register_histories_are_checked_for_isolation_too() {
     let o = faultline(&["check", "--model", "rw-register", "--consistency", "snapshot-isolation", skew.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
 }
+
+#[test]
+fn writes_follow_reads_orders_register_versions_only_when_asked() {
+    // Elle's rw_register_test "wfr": valid by Elle's default, G-single with it
+    let wfr = tmp(
+        "wfr.edn",
+        "{:type :invoke, :f :txn, :value [[:r :y nil] [:w :x 1] [:w :y 2]], :process 0}\n{:type :ok, :f :txn, :value [[:r :y 1] [:w :x 1] [:w :y 2]], :process 0}\n\
+         {:type :invoke, :f :txn, :value [[:r :x nil] [:r :y nil]], :process 0}\n{:type :ok, :f :txn, :value [[:r :x 1] [:r :y 1]], :process 0}\n",
+    );
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", "--model", "rw-register", "--consistency", "serializable", "--json"];
+        args.extend(extra);
+        args.push(wfr.to_str().unwrap());
+        let o = faultline(&args);
+        let v: serde_json::Value = serde_json::from_str(text(&o.stdout).trim()).unwrap_or_default();
+        (o.status.code(), v)
+    };
+    let (code, v) = check(&[]);
+    assert_eq!((code, v["sources"].clone()), (Some(0), serde_json::json!(["initial-state"])), "{v}");
+    let (code, v) = check(&["--wfr-keys"]);
+    assert_eq!((code, v["sources"].clone()), (Some(1), serde_json::json!(["initial-state", "wfr-keys"])), "{v}");
+    assert_eq!(v["anomalies"]["G-single-item"]["count"], 1, "{v}");
+    let o = faultline(&["check", "--model", "list-append", "--wfr-keys", wfr.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(254));
+    assert!(text(&o.stderr).contains("--wfr-keys applies to --model rw-register"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn a_closed_standard_output_ends_the_command_quietly() {
+    // more lines than a pipe holds, and the reading end closed at once:
+    // `faultline check ... | head -0`
+    let h = tmp("tiny.jsonl", "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n");
+    let files = vec![h.to_str().unwrap(); 3000];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("check")
+        .arg("--json")
+        .args(&files)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(141), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).is_empty(), "quiet: {}", text(&o.stderr));
+}

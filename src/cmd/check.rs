@@ -77,6 +77,11 @@ pub struct Args {
     /// [default: serializable].
     #[arg(long)]
     consistency: Option<String>,
+    /// For --model rw-register: also order a key's versions by writes
+    /// following reads in a transaction (Elle's `:wfr-keys?`; off by
+    /// default, as in Elle).
+    #[arg(long)]
+    wfr_keys: bool,
     /// Give up on one key after this many seconds: that key is `unknown`
     /// (named), the others are still decided [default: only --timeout].
     #[arg(long)]
@@ -225,8 +230,12 @@ fn check_txn_file(a: &Args, path: &Path, format: Option<Format>, start: Instant)
         Ok(x) => x,
         Err(e) => return Some(FileResult::BadInput(e.in_file(path).to_string())),
     };
+    if a.wfr_keys && !registers {
+        return Some(FileResult::BadInput("--wfr-keys applies to --model rw-register, not list-append, whose reads show the version order".into()));
+    }
     let src = checker::txn::Source { h: &h, texts: Some(&texts) };
-    let checked = if registers { checker::txn::check_rw_register_in(src, consistency) } else { checker::txn::check_list_append_in(src, consistency) };
+    let checked =
+        if registers { checker::txn::check_rw_register_in(src, consistency, register_order(a)) } else { checker::txn::check_list_append_in(src, consistency) };
     let r = match checked {
         Ok(result) => FileResult::Txn { result: Box::new(result), elapsed: start.elapsed() },
         Err(e) => FileResult::BadInput(e.in_file(path).to_string()),
@@ -239,16 +248,28 @@ fn check_txn_file(a: &Args, path: &Path, format: Option<Format>, start: Instant)
     Some(r)
 }
 
+/// Where `--model rw-register`'s version order comes from.
+fn register_order(a: &Args) -> checker::txn::RegisterOrder {
+    checker::txn::RegisterOrder { wfr_keys: a.wfr_keys }
+}
+
 fn check_loaded(a: &Args, path: &Path, format: Format, h: &history::History, start: Instant, threads: usize) -> FileResult {
     let run_workload = h.header.as_ref().and_then(|hd| hd.workload.as_deref()).filter(|_| a.model.is_none());
     let run_txns = matches!(run_workload, Some("list-append" | "rw-register"));
     let registers = a.model == Some(ModelArg::RwRegister) || run_workload == Some("rw-register");
+    if a.wfr_keys && !registers && (a.model == Some(ModelArg::ListAppend) || run_txns) {
+        return FileResult::BadInput("--wfr-keys applies to --model rw-register, not list-append, whose reads show the version order".into());
+    }
     if a.model == Some(ModelArg::ListAppend) || registers || run_txns {
-        let checked = super::txn::consistency(a.consistency.as_deref()).map(|c| super::txn::check(h, registers, c).map_err(|e| e.in_file(path).to_string()));
+        let checked = super::txn::consistency(a.consistency.as_deref())
+            .map(|c| super::txn::check(h, registers, c, register_order(a)).map_err(|e| e.in_file(path).to_string()));
         return match checked {
             Ok(Ok(result)) => FileResult::Txn { result: Box::new(result), elapsed: start.elapsed() },
             Ok(Err(e)) | Err(e) => FileResult::BadInput(e),
         };
+    }
+    if a.wfr_keys {
+        return FileResult::BadInput("--wfr-keys applies to --model rw-register (or an rw-register run's history)".into());
     }
     if a.consistency.is_some() {
         return FileResult::BadInput("--consistency applies to --model list-append or rw-register (or a transactional run's history)".into());

@@ -1,7 +1,7 @@
 //! `faultline check --model list-append|rw-register --consistency MODEL`: the
 //! transactional checker on files, printed for people or as JSON.
 
-use checker::txn::{check_list_append, check_rw_register, Consistency, TxnResult};
+use checker::txn::{check_list_append, check_rw_register_in, Consistency, RegisterOrder, Source, TxnResult};
 use checker::Verdict;
 use serde_json::json;
 use std::path::Path;
@@ -16,10 +16,11 @@ pub fn consistency(name: Option<&str>) -> Result<Consistency, String> {
     })
 }
 
-/// Checks one loaded history: list-append, or rw-register if `registers`.
-pub fn check(h: &history::History, registers: bool, c: Consistency) -> Result<TxnResult, history::HistoryError> {
+/// Checks one loaded history: list-append, or rw-register (its version
+/// order from `order`) if `registers`.
+pub fn check(h: &history::History, registers: bool, c: Consistency, order: RegisterOrder) -> Result<TxnResult, history::HistoryError> {
     if registers {
-        check_rw_register(h, c)
+        check_rw_register_in(Source { h, texts: None }, c, order)
     } else {
         check_list_append(h, c)
     }
@@ -45,6 +46,9 @@ pub fn print_human(path: &Path, r: &TxnResult, elapsed: Duration) {
     }
     if !r.not.is_empty() {
         println!("    not: {}", r.not.join(", "));
+    }
+    if !r.sources.is_empty() {
+        println!("    version order from: {}", r.sources.join(", "));
     }
 }
 

@@ -184,6 +184,14 @@ impl Inferred<'_> {
                             return format!("it read {key} with {} elements, without {}, which the next appended after them", list.len(), self.elem(next));
                         }
                     }
+                    // an append no read shows comes after the longest read
+                    if let Some(e) = order.filter(|o| *o == list).and_then(|o| appended(tb, k).into_iter().find(|e| !o.contains(e))) {
+                        return format!(
+                            "it read all of {key} that any read shows ({} elements); the next appended {}, which no read shows, so after them",
+                            list.len(),
+                            self.elem(e)
+                        );
+                    }
                 }
                 _ => {}
             }
@@ -193,6 +201,13 @@ impl Inferred<'_> {
                 let (order, xa, xb) = (&self.lists[o as usize], appended(ta, *k), appended(tb, *k));
                 if let Some(w) = order.windows(2).find(|w| xa.contains(&w[0]) && xb.contains(&w[1])) {
                     return format!("the next appended {} to {} right after its {}", self.elem(w[1]), self.show(*k), self.elem(w[0]));
+                }
+                if let Some(e) = order.last().filter(|l| xa.contains(l)).and_then(|_| xb.iter().find(|e| !order.contains(e))) {
+                    let (key, last) = (self.show(*k), self.elem(order[order.len() - 1]));
+                    return format!(
+                        "the next appended {} to {key}, which no read shows, so after its {last}, the last element any read of {key} shows",
+                        self.elem(*e)
+                    );
                 }
             }
         }

@@ -106,6 +106,11 @@ impl Graph {
         self.n
     }
 
+    /// True when some laid-out edge has a type in `mask`.
+    pub fn any(&self, mask: u8) -> bool {
+        self.targets.iter().any(|e| e.1 & mask != 0)
+    }
+
     /// The edges out of `a` of the types in `mask`: (target, types).
     pub fn edges(&self, a: u32, mask: u8) -> impl Iterator<Item = (u32, u8)> + '_ {
         self.out(a).iter().filter(move |e| e.1 & mask != 0).map(move |&(b, k)| (b, k & mask))

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 
 pub use append::Source;
 pub use models::Consistency;
+pub use register::RegisterOrder;
 
 /// One transaction as a result names it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +79,11 @@ pub struct TxnResult {
     pub not: Vec<String>,
     /// Why the verdict is what it is, in one line.
     pub reason: String,
+    /// Where rw-register's version order came from (Elle's names:
+    /// `initial-state`, `wfr-keys`); empty for list-append, whose reads
+    /// show it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
 }
 
 /// The anomalies of one name.
@@ -114,15 +120,33 @@ pub fn check_list_append_in(src: Source<'_>, consistency: Consistency) -> Result
 }
 
 /// Checks a history of read-write register transactions (`[w k v]`,
-/// `[r k v]`, unique writes per key) against `consistency`.
+/// `[r k v]`, unique writes per key) against `consistency`, the version
+/// order from the initial state only (Elle's default).
 pub fn check_rw_register(h: &History, consistency: Consistency) -> Result<TxnResult, HistoryError> {
-    check_rw_register_in(Source { h, texts: None }, consistency)
+    check_rw_register_in(Source { h, texts: None }, consistency, RegisterOrder::default())
 }
 
-/// [`check_rw_register`] of a history whose values are in `src`.
-pub fn check_rw_register_in(src: Source<'_>, consistency: Consistency) -> Result<TxnResult, HistoryError> {
-    let inferred = register::infer(src)?;
-    Ok(verdict("rw-register", &inferred, &inferred.anomalies, inferred.txns.len(), consistency))
+/// [`check_rw_register`] of a history whose values are in `src`, the
+/// version order from the sources of `order`.
+pub fn check_rw_register_in(src: Source<'_>, consistency: Consistency, order: RegisterOrder) -> Result<TxnResult, HistoryError> {
+    let inferred = register::infer(src, order)?;
+    let mut r = verdict("rw-register", &inferred, &inferred.anomalies, inferred.txns.len(), consistency);
+    r.sources = order.sources();
+    Ok(r)
+}
+
+/// Elle's name for a history with no edge to check.
+pub const EMPTY: &str = "empty-transaction-graph";
+
+/// The order edges `consistency` checks besides the data edges, as Elle
+/// adds its real-time or process graph only when the model needs it.
+fn order_edges(consistency: Consistency) -> u8 {
+    use Consistency::*;
+    match consistency {
+        StrictSerializable | StrongSnapshotIsolation => graph::PROCESS | graph::REALTIME,
+        StrongSessionSerializable | StrongSessionSnapshotIsolation => graph::PROCESS,
+        _ => 0,
+    }
 }
 
 /// The cycles of `inf` added to the anomalies found without one, judged
@@ -138,12 +162,27 @@ fn verdict(model: &str, inf: &(dyn Explain + Sync), plain: &[Anomaly], txns: usi
             g.examples.push(a);
         }
     }
+    // nothing to order: Elle's empty-transaction-graph, an unknown verdict
+    let empty = !inf.graph().any(graph::DATA | order_edges(consistency));
+    if empty {
+        let why = "no dependency (nor, where the model asks for one, process or real-time order) between any two transactions: nothing to check".to_string();
+        anomalies.insert(
+            EMPTY.to_string(),
+            AnomalyGroup { count: 1, examples: vec![Anomaly { name: EMPTY.to_string(), cycle: vec![], txns: vec![], explanation: why }] },
+        );
+    }
     let names: Vec<&str> = anomalies.keys().map(String::as_str).collect();
     let forbidden: Vec<&str> = names.iter().copied().filter(|n| consistency.forbids(n)).collect();
     let not = models::ruled_out(&names);
-    let valid = if forbidden.is_empty() { Verdict::Valid } else { Verdict::Invalid };
+    let valid = match (forbidden.is_empty(), empty) {
+        (false, _) => Verdict::Invalid,
+        (true, true) => Verdict::Unknown,
+        (true, false) => Verdict::Valid,
+    };
     let reason = if forbidden.is_empty() {
-        if names.is_empty() {
+        if empty {
+            format!("{EMPTY}: no two transactions are ordered, so {} cannot be judged", consistency.name())
+        } else if names.is_empty() {
             "no anomaly".to_string()
         } else {
             format!("{} allows what was found: {}", consistency.name(), names.join(", "))
@@ -151,9 +190,11 @@ fn verdict(model: &str, inf: &(dyn Explain + Sync), plain: &[Anomaly], txns: usi
     } else {
         format!("{} forbids {}", consistency.name(), forbidden.join(", "))
     };
-    TxnResult { valid, model: model.to_string(), consistency: consistency.name().to_string(), txns, anomalies, not, reason }
+    TxnResult { valid, model: model.to_string(), consistency: consistency.name().to_string(), txns, anomalies, not, reason, sources: Vec::new() }
 }
 
+#[cfg(test)]
+mod elle_tests;
 #[cfg(test)]
 mod register_tests;
 #[cfg(test)]

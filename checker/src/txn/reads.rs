@@ -123,6 +123,7 @@ fn txn_reads(inf: &Inferred<'_>, appended: &[Appends], failed: &FxHashMap<(u32, 
     for t in range.filter(|&t| inf.txns[t].status == Status::Ok) {
         own.clear();
         let mops = &inf.txns[t].mops;
+        let mut future = false; // one future read per transaction, as Elle
         for (at, m) in mops.iter().enumerate() {
             let (Mop::Append(k, _) | Mop::Read(k, _)) = *m;
             let i = own.iter().position(|o| o.0 == k).unwrap_or_else(|| {
@@ -131,6 +132,12 @@ fn txn_reads(inf: &Inferred<'_>, appended: &[Appends], failed: &FxHashMap<(u32, 
             });
             let (k, l) = match *m {
                 Mop::Append(_, e) => {
+                    if !future && own[i].1.is_some() {
+                        if let Some(f) = future_read(inf, k, e, t, &mops[..at]) {
+                            found.push(f);
+                            future = true;
+                        }
+                    }
                     own[i].2.push(e);
                     continue;
                 }
@@ -167,6 +174,23 @@ fn txn_reads(inf: &Inferred<'_>, appended: &[Appends], failed: &FxHashMap<(u32, 
     (found, reads)
 }
 
+/// Elle's future read: transaction `t` appends `e` to `k` after one of
+/// its own earlier micro-ops (`before`) read `e` there.
+fn future_read(inf: &Inferred<'_>, k: u32, e: u32, t: usize, before: &[Mop]) -> Option<Found> {
+    let l = before.iter().find_map(|m| match *m {
+        Mop::Read(kk, l) if kk == k && inf.lists[l as usize].contains(&e) => Some(l),
+        _ => None,
+    })?;
+    let why = format!(
+        "it read {} = {}, holding {}, then appended {} there itself: it saw its own future",
+        inf.show(k),
+        inf.show_list(&inf.lists[l as usize]),
+        inf.elem(e),
+        inf.elem(e)
+    );
+    Some(("future-read", vec![t], why))
+}
+
 /// The keys of `keys`: each one's version order (its longest read), the
 /// anomalies of reads that no one order explains, and the data edges.
 #[allow(clippy::type_complexity)]
@@ -186,24 +210,20 @@ fn key_reads(
         let reader = rs.iter().find(|r| r.1 == longest).map_or(0, |r| r.0 as usize);
         found.extend(duplicate(inf, key, reader, order));
         let w = |e: &u32| writer_of(&appended[k], *e).map(|x| x.0 as u32);
-        // elements no one appended; a committed append right after a failed one
+        // the writers whose appends are in the graph: committed or unknown
+        // (Elle's write index holds no failed transaction)
+        let live = |e: &u32| w(e).filter(|&t| inf.txns[t as usize].status != Status::Fail);
+        // elements no one appended
         if let Some(e) = order.iter().find(|e| w(e).is_none()) {
             found.push(("garbage-read", vec![reader], format!("it read {} in {}, which no transaction appended", inf.elem(*e), inf.show(key))));
         }
+        found.extend(dirty_updates(inf, key, order, &w));
         for pair in order.windows(2) {
-            if let (Some(a), Some(b)) = (w(&pair[0]), w(&pair[1])) {
-                if inf.txns[a as usize].status == Status::Fail && inf.txns[b as usize].status == Status::Ok {
-                    let why = format!(
-                        "in {}, its append of {} came right after {}, appended by a transaction that failed",
-                        inf.show(key),
-                        inf.elem(pair[1]),
-                        inf.elem(pair[0])
-                    );
-                    found.push(("dirty-update", vec![b as usize, a as usize], why));
-                }
+            if let (Some(a), Some(b)) = (live(&pair[0]), live(&pair[1])) {
                 edges.push((a, b, WW));
             }
         }
+        unobserved(inf, &appended[k], rs, order, live(order.last().unwrap_or(&u32::MAX)), &mut edges);
         // two transactions that read the same version and then appended to it
         let mut updaters: FxHashMap<usize, u32> = FxHashMap::default();
         for &(t, l, _) in rs.iter().filter(|r| r.2) {
@@ -227,16 +247,66 @@ fn key_reads(
                 found.push(("incompatible-order", vec![t as usize], why));
                 continue;
             }
-            if let Some(a) = list.last().and_then(w) {
+            if let Some(a) = list.last().and_then(live) {
                 edges.push((a, t, WR));
             }
-            if let Some(b) = order.get(list.len()).and_then(w) {
+            if let Some(b) = order.get(list.len()).and_then(live) {
                 edges.push((t, b, RW));
             }
         }
         orders.push((key, longest));
     }
     (found, edges, orders)
+}
+
+/// The appends to a key that no read shows, placed as Elle places them:
+/// after the last element of the longest read (after the initial state when
+/// nothing was read), so each follows that element's writer (ww) and every
+/// transaction that read exactly the longest read (rw).
+fn unobserved(inf: &Inferred<'_>, appends: &Appends, rs: &[(u32, u32, bool)], order: &[u32], last: Option<u32>, edges: &mut Vec<(u32, u32, u8)>) {
+    let mut seen = order.to_vec();
+    seen.sort_unstable();
+    if appends.len() == seen.len() && appends.iter().zip(&seen).all(|(a, e)| a.0 == *e) {
+        return; // every append was read: the common case
+    }
+    let readers: Vec<u32> = rs.iter().filter(|r| inf.lists[r.1 as usize] == *order).map(|r| r.0).collect();
+    for &(e, t, _) in appends {
+        if inf.txns[t as usize].status == Status::Fail || seen.binary_search(&e).is_ok() {
+            continue;
+        }
+        edges.extend(last.filter(|&a| a != t).map(|a| (a, t, WW)));
+        edges.extend(readers.iter().filter(|&&r| r != t).map(|&r| (r, t, RW)));
+    }
+}
+
+/// Elle's dirty updates in a key's version order: a committed append that
+/// follows a failed one, with only indeterminate appends (or more failed
+/// ones) between them.
+fn dirty_updates(inf: &Inferred<'_>, key: u32, order: &[u32], w: &impl Fn(&u32) -> Option<u32>) -> Vec<Found> {
+    let mut found = Vec::new();
+    let mut failed: Option<(u32, usize)> = None; // the failed writer in force and where its element is
+    for (i, e) in order.iter().enumerate() {
+        let Some(b) = w(e) else { continue };
+        match inf.txns[b as usize].status {
+            Status::Ok => {
+                if let Some((a, at)) = failed.take() {
+                    let how = if at + 1 == i { "right after" } else { "after (with only indeterminate appends between)" };
+                    let why = format!(
+                        "in {}, its append of {} came {how} {}, appended by a transaction that failed",
+                        inf.show(key),
+                        inf.elem(*e),
+                        inf.elem(order[at])
+                    );
+                    found.push(("dirty-update", vec![b as usize, a as usize], why));
+                }
+            }
+            Status::Info => {}
+            Status::Fail => {
+                failed.get_or_insert((b, i));
+            }
+        }
+    }
+    found
 }
 
 /// A duplicate element in transaction `t`'s read `list` of key `k`.

@@ -1,16 +1,19 @@
 //! What a read-write register history says (`[w k v]`, `[r k v]`, each
 //! value written at most once per key). Unlike a list, a register's read
 //! shows one version, not its past, so the version order is inferred only
-//! where the history proves it, as Elle does by default: the initial
-//! version (`nil`) comes before every written one, and a transaction that
-//! read `a` and then wrote `b` to a key put `b` right after `a` (writes
-//! follow reads). From that: write-read edges from each version's writer to
-//! its readers, write-write edges along the inferred order, read-write
-//! edges from a version's readers to the writers of the versions after it
-//! (for `nil`: every writer of the key). Anomalies without a cycle: aborted
-//! reads (G1a), intermediate reads (G1b), reads of values never written
-//! (garbage-read), internal inconsistency, and lost updates (two
-//! transactions that read the same version and both wrote the key).
+//! where the history proves it. As Elle does by default, only from the
+//! initial state: `nil` comes before every written version, so each
+//! transaction that read `nil` anti-depends on every committed or
+//! indeterminate writer of the key. With writes-follow-reads asked for
+//! (Elle's `:wfr-keys?`, off by default there and here), a transaction that
+//! read `a` and then wrote `b` to a key also puts `b` right after `a`:
+//! write-write edges along that order and read-write edges from `a`'s
+//! readers to `b`'s writer. Always: write-read edges from each version's
+//! writer to its readers, and the anomalies without a cycle: aborted reads
+//! (G1a), intermediate reads (G1b), reads of values never written
+//! (garbage-read, outside every model), internal inconsistency, and lost
+//! updates (two transactions that read the same version and both wrote the
+//! key, found directly as Elle does, whatever the version order).
 
 use super::append::{anomaly, collect, order_edges, txn_ref, Source, Status, Txn};
 use super::graph::{Graph, RW, WR, WW};
@@ -39,8 +42,30 @@ pub struct Inferred<'h> {
     /// Anomalies that need no cycle.
     pub anomalies: Vec<Anomaly>,
     values: Values,
-    /// Each (key, version)'s known next versions.
+    /// Each (key, version)'s next versions by writes-follow-reads (the
+    /// lost updates; the version order only when `wfr_keys`).
     next: FxHashMap<(u32, u32), Vec<u32>>,
+    /// Whether writes follow reads orders versions.
+    wfr_keys: bool,
+}
+
+/// Where a register's version order may come from besides the initial
+/// state (Elle's options of the same names).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RegisterOrder {
+    /// A transaction's write of a key follows its read of it (`:wfr-keys?`).
+    pub wfr_keys: bool,
+}
+
+impl RegisterOrder {
+    /// Elle's names of the sources in force, for the results.
+    pub fn sources(self) -> Vec<String> {
+        let mut s = vec!["initial-state".to_string()];
+        if self.wfr_keys {
+            s.push("wfr-keys".to_string());
+        }
+        s
+    }
 }
 
 impl Explain for Inferred<'_> {
@@ -53,7 +78,7 @@ impl Explain for Inferred<'_> {
     fn why(&self, a: usize, b: usize, kind: u8) -> String {
         let writes = |t: usize| self.txns[t].mops.iter().filter_map(|m| if let Rop::Write(k, v) = *m { Some((k, v)) } else { None }).collect::<Vec<_>>();
         let reads = |t: usize| self.txns[t].mops.iter().filter_map(|m| if let Rop::Read(k, v) = *m { Some((k, v)) } else { None }).collect::<Vec<_>>();
-        let follows = |k: u32, x: u32, y: u32| x == NIL || self.next.get(&(k, x)).is_some_and(|n| n.contains(&y));
+        let follows = |k: u32, x: u32, y: u32| x == NIL || (self.wfr_keys && self.next.get(&(k, x)).is_some_and(|n| n.contains(&y)));
         let (ka, kb) = match kind {
             WR => (writes(a), reads(b)),
             RW => (reads(a), writes(b)),
@@ -100,12 +125,13 @@ fn parse(src: Source<'_>, pos: usize, values: &Values) -> Result<Vec<Rop>, Histo
         .collect()
 }
 
-/// Reads the transactions of `h` and infers what they say.
-pub fn infer(src: Source<'_>) -> Result<Inferred<'_>, HistoryError> {
+/// Reads the transactions of `h` and infers what they say, the version
+/// order from the sources of `order`.
+pub fn infer(src: Source<'_>, order: RegisterOrder) -> Result<Inferred<'_>, HistoryError> {
     let h = src.h;
     let values = Values::new();
     let txns = collect(h, |pos| parse(src, pos, &values))?;
-    let mut inf = Inferred { src, graph: Graph::new(txns.len()), txns, anomalies: Vec::new(), values, next: FxHashMap::default() };
+    let mut inf = Inferred { src, graph: Graph::new(txns.len()), txns, anomalies: Vec::new(), values, next: FxHashMap::default(), wfr_keys: order.wfr_keys };
     data_edges(&mut inf);
     order_edges(&inf.txns, &mut inf.graph);
     inf.graph.finish();
@@ -123,7 +149,8 @@ fn data_edges(inf: &mut Inferred<'_>) {
             if let Rop::Write(k, v) = *m {
                 writer.entry((k, v)).or_insert(t);
                 last.insert((t, k), v);
-                if x.status == Status::Ok && writers.get(&k).is_none_or(|w| w.last() != Some(&t)) {
+                // Elle's initial-state order holds committed and indeterminate writes
+                if x.status != Status::Fail && writers.get(&k).is_none_or(|w| w.last() != Some(&t)) {
                     writers.entry(k).or_default().push(t);
                 }
             }
@@ -173,21 +200,21 @@ fn data_edges(inf: &mut Inferred<'_>) {
             }
             continue;
         }
-        let Some(&w) = writer.get(&(k, v)) else {
-            found.push(("garbage-read", vec![t], format!("it read {} = {}, a value no transaction wrote", inf.show(k), inf.show(v))));
-            continue;
-        };
-        match inf.txns[w].status {
-            Status::Fail => found.push(("G1a", vec![t, w], format!("it read {} = {}, written by a transaction that failed", inf.show(k), inf.show(v)))),
-            _ if last.get(&(w, k)) != Some(&v) => found.push((
+        // a value no one wrote still has its versions after it (as Elle)
+        match writer.get(&(k, v)).map(|&w| (w, inf.txns[w].status)) {
+            None => found.push(("garbage-read", vec![t], format!("it read {} = {}, a value no transaction wrote", inf.show(k), inf.show(v)))),
+            Some((w, Status::Fail)) => {
+                found.push(("G1a", vec![t, w], format!("it read {} = {}, written by a transaction that failed", inf.show(k), inf.show(v))))
+            }
+            Some((w, _)) if last.get(&(w, k)) != Some(&v) => found.push((
                 "G1b",
                 vec![t, w],
                 format!("it read {} = {}, an intermediate value of a transaction that wrote {} after it", inf.show(k), inf.show(v), inf.show(last[&(w, k)])),
             )),
-            _ if w != t => inf.graph.add(w, t, WR),
-            _ => {}
+            Some((w, _)) if w != t => inf.graph.add(w, t, WR),
+            Some(_) => {}
         }
-        for &n in inf.next.get(&(k, v)).into_iter().flatten() {
+        for &n in inf.next.get(&(k, v)).into_iter().flatten().filter(|_| inf.wfr_keys) {
             if let Some(&b) = writer.get(&(k, n)).filter(|&&b| b != t && inf.txns[b].status != Status::Fail) {
                 inf.graph.add(t, b, RW);
             }
@@ -199,7 +226,7 @@ fn data_edges(inf: &mut Inferred<'_>) {
         if let [a, b, ..] = updaters[..] {
             found.push(("lost-update", vec![a, b], format!("both read {} = {} and wrote it: one update is lost", inf.show(k), inf.show(v))));
         }
-        let Some(&a) = writer.get(&(k, v)) else { continue };
+        let Some(&a) = writer.get(&(k, v)).filter(|_| inf.wfr_keys) else { continue };
         for n in ns {
             if let Some(&b) = writer.get(&(k, *n)).filter(|&&b| b != a) {
                 inf.graph.add(a, b, WW);

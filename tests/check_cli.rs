@@ -220,3 +220,25 @@ fn a_closed_standard_output_ends_the_command_quietly() {
     assert_eq!(o.status.code(), Some(141), "{}", text(&o.stderr));
     assert!(text(&o.stderr).is_empty(), "quiet: {}", text(&o.stderr));
 }
+
+#[test]
+fn a_runs_own_history_is_judged_against_the_model_the_run_checked() {
+    // read skew (G-single-item): read committed allows it, serializable not;
+    // the run asked for read committed, and its header says so
+    let op = |i: usize, p: u64, ty: &str, v: &str| format!(r#"{{"index":{i},"time":{},"process":{p},"type":"{ty}","f":"txn","value":{v}}}"#, i * 1000);
+    let lines = [
+        r#"{"faultline_history":1,"start_unix_ns":0,"workload":"list-append","check":{"consistency":"read-committed","linearizable_reads":true,"slow_append_s":1.0}}"#.to_string(),
+        op(0, 0, "invoke", r#"[["r","x",null],["r","y",null]]"#),
+        op(1, 1, "invoke", r#"[["append","x",1],["append","y",1]]"#),
+        op(2, 1, "ok", r#"[["append","x",1],["append","y",1]]"#),
+        op(3, 0, "ok", r#"[["r","x",[]],["r","y",[1]]]"#),
+        op(4, 2, "invoke", r#"[["r","x",null]]"#),
+        op(5, 2, "ok", r#"[["r","x",[1]]]"#),
+    ];
+    let h = tmp("run-read-committed.jsonl", &(lines.join("\n") + "\n"));
+    let o = faultline(&["check", h.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(text(&o.stdout).contains("valid under read-committed"), "{}", text(&o.stdout));
+    let o = faultline(&["check", "--consistency", "serializable", h.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "--consistency still wins: {}", text(&o.stdout));
+}

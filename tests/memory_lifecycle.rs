@@ -62,6 +62,10 @@ fn memory_lost_acknowledged_writes_are_caught_by_the_set_checker() {
     assert_eq!(set.valid, Verdict::Invalid, "{set:?}");
     assert!(!set.lost.is_empty(), "acknowledged adds lost: {set:?}");
     // `check` on the history alone agrees: its header names the workload
+    // and what the run checked it against
+    let head = std::fs::read_to_string(dir.join("history.jsonl")).unwrap().lines().next().unwrap_or_default().to_string();
+    let header: history::Header = serde_json::from_str(&head).unwrap();
+    assert_eq!(header.check.and_then(|c| c.consistency).as_deref(), Some("serializable"), "{head}");
     let o = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["check", dir.join("history.jsonl").to_str().unwrap()]).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("lost"));
@@ -133,6 +137,10 @@ fn memory_lost_acknowledged_appends_are_isolation_anomalies_for_the_txn_checker(
     let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(report.contains("Transactions: invalid under serializable"), "the report shows the check");
     // `check` on the history alone agrees: its header names the workload
+    // and what the run checked it against
+    let head = std::fs::read_to_string(dir.join("history.jsonl")).unwrap().lines().next().unwrap_or_default().to_string();
+    let header: history::Header = serde_json::from_str(&head).unwrap();
+    assert_eq!(header.check.and_then(|c| c.consistency).as_deref(), Some("serializable"), "{head}");
     let o = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["check", dir.join("history.jsonl").to_str().unwrap()]).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(String::from_utf8_lossy(&o.stdout).contains("serializable forbids"));

@@ -29,7 +29,7 @@ pub use error::{ErrorKind, HistoryError};
 pub use import::{detect, load, parse, Format, History};
 pub use jsonl::{parse_line, JsonlReader, JsonlWriter};
 pub use jsonl_parts::parse_jsonl_values_apart;
-pub use op::{Header, Op, OpType, Process, Role};
+pub use op::{CheckSettings, Header, Op, OpType, Process, Role};
 pub use rng::Rng;
 pub use validate::{pair, pair_chunks, pair_with, Pair};
 

@@ -231,12 +231,28 @@ pub struct Header {
     /// so that `faultline check` picks its checker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload: Option<String>,
+    /// How the run checks it, so that `faultline check` judges a run's own
+    /// history as the run did; absent in other histories.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<CheckSettings>,
+}
+
+/// What a run's checks were told beside the history (its flags).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckSettings {
+    /// The consistency model transactions are checked against (Elle's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<String>,
+    /// Reads were asked to be linearizable (not `--serializable`).
+    pub linearizable_reads: bool,
+    /// Appends slower than this many seconds are listed.
+    pub slow_append_s: f64,
 }
 
 impl Header {
     /// A version-1 header for a test that started at `start_unix_ns`.
     pub fn new(start_unix_ns: i64) -> Header {
-        Header { faultline_history: 1, start_unix_ns, name: None, workload: None }
+        Header { faultline_history: 1, start_unix_ns, name: None, workload: None, check: None }
     }
 
     /// The Unix time in nanoseconds of an op's `time`.

@@ -205,10 +205,8 @@ fn check_txn_file(a: &Args, path: &Path, format: Option<Format>, start: Instant)
     use std::io::BufRead;
     let first = std::io::BufReader::new(std::fs::File::open(path).ok()?).lines().map_while(Result::ok).find(|l| !l.trim().is_empty());
     let head = first.unwrap_or_default();
-    let header_model = (a.model.is_none() && head.contains("\"faultline_history\""))
-        .then(|| serde_json::from_str::<history::Header>(&head).ok()?.workload)
-        .flatten()
-        .filter(|w| w == "list-append" || w == "rw-register");
+    let header = head.contains("\"faultline_history\"").then(|| serde_json::from_str::<history::Header>(&head).ok()).flatten();
+    let header_model = header.as_ref().and_then(|h| h.workload.clone()).filter(|w| a.model.is_none() && (w == "list-append" || w == "rw-register"));
     if a.model.is_none() && header_model.is_none() {
         return None;
     }
@@ -222,7 +220,7 @@ fn check_txn_file(a: &Args, path: &Path, format: Option<Format>, start: Instant)
     if format != Format::Jsonl {
         return None;
     }
-    let consistency = match super::txn::consistency(a.consistency.as_deref()) {
+    let consistency = match super::txn::consistency(consistency_name(a, header.as_ref())) {
         Ok(c) => c,
         Err(e) => return Some(FileResult::BadInput(e)),
     };
@@ -248,6 +246,12 @@ fn check_txn_file(a: &Args, path: &Path, format: Option<Format>, start: Instant)
     Some(r)
 }
 
+/// The consistency model asked for: `--consistency`, else what a run's
+/// history header says the run checked against.
+fn consistency_name<'a>(a: &'a Args, header: Option<&'a history::Header>) -> Option<&'a str> {
+    a.consistency.as_deref().or_else(|| header?.check.as_ref()?.consistency.as_deref())
+}
+
 /// Where `--model rw-register`'s version order comes from.
 fn register_order(a: &Args) -> checker::txn::RegisterOrder {
     checker::txn::RegisterOrder { wfr_keys: a.wfr_keys }
@@ -261,7 +265,7 @@ fn check_loaded(a: &Args, path: &Path, format: Format, h: &history::History, sta
         return FileResult::BadInput("--wfr-keys applies to --model rw-register, not list-append, whose reads show the version order".into());
     }
     if a.model == Some(ModelArg::ListAppend) || registers || run_txns {
-        let checked = super::txn::consistency(a.consistency.as_deref())
+        let checked = super::txn::consistency(consistency_name(a, h.header.as_ref()))
             .map(|c| super::txn::check(h, registers, c, register_order(a)).map_err(|e| e.in_file(path).to_string()));
         return match checked {
             Ok(Ok(result)) => FileResult::Txn { result: Box::new(result), elapsed: start.elapsed() },
@@ -279,7 +283,12 @@ fn check_loaded(a: &Args, path: &Path, format: Format, h: &history::History, sta
     if let (None, Some(w)) = (a.model, named.and_then(workloads::by_name)) {
         let ops = history::History { ops: h.ops.iter().filter(|o| o.is_workload()).cloned().collect(), ..Default::default() };
         let mut checks = results::Checks::default();
-        return match w.check(&ops, &workloads::CheckContext::default(), &mut checks) {
+        // as the run checked it: the context its header recorded
+        let settings = h.header.as_ref().and_then(|hd| hd.check.as_ref());
+        let Some(ctx) = settings.map_or(Some(workloads::CheckContext::default()), workloads::CheckContext::from_settings) else {
+            return FileResult::BadInput("line 1: the header names a consistency model there is none of".into());
+        };
+        return match w.check(&ops, &ctx, &mut checks) {
             Ok(()) => FileResult::Workload { name: w.name().to_string(), checks: Box::new(checks), elapsed: start.elapsed() },
             Err(e) => FileResult::BadInput(e.in_file(path).to_string()),
         };

@@ -76,6 +76,16 @@ fn guarded<T, E: std::fmt::Display>(name: &str, unknown: &mut std::collections::
 }
 
 /// The checks of the workload, recovery and SLOs on a history.
+/// What the workload's checks are told of the run: its flags and SLOs
+/// (also written in the history's header, so `check` judges alike).
+pub(crate) fn check_context(cfg: &RunConfig, slos: &Slos) -> CheckContext {
+    CheckContext {
+        linearizable_reads: !cfg.serializable,
+        slow_append_s: slos.append.unwrap_or(1.0).min(1.0),
+        consistency: cfg.txn_consistency().unwrap_or(checker::txn::Consistency::Serializable),
+    }
+}
+
 fn run_checks(cfg: &RunConfig, facts: &RunFacts, h: &History, completed: bool) -> Checks {
     let clients = client_ops(h);
     let mut c = Checks::default();
@@ -88,11 +98,7 @@ fn run_checks(cfg: &RunConfig, facts: &RunFacts, h: &History, completed: bool) -
     };
     let mut unknown = std::mem::take(&mut c.unknown);
     // the workload's own checks, on its ops only
-    let ctx = CheckContext {
-        linearizable_reads: !cfg.serializable,
-        slow_append_s: slos.append.unwrap_or(1.0).min(1.0),
-        consistency: cfg.txn_consistency().unwrap_or(checker::txn::Consistency::Serializable),
-    };
+    let ctx = check_context(cfg, &slos);
     match workloads::by_name(&cfg.workload) {
         Some(w) => {
             guarded(w.name(), &mut unknown, || w.check(&clients, &ctx, &mut c).map_err(|e| e.in_file(Path::new("history.jsonl"))));

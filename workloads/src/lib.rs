@@ -45,6 +45,27 @@ impl Default for CheckContext {
     }
 }
 
+impl CheckContext {
+    /// What a run's history header records of this context.
+    pub fn settings(&self) -> history::CheckSettings {
+        history::CheckSettings {
+            consistency: Some(self.consistency.name().to_string()),
+            linearizable_reads: self.linearizable_reads,
+            slow_append_s: self.slow_append_s,
+        }
+    }
+
+    /// The context a history header recorded; `None` when it names a
+    /// consistency model there is none of.
+    pub fn from_settings(s: &history::CheckSettings) -> Option<CheckContext> {
+        let consistency = match s.consistency.as_deref() {
+            Some(name) => Consistency::parse(name)?,
+            None => Consistency::Serializable,
+        };
+        Some(CheckContext { linearizable_reads: s.linearizable_reads, slow_append_s: s.slow_append_s, consistency })
+    }
+}
+
 /// What each client process does next: pure and seeded.
 pub trait Generator: Send {
     /// The next op for `process`.

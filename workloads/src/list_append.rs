@@ -105,6 +105,9 @@ pub fn findings(r: &TxnResult) -> String {
     if !r.not.is_empty() {
         let _ = write!(b, "<p>The history rules out: {}.</p>", esc(&r.not.join(", ")));
     }
+    if !r.sources.is_empty() {
+        let _ = write!(b, "<p>Version order inferred from: {}.</p>", esc(&r.sources.join(", ")));
+    }
     for (name, g) in &r.anomalies {
         let _ = write!(b, "<h3>{} ({} found)</h3>", esc(name), g.count);
         for a in g.examples.iter().take(3) {

@@ -449,7 +449,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     // the workload, with faults
     let t0 = Instant::now();
     let start_unix_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
-    let ctx = analysis::check_context(&cfg, &checker::slo::Slos::parse(&cfg.slo).unwrap_or_default());
+    let ctx = analysis::check_context(cfg, &checker::slo::Slos::parse(&cfg.slo).unwrap_or_default());
     let header = Header { name: Some(cfg.run_name()), workload: Some(cfg.workload.clone()), check: Some(ctx.settings()), ..Header::new(start_unix_ns) };
     let (recorder, writer) = match Recorder::start(&dir.join("history.jsonl"), &header, t0) {
         Ok(x) => x,

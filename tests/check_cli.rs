@@ -242,3 +242,25 @@ fn a_runs_own_history_is_judged_against_the_model_the_run_checked() {
     let o = faultline(&["check", "--consistency", "serializable", h.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "--consistency still wins: {}", text(&o.stdout));
 }
+
+#[test]
+fn a_history_that_tested_nothing_is_unknown_and_says_so() {
+    // a set run whose every read failed: acknowledged adds, nothing read
+    let op = |i: usize, p: u64, ty: &str, f: &str, v: &str| format!(r#"{{"index":{i},"time":{},"process":{p},"type":"{ty}","f":"{f}","value":{v}}}"#, i * 1000);
+    let lines = [
+        r#"{"faultline_history":1,"start_unix_ns":0,"workload":"set"}"#.to_string(),
+        op(0, 0, "invoke", "add", "1"),
+        op(1, 0, "ok", "add", "1"),
+        op(2, 1, "invoke", "read", "null"),
+        op(3, 1, "fail", "read", "null"),
+    ];
+    let h = tmp("set-no-read.jsonl", &(lines.join("\n") + "\n"));
+    let o = faultline(&["check", h.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(text(&o.stdout).contains("set: unknown: tested nothing: no read completed"), "{}", text(&o.stdout));
+    // a register history of writes only
+    let writes = tmp("writes-only.edn", "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n");
+    let o = faultline(&["check", writes.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(text(&o.stdout).contains("unknown: tested nothing: no read completed"), "{}", text(&o.stdout));
+}

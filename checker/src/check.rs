@@ -231,6 +231,19 @@ pub fn check_ops<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], op
             out.reason.as_deref().unwrap_or("budget")
         ));
     }
+    // a linearizable history with no completed op, or no completed read, proves nothing
+    if out.valid == Verdict::Valid {
+        let done = ops.iter().filter(|o| o.ret != OPEN);
+        let nothing = match done.clone().count() {
+            0 => Some("tested nothing: no operation completed"),
+            _ if !done.clone().any(|o| model.is_read_only(&o.input)) => Some("tested nothing: no read completed"),
+            _ => None,
+        };
+        if let Some(why) = nothing {
+            out.valid = Verdict::Unknown;
+            out.reason = Some(why.to_string());
+        }
+    }
     out
 }
 

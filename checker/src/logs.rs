@@ -37,6 +37,10 @@ pub struct AppendResult {
     pub attempted: usize,
     /// Acknowledged appends.
     pub acknowledged: usize,
+    /// Why the verdict is unknown: the history tested nothing (no
+    /// acknowledged append, or no read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 fn tuple(v: &Value) -> Option<(String, &Value)> {
@@ -115,6 +119,18 @@ pub fn check_append(h: &History, slow_s: f64) -> Result<AppendResult, HistoryErr
     }
     r.slow_appends.sort_by(|a, b| b.2.total_cmp(&a.2));
     r.valid = crate::Verdict::of(r.logs.iter().all(|l| l.lost.is_empty() && l.duplicated.is_empty() && l.unexpected.is_empty() && l.divergent.is_empty()));
+    // a clean history that never acknowledged an append or never read proves nothing
+    let nothing = if r.acknowledged == 0 {
+        Some("tested nothing: no append was acknowledged")
+    } else if reads.is_empty() {
+        Some("tested nothing: no read completed")
+    } else {
+        None
+    };
+    if let (true, Some(why)) = (r.valid.is_valid(), nothing) {
+        r.valid = crate::Verdict::Unknown;
+        r.reason = Some(why.to_string());
+    }
     Ok(r)
 }
 
@@ -160,5 +176,18 @@ mod tests {
         assert_eq!(l.duplicated, [("1".to_string(), 7)]);
         assert_eq!(l.unexpected, [("7".to_string(), 5)]);
         assert_eq!(l.divergent, [7]);
+    }
+
+    #[test]
+    fn a_log_history_that_tested_nothing_is_unknown() {
+        for (text, why) in [
+            ("", "no append was acknowledged"),
+            ("0 invoke append [0 1]\n0 info append [0 1]\n1 invoke read [0 nil]\n1 ok read [0 [1]]", "no append was acknowledged"),
+            ("0 invoke append [0 1]\n0 ok append [0 1]\n1 invoke read [0 nil]\n1 fail read [0 nil]", "no read completed"),
+        ] {
+            let r = check_append(&h(text), 10.0).unwrap();
+            assert_eq!(r.valid, crate::Verdict::Unknown, "{text}: {r:?}");
+            assert!(r.reason.as_deref().is_some_and(|r| r.ends_with(why)), "{text}: {r:?}");
+        }
     }
 }

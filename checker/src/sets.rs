@@ -33,6 +33,10 @@ pub struct SetResult {
     pub reads: usize,
     /// The final read's op index.
     pub final_read: Option<u64>,
+    /// Why the verdict is unknown: the history tested nothing (no
+    /// acknowledged add, or no read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Checks a set history; `linearizable` makes stale reads invalid.
@@ -114,6 +118,16 @@ pub fn check_set(h: &History, linearizable: bool) -> Result<SetResult, HistoryEr
     r.recovered = adds.iter().filter(|(e, (_, _, info))| *info && seen.contains(*e)).count();
     r.never_read = adds.keys().filter(|e| !seen.contains(*e)).cloned().collect();
     r.valid = crate::Verdict::of(r.lost.is_empty() && r.unexpected.is_empty() && r.duplicated.is_empty() && (!linearizable || r.stale.is_empty()));
+    // a clean history that never acknowledged an add or never read proves nothing
+    let nothing = match (r.acknowledged, r.reads) {
+        (0, _) => Some("tested nothing: no add was acknowledged"),
+        (_, 0) => Some("tested nothing: no read completed"),
+        _ => None,
+    };
+    if let (true, Some(why)) = (r.valid.is_valid(), nothing) {
+        r.valid = crate::Verdict::Unknown;
+        r.reason = Some(why.to_string());
+    }
     Ok(r)
 }
 
@@ -149,7 +163,23 @@ mod tests {
 
     #[test]
     fn failed_adds_are_not_expected() {
-        let r = check_set(&h("0 invoke add 1\n0 fail add 1\n1 invoke read\n1 ok read []"), true).unwrap();
-        assert!(r.valid.is_valid() && r.attempted == 1 && r.acknowledged == 0);
+        let r = check_set(&h("0 invoke add 1\n0 fail add 1\n0 invoke add 2\n0 ok add 2\n1 invoke read\n1 ok read [2]"), true).unwrap();
+        assert!(r.valid.is_valid() && r.attempted == 2 && r.acknowledged == 1, "{r:?}");
+    }
+
+    #[test]
+    fn a_set_history_that_tested_nothing_is_unknown() {
+        for (text, why) in [
+            ("", "no add was acknowledged"),
+            ("0 invoke add 1\n0 fail add 1\n1 invoke read\n1 ok read []", "no add was acknowledged"),
+            ("0 invoke add 1\n0 ok add 1\n1 invoke read\n1 info read", "no read completed"),
+        ] {
+            let r = check_set(&h(text), true).unwrap();
+            assert_eq!(r.valid, crate::Verdict::Unknown, "{text}: {r:?}");
+            assert!(r.reason.as_deref().is_some_and(|r| r.ends_with(why)), "{text}: {r:?}");
+        }
+        // a lost element is invalid whatever else is missing
+        let r = check_set(&h("0 invoke add 1\n0 ok add 1\n1 invoke read\n1 ok read []"), true).unwrap();
+        assert_eq!((r.valid, r.reason), (crate::Verdict::Invalid, None));
     }
 }

@@ -19,7 +19,22 @@ fn verdict(text: &str) -> Verdict {
 #[test]
 fn a_sequential_history_that_reads_what_was_written_is_valid() {
     assert_eq!(verdict("0 invoke write 1\n0 ok write 1\n1 invoke read\n1 ok read 1"), Verdict::Valid);
-    assert_eq!(verdict(""), Verdict::Valid);
+}
+
+#[test]
+fn a_history_that_tested_nothing_is_unknown() {
+    for (text, why) in [
+        ("", "no operation completed"),
+        ("0 invoke write 1\n0 info write 1\n1 invoke read\n1 info read", "no operation completed"),
+        ("0 invoke write 1\n0 fail write 1\n1 invoke read", "no operation completed"),
+        ("0 invoke write 1\n0 ok write 1\n1 invoke write 2\n1 ok write 2", "no read completed"),
+    ] {
+        let r = check(ModelKind::CasRegister, Semantics::FAULTLINE, text);
+        assert_eq!(r.valid, Verdict::Unknown, "{text}: {r:?}");
+        assert_eq!(r.reason.as_deref(), Some(format!("tested nothing: {why}").as_str()), "{text}");
+    }
+    // a stale read is invalid however little else completed
+    assert_eq!(verdict("0 invoke write 1\n0 ok write 1\n1 invoke read\n1 ok read nil"), Verdict::Invalid);
 }
 
 #[test]
@@ -74,8 +89,9 @@ fn a_failed_write_did_not_happen() {
 #[test]
 fn a_failed_cas_is_dropped_or_observed_by_the_semantics_chosen() {
     let text = "0 invoke write 1\n0 ok write 1\n1 invoke cas [1 2]\n1 fail cas [1 2]";
-    // Jepsen: the cas did not happen, nothing to contradict
-    assert_eq!(check(ModelKind::CasRegister, Semantics::FAULTLINE, text).valid, Verdict::Valid);
+    // Jepsen: the cas did not happen, nothing to contradict (and nothing read: tested nothing)
+    assert_eq!(check(ModelKind::CasRegister, Semantics::FAULTLINE, text).valid, Verdict::Unknown);
+    assert_eq!(check(ModelKind::CasRegister, Semantics::FAULTLINE, &format!("{text}\n1 invoke read\n1 ok read 1")).valid, Verdict::Valid);
     // Porcupine: the cas saw a value other than 1, but the register held 1
     assert_eq!(check(ModelKind::CasRegister, Semantics::PORCUPINE, text).valid, Verdict::Invalid);
 }
@@ -83,7 +99,9 @@ fn a_failed_cas_is_dropped_or_observed_by_the_semantics_chosen() {
 #[test]
 fn knossos_treats_a_nil_read_as_unconstrained() {
     let text = "0 invoke write 1\n0 ok write 1\n1 invoke read\n1 ok read nil";
-    assert_eq!(check(ModelKind::Register, Semantics::KNOSSOS, text).valid, Verdict::Valid);
+    // the nil read constrains nothing, so nothing was read: tested nothing
+    assert_eq!(check(ModelKind::Register, Semantics::KNOSSOS, text).valid, Verdict::Unknown);
+    assert_eq!(check(ModelKind::Register, Semantics::KNOSSOS, &format!("{text}\n1 invoke read\n1 ok read 1")).valid, Verdict::Valid);
     assert_eq!(check(ModelKind::Register, Semantics::FAULTLINE, text).valid, Verdict::Invalid);
 }
 

@@ -112,6 +112,19 @@ impl Checks {
 }
 
 impl Checks {
+    /// Why each undecided check is unknown, by name (the checker's own
+    /// reason, such as "tested nothing", and the checks that could not run).
+    pub fn unknown_reasons(&self) -> Vec<(String, String)> {
+        let own = [
+            ("linearizable", self.linearizable.as_ref().filter(|c| c.valid == Verdict::Unknown).and_then(|c| c.reason.clone())),
+            ("set", self.set.as_ref().filter(|c| c.valid == Verdict::Unknown).and_then(|c| c.reason.clone())),
+            ("append", self.append.as_ref().filter(|c| c.valid == Verdict::Unknown).and_then(|c| c.reason.clone())),
+            ("txn", self.txn.as_ref().filter(|c| c.valid == Verdict::Unknown).map(|c| c.reason.clone())),
+        ];
+        let own = own.into_iter().filter_map(|(n, r)| r.map(|r| (n.to_string(), r)));
+        own.chain(self.unknown.iter().map(|(n, r)| (n.clone(), r.clone()))).collect()
+    }
+
     /// Every verdict merged, each check that could not decide counting as
     /// unknown.
     pub fn merged(&self) -> Verdict {

@@ -328,6 +328,9 @@ fn print_human(path: &Path, r: &FileResult) {
         FileResult::Workload { name, checks, elapsed } => {
             let v = checks.merged();
             println!("{}: {} ({name} workload, {:.1} ms)", path.display(), v.as_str(), elapsed.as_secs_f64() * 1e3);
+            for (check, why) in checks.unknown_reasons() {
+                println!("    {check}: unknown: {why}");
+            }
         }
         FileResult::Txn { result, elapsed } => super::txn::print_human(path, result, *elapsed),
         FileResult::Checked { result, elapsed, .. } => {

@@ -61,6 +61,9 @@ impl Workload for Append {
 
 fn findings(app: &AppendResult, h: &History) -> String {
     let mut b = format!("<h2 id=\"append\">Append: {}</h2><p>{} appends attempted, {} acknowledged.</p>", app.valid.as_str(), app.attempted, app.acknowledged);
+    if let Some(why) = &app.reason {
+        let _ = write!(b, "<p>{}</p>", esc(why));
+    }
     for l in &app.logs {
         for (k, items) in [("lost", &l.lost), ("unexpected", &l.unexpected), ("duplicated", &l.duplicated)] {
             for (v, op) in items.iter().take(50) {

@@ -58,6 +58,9 @@ fn findings(set: &SetResult, h: &History) -> String {
         set.recovered,
         set.reads
     );
+    if let Some(why) = &set.reason {
+        let _ = write!(b, "<p>{}</p>", esc(why));
+    }
     for (k, items) in [("lost", &set.lost), ("unexpected", &set.unexpected), ("duplicated", &set.duplicated), ("stale", &set.stale)] {
         if items.is_empty() {
             continue;

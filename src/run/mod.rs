@@ -130,7 +130,19 @@ fn until_confident(args: &RunArgs, cfg: &RunConfig, cfg_text: Option<String>) ->
     match test.decision {
         Decision::Below => exit::VALID,
         Decision::Above => exit::INVALID,
-        Decision::Continue => exit::worst(codes).clamp(exit::UNKNOWN, exit::INFRA),
+        Decision::Continue => undecided_code(&codes),
+    }
+}
+
+/// `--until-confident`'s exit code when the test did not decide: a
+/// misconfiguration (254) or an internal error (255) stays what it is, so it
+/// never reads as an infrastructure failure worth retrying; otherwise
+/// unknown (2) or infrastructure (3).
+fn undecided_code(codes: &[i32]) -> i32 {
+    match codes {
+        c if c.contains(&exit::INTERNAL) => exit::INTERNAL,
+        c if c.contains(&exit::BAD_INPUT) => exit::BAD_INPUT,
+        c => exit::worst(c.iter().copied()).clamp(exit::UNKNOWN, exit::INFRA),
     }
 }
 
@@ -139,16 +151,16 @@ pub(crate) fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Optio
     let cfg = cfg.clone();
     let seed = cfg.seed.unwrap_or_else(random_seed);
     // the in-memory system has no nodes to reach
-    let nodes = match (&cfg.nodes_file, cfg.db.as_str()) {
-        (_, db) if db == options::MEMORY => None,
-        (Some(p), _) => match NodesFile::load(p) {
+    let nodes = match &cfg.nodes_file {
+        _ if cfg.in_memory() => None,
+        Some(p) => match NodesFile::load(p) {
             Ok(n) => Some(n),
             Err(e) => {
                 eprintln!("run: {e}");
                 return (exit::BAD_INPUT, None);
             }
         },
-        (None, _) => match lab_nodes() {
+        None => match lab_nodes() {
             Ok(n) => Some(n),
             Err(e) => {
                 eprintln!("run: the local lab could not come up: {e}");
@@ -178,7 +190,11 @@ pub(crate) fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Optio
     };
     let system: Box<dyn System> = match (db, &nodes) {
         (Some(db), Some(n)) => Box::new(Remote::new(n, db)),
-        _ => Box::new(InMemory::new(3, &bugs)),
+        (None, None) if cfg.in_memory() => Box::new(InMemory::new(3, &bugs)),
+        _ => {
+            eprintln!("run: no system {:?} to run on the nodes", cfg.db);
+            return (exit::BAD_INPUT, None);
+        }
     };
     run_in(&cfg, seed, cfg_text, nodes.as_ref(), system)
 }

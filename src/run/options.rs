@@ -298,9 +298,15 @@ impl RunConfig {
         Ok((c, text))
     }
 
+    /// True for `--db memory`: the system in this process, with no nodes
+    /// (never a system file, whatever its name).
+    pub fn in_memory(&self) -> bool {
+        self.system.is_none() && self.db == MEMORY
+    }
+
     /// Checks every option; the error names the option.
     pub fn check(&self) -> Result<(), String> {
-        if self.system.is_none() && self.db != MEMORY && !systems::names().contains(&self.db.as_str()) {
+        if self.system.is_none() && !self.in_memory() && !systems::names().contains(&self.db.as_str()) {
             return Err(format!("unknown --db {:?} (one of {}, {MEMORY})", self.db, systems::names().join(", ")));
         }
         if workloads::by_name(&self.workload).is_none() {
@@ -349,7 +355,7 @@ impl RunConfig {
         if self.serializable && self.db != "etcd" {
             return Err("--serializable applies to etcd only".into());
         }
-        if !self.bugs.is_empty() && self.db != MEMORY {
+        if !self.bugs.is_empty() && !self.in_memory() {
             return Err("--bug applies to --db memory only".into());
         }
         self.memory_bugs()?;

@@ -1,0 +1,65 @@
+//! `faultline run`'s refusals: what the options name is what runs, and a
+//! misconfiguration exits 254 on every path (issue 22's bugs 11 and 13).
+//! No lab: each case is refused before a node is reached.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn faultline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline")).args(args).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("faultline-run-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A system file whose name is `memory`: a system on nodes like any other.
+fn system_named_memory(dir: &std::path::Path) -> PathBuf {
+    let f = dir.join("system.toml");
+    std::fs::write(&f, "name = \"memory\"\n[[processes]]\nname = \"server\"\ncommand = \"true\"\n[[services]]\nname = \"client\"\ntcp = 7000\n[client]\ncommand = [\"true\"]\n").unwrap();
+    f
+}
+
+#[test]
+fn a_system_file_named_memory_runs_on_its_nodes_not_in_memory() {
+    let dir = tmp("named-memory");
+    let sys = system_named_memory(&dir);
+    let missing = dir.join("no-such-nodes.toml");
+    let store = dir.join("store");
+    let o = faultline(&[
+        "run",
+        "--system",
+        sys.to_str().unwrap(),
+        "--nodes-file",
+        missing.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--time-limit",
+        "1",
+    ]);
+    // it needs its nodes: the missing nodes file is named, nothing ran in memory
+    assert_eq!(o.status.code(), Some(254), "{}", text(&o));
+    assert!(text(&o).contains("no-such-nodes.toml"), "{}", text(&o));
+    // the in-memory system's bugs are not a system file's
+    let o = faultline(&["run", "--system", sys.to_str().unwrap(), "--bug", "lost-write", "--store", store.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(254), "{}", text(&o));
+    assert!(text(&o).contains("--bug applies to --db memory only"), "{}", text(&o));
+}
+
+#[test]
+fn until_confident_keeps_a_misconfiguration_a_misconfiguration() {
+    let dir = tmp("confident");
+    let missing = dir.join("no-such-nodes.toml");
+    let store = dir.join("store");
+    let o = faultline(&["run", "--db", "etcd", "--nodes-file", missing.to_str().unwrap(), "--store", store.to_str().unwrap(), "--until-confident"]);
+    // 254 (fix the options), not 3 (infrastructure: retry)
+    assert_eq!(o.status.code(), Some(254), "{}", text(&o));
+    assert!(text(&o).contains("no-such-nodes.toml"), "{}", text(&o));
+}

@@ -63,3 +63,22 @@ fn until_confident_keeps_a_misconfiguration_a_misconfiguration() {
     assert_eq!(o.status.code(), Some(254), "{}", text(&o));
     assert!(text(&o).contains("no-such-nodes.toml"), "{}", text(&o));
 }
+
+#[test]
+fn a_plan_naming_a_node_outside_the_cluster_or_past_the_end_is_refused() {
+    let dir = tmp("plan");
+    let store = dir.join("store");
+    for (plan, says) in [
+        (r#"[{"at_ms": 500, "fault": {"f": "kill", "nodes": ["n9"]}}]"#, r#"step 1 (at_ms 500, kill): node "n9" is not in the cluster (n1, n2, n3)"#),
+        (
+            r#"[{"at_ms": 0, "fault": {"f": "pause", "nodes": ["n1"]}}, {"at_ms": 9000, "fault": {"f": "resume", "nodes": ["n1"]}}]"#,
+            "step 2 (at_ms 9000, resume): after the time limit (1000 ms)",
+        ),
+    ] {
+        let f = dir.join("plan.json");
+        std::fs::write(&f, plan).unwrap();
+        let o = faultline(&["run", "--db", "memory", "--fault-plan", f.to_str().unwrap(), "--time-limit", "1", "--store", store.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(254), "{}", text(&o));
+        assert!(text(&o).contains(says), "{}", text(&o));
+    }
+}

@@ -14,6 +14,7 @@ pub mod grudge;
 mod heal;
 mod nemesis;
 pub mod package;
+mod plan;
 pub mod shrink;
 mod target;
 
@@ -23,4 +24,5 @@ pub use grudge::Grudge;
 pub use heal::{heal_leftovers, leftovers, reset_node_clock};
 pub use nemesis::{Nemesis, DEV};
 pub use package::{package_of, schedule, window_kinds, Kind, Package, Spacing, Step, PACKAGES};
+pub use plan::check_plan;
 pub use target::{HealGuard, Injector, Target};

@@ -380,6 +380,14 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
             return facts;
         }
     };
+    // every node a plan names is the cluster's, and no step waits past the end
+    let names: Vec<&str> = topo.nodes.iter().map(|(n, _)| n.as_str()).collect();
+    let limit_ms = (cfg.time_limit * 1000.0) as u64;
+    let checked = plan.as_deref().map_or(Ok(()), |p| nuclei::check_plan(p, &names, Some(limit_ms)));
+    if let Err(e) = checked.and_then(|()| nuclei::check_plan(&cfg.startup_plan, &names, None)) {
+        facts.refused = Some(format!("fault plan: {e}"));
+        return facts;
+    }
     let mut needs: Vec<nuclei::Needs> = match &plan {
         Some(steps) => steps.iter().map(|s| s.fault.needs()).collect(),
         None => kinds.iter().map(|k| k.needs()).collect(),

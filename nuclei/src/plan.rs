@@ -1,0 +1,95 @@
+//! A fault plan checked against the cluster before a run: every node a
+//! step names is one of the cluster's, and no step falls after the time
+//! limit (where it would leave the run waiting with nothing to do).
+
+use crate::{Fault, FaultError, Step};
+
+impl Fault {
+    /// Every node this fault names (its node list, the grudge's nodes on
+    /// both sides, the nodes whose clocks it moves), each once, in order.
+    pub fn nodes_named(&self) -> Vec<&str> {
+        let mut named: Vec<&str> = match self {
+            Fault::StartPartition { grudge, .. } | Fault::StartLoss { grudge, .. } => {
+                grudge.iter().flat_map(|(a, bs)| std::iter::once(a).chain(bs)).map(String::as_str).collect()
+            }
+            Fault::BumpClock { offsets_ms } => offsets_ms.keys().map(String::as_str).collect(),
+            Fault::StartSlow { nodes, .. }
+            | Fault::Kill { nodes }
+            | Fault::Start { nodes }
+            | Fault::Pause { nodes }
+            | Fault::Resume { nodes }
+            | Fault::StrobeClock { nodes, .. }
+            | Fault::ResetClock { nodes }
+            | Fault::WipeNode { nodes }
+            | Fault::RejoinNode { nodes }
+            | Fault::MoveLeadership { nodes }
+            | Fault::ReturnLeadership { nodes }
+            | Fault::RemoveMetadataNode { nodes }
+            | Fault::AddMetadataNode { nodes } => nodes.iter().map(String::as_str).collect(),
+            Fault::IsolatePrimary { .. }
+            | Fault::StopPartition
+            | Fault::StopLoss
+            | Fault::StopSlow
+            | Fault::ReconfigureLog { .. }
+            | Fault::SettleLog { .. }
+            | Fault::SealLog { .. }
+            | Fault::ExtendLog { .. } => Vec::new(),
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        named.retain(|n| seen.insert(*n));
+        named
+    }
+}
+
+/// Refuses a plan naming a node that is not in `nodes`, or (with a time
+/// limit, ms) a step after it. The error names the step, its fault and the
+/// cluster's nodes.
+pub fn check_plan(steps: &[Step], nodes: &[&str], limit_ms: Option<u64>) -> Result<(), FaultError> {
+    for (i, s) in steps.iter().enumerate() {
+        let at = || format!("step {} (at_ms {}, {})", i + 1, s.at_ms, s.fault.f());
+        if let Some(n) = s.fault.nodes_named().into_iter().find(|n| !nodes.contains(n)) {
+            return Err(FaultError::Invalid(format!("{}: node {n:?} is not in the cluster ({})", at(), nodes.join(", "))));
+        }
+        if let Some(limit) = limit_ms.filter(|&l| s.at_ms > l) {
+            return Err(FaultError::Invalid(format!(
+                "{}: after the time limit ({limit} ms), so it would never run; lengthen --time-limit or drop the step",
+                at()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(at_ms: u64, fault: Fault) -> Step {
+        Step { at_ms, fault }
+    }
+
+    #[test]
+    fn a_plan_naming_a_node_outside_the_cluster_is_refused() {
+        let nodes = ["n1", "n2", "n3"];
+        let ok = [step(0, Fault::Kill { nodes: vec!["n1".into()] }), step(1000, Fault::Start { nodes: vec!["n1".into()] })];
+        assert_eq!(check_plan(&ok, &nodes, Some(1000)), Ok(()));
+        let grudge = crate::grudge::isolate(&["n1".to_string(), "n9".to_string()], "n9");
+        for bad in [
+            Fault::Kill { nodes: vec!["n4".into()] },
+            Fault::StartPartition { grudge, ports: vec![] },
+            Fault::BumpClock { offsets_ms: [("n9".to_string(), 100)].into() },
+            Fault::StrobeClock { nodes: vec!["n1".into(), "N2".into()], delta_ms: 10, period_ms: 10, duration_ms: 100 },
+        ] {
+            let e = check_plan(&[step(500, bad.clone())], &nodes, None).unwrap_err().to_string();
+            assert!(e.contains("step 1 (at_ms 500,") && e.contains("is not in the cluster (n1, n2, n3)"), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_step_after_the_time_limit_is_refused() {
+        let steps = [step(0, Fault::Pause { nodes: vec!["n2".into()] }), step(90_000, Fault::Resume { nodes: vec!["n2".into()] })];
+        let e = check_plan(&steps, &["n1", "n2"], Some(60_000)).unwrap_err().to_string();
+        assert!(e.contains("step 2 (at_ms 90000, resume): after the time limit (60000 ms)"), "{e}");
+        assert_eq!(check_plan(&steps, &["n1", "n2"], None), Ok(()));
+    }
+}

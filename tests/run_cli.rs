@@ -82,3 +82,27 @@ fn a_plan_naming_a_node_outside_the_cluster_or_past_the_end_is_refused() {
         assert!(text(&o).contains(says), "{}", text(&o));
     }
 }
+
+#[test]
+fn what_cannot_be_written_exits_3_not_255() {
+    let dir = tmp("unwritable");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    // a store under a regular file: the run directory cannot be made
+    let store = file.join("store");
+    let o = faultline(&["run", "--db", "memory", "--time-limit", "1", "--store", store.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("a-file"), "{}", text(&o));
+    // the store's index.html is a directory: the index cannot be written
+    let store = dir.join("store");
+    std::fs::create_dir_all(store.join("index.html")).unwrap();
+    let o = faultline(&["index", store.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("index.html"), "{}", text(&o));
+    // check's report under a regular file
+    let h = dir.join("h.edn");
+    std::fs::write(&h, "{:process 0, :type :invoke, :f :write, :value 1}\n{:process 0, :type :ok, :f :write, :value 1}\n{:process 0, :type :invoke, :f :read, :value nil}\n{:process 0, :type :ok, :f :read, :value 1}\n").unwrap();
+    let report = file.join("report.html");
+    let o = faultline(&["check", "--report", report.to_str().unwrap(), h.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+}

@@ -81,7 +81,7 @@ pub fn trends(a: TrendsArgs) -> i32 {
         }
         Err(e) => {
             eprintln!("trends: {e}");
-            exit::INTERNAL
+            exit::INFRA
         }
     }
 }
@@ -99,7 +99,7 @@ pub fn index(a: IndexArgs) -> i32 {
         }
         Err(e) => {
             eprintln!("index: {e}");
-            exit::INTERNAL
+            exit::INFRA
         }
     }
 }

@@ -414,7 +414,7 @@ pub fn run(a: Args) -> i32 {
     if let Some(out) = &a.report {
         if let Err(e) = write_report(out, &a.histories, &results) {
             eprintln!("check: {}: {e}", out.display());
-            codes.push(exit::INTERNAL);
+            codes.push(exit::INFRA);
         }
     }
     exit::worst(codes)

@@ -50,10 +50,11 @@ impl AnalysisError {
 /// Only the ops of the workload (clients and final reads; no probes, no nemesis).
 fn client_ops(h: &History) -> History {
     let mut out = History { header: h.header.clone(), ..History::default() };
-    for (op, line) in h.ops.iter().zip(&h.lines) {
+    // a history built in memory has no lines: its ops still count
+    for (i, op) in h.ops.iter().enumerate() {
         if op.is_workload() {
             out.ops.push(op.clone());
-            out.lines.push(*line);
+            out.lines.extend(h.lines.get(i));
         }
     }
     out
@@ -75,7 +76,6 @@ fn guarded<T, E: std::fmt::Display>(name: &str, unknown: &mut std::collections::
     }
 }
 
-/// The checks of the workload, recovery and SLOs on a history.
 /// What the workload's checks are told of the run: its flags and SLOs
 /// (also written in the history's header, so `check` judges alike).
 pub(crate) fn check_context(cfg: &RunConfig, slos: &Slos) -> CheckContext {
@@ -86,6 +86,7 @@ pub(crate) fn check_context(cfg: &RunConfig, slos: &Slos) -> CheckContext {
     }
 }
 
+/// The checks of the workload, recovery and SLOs on a history.
 fn run_checks(cfg: &RunConfig, facts: &RunFacts, h: &History, completed: bool) -> Checks {
     let clients = client_ops(h);
     let mut c = Checks::default();
@@ -236,4 +237,21 @@ pub fn summarize(c: &Checks) -> String {
         parts.push(format!("recovery: {} of {n} node-service windows within SLO, worst {:.2} s", n - failed, rec.worst_s.unwrap_or(0.0)));
     }
     parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workloads_ops_are_kept_with_or_without_their_lines() {
+        let mut h = checker::synth::compact("0 invoke write 1\n0 ok write 1\n1 invoke read\n1 ok read 1");
+        h.ops[1].role = history::Role::Probe;
+        for lines in [vec![], vec![2, 3, 4, 5]] {
+            let h = History { lines: lines.clone(), ..h.clone() };
+            let c = client_ops(&h);
+            assert_eq!(c.ops.len(), 3, "lines {lines:?}");
+            assert_eq!(c.lines, if lines.is_empty() { vec![] } else { vec![2, 4, 5] });
+        }
+    }
 }

@@ -214,14 +214,14 @@ fn run_in(cfg: &RunConfig, seed: u64, cfg_text: Option<String>, nodes: Option<&N
         Ok(d) => d,
         Err(e) => {
             eprintln!("run: {e}");
-            return (exit::INTERNAL, None);
+            return (exit::INFRA, None);
         }
     };
     let log = match Log::new(&dir.join("faultline.log")) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("run: {}: {e}", dir.display());
-            return (exit::INTERNAL, None);
+            return (exit::INFRA, None);
         }
     };
     log.say(&format!("run {} seed {seed}", dir.display()));
@@ -243,7 +243,7 @@ fn run_in(cfg: &RunConfig, seed: u64, cfg_text: Option<String>, nodes: Option<&N
     };
     if let Err(e) = results::write(&dir.join("test.json"), &test) {
         log.say(&format!("cannot write test.json: {e}"));
-        return (exit::INTERNAL, None);
+        return (exit::INFRA, None);
     }
     install_signal_handlers();
     let facts = lifecycle(cfg, seed, system.as_ref(), &dir, &log);

@@ -237,7 +237,7 @@ impl Nemesis {
             Fault::StrobeClock { nodes, delta_ms, period_ms, duration_ms } => {
                 self.check(&[Needs::Clock])?;
                 self.active().clocks.extend(nodes.iter().cloned());
-                let flips = (duration_ms / period_ms.max(&1)).max(1);
+                let flips = strobe_cycles(*duration_ms, *period_ms);
                 let period = format!("{:.3}", *period_ms as f64 / 1e3);
                 let (up, down) = (c::bump_clock(*delta_ms), c::bump_clock(-*delta_ms));
                 let script = format!(
@@ -250,7 +250,7 @@ impl Nemesis {
                     ))
                 );
                 let d = self.on_nodes(nodes, |cl| cl.run(&Cmd::script(&script).sudo()).map(|_| ()).map_err(|e| e.to_string()))?;
-                (d, json!({"nodes": nodes, "delta_ms": delta_ms, "period_ms": period_ms, "flips": flips}))
+                (d, json!({"nodes": nodes, "delta_ms": delta_ms, "period_ms": period_ms, "duration_ms": duration_ms, "flips": flips}))
             }
             Fault::ResetClock { nodes } => {
                 self.check(&[Needs::Clock])?;
@@ -363,5 +363,28 @@ fn fault_nodes(f: &Fault) -> &[String] {
         | Fault::RemoveMetadataNode { nodes }
         | Fault::AddMetadataNode { nodes } => nodes,
         _ => &[],
+    }
+}
+
+/// How many up-and-down cycles a strobe of `duration_ms` makes: each is
+/// one period ahead and one period back, so the strobe lasts `duration_ms`
+/// (at least one cycle), not twice it.
+fn strobe_cycles(duration_ms: u64, period_ms: u64) -> u64 {
+    (duration_ms / (2 * period_ms.max(1))).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strobe_cycles;
+
+    #[test]
+    fn a_strobe_lasts_its_duration_not_twice_it() {
+        for (duration, period) in [(100, 10), (1000, 100), (10_000, 250), (5, 10), (0, 0)] {
+            let cycles = strobe_cycles(duration, period);
+            let period = period.max(1);
+            let lasts = cycles * 2 * period;
+            assert!(lasts <= duration.max(2 * period), "{duration} ms at {period} ms: {cycles} cycles last {lasts} ms");
+            assert!(lasts + 2 * period > duration, "{duration} ms at {period} ms: {cycles} cycles end too early");
+        }
     }
 }

@@ -171,13 +171,20 @@ async fn invoke(rec: &Recorder, client: &dyn Client, op: &ClientOp, process: u64
     kind == OpType::Info
 }
 
+/// The process number of the probe of service `si` (of `services`) on node
+/// `ni`: one apart from every other, however many services a system has.
+fn probe_process(ni: usize, si: usize, services: usize) -> u64 {
+    PROBE_BASE + (ni * services.max(1) + si) as u64
+}
+
 /// Probes every service on every node four times a second, for the
 /// recovery checker.
 pub async fn probes(system: &dyn System, topo: &Topology, rec: &Recorder, end: &Deadline) {
     let services = system.services();
+    let per_node = services.len();
     let tasks = topo.nodes.iter().enumerate().flat_map(|(ni, (node, _))| {
         services.iter().enumerate().map(move |(si, s)| async move {
-            let process = PROBE_BASE + (ni * 16 + si) as u64;
+            let process = probe_process(ni, si, per_node);
             while !end.passed() {
                 let tick = Instant::now();
                 let mut inv = Op::new(Process::Client(process), OpType::Invoke, "probe", json!(s));
@@ -234,6 +241,14 @@ pub async fn progress(rec: &Recorder, log: &Log, end: &Deadline) {
 mod tests {
     use super::*;
     use nuclei::FaultError;
+
+    #[test]
+    fn probes_of_many_services_never_share_a_process() {
+        let (nodes, services) = (5, 20);
+        let all: std::collections::BTreeSet<u64> = (0..nodes).flat_map(|n| (0..services).map(move |s| probe_process(n, s, services))).collect();
+        assert_eq!(all.len(), nodes * services);
+        assert!(all.iter().all(|&p| p >= PROBE_BASE), "probes stay apart from clients and final reads");
+    }
 
     /// Heals slowly, and records whether the load could have stopped
     /// during the heal.

@@ -22,16 +22,16 @@ impl Memory {
         nuclei::grudge::valid_for(grudge, &self.nodes)?;
         let data = self.data().clone();
         let mut f = self.faults();
-        f.grudge.clear();
+        // a second partition adds its rules to the first, as iptables does
         for (n, drops) in grudge {
             let i = self.index(n).map_err(FaultError::from)?;
             let d: BTreeSet<usize> = drops.iter().map(|x| self.index(x)).collect::<Result<_, _>>()?;
-            f.grudge.insert(i, d);
+            f.grudge.entry(i).or_default().extend(d);
         }
         for i in 0..self.nodes.len() {
             if !self.in_majority(&f, i) {
                 f.cut_off.insert(i);
-                f.snapshots.insert(i, data.clone());
+                f.snapshots.entry(i).or_insert_with(|| data.clone()); // what it saw when first cut off
             }
         }
         Ok(())
@@ -199,6 +199,25 @@ mod tests {
         assert!(m.preflight(&[nuclei::Needs::Clock]).is_err() && m.preflight(&[nuclei::Needs::Kill]).is_ok());
         let e = m.preflight(&[nuclei::Needs::System(nuclei::Kind::Wipe)]).unwrap_err().to_string();
         assert!(e.contains("wipe-node"), "{e}");
+    }
+
+    #[test]
+    fn overlapping_partitions_add_up_as_on_real_nodes() {
+        let m = Memory::new(3, &[]);
+        let c = |n: &str| MemoryClient::new(m.clone(), n).unwrap();
+        let names = m.nodes().to_vec();
+        let t0 = Instant::now();
+        rt().block_on(async {
+            m.apply(&Fault::StartPartition { grudge: grudge::isolate(&names, "n3"), ports: vec![] }, t0).unwrap();
+            m.apply(&Fault::StartPartition { grudge: grudge::isolate(&names, "n2"), ports: vec![] }, t0).unwrap();
+            // both rules hold: every node is alone, no majority anywhere
+            for n in ["n1", "n2", "n3"] {
+                assert_eq!(within(c(n).read("k")).await, None, "{n} is cut off by one of the two partitions");
+            }
+            assert_eq!(m.primary(), None);
+            m.apply(&Fault::StopPartition, t0).unwrap();
+            assert_eq!(within(c("n3").read("k")).await, Some(Completion::Ok(serde_json::Value::Null)));
+        });
     }
 
     #[test]

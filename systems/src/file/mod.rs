@@ -98,6 +98,15 @@ impl SystemFile {
         }
         for (i, p) in s.processes.iter().enumerate() {
             let key = format!("processes[{i}]");
+            // the name is in the log's path, which goes into the node's shell
+            if p.name.is_empty() || !p.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return fail(key, &p.name, "name must be letters, digits, dashes and underscores");
+            }
+            // unanchored, `pgrep -f` under `sudo sh -c` matches its own wrapper, and a pause stops its own shell
+            if let Some(pat) = p.pattern.as_deref().filter(|pat| !pat.starts_with('^')) {
+                let at = src.lines().find(|l| l.trim_start().starts_with("pattern") && l.contains(pat)).unwrap_or(pat);
+                return fail(key, at, "pattern must start with ^ (anchored at the start of the command line), or pgrep and pause match their own shell");
+            }
             match (&p.command, &p.unit) {
                 (Some(_), Some(_)) | (None, None) => return fail(key, &p.name, "needs exactly one of `command` and `unit`"),
                 (None, Some(_)) if p.pause && p.pattern.is_none() => return fail(key, &p.name, "a unit that can be paused needs a `pattern`"),

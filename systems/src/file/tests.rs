@@ -101,11 +101,16 @@ fn structural_mistakes_are_named() {
         (GOOD.replace("tcp = 7000", "tcp = 7000\nhttp = \"http://{{ address }}/\""), "services[0] (client)"),
         (GOOD.replace("from = \"kv.conf.j2\"", "from = \"missing.j2\""), "install.files[0]"),
         (GOOD.replace("command = [\"{{ python }}\", \"client.py\"]", "command = []"), "client.command"),
+        (GOOD.replace("name = \"server\"", "name = \"server; rm -rf x\""), "processes[0]"),
+        (GOOD.replace("pause = true", "pause = true\npattern = \"kv-server\""), "processes[0]"),
     ];
     for (text, key) in cases {
         let e = error(&text);
         assert_eq!(e.key, key, "{e}");
     }
+    let e = error(&GOOD.replace("pause = true", "pause = true\npattern = \"kv-server\""));
+    assert!(e.problem.contains("must start with ^") && e.line == 14, "{e}");
+    assert!(SystemFile::load(&write(&GOOD.replace("pause = true", "pause = true\npattern = \"^kv-server\""), "id={{ id }}\n")).is_ok());
     let e = SystemFile::load(std::path::Path::new("/nonexistent/system.toml")).unwrap_err();
     assert!(e.problem.contains("cannot read"), "{e}");
 }

@@ -251,27 +251,101 @@ fn rec_json(rec: &Record) -> Result<serde_json::Value, String> {
     serde_json::to_value(rec).map_err(|e| e.to_string())
 }
 
-/// The command line that replays the final plan.
+/// The command line that replays the final plan: every option the run was
+/// given that a flag can say, each word quoted for the shell.
 fn reproduce(cfg: &RunConfig, plan: &Path, limit: f64) -> String {
-    let mut c = format!("faultline run --workload {} --fault-plan {} --time-limit {limit}", cfg.workload, plan.display());
+    let mut w: Vec<String> = vec!["faultline".into(), "run".into()];
+    let mut flag = |f: &str, v: String| w.extend([f.to_string(), v]);
+    // a scenario brings its own SLOs and start-up plan: only the SLOs added on top are flags
+    let from_scenario = cfg.scenario.as_deref().and_then(|n| crate::run::scenario::load(n).ok()).map(|(sc, _)| sc.run.slo).unwrap_or_default();
+    if let Some(sc) = &cfg.scenario {
+        flag("--scenario", sc.clone());
+    }
     match &cfg.system {
-        Some(s) => c += &format!(" --system {}", s.display()),
-        None => c += &format!(" --db {}", cfg.db),
+        Some(s) => flag("--system", s.display().to_string()),
+        None => flag("--db", cfg.db.clone()),
     }
-    for b in &cfg.bugs {
-        c += &format!(" --bug {b}");
+    flag("--workload", cfg.workload.clone());
+    if cfg.consistency != RunConfig::default().consistency {
+        flag("--consistency", cfg.consistency.clone());
     }
-    for e in &cfg.client_env {
-        c += &format!(" --client-env {e}");
+    flag("--fault-plan", plan.display().to_string());
+    flag("--time-limit", limit.to_string());
+    if let Some(v) = &cfg.version {
+        flag("--version", v.clone());
+    }
+    for (f, vs) in [("--binary", &cfg.binaries), ("--bug", &cfg.bugs), ("--client-env", &cfg.client_env)] {
+        for v in vs {
+            flag(f, v.clone());
+        }
+    }
+    for v in cfg.slo.iter().skip(from_scenario.len().min(cfg.slo.len())) {
+        flag("--slo", v.clone());
     }
     if let Some(n) = &cfg.nodes_file {
-        c += &format!(" --nodes-file {}", n.display());
+        flag("--nodes-file", n.display().to_string());
     }
     if let Some(s) = cfg.seed {
-        c += &format!(" --seed {s}");
+        flag("--seed", s.to_string());
     }
-    for (flag, v) in [("--rate", cfg.rate), ("--op-timeout", cfg.op_timeout), ("--recovery-window", cfg.recovery_window)] {
-        c += &format!(" {flag} {v}");
+    flag("--concurrency", cfg.concurrency.to_string());
+    for (f, v) in [("--rate", cfg.rate), ("--op-timeout", cfg.op_timeout), ("--recovery-window", cfg.recovery_window), ("--ready-timeout", cfg.ready_timeout)] {
+        flag(f, v.to_string());
     }
-    c
+    if cfg.serializable {
+        w.push("--serializable".into());
+    }
+    w.iter().map(|x| control::quote(x)).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::options::RunArgs;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    #[test]
+    fn the_reproducing_command_keeps_every_option_and_quotes_paths() {
+        let cfg = RunConfig {
+            system: Some("/srv/my systems/kv's/system.toml".into()),
+            workload: "list-append".into(),
+            consistency: "snapshot-isolation".into(),
+            slo: vec!["recovery=20s".into(), "availability=0.9".into()],
+            concurrency: 7,
+            binaries: vec!["restate-server=/opt/my build/restate".into()],
+            client_env: vec!["A=b c".into()],
+            bugs: vec!["stale-read".into()],
+            seed: Some(42),
+            serializable: true,
+            ..RunConfig::default()
+        };
+        let cmd = reproduce(&cfg, Path::new("/tmp/shrink out/plan.json"), 12.5);
+        let words = shell_words::split(&cmd).unwrap_or_else(|e| panic!("{e}: {cmd}"));
+        assert_eq!(words[..2], ["faultline", "run"], "{cmd}");
+        let a = <Cli as clap::Parser>::try_parse_from(std::iter::once("run".to_string()).chain(words[2..].iter().cloned()))
+            .unwrap_or_else(|e| panic!("{e}: {cmd}"))
+            .run;
+        assert_eq!(a.system, cfg.system);
+        assert_eq!(a.fault_plan.as_deref(), Some(Path::new("/tmp/shrink out/plan.json")));
+        assert_eq!((a.workload, a.consistency), (Some(cfg.workload.clone()), Some(cfg.consistency.clone())));
+        assert_eq!((a.slo, a.concurrency, a.time_limit, a.seed), (cfg.slo.clone(), Some(7), Some(12.5), Some(42)));
+        assert_eq!((a.binaries, a.client_env, a.bugs, a.serializable), (cfg.binaries.clone(), cfg.client_env.clone(), cfg.bugs.clone(), true));
+    }
+
+    #[test]
+    fn a_scenario_run_is_replayed_through_its_scenario_with_only_the_added_slos() {
+        let (sc, _) = crate::run::scenario::load("restate-partition-heal").unwrap();
+        let mut cfg = RunConfig { scenario: Some("restate-partition-heal".into()), ..sc.run.clone() };
+        cfg.slo.push("availability=0.5".into());
+        let words = shell_words::split(&reproduce(&cfg, Path::new("plan.json"), 30.0)).unwrap();
+        let at = words.iter().position(|w| w == "--scenario").expect("the scenario is named");
+        assert_eq!(words[at + 1], "restate-partition-heal");
+        let slos: Vec<&String> = words.windows(2).filter(|p| p[0] == "--slo").map(|p| &p[1]).collect();
+        assert_eq!(slos, ["availability=0.5"], "the scenario's own SLOs come from it, not twice");
+    }
 }

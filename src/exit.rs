@@ -28,6 +28,10 @@ pub fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
     codes.into_iter().max_by_key(|&c| rank(c)).unwrap_or(VALID)
 }
 
+/// A second interrupt (Ctrl-C or SIGTERM) made faultline leave at once,
+/// without waiting for the heal (128 + SIGINT, as a shell reports it).
+pub const INTERRUPTED: i32 = 130;
+
 /// Standard output was closed under a command (`faultline check ... | head`):
 /// it ends quietly with the code a shell gives a tool SIGPIPE ended (128 + 13).
 pub const CLOSED_PIPE: i32 = 141;

@@ -94,3 +94,67 @@ fn shrink_finds_the_two_windows_a_planted_bug_needs_among_ten() {
     assert_eq!(faultline(&["shrink", Path::new("/nonexistent").to_str().unwrap()]).status.code(), Some(254));
     let _ = std::fs::remove_dir_all(tmp);
 }
+
+/// Ctrl-C during a shrink (issue 22's bug 1): no candidate runs after it,
+/// none is counted from an interrupted replay, and what is written is the
+/// best plan found before it, marked interrupted.
+#[test]
+fn shrink_stops_at_ctrl_c_and_keeps_the_best_plan_so_far() {
+    use std::time::{Duration, Instant};
+    let tmp = std::env::temp_dir().join(format!("faultline-shrink-int-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let plan = tmp.join("plan.json");
+    std::fs::write(
+        &plan,
+        r#"[{"at_ms": 300, "fault": {"f": "pause", "nodes": ["n1"]}}, {"at_ms": 600, "fault": {"f": "resume", "nodes": ["n1"]}},
+            {"at_ms": 1000, "fault": {"f": "start-partition", "grudge": {"n3": ["n1", "n2"], "n1": ["n3"], "n2": ["n3"]}, "ports": []}},
+            {"at_ms": 4000, "fault": {"f": "stop-partition"}}]"#,
+    )
+    .unwrap();
+    let store = tmp.join("store");
+    let args = ["run", "--db", "memory", "--workload", "set", "--bug", "lost-write", "--time-limit", "5", "--recovery-window", "0.5"];
+    let o = faultline(&[&args[..], &["--fault-plan", plan.to_str().unwrap(), "--store", store.to_str().unwrap()]].concat());
+    assert_eq!(o.status.code(), Some(1), "the planted run fails: {}", String::from_utf8_lossy(&o.stderr));
+    let run = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["shrink", run.to_str().unwrap(), "--runs-per-candidate", "1", "--final-runs", "5"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // the first candidate's replay has its load going
+    let replays = run.join("shrink/store/candidate");
+    let started =
+        |dir: &Path| std::fs::read_dir(dir).map(|d| d.filter_map(Result::ok).filter(|e| e.path().join("history.jsonl").exists()).count()).unwrap_or(0);
+    let has_ops = |dir: &Path| {
+        std::fs::read_dir(dir).is_ok_and(|d| {
+            d.filter_map(Result::ok).any(|e| std::fs::read_to_string(e.path().join("history.jsonl")).is_ok_and(|t| t.contains("\"type\":\"invoke\"")))
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !has_ops(&replays) {
+        assert!(Instant::now() < deadline, "no candidate was replayed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(Instant::now() < deadline, "shrink went on after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(2), "interrupted: the plan's rate is not known");
+    let shrink = run.join("shrink");
+    let rec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(shrink.join("shrink.json")).unwrap()).unwrap();
+    assert_eq!(rec["interrupted"], true, "{rec}");
+    let counted = rec["candidates"].as_array().unwrap().len();
+    // the interrupted replay is not counted, and none started after it
+    assert_eq!(started(&replays), counted + 1, "{rec}");
+    assert_eq!(rec["final_runs"], 0, "{rec}");
+    let steps: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(shrink.join("plan.json")).unwrap()).unwrap();
+    assert!(steps.iter().any(|s| s["fault"]["f"] == "start-partition"), "the best plan so far still holds the partition the failure needs: {steps:?}");
+    assert!(std::fs::read_to_string(shrink.join("shrink.html")).unwrap().contains("interrupted"));
+}

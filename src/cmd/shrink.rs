@@ -40,6 +40,9 @@ pub struct Args {
     out: Option<PathBuf>,
 }
 
+/// The error that ends a shrink a Ctrl-C interrupted.
+const INTERRUPTED: &str = "interrupted";
+
 /// One candidate tried.
 #[derive(Debug, Serialize)]
 struct Candidate {
@@ -60,6 +63,9 @@ struct Record {
     windows_after: usize,
     candidates: Vec<Candidate>,
     budget_exhausted: bool,
+    /// Interrupted (Ctrl-C): the plan is the best found before it, its
+    /// failure rate not measured.
+    interrupted: bool,
     final_runs: usize,
     final_failures: usize,
     final_rate_ci95: (f64, f64),
@@ -150,6 +156,7 @@ fn shrink(a: &Args) -> Result<i32, String> {
         windows_after: 0,
         candidates: Vec::new(),
         budget_exhausted: false,
+        interrupted: false,
         final_runs: 0,
         final_failures: 0,
         final_rate_ci95: (0.0, 1.0),
@@ -165,7 +172,14 @@ fn shrink(a: &Args) -> Result<i32, String> {
         let cfg = RunConfig { fault_plan: Some(file), time_limit: limit, store: out.join("store"), name: Some("candidate".into()), ..base.clone() };
         let mut got = Vec::new();
         for _ in 0..times {
+            // an interrupted replay says nothing about the candidate: it is not counted
+            if crate::run::cancelled() {
+                return Err(INTERRUPTED.into());
+            }
             let (_, dir) = crate::run::run_once(&cfg, None);
+            if crate::run::cancelled() {
+                return Err(INTERRUPTED.into());
+            }
             let r: Option<RunResults> = dir.and_then(|d| results::read(&d.join("results.json")).ok());
             got.push(r.map(|r| failures(&r)).unwrap_or_default());
         }
@@ -199,31 +213,41 @@ fn shrink(a: &Args) -> Result<i32, String> {
             false
         })
     });
-    if let Some(e) = err {
-        return Err(e);
-    }
-    // 2. shorter windows and gaps, the first shorter candidate that fails each time
-    'shorter: while !rec.budget_exhausted {
-        for c in shorter(&best, 250) {
-            if try_candidate("shorter", &c, limit, &mut rec)? {
-                best = c;
-                continue 'shorter;
-            }
-        }
-        break;
-    }
-    // 3. a shorter run: up to a second after the last window closes
-    let end_ms = best.iter().map(|w| w.at_ms + w.length_ms.unwrap_or(0)).max().unwrap_or(0);
     let mut final_limit = limit;
-    let short = ((end_ms + 1000) as f64 / 1e3).min(limit);
-    if short < limit && try_candidate("run length", &best, short, &mut rec)? {
-        final_limit = short;
-    }
+    let phases = || -> Result<(), String> {
+        if let Some(e) = err {
+            return Err(e);
+        }
+        // 2. shorter windows and gaps, the first shorter candidate that fails each time
+        'shorter: while !rec.budget_exhausted {
+            for c in shorter(&best, 250) {
+                if try_candidate("shorter", &c, limit, &mut rec)? {
+                    best = c;
+                    continue 'shorter;
+                }
+            }
+            break;
+        }
+        // 3. a shorter run: up to a second after the last window closes
+        let end_ms = best.iter().map(|w| w.at_ms + w.length_ms.unwrap_or(0)).max().unwrap_or(0);
+        let short = ((end_ms + 1000) as f64 / 1e3).min(limit);
+        if short < limit && try_candidate("run length", &best, short, &mut rec)? {
+            final_limit = short;
+        }
+        Ok(())
+    };
     // the final plan's failure rate
-    let finals = replay(&best, final_limit, a.final_runs)?;
-    rec.final_runs = finals.len();
-    rec.final_failures = finals.iter().filter(|f| want.is_subset(f)).count();
-    rec.final_rate_ci95 = checker::trends::wilson(rec.final_failures, rec.final_runs);
+    let done = phases().and_then(|()| replay(&best, final_limit, a.final_runs));
+    match done.map(|finals| {
+        rec.final_runs = finals.len();
+        rec.final_failures = finals.iter().filter(|f| want.is_subset(f)).count();
+        rec.final_rate_ci95 = checker::trends::wilson(rec.final_failures, rec.final_runs);
+    }) {
+        Ok(()) => {}
+        // what was kept so far still failed: it is written, marked interrupted
+        Err(e) if e == INTERRUPTED => rec.interrupted = true,
+        Err(e) => return Err(e),
+    }
     rec.windows_after = best.len();
     rec.plan = plan(&best);
     let plan_file = out.join("plan.json");
@@ -244,6 +268,10 @@ fn shrink(a: &Args) -> Result<i32, String> {
         plan_file.display(),
         rec.command
     );
+    if rec.interrupted {
+        eprintln!("shrink: interrupted: the plan is the smallest that failed before it; its failure rate was not measured");
+        return Ok(exit::UNKNOWN);
+    }
     Ok(if rec.final_failures > 0 { exit::INVALID } else { exit::UNKNOWN })
 }
 

@@ -29,7 +29,13 @@ fn html(rec: &Value) -> String {
             .unwrap_or_default()),
         rec["windows_before"],
         rec["windows_after"],
-        if rec["budget_exhausted"] == Value::Bool(true) { " (the budget ran out: the best plan so far)" } else { "" }
+        if rec["interrupted"] == Value::Bool(true) {
+            " (interrupted: the best plan so far, its failure rate not measured)"
+        } else if rec["budget_exhausted"] == Value::Bool(true) {
+            " (the budget ran out: the best plan so far)"
+        } else {
+            ""
+        }
     );
     let _ = write!(
         b,

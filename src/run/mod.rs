@@ -339,27 +339,53 @@ fn lab_nodes() -> Result<NodesFile, String> {
     }
 }
 
+/// What an interrupt (Ctrl-C or SIGTERM) does, by how many came before it.
+#[derive(Debug, PartialEq)]
+enum OnInterrupt {
+    /// The first: stop the workload, heal, check what was recorded.
+    Stop,
+    /// Another: leave at once (a heal that hangs would otherwise need SIGKILL).
+    Exit,
+}
+
+fn on_interrupt(already: bool) -> OnInterrupt {
+    if already {
+        OnInterrupt::Exit
+    } else {
+        OnInterrupt::Stop
+    }
+}
+
+/// Installs the process's one interrupt handler (later calls do nothing:
+/// under `--repeat` one Ctrl-C is one interrupt, not one per run).
 fn install_signal_handlers() {
-    std::thread::spawn(|| {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-        rt.block_on(async {
-            let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else { return };
-            loop {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::thread::spawn(|| {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else { return };
+                loop {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                    match on_interrupt(CANCEL.swap(true, Ordering::SeqCst)) {
+                        OnInterrupt::Stop => {
+                            eprintln!("faultline: interrupted: stopping the workload, healing, checking what was recorded (interrupt again to leave at once)")
+                        }
+                        OnInterrupt::Exit => {
+                            eprintln!("faultline: second interrupt: leaving now; faults may still be active on the nodes: `faultline heal` undoes them");
+                            std::process::exit(exit::INTERRUPTED);
+                        }
+                    }
                 }
-                if CANCEL.swap(true, Ordering::SeqCst) {
-                    eprintln!("faultline: second interrupt: healing and stopping now");
-                } else {
-                    eprintln!("faultline: interrupted: stopping the workload, healing, checking what was recorded");
-                }
-            }
+            });
         });
     });
 }
 
-fn cancelled() -> bool {
+pub(crate) fn cancelled() -> bool {
     CANCEL.load(Ordering::SeqCst)
 }
 

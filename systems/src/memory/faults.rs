@@ -153,6 +153,9 @@ impl Injector for Memory {
     }
 
     fn heal_all(&self) -> Vec<FaultError> {
+        if self.has(Bug::HangingHeal) {
+            std::thread::sleep(super::HANG);
+        }
         let mut f = self.faults();
         self.heal_partition(&mut f);
         f.loss.clear();

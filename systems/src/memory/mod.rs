@@ -38,7 +38,13 @@ pub enum Bug {
     /// after the recovery): a failure that needs two faults, in that order,
     /// close together.
     KillAfterHeal,
+    /// Every heal hangs for [`HANG`], as a heal whose tool never answers:
+    /// what a second interrupt must get the user out of.
+    HangingHeal,
 }
+
+/// How long a heal hangs with [`Bug::HangingHeal`].
+pub const HANG: Duration = Duration::from_secs(60);
 
 /// How soon after a heal a kill loses writes with [`Bug::KillAfterHeal`].
 pub const KILL_AFTER_HEAL: Duration = Duration::from_secs(2);
@@ -48,7 +54,7 @@ pub const STALL: Duration = Duration::from_secs(3);
 
 impl Bug {
     /// Every bug, in a stable order.
-    pub const ALL: [Bug; 5] = [Bug::LostWrite, Bug::StaleRead, Bug::StallAppend, Bug::NoRecovery, Bug::KillAfterHeal];
+    pub const ALL: [Bug; 6] = [Bug::LostWrite, Bug::StaleRead, Bug::StallAppend, Bug::NoRecovery, Bug::KillAfterHeal, Bug::HangingHeal];
 
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
@@ -58,6 +64,7 @@ impl Bug {
             Bug::StallAppend => "stall-append",
             Bug::NoRecovery => "no-recovery",
             Bug::KillAfterHeal => "kill-after-heal",
+            Bug::HangingHeal => "hanging-heal",
         }
     }
 

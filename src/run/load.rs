@@ -8,7 +8,7 @@ use super::recorder::Recorder;
 use super::system::System;
 use super::{cancelled, RunConfig, FINAL_BASE, PROBE_BASE};
 use history::{Op, OpType, Process, Rng, Role};
-use nuclei::{Fault, Injector, Step};
+use nuclei::{Fault, FaultError, Injector, Step};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -48,6 +48,23 @@ impl Deadline {
     }
 }
 
+/// Marks a fault or heal being applied while it lives: cleared on every
+/// way out, a panic's unwinding included, so the load's end always comes.
+struct Applying<'a>(&'a AtomicBool);
+
+impl<'a> Applying<'a> {
+    fn start(flag: &'a AtomicBool) -> Self {
+        flag.store(true, Ordering::SeqCst);
+        Applying(flag)
+    }
+}
+
+impl Drop for Applying<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
 /// Runs the fault schedule in real time; on interruption closes the open
 /// window. Returns the problems met.
 pub fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: &Log, deadline: &Deadline) -> Vec<String> {
@@ -55,8 +72,12 @@ pub fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, l
     let mut applied: Vec<Fault> = Vec::new();
     let apply = |f: &Fault, errs: &mut Vec<String>| {
         rec.record(Op::new(Process::Nemesis, OpType::Invoke, f.f(), serde_json::to_value(f).unwrap_or_default()));
-        deadline.applying.store(true, Ordering::SeqCst);
-        let r = nemesis.apply(f, rec.t0());
+        let _applying = Applying::start(&deadline.applying);
+        // a panicking injector is a failed fault: the run goes on and heals
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| nemesis.apply(f, rec.t0()))).unwrap_or_else(|p| {
+            let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+            Err(FaultError::Invalid(format!("the injector panicked: {msg}")))
+        });
         let value = match r {
             Ok(v) => v,
             Err(e) => {
@@ -71,7 +92,6 @@ pub fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, l
                 log.say(&format!("{} ended late: the load goes on to {end:.1} s for the recovery window", f.f()));
             }
         }
-        deadline.applying.store(false, Ordering::SeqCst);
     };
     for step in schedule {
         let at = rec.t0() + Duration::from_millis(step.at_ms);
@@ -240,7 +260,6 @@ pub async fn progress(rec: &Recorder, log: &Log, end: &Deadline) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nuclei::FaultError;
 
     #[test]
     fn probes_of_many_services_never_share_a_process() {
@@ -271,6 +290,43 @@ mod tests {
         fn heal_all(&self) -> Vec<FaultError> {
             Vec::new()
         }
+    }
+
+    /// Panics on every fault.
+    struct Panics;
+
+    impl Injector for Panics {
+        fn preflight(&self, _: &[nuclei::Needs]) -> Result<(), FaultError> {
+            Ok(())
+        }
+        fn setup(&self) -> Result<(), FaultError> {
+            Ok(())
+        }
+        fn apply(&self, f: &Fault, _: Instant) -> Result<Value, FaultError> {
+            panic!("cannot {}", f.f())
+        }
+        fn heal_all(&self) -> Vec<FaultError> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn a_panicking_injector_is_a_failed_fault_and_the_load_still_ends() {
+        let dir = std::env::temp_dir().join(format!("faultline-load-panic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let t0 = Instant::now();
+        let (rec, writer) = Recorder::start(&dir.join("h.jsonl"), &history::Header::new(0), t0).unwrap();
+        let log = Log::new(&dir.join("log")).unwrap();
+        let deadline = Deadline::new(t0, Duration::from_millis(50), Duration::ZERO);
+        let schedule = [Step { at_ms: 0, fault: Fault::Kill { nodes: vec!["n1".into()] } }];
+        let errs = run_schedule(&Panics, &schedule, &rec, &log, &deadline);
+        assert_eq!(errs.len(), 2, "the kill and its final heal each failed: {errs:?}");
+        assert!(errs[0].contains("the injector panicked: cannot kill"), "{errs:?}");
+        std::thread::sleep(Duration::from_millis(60).saturating_sub(t0.elapsed()));
+        assert!(deadline.passed(), "nothing is left being applied");
+        drop(rec);
+        writer.join().unwrap().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

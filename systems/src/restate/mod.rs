@@ -31,7 +31,7 @@ use control::{local, quote, Cmd, NodeClient};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -175,15 +175,20 @@ default-provider = "replicated"
     ))
 }
 
-/// Runs restatectl on the control node: its stdout and stderr together,
-/// or why it could not run.
+/// How long one restatectl call may take before it counts as hung.
+const CTL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs restatectl on the control node, for at most [`CTL_LIMIT`]: its
+/// stdout and stderr together, or why it could not run or did not end.
 fn restatectl(ctl: &Path, args: &[&str]) -> Result<String, NotReady> {
-    let out = Command::new(ctl).args(args).stdin(Stdio::null()).output().map_err(|e| NotReady::Tool(format!("{}: {e}", ctl.display())))?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    if out.status.success() {
-        Ok(text)
-    } else {
-        Err(NotReady::Tool(format!("restatectl {} failed ({}): {}", args.first().unwrap_or(&""), out.status, text.trim())))
+    let shown = ctl.display().to_string();
+    let argv: Vec<&str> = std::iter::once(shown.as_str()).chain(args.iter().copied()).collect();
+    let what = args.first().unwrap_or(&"");
+    match control::local::run_within(&argv, CTL_LIMIT) {
+        Err(e) => Err(NotReady::Tool(e.to_string())),
+        Ok(None) => Err(NotReady::Tool(format!("restatectl {what}: no answer within {} s (killed)", CTL_LIMIT.as_secs()))),
+        Ok(Some(f)) if f.success => Ok(f.stdout + &f.stderr),
+        Ok(Some(f)) => Err(NotReady::Tool(format!("restatectl {what} failed ({}): {}", f.status, (f.stdout + &f.stderr).trim()))),
     }
 }
 

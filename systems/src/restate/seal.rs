@@ -6,9 +6,7 @@
 use crate::db::DbError;
 use results::system_faults::{SealAttempt, SealAttempts};
 use serde_json::Value;
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long one attempt may take before it counts as hung.
@@ -17,32 +15,13 @@ pub const ATTEMPT: Duration = Duration::from_secs(10);
 const PAUSE: Duration = Duration::from_millis(250);
 
 /// Runs restatectl for at most `limit`: (exit success, its output), or
-/// `None` when it did not finish (it is killed).
+/// `None` when it did not finish (it is killed). Its pipes are read while it
+/// runs: a long answer never blocks it into a false "hung".
 fn run_within(ctl: &Path, args: &[&str], limit: Duration) -> Result<Option<(bool, String)>, DbError> {
-    let mut child = Command::new(ctl)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| DbError::Local(format!("{}: {e}", ctl.display())))?;
-    let t0 = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                let mut text = String::new();
-                let _ = child.stdout.take().map(|mut o| o.read_to_string(&mut text));
-                let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut text));
-                return Ok(Some((status.success(), text)));
-            }
-            Ok(None) if t0.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Ok(None);
-            }
-        }
-    }
+    let ctl = ctl.display().to_string();
+    let argv: Vec<&str> = std::iter::once(ctl.as_str()).chain(args.iter().copied()).collect();
+    let done = control::local::run_within(&argv, limit).map_err(|e| DbError::Local(e.to_string()))?;
+    Ok(done.map(|f| (f.success, f.stdout + &f.stderr)))
 }
 
 /// The outcome restatectl's answer means: it exits 0 even when the seal
@@ -91,6 +70,15 @@ pub fn seal_until(ctl: &Path, addrs: &str, logs: &[u32], retry: Duration) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_longer_than_a_pipe_is_an_answer_not_a_hung_seal() {
+        // restatectl's place taken by sh printing 300 kB (a pipe holds 64 KiB)
+        let r = run_within(Path::new("/bin/sh"), &["-c", "head -c 300000 /dev/zero | tr '\\0' x"], Duration::from_secs(30)).unwrap();
+        let (ok, text) = r.expect("it answered");
+        assert!(ok && text.len() == 300_000, "{ok} {}", text.len());
+        assert_eq!(run_within(Path::new("/bin/sh"), &["-c", "sleep 30"], Duration::from_millis(200)).unwrap(), None, "a hung seal is one");
+    }
 
     #[test]
     fn an_error_printed_with_exit_0_is_a_failure() {

@@ -183,7 +183,11 @@ const CTL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 fn restatectl(ctl: &Path, args: &[&str]) -> Result<String, NotReady> {
     let shown = ctl.display().to_string();
     let argv: Vec<&str> = std::iter::once(shown.as_str()).chain(args.iter().copied()).collect();
-    let what = args.first().unwrap_or(&"");
+    // its subcommand, for the error (`metadata-server add-node`, `sql`): the words that are
+    // neither options nor an --address, two of them for the tools with subcommands
+    let words: Vec<&str> = args.iter().enumerate().filter(|(i, a)| !a.starts_with('-') && (*i == 0 || args[i - 1] != "--address")).map(|(_, a)| *a).collect();
+    let two = matches!(words.first(), Some(&("logs" | "nodes" | "metadata-server" | "partitions")));
+    let what = words[..words.len().min(if two { 2 } else { 1 })].join(" ");
     match control::local::run_within(&argv, CTL_LIMIT) {
         Err(e) => Err(NotReady::Tool(e.to_string())),
         Ok(None) => Err(NotReady::Tool(format!("restatectl {what}: no answer within {} s (killed)", CTL_LIMIT.as_secs()))),

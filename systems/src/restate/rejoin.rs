@@ -36,7 +36,9 @@ impl Restate {
         let start = |n: &NodeClient| n.run(&self.start_cmd()).map(|_| ());
         start(node)?;
         step("started");
-        let (mut forced, mut readded) = (false, false);
+        let (mut forced, mut removed, mut readded) = (false, false, false);
+        // a step restatectl could not do yet (the node still starting, unreachable) is tried
+        // again on the next round, until REJOIN: a rejoin is a sequence of waits, not of one-shot calls
         loop {
             if t0.elapsed() > REJOIN {
                 return Err(DbError::Sut(format!("{name} did not rejoin within {} s after its wipe: {steps:?}", REJOIN.as_secs())));
@@ -46,9 +48,13 @@ impl Restate {
             let running = node.exec(&Cmd::new(["pgrep", "-f", SERVER_PATTERN]))?.status == 0;
             if storage == "data-loss" && !forced {
                 step("log server refused: storage-state data-loss");
-                ctl_ok(ctl, &["--address", addrs, "nodes", "set-storage-state", "--nodes", &id, "--storage-state", "provisioning", "--force", "--yes"])?;
-                step("storage-state set to provisioning (--force)");
-                forced = true;
+                match ctl_ok(ctl, &["--address", addrs, "nodes", "set-storage-state", "--nodes", &id, "--storage-state", "provisioning", "--force", "--yes"]) {
+                    Ok(_) => {
+                        step("storage-state set to provisioning (--force)");
+                        forced = true;
+                    }
+                    Err(e) => step(&format!("set-storage-state not done yet ({e}): tried again")),
+                }
             }
             if !running {
                 start(node)?;
@@ -57,11 +63,22 @@ impl Restate {
             let h = topo.address(&name).and_then(health);
             let meta = h.as_ref().and_then(|h| h["metadata_server_status"].as_str()).unwrap_or("").to_string();
             if meta == "Standby" && storage == "read-write" && !readded {
-                step("metadata server standby");
-                ctl_ok(ctl, &["--address", addrs, "metadata-server", "remove-node", &id, "--yes"])?;
-                ctl_ok(ctl, &["--address", addrs, "metadata-server", "add-node", &id, "--yes"])?;
-                step("metadata server removed and added");
-                readded = true;
+                if !removed {
+                    step("metadata server standby");
+                    match ctl_ok(ctl, &["--address", addrs, "metadata-server", "remove-node", &id, "--yes"]) {
+                        Ok(_) => removed = true,
+                        Err(e) => step(&format!("metadata-server remove-node not done yet ({e}): tried again")),
+                    }
+                }
+                if removed {
+                    match ctl_ok(ctl, &["--address", addrs, "metadata-server", "add-node", &id, "--yes"]) {
+                        Ok(_) => {
+                            step("metadata server removed and added");
+                            readded = true;
+                        }
+                        Err(e) => step(&format!("metadata-server add-node not done yet ({e}): tried again")),
+                    }
+                }
             }
             if storage == "read-write" && h.as_ref().is_some_and(|h| super::node_health(h).is_ok()) {
                 step("rejoined: every role ready, log server read-write");

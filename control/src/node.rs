@@ -31,7 +31,11 @@ pub enum HostKeyCheck {
     Off,
 }
 
-/// What faults a node supports.
+/// What faults a node supports. What a nodes file leaves out is what can
+/// be taken without proof: iptables (a node without it makes a partition
+/// fail, harming nothing), but neither a clock of its own (in a privileged
+/// container `date -s` would set the host's clock) nor netem; the lab and
+/// `scripts/vagrant-nodes` write what their nodes have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Capabilities {
@@ -45,7 +49,7 @@ pub struct Capabilities {
 
 impl Default for Capabilities {
     fn default() -> Self {
-        Capabilities { clock_skew: true, netem: true, iptables: true }
+        Capabilities { clock_skew: false, netem: false, iptables: true }
     }
 }
 
@@ -234,6 +238,16 @@ mod tests {
         assert!(!n[1].capabilities.clock_skew && n[1].capabilities.iptables);
         assert_eq!(n[0].host_key_check, HostKeyCheck::Strict);
         assert_eq!(NodesFile::parse(&toml::to_string(&f).unwrap()).unwrap(), f);
+    }
+
+    #[test]
+    fn capabilities_left_out_are_only_those_that_harm_nothing() {
+        let f = NodesFile::parse("[[node]]\nname = \"n1\"\naddress = \"10.0.0.1\"\n").unwrap();
+        let c = f.resolve()[0].capabilities;
+        assert!(!c.clock_skew, "a clock fault on a node not known to have its own clock could set the host's");
+        assert!(!c.netem && c.iptables, "{c:?}");
+        let f = NodesFile::parse("[capabilities]\nnetem = true\n[[node]]\nname = \"n1\"\naddress = \"a\"\n").unwrap();
+        assert_eq!(f.resolve()[0].capabilities, Capabilities { clock_skew: false, netem: true, iptables: true });
     }
 
     #[test]

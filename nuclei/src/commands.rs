@@ -84,27 +84,37 @@ pub fn count_traces() -> Cmd {
     Cmd::script("iptables-save 2>/dev/null | grep -ci faultline || true").sudo()
 }
 
-/// netem on the node's interface: delay, jitter, loss and reordering for
-/// packets to each of `targets` (a prio qdisc with one netem band and u32
-/// filters by destination).
-pub fn netem_on(dev: &str, targets: &[String], delay_ms: u32, jitter_ms: u32, loss_pct: f64, reorder_pct: f64) -> Cmd {
-    let tc = |args: &[&str]| {
-        let mut v = vec!["tc"];
-        v.extend_from_slice(args);
-        Cmd::new(v)
-    };
-    let (d, j, l, r) = (format!("{delay_ms}ms"), format!("{jitter_ms}ms"), format!("{loss_pct}%"), format!("{reorder_pct}%"));
-    let mut c = tc(&["qdisc", "add", "dev", dev, "root", "handle", "1:", "prio"])
-        .and(tc(&["qdisc", "add", "dev", dev, "parent", "1:3", "handle", "30:", "netem", "delay", &d, &j, "loss", &l, "reorder", &r]));
-    for t in targets {
-        c = c.and(tc(&["filter", "add", "dev", dev, "protocol", "ip", "parent", "1:0", "prio", "3", "u32", "match", "ip", "dst", t, "flowid", "1:3"]));
-    }
-    c.sudo()
+/// Shell that sets `$dev` to the interface by which the node reaches
+/// `peer` (its route: `eth0` in a container, another on a VM's private
+/// network), failing with the peer named when there is none.
+fn dev_towards(peer: &str) -> String {
+    let p = quote(peer);
+    format!("dev=$(ip -o route get {p} | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p'); [ -n \"$dev\" ] || {{ echo \"no route to \"{p} >&2; exit 1; }}")
 }
 
-/// Removes faultline's qdisc (idempotent).
-pub fn netem_off(dev: &str) -> Cmd {
-    Cmd::script(&format!("{} 2>/dev/null || true", Cmd::new(["tc", "qdisc", "del", "dev", dev, "root"]).text())).sudo()
+/// netem on the interface towards the other nodes: delay, jitter, loss and
+/// reordering for packets to each of `targets` (a prio qdisc with one netem
+/// band, handle 30:, and u32 filters by destination).
+pub fn netem_on(targets: &[String], delay_ms: u32, jitter_ms: u32, loss_pct: f64, reorder_pct: f64) -> Cmd {
+    let Some(first) = targets.first() else { return Cmd::script("true") };
+    let (d, j, l, r) = (format!("{delay_ms}ms"), format!("{jitter_ms}ms"), format!("{loss_pct}%"), format!("{reorder_pct}%"));
+    let mut text = format!(
+        "{}; tc qdisc add dev \"$dev\" root handle 1: prio && tc qdisc add dev \"$dev\" parent 1:3 handle 30: netem delay {d} {j} loss {l} reorder {r}",
+        dev_towards(first)
+    );
+    for t in targets {
+        text += &format!(" && tc filter add dev \"$dev\" protocol ip parent 1:0 prio 3 u32 match ip dst {} flowid 1:3", quote(t));
+    }
+    Cmd::script(&text).sudo()
+}
+
+/// Removes faultline's netem (its handle 30:) from every interface that
+/// has it; touches no other qdisc; succeeds when there is none.
+pub fn netem_off() -> Cmd {
+    Cmd::script(
+        "for d in $(ls /sys/class/net); do if tc qdisc show dev \"$d\" 2>/dev/null | grep -q 'netem 30:'; then tc qdisc del dev \"$d\" root; fi; done; true",
+    )
+    .sudo()
 }
 
 /// True (exit 0) when the node's kernel has netem.
@@ -215,10 +225,17 @@ mod tests {
 
     #[test]
     fn netem_and_clock_render() {
-        let c = netem_on("eth0", &["10.0.0.2".into()], 100, 10, 5.0, 1.0);
+        let c = netem_on(&["10.0.0.2".into(), "10.0.0.3".into()], 100, 10, 5.0, 1.0);
         let t = sh(&c);
         assert!(t.contains("netem delay 100ms 10ms loss 5% reorder 1%"), "{t}");
-        assert!(t.contains("match ip dst 10.0.0.2 flowid 1:3"), "{t}");
+        assert!(t.contains("match ip dst 10.0.0.2 flowid 1:3") && t.contains("match ip dst 10.0.0.3 flowid 1:3"), "{t}");
+        assert!(!t.contains("eth0") && t.contains("ip -o route get 10.0.0.2"), "the interface is the route's: {t}");
+        assert!(!sh(&netem_off()).contains("eth0"));
+        // the script as the node's shell runs it (tc only echoed): the device is the route's
+        let dry = format!("{} && {}", netem_off().text(), netem_on(&["127.0.0.1".into()], 100, 10, 5.0, 1.0).text()).replace("tc ", "echo tc ");
+        let out = std::process::Command::new("sh").arg("-c").arg(&dry).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && said.contains("tc qdisc add dev lo root handle 1: prio") && said.contains("tc filter add dev lo "), "{dry}: {said}");
         assert!(sh(&bump_clock(-1500)).contains("t=$((ns + -1500000000))"));
         // the stop pattern matches the loop's tag, not its own text
         let stop = sh(&stop_strobe());
@@ -227,6 +244,17 @@ mod tests {
         assert!(!stop.contains(STROBE_TAG));
         let r = sh(&reset_clock(-60_250));
         assert!(r.contains("t=$((ns + -60250000000))") && r.contains("systemctl start chrony"), "{r}");
+    }
+
+    #[test]
+    fn the_interface_is_the_one_routing_to_the_peer_in_a_real_shell() {
+        // on this machine, as on a node: the route to the loopback is `lo`
+        let script = format!("{}; echo \"$dev\"", dev_towards("127.0.0.1"));
+        let out = std::process::Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "lo", "{script}: {}", String::from_utf8_lossy(&out.stderr));
+        let script = format!("{}; echo reached", dev_towards("not-an-address"));
+        let out = std::process::Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no route to not-an-address"), "{script}");
     }
 
     #[test]

@@ -2,7 +2,6 @@
 
 use crate::commands as c;
 use crate::error::FaultError;
-use crate::nemesis::DEV;
 use control::{Cluster, Cmd, NodeClient};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -61,7 +60,7 @@ pub fn heal_leftovers(cluster: &Cluster) -> Result<(), FaultError> {
         .on_all(|cl| {
             let mut cmd = c::teardown().and(c::resume_paused());
             if cl.node().capabilities.netem {
-                cmd = cmd.and(c::netem_off(DEV));
+                cmd = cmd.and(c::netem_off());
             }
             cl.run(&cmd.timeout(t)).map_err(|e| FaultError::Node(cl.node().name.clone(), e.to_string()))?;
             if cl.node().capabilities.clock_skew {

@@ -22,7 +22,7 @@ pub use error::FaultError;
 pub use fault::{closing, Fault, Needs};
 pub use grudge::Grudge;
 pub use heal::{heal_leftovers, leftovers, reset_node_clock};
-pub use nemesis::{Nemesis, DEV};
+pub use nemesis::Nemesis;
 pub use package::{package_of, schedule, window_kinds, Kind, Package, Spacing, Step, PACKAGES};
 pub use plan::check_plan;
 pub use target::{HealGuard, Injector, Target};

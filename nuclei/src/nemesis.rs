@@ -13,9 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The network interface faults shape on each node.
-pub const DEV: &str = "eth0";
-
 #[derive(Debug, Default)]
 struct Active {
     partition: bool,
@@ -194,14 +191,14 @@ impl Nemesis {
                 self.check(&[Needs::Netem])?;
                 let d = self.on_nodes(nodes, |cl| {
                     let others: Vec<String> = self.nodes.iter().filter(|(n, _)| *n != cl.node().name).map(|(_, a)| a.clone()).collect();
-                    let cmd = c::netem_on(DEV, &others, *delay_ms, *jitter_ms, *loss_pct, *reorder_pct);
-                    cl.run(&c::netem_off(DEV).and(cmd)).map(|_| ()).map_err(|e| e.to_string())
+                    let cmd = c::netem_on(&others, *delay_ms, *jitter_ms, *loss_pct, *reorder_pct);
+                    cl.run(&c::netem_off().and(cmd)).map(|_| ()).map_err(|e| e.to_string())
                 })?;
                 self.active().slow = true;
                 (d, json!({"nodes": nodes, "delay_ms": delay_ms, "jitter_ms": jitter_ms, "loss_pct": loss_pct, "reorder_pct": reorder_pct}))
             }
             Fault::StopSlow => {
-                let d = self.on_nodes(&all, |cl| cl.run(&c::netem_off(DEV)).map(|_| ()).map_err(|e| e.to_string()))?;
+                let d = self.on_nodes(&all, |cl| cl.run(&c::netem_off()).map(|_| ()).map_err(|e| e.to_string()))?;
                 self.active().slow = false;
                 (d, json!({}))
             }

@@ -9,6 +9,8 @@
 
 pub mod analysis;
 pub mod junit;
+#[cfg(test)]
+mod lifecycle_tests;
 mod load;
 mod log;
 pub mod options;
@@ -440,6 +442,15 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     if let Some(v) = &facts.sut_version {
         log.say(&format!("{} version: {v}", system.name()));
     }
+    // from here every way out stops the system (unless --keep); the
+    // nemesis's chains exist before a start-up fault needs them, and every
+    // fault is healed before the system is stopped (guards drop in reverse)
+    let sut = SutGuard { system, keep: cfg.keep, log, done: false };
+    if let Err(e) = injector.setup() {
+        facts.infrastructure_error = Some(format!("nemesis setup failed: {e}"));
+        return facts;
+    }
+    let guard = HealGuard::new(injector, |e| log.say(&format!("heal: {e}")));
     let started = Instant::now();
     if let Err(e) = system.start() {
         facts.infrastructure_error = Some(format!("start failed: {e}"));
@@ -467,7 +478,6 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         let why: Vec<String> = startup.not_ready.iter().map(|(n, e)| format!("{n}: {e}")).collect();
         facts.infrastructure_error =
             Some(format!("{} did not become ready within {} s: {}\n{}", system.name(), cfg.ready_timeout, why.join("; "), system.last_log_lines()));
-        system.teardown();
         return facts;
     }
     log.say(&format!("ready in {:.2} s", startup.cluster.unwrap_or_default()));
@@ -482,19 +492,12 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         .collect();
     if !broken.is_empty() {
         facts.refused = Some(format!("the client does not work: {}", broken.join("; ")));
-        system.teardown();
         return facts;
     }
     if workloads::by_name(&cfg.workload).is_some_and(|w| w.needs_txns()) && !system.client(0, FINAL_BASE - 1, op_timeout).runs_txns() {
         facts.refused = Some(format!("{}'s client runs no transactions; the {} workload needs them", system.name(), cfg.workload));
-        system.teardown();
         return facts;
     }
-    if let Err(e) = injector.setup() {
-        facts.infrastructure_error = Some(format!("nemesis setup failed: {e}"));
-        return facts;
-    }
-    let guard = HealGuard::new(injector, |e| log.say(&format!("heal: {e}")));
 
     // the workload, with faults
     let t0 = Instant::now();
@@ -568,8 +571,37 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         }
     }
     drop(guard); // heals and removes faultline's chains
-    if !cfg.keep {
-        facts.heal_errors.extend(system.teardown());
-    }
+    facts.heal_errors.extend(sut.finish());
     facts
+}
+
+/// Stops the system under test when the lifecycle ends, on every way out
+/// once it was started (an early return, a panic), unless `--keep`.
+struct SutGuard<'a> {
+    system: &'a dyn System,
+    keep: bool,
+    log: &'a Log,
+    done: bool,
+}
+
+impl SutGuard<'_> {
+    /// Stops it now (unless kept): the problems met.
+    fn finish(mut self) -> Vec<String> {
+        self.done = true;
+        if self.keep {
+            Vec::new()
+        } else {
+            self.system.teardown()
+        }
+    }
+}
+
+impl Drop for SutGuard<'_> {
+    fn drop(&mut self) {
+        if !self.done && !self.keep {
+            for e in self.system.teardown() {
+                self.log.say(&format!("teardown: {e}"));
+            }
+        }
+    }
 }

@@ -1,0 +1,109 @@
+//! The lifecycle's order on every path (issue 22's bugs 5 and 6): the
+//! nemesis is set up before a start-up fault is applied, and the system is
+//! stopped when the run ends early. An in-memory cluster wrapped to watch
+//! what the runner does to it.
+
+use super::options::RunConfig;
+use super::system::{InMemory, System};
+use nuclei::{Fault, FaultError, Injector, Needs, Step};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use systems::{BoxFuture, Client, NotReady, Topology};
+
+/// The in-memory cluster, its injector refusing faults before its setup
+/// (as iptables refuses rules in a chain not yet made), its setup failing
+/// on demand, its teardowns counted.
+struct Watched {
+    inner: InMemory,
+    set_up: AtomicBool,
+    fail_setup: bool,
+    torn_down: Arc<AtomicUsize>,
+}
+
+impl Injector for Watched {
+    fn preflight(&self, needs: &[Needs]) -> Result<(), FaultError> {
+        self.inner.injector().preflight(needs)
+    }
+    fn setup(&self) -> Result<(), FaultError> {
+        if self.fail_setup {
+            return Err(FaultError::Invalid("the chains could not be made".into()));
+        }
+        self.set_up.store(true, Ordering::SeqCst);
+        self.inner.injector().setup()
+    }
+    fn apply(&self, f: &Fault, t0: Instant) -> Result<Value, FaultError> {
+        if !self.set_up.load(Ordering::SeqCst) {
+            return Err(FaultError::Invalid(format!("{} before the nemesis was set up", f.f())));
+        }
+        self.inner.injector().apply(f, t0)
+    }
+    fn heal_all(&self) -> Vec<FaultError> {
+        self.inner.injector().heal_all()
+    }
+}
+
+impl System for Watched {
+    fn name(&self) -> &str {
+        "memory"
+    }
+    fn topology(&self) -> &Topology {
+        self.inner.topology()
+    }
+    fn injector(&self) -> &dyn Injector {
+        self
+    }
+    fn services(&self) -> Vec<String> {
+        self.inner.services()
+    }
+    fn probe<'a>(&'a self, node: usize, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>> {
+        self.inner.probe(node, service, timeout)
+    }
+    fn client(&self, node: usize, process: u64, timeout: Duration) -> Box<dyn Client> {
+        self.inner.client(node, process, timeout)
+    }
+    fn teardown(&self) -> Vec<String> {
+        self.torn_down.fetch_add(1, Ordering::SeqCst);
+        Vec::new()
+    }
+}
+
+fn run(name: &str, fail_setup: bool) -> (results::RunFacts, usize) {
+    let store = std::env::temp_dir().join(format!("faultline-lifecycle-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&store);
+    let grudge = nuclei::grudge::isolate(&["n1".into(), "n2".into(), "n3".into()], "n3");
+    let cfg = RunConfig {
+        db: "memory".into(),
+        nemesis: Vec::new(),
+        time_limit: 0.5,
+        recovery_window: 0.2,
+        store: store.clone(),
+        startup_plan: vec![Step { at_ms: 0, fault: Fault::StartPartition { grudge, ports: vec![] } }],
+        seed: Some(1),
+        ..RunConfig::default()
+    };
+    let torn_down = Arc::new(AtomicUsize::new(0));
+    let system = Watched { inner: InMemory::new(3, &[]), set_up: AtomicBool::new(false), fail_setup, torn_down: torn_down.clone() };
+    let (_, dir) = super::run_system(&cfg, Box::new(system));
+    let dir = dir.expect("a run directory");
+    let facts = results::read(&Path::new(&dir).join("run.json")).unwrap();
+    let _ = std::fs::remove_dir_all(&store);
+    (facts, torn_down.load(Ordering::SeqCst))
+}
+
+#[test]
+fn a_start_up_fault_finds_the_nemesis_set_up() {
+    let (facts, torn_down) = run("startup", false);
+    assert!(!facts.startup_faults.is_empty(), "{facts:?}");
+    assert!(facts.startup_faults.iter().all(|f| f.error.is_none()), "{:?}", facts.startup_faults);
+    assert_eq!(torn_down, 1, "stopped once at the end");
+}
+
+#[test]
+fn a_run_that_ends_early_still_stops_the_system() {
+    let (facts, torn_down) = run("setup-fails", true);
+    assert!(facts.infrastructure_error.as_deref().is_some_and(|e| e.contains("nemesis setup failed")), "{facts:?}");
+    assert_eq!(torn_down, 1, "the system is not left running");
+}

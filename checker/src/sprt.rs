@@ -45,15 +45,35 @@ pub struct Sprt {
     pub decision: Decision,
 }
 
+/// Why a sequential test cannot be made.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SprtError {
+    /// The rate threshold is not strictly between 0 and 0.5.
+    Threshold(f64),
+    /// An error rate (alpha, beta) is not strictly between 0 and 0.5.
+    ErrorRates(f64, f64),
+}
+
+impl std::fmt::Display for SprtError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SprtError::Threshold(t) => write!(f, "the rate threshold must be between 0 and 0.5, got {t}"),
+            SprtError::ErrorRates(a, b) => write!(f, "error rates must be between 0 and 0.5, got {a} and {b}"),
+        }
+    }
+}
+
+impl std::error::Error for SprtError {}
+
 impl Sprt {
     /// A test of `threshold` (0 < threshold < 0.5) with error rates
     /// `alpha` and `beta`.
-    pub fn new(threshold: f64, alpha: f64, beta: f64) -> Result<Sprt, String> {
+    pub fn new(threshold: f64, alpha: f64, beta: f64) -> Result<Sprt, SprtError> {
         if !(threshold > 0.0 && threshold < 0.5) {
-            return Err(format!("the rate threshold must be between 0 and 0.5, got {threshold}"));
+            return Err(SprtError::Threshold(threshold));
         }
         if !(alpha > 0.0 && alpha < 0.5 && beta > 0.0 && beta < 0.5) {
-            return Err(format!("error rates must be between 0 and 0.5, got {alpha} and {beta}"));
+            return Err(SprtError::ErrorRates(alpha, beta));
         }
         Ok(Sprt { threshold, p0: threshold / 2.0, p1: 2.0 * threshold, alpha, beta, runs: 0, violations: 0, llr: 0.0, decision: Decision::Continue })
     }

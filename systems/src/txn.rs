@@ -98,23 +98,72 @@ pub fn asked(mops: &[Mop]) -> Value {
     Value::Array(mops.iter().map(Mop::asked).collect())
 }
 
+/// What is wrong with a transaction as asked or answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MopError {
+    /// The transaction is not a list.
+    NotAList(Value),
+    /// An element is not `[op, key, value]` with an integer key.
+    NotAMop(Value),
+    /// A micro-op that the transaction's kind (`f`) has not.
+    NotOfKind {
+        /// The kind (`txn`, `rw-txn`).
+        f: String,
+        /// The micro-op.
+        mop: Value,
+    },
+    /// The answer is not a list.
+    AnswerNotAList(Value),
+    /// The answer has another number of micro-ops.
+    Count {
+        /// Asked.
+        asked: usize,
+        /// Answered.
+        answered: usize,
+    },
+    /// Micro-op `index` was answered with something else.
+    Mismatch {
+        /// Its place in the transaction.
+        index: usize,
+        /// As asked.
+        asked: Value,
+        /// As answered.
+        answered: Value,
+    },
+}
+
+impl std::fmt::Display for MopError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MopError::NotAList(v) => write!(f, "a transaction is a list of micro-ops, got {v}"),
+            MopError::NotAMop(m) => write!(f, "not a micro-op: {m}"),
+            MopError::NotOfKind { f: kind, mop } => write!(f, "not a micro-op of {kind}: {mop}"),
+            MopError::AnswerNotAList(v) => write!(f, "a transaction's answer must be a list, got {v}"),
+            MopError::Count { asked, answered } => write!(f, "{asked} micro-ops asked, {answered} answered"),
+            MopError::Mismatch { index, asked, answered } => write!(f, "micro-op {index}: asked {asked}, answered {answered}"),
+        }
+    }
+}
+
+impl std::error::Error for MopError {}
+
 /// A transaction as asked, read back (a client's side of the protocol):
 /// `f` says its kind.
-pub fn parse_asked(f: &str, v: &Value) -> Result<Vec<Mop>, String> {
-    let list = v.as_array().ok_or_else(|| format!("a transaction is a list of micro-ops, got {v}"))?;
+pub fn parse_asked(f: &str, v: &Value) -> Result<Vec<Mop>, MopError> {
+    let list = v.as_array().ok_or_else(|| MopError::NotAList(v.clone()))?;
     let registers = f == Kind::RwRegister.f();
     list.iter()
         .map(|m| {
             let (op, key, x) = match m.as_array().map(Vec::as_slice) {
                 Some([op, k, x]) if k.is_u64() => (op.as_str().unwrap_or_default(), k.as_u64().unwrap_or_default(), x),
-                _ => return Err(format!("not a micro-op: {m}")),
+                _ => return Err(MopError::NotAMop(m.clone())),
             };
             match (op, registers, x.as_u64()) {
                 ("append", false, Some(value)) => Ok(Mop::Append { key, value }),
                 ("w", true, Some(value)) => Ok(Mop::Write { key, value }),
                 ("r", false, None) if x.is_null() => Ok(Mop::ReadList { key }),
                 ("r", true, None) if x.is_null() => Ok(Mop::ReadRegister { key }),
-                _ => Err(format!("not a micro-op of {f}: {m}")),
+                _ => Err(MopError::NotOfKind { f: f.to_string(), mop: m.clone() }),
             }
         })
         .collect()
@@ -123,10 +172,10 @@ pub fn parse_asked(f: &str, v: &Value) -> Result<Vec<Mop>, String> {
 /// Checks a client's answer to `mops`: the same micro-ops in the same
 /// order, each list read a list of integers, each register read an
 /// integer or `null`. `Err` says what is wrong.
-pub fn check_answer(mops: &[Mop], answer: &Value) -> Result<(), String> {
-    let Some(got) = answer.as_array() else { return Err(format!("a transaction's answer must be a list, got {answer}")) };
+pub fn check_answer(mops: &[Mop], answer: &Value) -> Result<(), MopError> {
+    let Some(got) = answer.as_array() else { return Err(MopError::AnswerNotAList(answer.clone())) };
     if got.len() != mops.len() {
-        return Err(format!("{} micro-ops asked, {} answered", mops.len(), got.len()));
+        return Err(MopError::Count { asked: mops.len(), answered: got.len() });
     }
     for (i, (m, g)) in mops.iter().zip(got).enumerate() {
         let ok = match (m, g.as_array().map(Vec::as_slice)) {
@@ -136,7 +185,7 @@ pub fn check_answer(mops: &[Mop], answer: &Value) -> Result<(), String> {
             _ => false,
         };
         if !ok {
-            return Err(format!("micro-op {i}: asked {}, answered {g}", m.asked()));
+            return Err(MopError::Mismatch { index: i, asked: m.asked(), answered: g.clone() });
         }
     }
     Ok(())

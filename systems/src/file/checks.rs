@@ -11,7 +11,7 @@ use std::time::Duration;
 /// Runs `command` (rendered) with `sh -c` on the control node: its output
 /// (stdout then stderr), or why it failed.
 pub async fn control_command(command: &str, ctx: &Value, timeout: Duration) -> Result<String, NotReady> {
-    let text = render(command, ctx).map_err(NotReady::Tool)?;
+    let text = render(command, ctx).map_err(|e| NotReady::Tool(e.to_string()))?;
     let child = tokio::process::Command::new("sh")
         .args(["-c", &text])
         .stdin(Stdio::null())
@@ -38,7 +38,7 @@ pub async fn control_command(command: &str, ctx: &Value, timeout: Duration) -> R
 pub async fn run(check: &Check, ctx: &Value, address: &str, http: &reqwest::Client, timeout: Duration) -> Result<(), NotReady> {
     if let Some(cmd) = &check.command {
         let out = control_command(cmd, ctx, timeout).await?;
-        let want = check.expect.as_deref().map(|w| render(w, ctx)).transpose().map_err(NotReady::Tool)?;
+        let want = check.expect.as_deref().map(|w| render(w, ctx)).transpose().map_err(|e| NotReady::Tool(e.to_string()))?;
         return match &want {
             Some(want) if !out.contains(want.as_str()) => {
                 Err(NotReady::Refused(format!("`{cmd}` printed {:?}, not {want:?}", crate::stdio::protocol::clip(&out))))
@@ -54,7 +54,7 @@ pub async fn run(check: &Check, ctx: &Value, address: &str, http: &reqwest::Clie
         };
     }
     if let Some(url) = &check.http {
-        let url = render(url, ctx).map_err(NotReady::Tool)?;
+        let url = render(url, ctx).map_err(|e| NotReady::Tool(e.to_string()))?;
         let r = http.get(&url).timeout(timeout).send().await.map_err(|e| NotReady::from_http(&e))?;
         let want = check.status.unwrap_or(200);
         return if r.status().as_u16() == want { Ok(()) } else { Err(NotReady::Refused(format!("{url}: status {}, not {want}", r.status().as_u16()))) };

@@ -3,7 +3,7 @@
 
 use super::checks::{self, control_command};
 use super::spec::Process;
-use super::template::{client_context, cluster_context, node_context, render};
+use super::template::{client_context, cluster_context, node_context, render, TemplateError};
 use super::SystemFile;
 use crate::db::{BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
 use crate::stdio::{ClientCommand, StdioClient};
@@ -135,10 +135,10 @@ impl FileDb {
             return Ok(c.clone());
         }
         let spec = &self.file.spec.client;
-        let python = super::venv::ensure(self.name(), &spec.python).map_err(DbError::Local)?;
+        let python = super::venv::ensure(self.name(), &spec.python).map_err(|e| DbError::Local(e.to_string()))?;
         let dir = std::fs::canonicalize(&self.file.dir).unwrap_or_else(|_| self.file.dir.clone());
         let ctx = client_context(self.name(), &python.display().to_string(), &dir.display().to_string());
-        let bad = |key: String, e: String| DbError::Sut(format!("{}: {key}: {e}", self.file.path.display()));
+        let bad = |key: String, e: TemplateError| DbError::Sut(format!("{}: {key}: {e}", self.file.path.display()));
         let argv =
             spec.command.iter().enumerate().map(|(i, a)| render(a, &ctx).map_err(|e| bad(format!("client.command[{i}]"), e))).collect::<Result<_, _>>()?;
         let mut env: Vec<(String, String)> =

@@ -47,19 +47,44 @@ pub fn client_context(system: &str, python: &str, dir: &str) -> Value {
     context! { system, python, dir }
 }
 
+/// Why a template could not be rendered.
+#[derive(Debug)]
+pub enum TemplateError {
+    /// Variables the context has not.
+    Unknown {
+        /// The unknown ones.
+        unknown: Vec<String>,
+        /// The ones the context has.
+        known: Vec<String>,
+    },
+    /// A syntax or rendering error, as MiniJinja says it.
+    Template(minijinja::Error),
+}
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TemplateError::Unknown { unknown, known } => write!(f, "unknown variable {} (known here: {})", unknown.join(", "), known.join(", ")),
+            TemplateError::Template(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
 /// Renders `text` in `ctx`; an unknown variable is named, with the known ones.
-pub fn render(text: &str, ctx: &Value) -> Result<String, String> {
+pub fn render(text: &str, ctx: &Value) -> Result<String, TemplateError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
-    let tmpl = env.template_from_str(text).map_err(|e| e.to_string())?;
+    let tmpl = env.template_from_str(text).map_err(TemplateError::Template)?;
     tmpl.render(ctx).map_err(|e| {
         let known: Vec<String> = ctx.try_iter().map(|it| it.map(|k| k.to_string()).collect()).unwrap_or_default();
         let unknown: Vec<String> = tmpl.undeclared_variables(false).into_iter().filter(|v| !known.contains(v)).collect();
         if e.kind() == minijinja::ErrorKind::UndefinedError && !unknown.is_empty() {
-            format!("unknown variable {} (known here: {})", unknown.join(", "), known.join(", "))
+            TemplateError::Unknown { unknown, known }
         } else {
-            e.to_string()
+            TemplateError::Template(e)
         }
     })
 }
@@ -110,7 +135,7 @@ pub fn check_all(f: &SystemFile, _src: &str) -> Result<(), (String, String, Stri
         items.push((format!("client.env.{k}"), v.clone(), &client));
     }
     for (key, text, ctx) in items {
-        render(&text, ctx).map_err(|e| (key, text.clone(), e))?;
+        render(&text, ctx).map_err(|e| (key, text.clone(), e.to_string()))?;
     }
     for (i, file) in s.install.files.iter().enumerate().filter(|(_, f)| f.template) {
         let path = f.dir.join(&file.from);

@@ -9,20 +9,67 @@ fn fnv(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-fn run(argv: &[&str]) -> Result<(), String> {
-    let out = Command::new(argv[0]).args(&argv[1..]).stdin(Stdio::null()).output().map_err(|e| format!("`{}`: {e}", argv.join(" ")))?;
+/// Why a client's virtual environment could not be made.
+#[derive(Debug)]
+pub enum VenvError {
+    /// A command could not be started.
+    Spawn {
+        /// The command line.
+        command: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// A command failed.
+    Failed {
+        /// The command line.
+        command: String,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// Its last three lines of output.
+        tail: String,
+    },
+    /// `python3-venv` could not be installed.
+    Install(control::packages::InstallError),
+    /// The stamp file could not be written.
+    Stamp {
+        /// Its path.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for VenvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VenvError::Spawn { command, error } => write!(f, "`{command}`: {error}"),
+            VenvError::Failed { command, status, tail } => write!(f, "`{command}` failed ({status}): {tail}"),
+            VenvError::Install(e) => write!(f, "{e}"),
+            VenvError::Stamp { path, error } => write!(f, "{}: {error}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for VenvError {}
+
+fn run(argv: &[&str]) -> Result<(), VenvError> {
+    let command = argv.join(" ");
+    let out = match Command::new(argv[0]).args(&argv[1..]).stdin(Stdio::null()).output() {
+        Ok(out) => out,
+        Err(error) => return Err(VenvError::Spawn { command, error }),
+    };
     if out.status.success() {
         return Ok(());
     }
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let tail: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    Err(format!("`{}` failed ({}): {}", argv.join(" "), out.status, tail[tail.len().saturating_sub(3)..].join(" | ")))
+    Err(VenvError::Failed { command, status: out.status, tail: tail[tail.len().saturating_sub(3)..].join(" | ") })
 }
 
 /// The Python interpreter of the venv holding `requirements` for `system`
 /// (made, and the requirements installed from PyPI, when missing). With no
 /// requirements: `python3`.
-pub fn ensure(system: &str, requirements: &[String]) -> Result<PathBuf, String> {
+pub fn ensure(system: &str, requirements: &[String]) -> Result<PathBuf, VenvError> {
     if requirements.is_empty() {
         return Ok(PathBuf::from("python3"));
     }
@@ -36,7 +83,7 @@ pub fn ensure(system: &str, requirements: &[String]) -> Result<PathBuf, String> 
     let d = dir.display().to_string();
     if run(&["python3", "-m", "venv", &d]).is_err() {
         // Debian ships venv's pip bootstrap apart
-        control::packages::apt_install(&["python3-venv"]).map_err(|e| e.to_string())?;
+        control::packages::apt_install(&["python3-venv"]).map_err(VenvError::Install)?;
         run(&["python3", "-m", "venv", &d])?;
     }
     let pip = dir.join("bin/pip").display().to_string();
@@ -44,6 +91,6 @@ pub fn ensure(system: &str, requirements: &[String]) -> Result<PathBuf, String> 
     argv.extend(requirements.iter().map(String::as_str));
     eprintln!("faultline: installing the {system} client's Python requirements: {}", requirements.join(" "));
     run(&argv)?;
-    std::fs::write(&stamp, requirements.join("\n")).map_err(|e| format!("{}: {e}", stamp.display()))?;
+    std::fs::write(&stamp, requirements.join("\n")).map_err(|error| VenvError::Stamp { path: stamp.clone(), error })?;
     Ok(python)
 }

@@ -63,6 +63,23 @@ struct State {
     next_id: u64,
 }
 
+/// A client program that did not exit when its stdin closed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StillRunning {
+    /// Its command line.
+    pub command: String,
+    /// How long it was given.
+    pub grace: Duration,
+}
+
+impl std::fmt::Display for StillRunning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "client `{}` still ran {} s after its stdin closed", self.command, self.grace.as_secs_f64())
+    }
+}
+
+impl std::error::Error for StillRunning {}
+
 /// A client program bound to one node and one process.
 pub struct StdioClient {
     command: Arc<ClientCommand>,
@@ -128,14 +145,14 @@ impl StdioClient {
 
     /// Closes the program's stdin and waits up to `grace` for it to exit:
     /// `Err` when it did not (the protocol asks a client to exit then).
-    pub async fn close(&self, grace: Duration) -> Result<(), String> {
+    pub async fn close(&self, grace: Duration) -> Result<(), StillRunning> {
         let Some(mut r) = self.state.lock().await.running.take() else { return Ok(()) };
         drop(r.stdin);
         match tokio::time::timeout(grace, r.child.wait()).await {
             Ok(_) => Ok(()),
             Err(_) => {
                 let _ = r.child.kill().await;
-                Err(format!("client `{}` still ran {} s after its stdin closed", self.command.display(), grace.as_secs_f64()))
+                Err(StillRunning { command: self.command.display().to_string(), grace })
             }
         }
     }
@@ -182,7 +199,7 @@ impl StdioClient {
                         Ok(resp) if resp.id < id => continue,
                         Ok(resp) if resp.id == id => return Ok(resp),
                         Ok(resp) => return Err(format!("answered id {} to request {id}", resp.id)),
-                        Err(e) => return Err(e),
+                        Err(e) => return Err(e.to_string()),
                     },
                     Ok(None) | Err(_) => return Err(String::new()),
                 }

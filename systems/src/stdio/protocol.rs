@@ -85,9 +85,26 @@ impl Response {
 
 /// Parses one line of a client's stdout: the completion, or what is wrong
 /// with the line.
-pub fn parse_response(line: &str) -> Result<Response, String> {
-    serde_json::from_str(line.trim()).map_err(|e| format!("not a completion ({e}): {}", clip(line)))
+pub fn parse_response(line: &str) -> Result<Response, NotACompletion> {
+    serde_json::from_str(line.trim()).map_err(|error| NotACompletion { error, line: clip(line) })
 }
+
+/// A line of a client's stdout that is not a completion.
+#[derive(Debug)]
+pub struct NotACompletion {
+    /// What the JSON parser said.
+    pub error: serde_json::Error,
+    /// The line, at most 200 characters of it.
+    pub line: String,
+}
+
+impl std::fmt::Display for NotACompletion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not a completion ({}): {}", self.error, self.line)
+    }
+}
+
+impl std::error::Error for NotACompletion {}
 
 /// At most 200 characters of `s`, for error messages.
 pub fn clip(s: &str) -> String {
@@ -122,7 +139,7 @@ mod tests {
     fn garbage_is_named_not_guessed() {
         for bad in ["", "hello", r#"{"id":1}"#, r#"{"id":1,"type":"done"}"#, r#"{"id":"x","type":"ok"}"#, r#"{"id":1,"type":"ok","extra":1}"#] {
             let e = parse_response(bad).unwrap_err();
-            assert!(e.starts_with("not a completion"), "{bad}: {e}");
+            assert!(e.to_string().starts_with("not a completion"), "{bad}: {e}");
         }
         assert_eq!(clip(&"x".repeat(300)).len(), 203);
     }

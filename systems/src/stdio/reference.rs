@@ -50,7 +50,7 @@ impl Store {
             "read-log" => (Outcome::Ok, Value::Array(self.logs.get(&r.key).cloned().unwrap_or_default()), None),
             "txn" | "rw-txn" => match crate::txn::parse_asked(&r.f, &arg) {
                 Ok(mops) => (Outcome::Ok, self.txns.apply(&mops), None),
-                Err(e) => (Outcome::Fail, Value::Null, Some(json!(e))),
+                Err(e) => (Outcome::Fail, Value::Null, Some(json!(e.to_string()))),
             },
             other => (Outcome::Fail, Value::Null, Some(json!(format!("unknown f {other:?}")))),
         };
@@ -60,20 +60,48 @@ impl Store {
 
 /// Serves requests from `input` until it ends, answering on `output`.
 /// A line that is not a request ends the program with an error.
-pub fn serve(input: impl BufRead, mut output: impl Write) -> Result<(), String> {
+pub fn serve(input: impl BufRead, mut output: impl Write) -> Result<(), ServeError> {
     let mut store = Store::default();
     for line in input.lines() {
-        let line = line.map_err(|e| format!("stdin: {e}"))?;
+        let line = line.map_err(ServeError::Stdin)?;
         if line.trim().is_empty() {
             continue;
         }
-        let req: Request = serde_json::from_str(&line).map_err(|e| format!("not a request ({e}): {line}"))?;
+        let req: Request = serde_json::from_str(&line).map_err(|error| ServeError::NotARequest { error, line })?;
         let resp = store.apply(req);
-        let text = serde_json::to_string(&resp).map_err(|e| e.to_string())?;
-        writeln!(output, "{text}").and_then(|_| output.flush()).map_err(|e| format!("stdout: {e}"))?;
+        let text = serde_json::to_string(&resp).expect("a response serializes");
+        writeln!(output, "{text}").and_then(|_| output.flush()).map_err(ServeError::Stdout)?;
     }
     Ok(())
 }
+
+/// Why the reference client stopped serving.
+#[derive(Debug)]
+pub enum ServeError {
+    /// Its standard input could not be read.
+    Stdin(std::io::Error),
+    /// A line that is not a request.
+    NotARequest {
+        /// What the JSON parser said.
+        error: serde_json::Error,
+        /// The line.
+        line: String,
+    },
+    /// Its standard output could not be written.
+    Stdout(std::io::Error),
+}
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServeError::Stdin(e) => write!(f, "stdin: {e}"),
+            ServeError::NotARequest { error, line } => write!(f, "not a request ({error}): {line}"),
+            ServeError::Stdout(e) => write!(f, "stdout: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}
 
 #[cfg(test)]
 mod tests {
@@ -108,6 +136,6 @@ mod tests {
         assert_eq!(values[9], (10, Outcome::Ok, json!([2])));
         assert_eq!(values[10], (11, Outcome::Ok, json!([["append", 1, 5], ["r", 1, [5]]])));
         assert_eq!(values[11], (12, Outcome::Ok, json!([["w", 1, 5], ["r", 1, 5]])));
-        assert!(serve("garbage\n".as_bytes(), Vec::new()).unwrap_err().contains("not a request"));
+        assert!(serve("garbage\n".as_bytes(), Vec::new()).unwrap_err().to_string().contains("not a request"));
     }
 }

@@ -12,78 +12,46 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
-/// Which part of faultline needs a host package.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Need {
-    /// The LXC lab (`faultline lab up`).
-    Lab,
-    /// The VM lab's image (`faultline lab up --backend vm`).
-    VmImage,
-    /// The etcd system under test (its binary is uploaded to the nodes).
-    Etcd,
-    /// The Restate system under test (npm installs its binaries).
-    Restate,
-    /// The tests (browser test of the report, Vagrantfile check).
-    Tests,
-}
-
-impl Need {
-    /// Every need, in a stable order.
-    pub const ALL: [Need; 5] = [Need::Lab, Need::VmImage, Need::Etcd, Need::Restate, Need::Tests];
-
-    /// Its name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Need::Lab => "lab",
-            Need::VmImage => "vm-image",
-            Need::Etcd => "etcd",
-            Need::Restate => "restate",
-            Need::Tests => "tests",
-        }
-    }
-
-    /// The need of that name.
-    pub fn parse(name: &str) -> Option<Need> {
-        Need::ALL.into_iter().find(|n| n.name() == name)
-    }
-}
-
 /// A Debian package faultline installs on the control node when missing.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostPackage {
     /// The Debian package.
     pub package: &'static str,
     /// A command it installs: its presence on PATH says the package is there.
     pub command: &'static str,
-    /// Who needs it.
-    pub need: Need,
+    /// Who needs it: a part of faultline (`lab`, `vm-image`, `tests`) or a
+    /// system under test (its name, from the system's own list).
+    pub need: &'static str,
 }
 
-const fn pkg(package: &'static str, command: &'static str, need: Need) -> HostPackage {
+/// A host package `package`, present when `command` is, needed by `need`.
+pub const fn pkg(package: &'static str, command: &'static str, need: &'static str) -> HostPackage {
     HostPackage { package, command, need }
 }
 
-/// Every host package faultline or its tests install. QEMU is not here:
-/// the VM backend unpacks Debian's `qemu-system-x86` into a cache of its
-/// own instead, because installing it would replace a newer `qemu-utils`.
+/// The host packages of faultline's own parts: the lab, the VM lab's
+/// image, the tests. Each system under test lists its own beside it
+/// (`systems::Registration::host_packages`). QEMU is not here: the VM
+/// backend unpacks Debian's `qemu-system-x86` into a cache of its own
+/// instead, because installing it would replace a newer `qemu-utils`.
 pub const HOST_PACKAGES: &[HostPackage] = &[
-    pkg("lxc", "lxc-create", Need::Lab),
-    pkg("debootstrap", "debootstrap", Need::Lab),
-    pkg("iptables", "iptables", Need::Lab),
-    pkg("openssh-client", "ssh-keygen", Need::Lab),
-    pkg("debootstrap", "debootstrap", Need::VmImage),
-    pkg("e2fsprogs", "mkfs.ext4", Need::VmImage),
-    pkg("qemu-utils", "qemu-img", Need::VmImage),
-    pkg("etcd-server", "etcd", Need::Etcd),
-    pkg("npm", "npm", Need::Restate),
-    pkg("chromium", "chromium", Need::Tests),
-    pkg("vagrant", "vagrant", Need::Tests),
+    pkg("lxc", "lxc-create", LAB),
+    pkg("debootstrap", "debootstrap", LAB),
+    pkg("iptables", "iptables", LAB),
+    pkg("openssh-client", "ssh-keygen", LAB),
+    pkg("debootstrap", "debootstrap", VM_IMAGE),
+    pkg("e2fsprogs", "mkfs.ext4", VM_IMAGE),
+    pkg("qemu-utils", "qemu-img", VM_IMAGE),
+    pkg("chromium", "chromium", TESTS),
+    pkg("vagrant", "vagrant", TESTS),
 ];
 
-/// The packages one part needs.
-pub fn needed_by(need: Need) -> impl Iterator<Item = &'static HostPackage> {
-    HOST_PACKAGES.iter().filter(move |p| p.need == need)
-}
+/// The LXC lab (`faultline lab up`).
+pub const LAB: &str = "lab";
+/// The VM lab's image (`faultline lab up --backend vm`).
+pub const VM_IMAGE: &str = "vm-image";
+/// The tests (browser test of the report, Vagrantfile check).
+pub const TESTS: &str = "tests";
 
 /// Installing host packages failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,16 +77,21 @@ pub fn has_command(name: &str) -> bool {
         || Path::new("/sbin").join(name).is_file()
 }
 
-/// The packages of `need` whose command is missing.
-pub fn missing(need: Need) -> Vec<&'static str> {
-    let mut v: Vec<&str> = needed_by(need).filter(|p| !has_command(p.command)).map(|p| p.package).collect();
+/// The packages of `list` whose command is missing, each named once.
+pub fn missing(list: &[HostPackage]) -> Vec<&'static str> {
+    let mut v: Vec<&str> = list.iter().filter(|p| !has_command(p.command)).map(|p| p.package).collect();
     v.dedup();
     v
 }
 
-/// Installs (with apt) every package of `need` whose command is missing.
-pub fn ensure(need: Need) -> Result<(), InstallError> {
-    apt_install(&missing(need))
+/// The packages of `list` that `need` needs.
+pub fn needed_by(list: &[HostPackage], need: &str) -> Vec<HostPackage> {
+    list.iter().filter(|p| p.need == need).copied().collect()
+}
+
+/// Installs (with apt) every package of `list` whose command is missing.
+pub fn ensure(list: &[HostPackage]) -> Result<(), InstallError> {
+    apt_install(&missing(list))
 }
 
 /// apt's lists are refreshed once per process.
@@ -163,12 +136,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_need_has_packages_and_names_round_trip() {
-        for n in Need::ALL {
-            assert!(needed_by(n).count() > 0, "{n:?}");
-            assert_eq!(Need::parse(n.name()), Some(n));
+    fn every_part_has_packages() {
+        for n in [LAB, VM_IMAGE, TESTS] {
+            assert!(!needed_by(HOST_PACKAGES, n).is_empty(), "{n}");
         }
-        assert_eq!(Need::parse("nope"), None);
+        assert!(needed_by(HOST_PACKAGES, "nope").is_empty());
     }
 
     #[test]

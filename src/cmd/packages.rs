@@ -1,7 +1,7 @@
 //! `faultline host-packages`: what faultline installs on the control node.
 
 use crate::exit;
-use control::packages::{self, Need, HOST_PACKAGES};
+use control::packages;
 
 /// List (or install) the host packages faultline installs, and the caches it fills.
 #[derive(clap::Args, Debug)]
@@ -24,20 +24,16 @@ pub fn run(a: Args) -> i32 {
         println!("{}", control::local::cache_dir().display());
         return exit::VALID;
     }
+    let all = systems::host_packages();
     if !a.install.is_empty() {
-        let mut needs = Vec::new();
-        for name in &a.install {
-            match Need::parse(name) {
-                Some(n) => needs.push(n),
-                None => {
-                    let all: Vec<&str> = Need::ALL.iter().map(|n| n.name()).collect();
-                    eprintln!("host-packages: unknown part {name:?} (one of {})", all.join(", "));
-                    return exit::BAD_INPUT;
-                }
-            }
+        let mut parts: Vec<&str> = all.iter().map(|p| p.need).collect();
+        parts.dedup();
+        if let Some(bad) = a.install.iter().find(|n| !parts.contains(&n.as_str())) {
+            eprintln!("host-packages: unknown part {bad:?} (one of {})", parts.join(", "));
+            return exit::BAD_INPUT;
         }
-        for n in needs {
-            if let Err(e) = packages::ensure(n) {
+        for name in &a.install {
+            if let Err(e) = packages::ensure(&packages::needed_by(&all, name)) {
                 eprintln!("host-packages: {e}");
                 return exit::INFRA;
             }
@@ -45,7 +41,7 @@ pub fn run(a: Args) -> i32 {
         return exit::VALID;
     }
     let mut seen = Vec::new();
-    for p in HOST_PACKAGES {
+    for p in &all {
         if a.names {
             if !seen.contains(&p.package) {
                 seen.push(p.package);
@@ -53,7 +49,7 @@ pub fn run(a: Args) -> i32 {
             }
         } else {
             let present = if packages::has_command(p.command) { "present" } else { "missing" };
-            println!("{}\t{}\t{}\t{present}", p.package, p.need.name(), p.command);
+            println!("{}\t{}\t{}\t{present}", p.package, p.need, p.command);
         }
     }
     exit::VALID

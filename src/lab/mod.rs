@@ -18,7 +18,7 @@ mod rootfs;
 mod vm;
 
 use control::local as host;
-use control::packages::{self, Need};
+use control::packages;
 use control::{Capabilities, Cluster, Cmd, HostKeyCheck, NodeEntry, NodesFile, Options};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -187,7 +187,7 @@ impl Lab {
             return Err("the lab needs root (containers, VMs, bridge, iptables)".into());
         }
         let t0 = Instant::now();
-        packages::ensure(Need::Lab).map_err(|e| e.to_string())?;
+        packages::ensure(&packages::needed_by(packages::HOST_PACKAGES, packages::LAB)).map_err(|e| e.to_string())?;
         let other = match backend {
             Backend::Lxc => vm::any_nodes(self).then_some("vm"),
             Backend::Vm => lxc::any_nodes(self).then_some("lxc"),

@@ -15,7 +15,7 @@
 use super::qemu::Qemu;
 use super::{host_key, is_node_name, node_ip, write, Lab, BRIDGE, HOST_IP, SSHD_CONFIG};
 use control::local as host;
-use control::packages::{self, Need};
+use control::packages;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -141,7 +141,7 @@ pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
     }
     remove_nodes(lab, 0)?;
     Qemu::ensure()?;
-    packages::ensure(Need::VmImage).map_err(|e| e.to_string())?;
+    packages::ensure(&packages::needed_by(packages::HOST_PACKAGES, packages::VM_IMAGE)).map_err(|e| e.to_string())?;
     let root = rootfs(lab);
     eprintln!("lab: building the VM image (debootstrap {} with a kernel; slow only the first time)", super::rootfs::SUITE);
     let _ = std::fs::remove_file(stamp(lab));

@@ -47,25 +47,40 @@ pub struct Choice {
 /// The binaries a user may give each built-in system (`--binary NAME=PATH`),
 /// and whether it installs other releases from a registry (`--version`).
 pub fn own_builds(system: &str) -> Option<(&'static [&'static str], bool)> {
-    match system {
-        "etcd" => Some((&["etcd"], false)),
-        "restate" => Some((&["restate-server", "restatectl"], true)),
-        _ => None,
-    }
+    SYSTEMS.iter().find(|r| r.name == system).map(|r| (r.own_binaries, r.registry_versions))
 }
 
-/// A system's name and how to make it.
-pub type Registration = (&'static str, fn(&Choice) -> Arc<dyn Db>);
+/// A built-in system: its name, how to make it, and what it needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Registration {
+    /// Its name (`--db NAME`).
+    pub name: &'static str,
+    /// Makes it as chosen.
+    pub make: fn(&Choice) -> Arc<dyn Db>,
+    /// What it installs on the control node.
+    pub host_packages: &'static [control::packages::HostPackage],
+    /// The binaries a user may give it (`--binary NAME=PATH`).
+    pub own_binaries: &'static [&'static str],
+    /// True when it installs other releases from a registry (`--version`).
+    pub registry_versions: bool,
+}
 
 /// Every built-in system: adding one is a module and a line here.
-pub static SYSTEMS: &[Registration] = &[("etcd", etcd::Etcd::chosen), ("restate", restate::Restate::chosen)];
+pub static SYSTEMS: &[Registration] = &[etcd::Etcd::REGISTRATION, restate::Restate::REGISTRATION];
 
 /// The built-in system of that name.
 pub fn by_name(name: &str, choice: &Choice) -> Option<Arc<dyn Db>> {
-    SYSTEMS.iter().find(|(n, _)| *n == name).map(|(_, make)| make(choice))
+    SYSTEMS.iter().find(|r| r.name == name).map(|r| (r.make)(choice))
 }
 
 /// Every built-in system's name, for help and error messages.
 pub fn names() -> Vec<&'static str> {
-    SYSTEMS.iter().map(|(n, _)| *n).collect()
+    SYSTEMS.iter().map(|r| r.name).collect()
+}
+
+/// Every host package: faultline's own parts' and each built-in system's.
+pub fn host_packages() -> Vec<control::packages::HostPackage> {
+    let mut all = control::packages::HOST_PACKAGES.to_vec();
+    all.extend(SYSTEMS.iter().flat_map(|r| r.host_packages.iter().copied()));
+    all
 }

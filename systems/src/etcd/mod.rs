@@ -8,11 +8,15 @@ pub use client::EtcdClient;
 
 use crate::db::{BoxFuture, Db, DbError, Kill, Pause, Primary, Service, Topology};
 use crate::{Client, Endpoint, NotReady};
-use control::packages::{self, Need};
+use control::packages::{self, pkg, HostPackage};
 use control::{quote, Cmd, NodeClient};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 use std::time::Duration;
+
+/// What etcd needs on the control node: Debian's etcd, whose binary is
+/// uploaded to the nodes.
+pub const HOST_PACKAGES: &[HostPackage] = &[pkg("etcd-server", "etcd", "etcd")];
 
 const LOCAL_BIN: &str = "/usr/bin/etcd";
 const BIN: &str = "/opt/faultline/bin/etcd";
@@ -54,6 +58,10 @@ impl Etcd {
     pub fn slow() -> Self {
         Etcd { heartbeat_ms: 250, election_ms: 2500, ..Etcd::default() }
     }
+
+    /// How `--db etcd` finds it.
+    pub const REGISTRATION: crate::Registration =
+        crate::Registration { name: "etcd", make: Etcd::chosen, host_packages: HOST_PACKAGES, own_binaries: &["etcd"], registry_versions: false };
 
     /// As `--db etcd` makes it.
     pub fn chosen(c: &crate::Choice) -> std::sync::Arc<dyn Db> {
@@ -117,7 +125,7 @@ impl Db for Etcd {
         match &self.binary {
             Some(b) if !b.is_file() => return Err(DbError::Local(format!("--binary etcd={}: no such file", b.display()))),
             Some(_) => {}
-            None => packages::ensure(Need::Etcd).map_err(|e| DbError::Local(e.to_string()))?,
+            None => packages::ensure(HOST_PACKAGES).map_err(|e| DbError::Local(e.to_string()))?,
         }
         if self.sha.get().is_none() {
             let _ = self.sha.set(crate::db::sha256_local(self.local_bin())?);

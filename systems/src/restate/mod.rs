@@ -26,7 +26,7 @@ pub use phases::startup_phases;
 use crate::db::{sha256_local, signal, BoxFuture, Db, DbError, Kill, Pause, Primary, Service, SystemFaults, Topology};
 use crate::ops::Ops;
 use crate::{Client, Endpoint, NotReady};
-use control::packages::{self, Need};
+use control::packages::{self, pkg, HostPackage};
 use control::{local, quote, Cmd, NodeClient};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -34,6 +34,10 @@ use std::path::{Path, PathBuf};
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+/// What Restate needs on the control node: npm, which installs its
+/// binaries (when the machine has no npm of its own).
+pub const HOST_PACKAGES: &[HostPackage] = &[pkg("npm", "npm", "restate")];
 
 /// The Restate release faultline installs by default (npm packages of
 /// this version; `--version` picks another).
@@ -113,7 +117,7 @@ fn install_npm_packages(version: &str) -> Result<(PathBuf, PathBuf), DbError> {
     if server.is_file() && ctl.is_file() {
         return Ok((server, ctl));
     }
-    packages::ensure(Need::Restate).map_err(|e| DbError::Local(e.to_string()))?;
+    packages::ensure(HOST_PACKAGES).map_err(|e| DbError::Local(e.to_string()))?;
     std::fs::create_dir_all(&dir).map_err(|e| DbError::Local(format!("{}: {e}", dir.display())))?;
     eprintln!("faultline: installing Restate {version} from npm into {}", dir.display());
     let (s, c) = (format!("@restatedev/restate-server@{version}"), format!("@restatedev/restatectl@{version}"));
@@ -263,6 +267,15 @@ impl Restate {
     pub fn with_service(path: PathBuf) -> Restate {
         Restate { service_binary: Some(path), ..Restate::default() }
     }
+
+    /// How `--db restate` finds it.
+    pub const REGISTRATION: crate::Registration = crate::Registration {
+        name: "restate",
+        make: Restate::chosen,
+        host_packages: HOST_PACKAGES,
+        own_binaries: &["restate-server", "restatectl"],
+        registry_versions: true,
+    };
 
     /// As `--db restate` makes it (the SDK service beside faultline; the
     /// user's release or binaries, if named).

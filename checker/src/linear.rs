@@ -23,7 +23,7 @@
 //! operation where it changes nothing (leaving it for later covers that);
 //! and of identical pending indeterminate operations it tries only the
 //! first (swapping two of them changes no state and breaks no order).
-//! Porcupine has none of these: on the etcd histories they cut the
+//! Porcupine has none of these: on the corpus's register histories they cut the
 //! configurations 5-11x (BENCHMARKS.md).
 
 use crate::model::{Model, Operation, OPEN};

@@ -53,7 +53,7 @@ pub enum FailMeaning {
     /// Jepsen's and Knossos's rule: a failed op did not take effect, and is
     /// dropped from the check.
     NotApplied,
-    /// Porcupine's etcd model: a `fail` of a compare-and-set is a completed
+    /// Porcupine's key-value register model: a `fail` of a compare-and-set is a completed
     /// cas that saw a value other than the expected one (an observation
     /// that constrains the state); other failed ops did not take effect.
     CasObserved,
@@ -72,7 +72,7 @@ pub enum NilRead {
 impl Semantics {
     /// Jepsen / Knossos: `fail` did not happen, a nil read constrains nothing.
     pub const KNOSSOS: Semantics = Semantics { fail: FailMeaning::NotApplied, nil_read: NilRead::Unconstrained };
-    /// Porcupine's etcd model: `fail :cas` observed another value, nil is a value.
+    /// Porcupine's key-value register model: `fail :cas` observed another value, nil is a value.
     pub const PORCUPINE: Semantics = Semantics { fail: FailMeaning::CasObserved, nil_read: NilRead::Value };
     /// faultline's own histories: `fail` did not happen, nil is the initial value.
     pub const FAULTLINE: Semantics = Semantics { fail: FailMeaning::NotApplied, nil_read: NilRead::Value };

@@ -31,6 +31,13 @@ fn run(name: &str, args: &[&str]) -> (i32, RunResults, PathBuf) {
     let o = Command::new(env!("CARGO_BIN_EXE_faultline")).args(&all).output().unwrap();
     let dir = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
     let r: RunResults = results::read(&dir.join("results.json")).unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&o.stderr)));
+    // every section of the report rendered (a template that fails shows its error instead)
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap_or_default();
+    assert!(
+        !report.contains("<p class=\"err\">template "),
+        "{name}: a template failed: {}",
+        report.split("<p class=\"err\">").nth(1).unwrap_or_default().chars().take(200).collect::<String>()
+    );
     (o.status.code().unwrap_or(-1), r, dir)
 }
 

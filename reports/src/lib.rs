@@ -8,6 +8,7 @@ mod index;
 pub mod plots;
 mod report;
 pub mod system_faults;
+pub mod template;
 
 pub use index::{render_index, IndexRow};
 pub use plots::Shade;

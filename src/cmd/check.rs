@@ -422,19 +422,22 @@ pub fn run(a: Args) -> i32 {
 
 /// `--report`: one page with every history's verdict and counterexample.
 fn write_report(out: &Path, histories: &[PathBuf], results: &[Option<FileResult>]) -> std::io::Result<()> {
-    let mut body = String::from("<h1>faultline check</h1>");
-    for (path, r) in histories.iter().zip(results) {
-        body += &format!("<h2>{}</h2>", reports::html::esc(&path.display().to_string()));
-        body += &match r {
-            Some(FileResult::Checked { html: Some(h), .. }) => h.replace("<h2", "<h3").replace("</h2>", "</h3>"),
-            Some(FileResult::Checked { result, .. }) => format!("<p>{}</p>", result.valid.as_str()),
-            Some(FileResult::Workload { name, checks, .. }) => format!("<p>{} ({name} workload)</p>", checks.merged().as_str()),
-            Some(FileResult::Txn { result, .. }) => {
-                format!("<p>{} under {}: {}</p>", result.valid.as_str(), result.consistency, reports::html::esc(&result.reason))
+    let files: Vec<serde_json::Value> = histories
+        .iter()
+        .zip(results)
+        .map(|(path, r)| {
+            let (mut html, mut error, mut verdict) = (None, None, None);
+            match r {
+                Some(FileResult::Checked { html: Some(h), .. }) => html = Some(h.replace("<h2", "<h3").replace("</h2>", "</h3>")),
+                Some(FileResult::Checked { result, .. }) => verdict = Some(result.valid.as_str().to_string()),
+                Some(FileResult::Workload { name, checks, .. }) => verdict = Some(format!("{} ({name} workload)", checks.merged().as_str())),
+                Some(FileResult::Txn { result, .. }) => verdict = Some(format!("{} under {}: {}", result.valid.as_str(), result.consistency, result.reason)),
+                Some(FileResult::BadInput(e)) => error = Some(e.clone()),
+                None => {}
             }
-            Some(FileResult::BadInput(e)) => format!("<pre class=\"err\">{}</pre>", reports::html::esc(e)),
-            None => String::new(),
-        };
-    }
+            serde_json::json!({"path": path.display().to_string(), "html": html, "error": error, "verdict": verdict})
+        })
+        .collect();
+    let body = reports::template::render("check.html", include_str!("templates/check.html"), serde_json::json!({ "files": files }));
     std::fs::write(out, reports::html::page("faultline check", &body, ""))
 }

@@ -45,32 +45,32 @@ const INTERRUPTED: &str = "interrupted";
 
 /// One candidate tried.
 #[derive(Debug, Serialize)]
-struct Candidate {
-    phase: &'static str,
-    windows: usize,
-    time_limit_s: f64,
+pub(super) struct Candidate {
+    pub(super) phase: &'static str,
+    pub(super) windows: usize,
+    pub(super) time_limit_s: f64,
     /// Each replay's failures.
-    outcomes: Vec<Vec<String>>,
-    kept: bool,
+    pub(super) outcomes: Vec<Vec<String>>,
+    pub(super) kept: bool,
 }
 
 /// The shrink's record.
 #[derive(Debug, Serialize)]
-struct Record {
-    run: PathBuf,
-    failure: BTreeSet<String>,
-    windows_before: usize,
-    windows_after: usize,
-    candidates: Vec<Candidate>,
-    budget_exhausted: bool,
+pub(super) struct Record {
+    pub(super) run: PathBuf,
+    pub(super) failure: BTreeSet<String>,
+    pub(super) windows_before: usize,
+    pub(super) windows_after: usize,
+    pub(super) candidates: Vec<Candidate>,
+    pub(super) budget_exhausted: bool,
     /// Interrupted (Ctrl-C): the plan is the best found before it, its
     /// failure rate not measured.
-    interrupted: bool,
-    final_runs: usize,
-    final_failures: usize,
-    final_rate_ci95: (f64, f64),
-    plan: Vec<Step>,
-    command: String,
+    pub(super) interrupted: bool,
+    pub(super) final_runs: usize,
+    pub(super) final_failures: usize,
+    pub(super) final_rate_ci95: (f64, f64),
+    pub(super) plan: Vec<Step>,
+    pub(super) command: String,
 }
 
 /// What a run failed: each failing check, recovery per service, the
@@ -253,7 +253,7 @@ fn shrink(a: &Args) -> Result<i32, String> {
     let plan_file = out.join("plan.json");
     std::fs::write(&plan_file, serde_json::to_string_pretty(&rec.plan).unwrap_or_default()).map_err(|e| format!("{}: {e}", plan_file.display()))?;
     rec.command = reproduce(&base, &plan_file, final_limit);
-    super::shrink_report::write(&out, &rec_json(&rec)?)?;
+    super::shrink_report::write(&out, &rec)?;
     println!(
         "shrink: {} windows -> {} ({} candidates{}); the final plan failed {} of {} replays ({:.0}%, 95% interval {:.0}%..{:.0}%)\n  {}\n  {}",
         rec.windows_before,
@@ -273,10 +273,6 @@ fn shrink(a: &Args) -> Result<i32, String> {
         return Ok(exit::UNKNOWN);
     }
     Ok(if rec.final_failures > 0 { exit::INVALID } else { exit::UNKNOWN })
-}
-
-fn rec_json(rec: &Record) -> Result<serde_json::Value, String> {
-    serde_json::to_value(rec).map_err(|e| e.to_string())
 }
 
 /// The command line that replays the final plan: every option the run was

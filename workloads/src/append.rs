@@ -3,11 +3,10 @@
 //! order; slow appends listed with their latency.
 
 use crate::{op_row, CheckContext, ClientOp, Generator, Workload};
-use checker::logs::{check_append, AppendResult};
+use checker::logs::check_append;
 use history::{History, HistoryError, Rng};
-use reports::html::esc;
 use results::Checks;
-use std::fmt::Write;
+use serde_json::{json, Value};
 
 /// How many logs the workload appends to.
 pub const LOGS: u64 = 3;
@@ -50,42 +49,32 @@ impl Workload for Append {
         Ok(())
     }
     fn findings(&self, checks: &Checks, h: &History) -> String {
-        let mut b = checks.append.as_ref().map(|a| findings(a, h)).unwrap_or_default();
-        if let Some(a) = &checks.append_latency {
-            let _ =
-                write!(b, "<p>Append latency outside fault windows: worst {:.2} s against an SLO of {:.2} s: {}.</p>", a.worst_s, a.slo_s, a.valid.as_str());
-        }
-        b
-    }
-}
-
-fn findings(app: &AppendResult, h: &History) -> String {
-    let mut b = format!("<h2 id=\"append\">Append: {}</h2><p>{} appends attempted, {} acknowledged.</p>", app.valid.as_str(), app.attempted, app.acknowledged);
-    if let Some(why) = &app.reason {
-        let _ = write!(b, "<p>{}</p>", esc(why));
-    }
-    for l in &app.logs {
-        for (k, items) in [("lost", &l.lost), ("unexpected", &l.unexpected), ("duplicated", &l.duplicated)] {
-            for (v, op) in items.iter().take(50) {
-                let _ = write!(b, "<p>log {}: {k} value {} — {}</p>", esc(&l.log), esc(v), esc(&op_row(h, *op)));
+        let mut problems = Vec::new();
+        for l in checks.append.iter().flat_map(|a| &a.logs) {
+            for (what, items) in [("lost", &l.lost), ("unexpected", &l.unexpected), ("duplicated", &l.duplicated)] {
+                for (v, op) in items.iter().take(50) {
+                    problems.push(json!({"log": l.log, "what": format!("{what} value {v}"), "op": op_row(h, *op)}));
+                }
+            }
+            for d in l.divergent.iter().take(50) {
+                problems.push(json!({"log": l.log, "what": "read not a prefix of the longest", "op": op_row(h, *d)}));
             }
         }
-        for d in l.divergent.iter().take(50) {
-            let _ = write!(b, "<p>log {}: read not a prefix of the longest — {}</p>", esc(&l.log), esc(&op_row(h, *d)));
-        }
+        let slow: Vec<Value> = checks
+            .append
+            .iter()
+            .flat_map(|a| a.slow_appends.iter().take(100))
+            .map(|(log, value, secs, op)| json!({"log": log, "value": value, "secs": secs, "op": op}))
+            .collect();
+        let ctx = json!({
+            "append": checks.append.as_ref().map(|a| json!({"valid": a.valid.as_str(), "attempted": a.attempted, "acknowledged": a.acknowledged, "reason": a.reason})),
+            "problems": problems,
+            "slow": slow,
+            "slow_count": checks.append.as_ref().map_or(0, |a| a.slow_appends.len()),
+            "latency": checks.append_latency.as_ref().map(|a| json!({"worst_s": a.worst_s, "slo_s": a.slo_s, "valid": a.valid.as_str()})),
+        });
+        reports::template::render("append.html", include_str!("../templates/append.html"), ctx)
     }
-    if !app.slow_appends.is_empty() {
-        let _ = write!(
-            b,
-            "<h3>Slow appends ({})</h3><table class=\"sortable\"><thead><tr><th>log</th><th>value</th><th>seconds</th><th>op</th></tr></thead><tbody>",
-            app.slow_appends.len()
-        );
-        for (log, value, secs, op) in app.slow_appends.iter().take(100) {
-            let _ = write!(b, "<tr><td>{}</td><td>{}</td><td>{secs:.2}</td><td>{op}</td></tr>", esc(log), esc(value));
-        }
-        b += "</tbody></table>";
-    }
-    b
 }
 
 #[cfg(test)]

@@ -122,6 +122,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_workloads_findings_render_from_their_templates() {
+        use checker::logs::{AppendResult, LogResult};
+        use checker::sets::SetResult;
+        let mut h = History::default();
+        h.ops.push(history::Op::new(history::Process::Client(0), history::OpType::Ok, "add", serde_json::json!(7)));
+        let set = SetResult { lost: vec![("7".into(), 0)], stale: vec![("8".into(), 0)], never_read: vec!["9".into()], ..Default::default() };
+        let log = LogResult { log: "l0".into(), lost: vec![("3".into(), 0)], divergent: vec![0], ..Default::default() };
+        let append = AppendResult { logs: vec![log], slow_appends: vec![("l0".into(), "4".into(), 1.5, 0)], ..Default::default() };
+        let checks = Checks { set: Some(set), append: Some(append), ..Default::default() };
+        for (w, want) in [("set", "<h3>lost: 1</h3>"), ("append", "log l0: lost value 3"), ("register", ""), ("list-append", "")] {
+            let html = by_name(w).unwrap().findings(&checks, &h);
+            assert!(!html.contains("class=\"err\""), "{w}: {html}");
+            assert!(html.contains(want), "{w}: {html}");
+        }
+        assert!(by_name("append").unwrap().findings(&checks, &h).contains("<td>1.50</td>"));
+    }
+
+    #[test]
     fn every_workload_is_found_by_its_name_and_names_are_unique() {
         for w in WORKLOADS {
             assert_eq!(by_name(w.name()).map(|x| x.name()), Some(w.name()));

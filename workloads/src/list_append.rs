@@ -9,6 +9,7 @@ use checker::txn::{check_list_append, Anomaly, TxnResult};
 use history::{History, HistoryError, Rng};
 use reports::html::esc;
 use results::Checks;
+use serde_json::{json, Value};
 use std::fmt::Write;
 use systems::txn::{Kind, Mop};
 
@@ -95,50 +96,29 @@ impl Workload for ListAppend {
 /// The transactional check as HTML: the verdict, then each anomaly kind
 /// with its first examples, each cycle drawn and told step by step.
 pub fn findings(r: &TxnResult) -> String {
-    let mut b = format!(
-        "<h2 id=\"txn\">Transactions: {} under {}</h2><p>{} transactions checked: {}.</p>",
-        r.valid.as_str(),
-        esc(&r.consistency),
-        r.txns,
-        esc(&r.reason)
-    );
-    if !r.not.is_empty() {
-        let _ = write!(b, "<p>The history rules out: {}.</p>", esc(&r.not.join(", ")));
-    }
-    if !r.sources.is_empty() {
-        let _ = write!(b, "<p>Version order inferred from: {}.</p>", esc(&r.sources.join(", ")));
-    }
-    for (name, g) in &r.anomalies {
-        let _ = write!(b, "<h3>{} ({} found)</h3>", esc(name), g.count);
-        for a in g.examples.iter().take(3) {
-            b += &anomaly_html(a);
-        }
-    }
-    b
+    let anomalies: Vec<Value> = r
+        .anomalies
+        .iter()
+        .map(|(name, g)| json!({"name": name, "count": g.count, "examples": g.examples.iter().take(3).map(anomaly).collect::<Vec<_>>()}))
+        .collect();
+    let ctx = json!({
+        "valid": r.valid.as_str(), "consistency": r.consistency, "txns": r.txns, "reason": r.reason,
+        "rules_out": r.not.join(", "), "sources": r.sources.join(", "), "anomalies": anomalies,
+    });
+    reports::template::render("list-append.html", include_str!("../templates/list-append.html"), ctx)
 }
 
-fn anomaly_html(a: &Anomaly) -> String {
-    let mut b = format!("<p>{}</p>", esc(&a.explanation));
-    if !a.cycle.is_empty() {
-        b += &cycle_svg(a);
-        b += "<table><thead><tr><th>transaction</th><th>process</th><th>micro-ops</th><th>edge</th><th>why</th></tr></thead><tbody>";
-        for s in &a.cycle {
-            let _ = write!(
-                b,
-                "<tr><td>T{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                s.txn.index,
-                s.txn.process,
-                esc(&s.txn.value.to_string()),
-                esc(&s.edge),
-                esc(&s.why)
-            );
-        }
-        b += "</tbody></table>";
-    }
-    for t in &a.txns {
-        let _ = write!(b, "<p>T{} (process {}): <code>{}</code></p>", t.index, t.process, esc(&t.value.to_string()));
-    }
-    b
+/// One anomaly's context: its explanation, its cycle (drawn, and step by
+/// step) and its transactions.
+fn anomaly(a: &Anomaly) -> Value {
+    let cycle: Vec<Value> = a
+        .cycle
+        .iter()
+        .map(|s| json!({"index": s.txn.index, "process": s.txn.process, "value": s.txn.value.to_string(), "edge": s.edge, "why": s.why}))
+        .collect();
+    let txns: Vec<Value> = a.txns.iter().map(|t| json!({"index": t.index, "process": t.process, "value": t.value.to_string()})).collect();
+    let svg = if a.cycle.is_empty() { String::new() } else { cycle_svg(a) };
+    json!({"explanation": a.explanation, "cycle": cycle, "svg": svg, "txns": txns})
 }
 
 /// A cycle drawn as a ring: each transaction a labelled dot, each edge an

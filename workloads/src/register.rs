@@ -5,9 +5,7 @@
 use crate::{CheckContext, ClientOp, Generator, Workload};
 use checker::{check_history, Budget, CheckOptions, Linearizability, ModelKind};
 use history::{History, HistoryError, Rng, Semantics};
-use reports::html::esc;
 use results::Checks;
-use std::fmt::Write;
 use std::time::{Duration, Instant};
 
 /// Ops on one key before it is retired for a fresh one.
@@ -79,25 +77,9 @@ impl Workload for Register {
 /// The verdict, and a counterexample drawn as lanes with the last steps of
 /// the longest linearizable prefix.
 pub fn findings(lin: &Linearizability, h: &History) -> String {
-    let mut b = format!("<h2 id=\"linearizable\">Linearizability: {}</h2>", lin.valid.as_str());
-    if let Some(r) = &lin.reason {
-        let _ = write!(b, "<p>{}</p>", esc(r));
-    }
-    let Some(cx) = &lin.counterexample else { return b };
-    b += &reports::counterexample::render(cx, h);
-    let _ = write!(
-        b,
-        "<details><summary>The longest linearizable prefix has {} ops: its last steps, with the model state after each</summary><p>Before them: <code>{}</code></p><table><thead><tr><th>op</th><th>process</th><th>operation</th><th>state after</th></tr></thead><tbody>",
-        cx.prefix_len,
-        esc(&cx.start_state)
-    );
-    for s in &cx.steps {
-        let _ = write!(b, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", s.op.id, s.op.process, esc(&s.op.op), esc(&s.state));
-    }
-    let u = &cx.unplaceable;
-    let _ =
-        write!(b, "<tr class=\"fail\"><td>{}</td><td>{}</td><td>{}</td><td>cannot be placed</td></tr></tbody></table></details>", u.id, u.process, esc(&u.op));
-    b
+    let lanes = lin.counterexample.as_ref().map(|cx| reports::counterexample::render(cx, h)).unwrap_or_default();
+    let ctx = serde_json::json!({"valid": lin.valid.as_str(), "reason": lin.reason, "cx": lin.counterexample, "lanes": lanes});
+    reports::template::render("register.html", include_str!("../templates/register.html"), ctx)
 }
 
 #[cfg(test)]

@@ -4,9 +4,8 @@
 use crate::{op_row, CheckContext, ClientOp, Generator, Workload};
 use checker::sets::{check_set, SetResult};
 use history::{History, HistoryError, Rng};
-use reports::html::esc;
 use results::Checks;
-use std::fmt::Write;
+use serde_json::{json, Value};
 
 /// The set workload.
 pub struct Set;
@@ -50,31 +49,19 @@ impl Workload for Set {
 }
 
 fn findings(set: &SetResult, h: &History) -> String {
-    let mut b = format!(
-        "<h2 id=\"set\">Set: {}</h2><p>{} adds attempted, {} acknowledged, {} indeterminate adds seen, {} reads.</p>",
-        set.valid.as_str(),
-        set.attempted,
-        set.acknowledged,
-        set.recovered,
-        set.reads
-    );
-    if let Some(why) = &set.reason {
-        let _ = write!(b, "<p>{}</p>", esc(why));
-    }
-    for (k, items) in [("lost", &set.lost), ("unexpected", &set.unexpected), ("duplicated", &set.duplicated), ("stale", &set.stale)] {
-        if items.is_empty() {
-            continue;
-        }
-        let _ = write!(b, "<h3>{k}: {}</h3><ul>", items.len());
-        for (el, op) in items.iter().take(50) {
-            let _ = write!(b, "<li>element {} — {}</li>", esc(el), esc(&op_row(h, *op)));
-        }
-        b += "</ul>";
-    }
-    if !set.never_read.is_empty() {
-        let _ = write!(b, "<p>Never read: {} elements.</p>", set.never_read.len());
-    }
-    b
+    let kinds: Vec<Value> = [("lost", &set.lost), ("unexpected", &set.unexpected), ("duplicated", &set.duplicated), ("stale", &set.stale)]
+        .into_iter()
+        .filter(|(_, items)| !items.is_empty())
+        .map(|(name, items)| {
+            let shown: Vec<Value> = items.iter().take(50).map(|(el, op)| json!({"element": el, "op": op_row(h, *op)})).collect();
+            json!({"name": name, "count": items.len(), "items": shown})
+        })
+        .collect();
+    let ctx = json!({
+        "valid": set.valid.as_str(), "attempted": set.attempted, "acknowledged": set.acknowledged, "recovered": set.recovered,
+        "reads": set.reads, "reason": set.reason, "kinds": kinds, "never_read": set.never_read.len(),
+    });
+    reports::template::render("set.html", include_str!("../templates/set.html"), ctx)
 }
 
 #[cfg(test)]

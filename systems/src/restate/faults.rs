@@ -65,6 +65,29 @@ fn tool(e: NotReady) -> DbError {
     DbError::Sut(e.to_string())
 }
 
+/// How long a read a fault needs may be tried again.
+const READ: Duration = Duration::from_secs(15);
+
+/// The rows of a table a fault needs (never empty while the cluster is up:
+/// nodes, partitions, log tails), tried again for up to [`READ`] while
+/// restatectl fails or answers no row: while metadata members change or a
+/// leader moves, one query may find no node to answer it, and a fault must
+/// not fail on a read that the next try answers.
+fn rows(ctl: &Path, addrs: &str, query: &str) -> Result<Vec<Value>, DbError> {
+    let t0 = Instant::now();
+    loop {
+        let last = match sql(ctl, addrs, query) {
+            Ok(rows) if !rows.is_empty() => return Ok(rows),
+            Ok(_) => DbError::Sut(format!("restatectl sql: no row for {query:?}")),
+            Err(e) => tool(e),
+        };
+        if t0.elapsed() > READ {
+            return Err(last);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 /// True when restatectl's output says it failed (it often exits 0 then).
 pub(super) fn failed(out: &str) -> bool {
     out.contains("Error:") || out.contains("[ERR]") || out.contains(" ERROR ")
@@ -81,7 +104,7 @@ pub(super) fn ctl_ok(ctl: &Path, args: &[&str]) -> Result<String, DbError> {
 
 impl Restate {
     fn tails(ctl: &Path, addrs: &str) -> Result<BTreeMap<u32, LogTail>, DbError> {
-        let rows = sql(ctl, addrs, "SELECT log_id, segment_index, kind, logs_metadata_version FROM logs_tail_segments").map_err(tool)?;
+        let rows = rows(ctl, addrs, "SELECT log_id, segment_index, kind, logs_metadata_version FROM logs_tail_segments")?;
         Ok(log_tails(&rows))
     }
 
@@ -128,7 +151,7 @@ impl Restate {
 
     /// name -> plain node id (`N3`).
     fn node_ids(ctl: &Path, addrs: &str) -> Result<BTreeMap<String, String>, DbError> {
-        let rows = sql(ctl, addrs, "SELECT name, plain_node_id, storage_state FROM nodes").map_err(tool)?;
+        let rows = rows(ctl, addrs, "SELECT name, plain_node_id, storage_state FROM nodes")?;
         Ok(rows.iter().filter_map(|r| Some((r["name"].as_str()?.to_string(), r["plain_node_id"].as_str()?.to_string()))).collect())
     }
 
@@ -139,7 +162,7 @@ impl Restate {
 
     fn move_leadership(&self, ctl: &Path, addrs: &str, names: &[String]) -> Result<Value, DbError> {
         let away = Self::ids_of(ctl, addrs, names)?;
-        let replicas = sql(ctl, addrs, "SELECT partition_id, plain_node_id, is_leader FROM partition_replica_set").map_err(tool)?;
+        let replicas = rows(ctl, addrs, "SELECT partition_id, plain_node_id, is_leader FROM partition_replica_set")?;
         let moves = new_leaders(&replicas, &away);
         let t0 = Instant::now();
         for (p, to) in &moves {
@@ -155,9 +178,11 @@ impl Restate {
             away.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(",")
         );
         let moved = loop {
-            let left = sql(ctl, addrs, &q).map_err(tool)?;
-            if left.is_empty() || t0.elapsed() > MOVE {
-                break left.is_empty();
+            // a query that fails is "not known yet", asked again until MOVE
+            let left = sql(ctl, addrs, &q).ok();
+            let done = left.as_ref().is_some_and(Vec::is_empty);
+            if done || t0.elapsed() > MOVE {
+                break done;
             }
             std::thread::sleep(Duration::from_millis(200));
         };
@@ -175,7 +200,7 @@ impl Restate {
         mine.sort_unstable();
         mine.dedup();
         let parts: Vec<String> = if mine.is_empty() {
-            let rows = sql(ctl, addrs, "SELECT partition_id FROM partitions").map_err(tool)?;
+            let rows = rows(ctl, addrs, "SELECT partition_id FROM partitions")?;
             rows.iter().filter_map(|r| r["partition_id"].as_i64()).map(|p| p.to_string()).collect()
         } else {
             mine.iter().map(i64::to_string).collect()

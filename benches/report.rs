@@ -41,7 +41,15 @@ fn main() {
     let shades: Vec<Shade> =
         rec.windows.iter().map(|w| Shade { label: w.fault.clone(), start: w.start_s, end: w.healed_at_s.unwrap_or(600.0), color: "#e8a0a0".into() }).collect();
     let start = Instant::now();
-    let html = render_run(&RunReport { test: &test, results: &results, history: &h, shades, logs: vec![], findings: "<h2>Linearizability: valid</h2>".into() });
+    let html = render_run(&RunReport {
+        test: &test,
+        results: &results,
+        history: &h,
+        shades,
+        logs: vec![],
+        findings: "<h2>Linearizability: valid</h2>".into(),
+        system: String::new(),
+    });
     let secs = start.elapsed().as_secs_f64();
     println!(
         "report of a {}-op history ({} lines): rendered in {secs:.2} s (goal < 10 s), {:.1} MB of HTML (goal < 15 MB)",

@@ -31,7 +31,6 @@ mod seen;
 pub mod sets;
 pub mod slo;
 pub mod sprt;
-pub mod stall;
 pub mod synth;
 pub mod trends;
 pub mod txn;

@@ -7,7 +7,6 @@ pub mod html;
 mod index;
 pub mod plots;
 mod report;
-pub mod system_faults;
 pub mod template;
 
 pub use index::{render_index, IndexRow};

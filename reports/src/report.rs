@@ -32,8 +32,29 @@ pub struct RunReport<'a> {
     pub shades: Vec<Shade>,
     /// What the workload's checks found (its own HTML).
     pub findings: String,
+    /// The system's own section (its HTML; empty when it has none).
+    pub system: String,
     /// Node logs.
     pub logs: Vec<LogExcerpt>,
+}
+
+/// The start-up phases of every node, as a table (empty when none known).
+fn phases_table(results: &RunResults) -> String {
+    let nodes = &results.facts.startup_phases;
+    if nodes.is_empty() {
+        return String::new();
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for p in nodes.iter().flat_map(|(_, ps)| ps) {
+        if !names.contains(&p.name.as_str()) {
+            names.push(&p.name);
+        }
+    }
+    let rows: Vec<Value> = nodes
+        .iter()
+        .map(|(node, ps)| json!({"node": node, "cells": names.iter().map(|n| ps.iter().find(|p| p.name == *n).map(|p| p.at_s)).collect::<Vec<_>>()}))
+        .collect();
+    crate::template::render("phases.html", include_str!("../templates/phases.html"), json!({"names": names, "rows": rows}))
 }
 
 /// Most ops the timeline embeds; beyond it, a sample (fails and infos
@@ -256,7 +277,7 @@ pub fn render_run(r: &RunReport) -> String {
         );
     }
 
-    b += &crate::system_faults::render(results, r.history, &r.shades, t_end);
+    b += &r.system;
 
     // anomalies
     b += &r.findings;
@@ -292,7 +313,7 @@ pub fn render_run(r: &RunReport) -> String {
             let _ = write!(b, "<p class=\"err\">{} not ready: {}</p>", esc(what), esc(why));
         }
     }
-    b += &crate::system_faults::phases_table(results);
+    b += &phases_table(results);
 
     // timeline
     let (shown, was_sampled) = sample(ops, TIMELINE_CAP, |d| d.outcome != 0);

@@ -72,7 +72,15 @@ fn the_report_matches_its_snapshot() {
     let test: results::TestRecord = serde_json::from_value(test).unwrap();
     let results: results::RunResults = serde_json::from_value(results).unwrap();
     let shades = vec![Shade { label: "kill".into(), start: 0.8, end: 2.1, color: "#a0a0e8".into() }];
-    let html = render_run(&RunReport { test: &test, results: &results, history: &h, shades, logs: vec![], findings: "<h2>Linearizability: valid</h2>".into() });
+    let html = render_run(&RunReport {
+        test: &test,
+        results: &results,
+        history: &h,
+        shades,
+        logs: vec![],
+        findings: "<h2>Linearizability: valid</h2>".into(),
+        system: String::new(),
+    });
     assert!(html.contains("The kill window opened at 0.80 s was never healed."));
     check("report.html", &html);
 }

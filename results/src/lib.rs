@@ -14,11 +14,12 @@
 //! assert_eq!(back.valid, Verdict::Valid);
 //! ```
 
+mod own;
 mod records;
 mod run;
 
 pub use checker::Verdict;
-pub mod system_faults;
 
-pub use records::{read, write, NodeRecord, RecordError, RunFacts, Startup, TestRecord};
+pub use own::OwnCheck;
+pub use records::{read, write, NodeRecord, Phase, RecordError, RunFacts, Startup, StartupFault, TestRecord};
 pub use run::{AppendLatency, Availability, Checks, RunResults, StartupCheck, Stats, RESULTS_VERSION};

@@ -3,6 +3,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -138,15 +139,40 @@ pub struct RunFacts {
     pub schedule: Vec<Value>,
     /// Each node's start-up phases, read from its log.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub startup_phases: Vec<(String, Vec<crate::system_faults::Phase>)>,
+    pub startup_phases: Vec<(String, Vec<Phase>)>,
     /// The version of the system that ran (what its binary says).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sut_version: Option<String>,
     /// Faults applied while the system started, and their closing inverses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub startup_faults: Vec<crate::system_faults::StartupFault>,
-    /// The seals of its own logs the system logged, and which of its logs
-    /// each of its keys writes to (keys as the system names them).
-    #[serde(default, skip_serializing_if = "crate::system_faults::seals_unseen")]
-    pub seals: crate::system_faults::SealsSeen,
+    pub startup_faults: Vec<StartupFault>,
+    /// What the system read of the run itself, by name (a log system: the seals
+    /// its nodes logged), each in its own type: read back by the system.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub own: BTreeMap<String, Value>,
+}
+
+/// A start-up phase of one node, from its log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    /// What was reached (`metadata member`).
+    pub name: String,
+    /// Seconds after the node's process started (its own clock).
+    pub at_s: f64,
+}
+
+/// A fault applied while the system started (a scenario's `startup_plan`),
+/// or the inverse that closed it once the system was ready.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartupFault {
+    /// Milliseconds after the nodes were started.
+    pub at_ms: u64,
+    /// The fault, as planned.
+    pub fault: Value,
+    /// Its history name (`seal-log`).
+    pub f: String,
+    /// What the system recorded, or the error.
+    pub value: Value,
+    /// The error, when it could not be applied.
+    pub error: Option<String>,
 }

@@ -73,12 +73,6 @@ pub struct Checks {
     /// The append-latency SLO.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub append_latency: Option<AppendLatency>,
-    /// The appends' stall after each log seal (the `reconfigure=` SLO).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reconfiguration: Option<checker::stall::StallCheck>,
-    /// The seals tried while the system started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub startup_faults: Option<crate::system_faults::StartupFaultsCheck>,
     /// The SLOs applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slos: Option<Slos>,
@@ -86,11 +80,15 @@ pub struct Checks {
     /// with the reason: each counts as `unknown`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown: BTreeMap<String, String>,
+    /// The system's own checks (a log system's `reconfiguration`: the appends'
+    /// stall after each log seal), by name beside the others.
+    #[serde(flatten)]
+    pub own: BTreeMap<String, crate::OwnCheck>,
 }
 
 impl Checks {
     /// Every check's verdict, by name.
-    pub fn verdicts(&self) -> Vec<(&'static str, Verdict)> {
+    pub fn verdicts(&self) -> Vec<(&str, Verdict)> {
         let mut v = Vec::new();
         let mut add = |name: &'static str, x: Option<Verdict>| {
             if let Some(x) = x {
@@ -105,8 +103,7 @@ impl Checks {
         add("availability", self.availability.as_ref().map(|c| c.valid));
         add("startup", self.startup.as_ref().map(|c| c.valid));
         add("append_latency", self.append_latency.as_ref().map(|c| c.valid));
-        add("startup_faults", self.startup_faults.as_ref().map(|c| c.valid));
-        add("reconfiguration", self.reconfiguration.as_ref().map(|c| c.valid));
+        v.extend(self.own.iter().map(|(name, c)| (name.as_str(), c.valid)));
         v
     }
 }
@@ -186,6 +183,13 @@ mod tests {
         let back: RunResults = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back.checks.set.unwrap().valid, Verdict::Invalid);
         assert_eq!(back.checks.unknown["append"], "checker crashed");
+        // a system's own check sits beside the others, and counts
+        r.checks.set = None;
+        r.checks.own.insert("stall".into(), crate::OwnCheck { valid: Verdict::Invalid, detail: serde_json::Map::new() });
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.contains(r#""checks":{"unknown":{"append":"checker crashed"},"stall":{"valid":"invalid"}}"#), "{text}");
+        let back: RunResults = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.checks.verdicts(), [("stall", Verdict::Invalid)]);
         assert_eq!(Verdict::merge([Verdict::Valid, Verdict::Unknown]), Verdict::Unknown);
         assert_eq!(Verdict::merge([Verdict::Unknown, Verdict::Invalid, Verdict::Valid]), Verdict::Invalid);
         assert_eq!(Verdict::merge([]), Verdict::Valid);

@@ -127,14 +127,14 @@ fn run_checks(cfg: &RunConfig, facts: &RunFacts, h: &History, completed: bool) -
         let took = facts.startup.as_ref().and_then(|s| s.cluster);
         c.startup = Some(StartupCheck { valid: Verdict::of(took.is_some_and(|t| t <= limit)), slo_s: limit, cluster_s: took });
     }
-    c.startup_faults = results::system_faults::check_startup_seals(&facts.startup_faults);
-    if let Some(limit) = slos.reconfigure {
-        // the system names its keys; the history names the workload's logs
-        let key_logs = facts.seals.key_logs.iter().filter_map(|(k, l)| Some((workloads::log_of_key(k)?, *l))).collect();
-        let seen = checker::stall::SealsSeen { seals: facts.seals.seals.clone(), key_logs };
-        c.reconfiguration =
-            guarded("reconfiguration", &mut unknown, || checker::stall::check_stalls(h, limit, &seen).map_err(|e| e.in_file(Path::new("history.jsonl"))))
-                .flatten();
+    // the system's own checks, by name beside these
+    if let Some(db) = cfg.built_in() {
+        if let Some(own) = db.as_own() {
+            let view = systems::RunView { history: h, facts, slos: &slos, log_of_key: &workloads::log_of_key };
+            let name = format!("{} checks", db.name());
+            let found = guarded(&name, &mut unknown, || own.checks(&view).map_err(|e| e.in_file(Path::new("history.jsonl"))));
+            c.own.extend(found.into_iter().flatten());
+        }
     }
     c.slos = Some(slos);
     c.unknown = unknown;

@@ -558,15 +558,14 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     }
     system::say_all(log, &system.collect_logs(&dir.join("nodes")));
     facts.startup_phases = system.startup_phases(&dir.join("nodes"));
-    if schedule.iter().any(|s| checker::stall::SEALS.contains(&s.fault.f())) {
-        facts.seals = system.seals_seen(&dir.join("nodes"), start_unix_ns as f64 / 1e9);
-    }
+    let faults: Vec<&str> = schedule.iter().map(|s| s.fault.f()).collect();
+    facts.own = system.own_facts(&dir.join("nodes"), start_unix_ns as f64 / 1e9, &faults);
     // the last phase: ready, a real operation answered (timed by faultline
     // from its start command, a round trip before the process started)
     if let Some(st) = &facts.startup {
         for (node, phases) in facts.startup_phases.iter_mut() {
             if let Some(Some(t)) = st.nodes.iter().find(|(n, _)| n == node).map(|(_, t)| *t) {
-                phases.push(results::system_faults::Phase { name: "ready (an operation answered)".into(), at_s: t });
+                phases.push(results::Phase { name: "ready (an operation answered)".into(), at_s: t });
             }
         }
     }

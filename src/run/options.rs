@@ -430,6 +430,16 @@ impl RunConfig {
         Ok(bugs)
     }
 
+    /// The built-in system the run was of (`--db`), as registered: none for
+    /// a system file or the in-memory system. Its own checks and report
+    /// section judge and show the run, live or in `analyze`.
+    pub fn built_in(&self) -> Option<std::sync::Arc<dyn systems::Db>> {
+        if self.system.is_some() || self.in_memory() {
+            return None;
+        }
+        systems::by_name(&self.db, &systems::Choice::default())
+    }
+
     /// The in-memory system's bugs, from `--bug` (a rate not yet drawn).
     pub fn memory_bugs(&self) -> Result<Vec<systems::memory::Bug>, String> {
         use systems::memory::Bug;

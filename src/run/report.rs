@@ -50,13 +50,24 @@ fn excerpts(dir: &Path, h: &History, shades: &[Shade]) -> Vec<LogExcerpt> {
     out
 }
 
+/// The system's own section of the report, if it has one.
+fn own_section(test: &TestRecord, results: &RunResults, h: &History, shades: &[Shade], t_end: f64) -> String {
+    let Ok(cfg) = serde_json::from_value::<super::options::RunConfig>(test.options.clone()) else { return String::new() };
+    let Some(db) = cfg.built_in() else { return String::new() };
+    let Some(own) = db.as_own() else { return String::new() };
+    let slos = checker::slo::Slos::parse(&cfg.slo).unwrap_or_default();
+    let view = systems::RunView { history: h, facts: &results.facts, slos: &slos, log_of_key: &workloads::log_of_key };
+    own.report(&view, &results.checks, shades, t_end)
+}
+
 /// Writes `report.html` into the run directory.
 pub fn write_report(dir: &Path, test: &TestRecord, results: &RunResults, h: &History) -> Result<(), String> {
     let t_end = h.ops.last().map(|o| o.time as f64 / 1e9).unwrap_or(0.0);
     let shades = shades(results, t_end);
     let logs = excerpts(dir, h, &shades);
     let findings = workloads::by_name(&test.workload).map(|w| w.findings(&results.checks, h)).unwrap_or_default();
-    let html = render_run(&RunReport { test, results, history: h, shades, logs, findings });
+    let system = own_section(test, results, h, &shades, t_end);
+    let html = render_run(&RunReport { test, results, history: h, shades, logs, findings, system });
     std::fs::write(dir.join("report.html"), html).map_err(|e| format!("report.html: {e}"))
 }
 

@@ -4,7 +4,7 @@
 //! it is ready. What each did goes to run.json.
 
 use nuclei::{Fault, Injector, Step};
-use results::system_faults::StartupFault;
+use results::StartupFault;
 use serde_json::json;
 use std::time::{Duration, Instant};
 

@@ -63,13 +63,14 @@ pub trait System: Send + Sync {
     }
     /// Each node's start-up phases, read from the logs collected in `dir`.
     /// The default: none known.
-    fn startup_phases(&self, _dir: &Path) -> Vec<(String, Vec<results::system_faults::Phase>)> {
+    fn startup_phases(&self, _dir: &Path) -> Vec<(String, Vec<results::Phase>)> {
         Vec::new()
     }
-    /// The seals of its own logs the system logged (in the logs collected
-    /// in `dir`; seconds since `start_unix_s`) and which of its logs each
-    /// key writes to (asked of the live cluster). The default: none.
-    fn seals_seen(&self, _dir: &Path, _start_unix_s: f64) -> results::system_faults::SealsSeen {
+    /// What the system reads of the run itself once it ended, by name (its
+    /// nodes' logs collected in `dir`; the history's time 0 at
+    /// `start_unix_s`; `faults`: each fault the run applied). The default:
+    /// nothing.
+    fn own_facts(&self, _dir: &Path, _start_unix_s: f64, _faults: &[&str]) -> std::collections::BTreeMap<String, serde_json::Value> {
         Default::default()
     }
     /// The last lines of each node's log, for an error message.
@@ -161,7 +162,7 @@ impl System for Remote {
         });
         results.into_iter().filter_map(|(n, r)| r.err().map(|e| format!("logs of {n}: {e}"))).collect()
     }
-    fn startup_phases(&self, dir: &Path) -> Vec<(String, Vec<results::system_faults::Phase>)> {
+    fn startup_phases(&self, dir: &Path) -> Vec<(String, Vec<results::Phase>)> {
         let mut out = Vec::new();
         for (node, _) in &self.topo.nodes {
             for f in self.db.log_files() {
@@ -175,19 +176,8 @@ impl System for Remote {
         }
         out
     }
-    fn seals_seen(&self, dir: &Path, start_unix_s: f64) -> results::system_faults::SealsSeen {
-        let Some(f) = self.db.as_faults() else { return Default::default() };
-        let mut seals = Vec::new();
-        for (node, _) in &self.topo.nodes {
-            for file in self.db.log_files() {
-                let name = Path::new(&file).file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                if let Ok(text) = std::fs::read_to_string(dir.join(node).join(&name)) {
-                    seals.extend(f.seals_logged(&file, &text, start_unix_s));
-                }
-            }
-        }
-        seals.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
-        results::system_faults::SealsSeen { seals, key_logs: f.key_logs(&self.topo) }
+    fn own_facts(&self, dir: &Path, start_unix_s: f64, faults: &[&str]) -> std::collections::BTreeMap<String, serde_json::Value> {
+        self.db.as_own().map(|o| o.facts(dir, &self.topo, start_unix_s, faults)).unwrap_or_default()
     }
     fn last_log_lines(&self) -> String {
         let Some(file) = self.db.log_files().into_iter().next() else { return String::new() };

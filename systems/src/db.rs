@@ -142,7 +142,7 @@ pub trait Db: Send + Sync {
 
     /// The start-up phases a node's log file (one of [`Db::log_files`],
     /// with its text) shows. The default: none known.
-    fn startup_phases(&self, _log_file: &str, _text: &str) -> Vec<results::system_faults::Phase> {
+    fn startup_phases(&self, _log_file: &str, _text: &str) -> Vec<results::Phase> {
         Vec::new()
     }
 
@@ -165,6 +165,12 @@ pub trait Db: Send + Sync {
     fn as_faults(&self) -> Option<&dyn SystemFaults> {
         None
     }
+
+    /// What it reads of a run, checks and shows in the report of its own,
+    /// if any.
+    fn as_own(&self) -> Option<&dyn crate::OwnRun> {
+        None
+    }
 }
 
 /// Faults on the system itself (Restate: log reconfiguration and seals,
@@ -175,16 +181,6 @@ pub trait SystemFaults: Send + Sync {
     /// Applies `fault` on the cluster `topo` (`nodes`: the nodes it names):
     /// what it did and saw, for the history.
     fn apply(&self, fault: &nuclei::Fault, topo: &Topology, nodes: &[&NodeClient]) -> Result<serde_json::Value, DbError>;
-    /// The seals of its own logs that a node's log file (`log_file`, with
-    /// its text) shows, in seconds since `start_unix_s`. The default: none.
-    fn seals_logged(&self, _log_file: &str, _text: &str, _start_unix_s: f64) -> Vec<results::system_faults::LogSeal> {
-        Vec::new()
-    }
-    /// The system's own log each of its keys writes to, asked of the live
-    /// cluster `topo`. The default: none known.
-    fn key_logs(&self, _topo: &Topology) -> std::collections::BTreeMap<String, u32> {
-        std::collections::BTreeMap::new()
-    }
 }
 
 /// Crash and restart (`kill -9`, then start again).

@@ -14,6 +14,7 @@ pub mod file;
 pub mod memory;
 mod not_ready;
 mod ops;
+pub mod own;
 mod ready;
 pub mod restate;
 pub mod stdio;
@@ -24,6 +25,7 @@ pub use completion::{b64, classify, classify_text, unb64, Completion, Effect};
 pub use db::{BoxFuture, Db, DbError, Endpoint, Kill, Pause, Primary, Service, SystemFaults, Topology};
 pub use not_ready::{probe_result, NotReady};
 pub use ops::{Client, NoopClient, Ops};
+pub use own::{OwnRun, RunView};
 pub use ready::{futures_join_all, wait_ready, Startup};
 pub use target::DbTarget;
 

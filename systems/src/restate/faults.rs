@@ -3,12 +3,12 @@
 //! the steps a wiped node needs to rejoin, partition leadership, metadata
 //! membership.
 
+pub use super::records::LogTail;
 use super::{restatectl, signal, sql, Restate, DATA, SERVER_PATTERN};
 use crate::db::{DbError, SystemFaults, Topology};
 use crate::NotReady;
 use control::{Cmd, NodeClient};
 use nuclei::{Fault, Kind};
-pub use results::system_faults::LogTail;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -224,18 +224,6 @@ impl Restate {
 impl SystemFaults for Restate {
     fn supports(&self, kind: Kind) -> bool {
         matches!(kind, Kind::Reconfigure | Kind::Seal | Kind::Wipe | Kind::Leadership | Kind::Membership)
-    }
-
-    fn seals_logged(&self, log_file: &str, text: &str, start_unix_s: f64) -> Vec<results::system_faults::LogSeal> {
-        if log_file == super::LOG {
-            super::seals::seals_in(text, start_unix_s)
-        } else {
-            Vec::new()
-        }
-    }
-
-    fn key_logs(&self, topo: &Topology) -> BTreeMap<String, u32> {
-        self.logs_of_keys(topo)
     }
 
     fn apply(&self, fault: &Fault, topo: &Topology, nodes: &[&NodeClient]) -> Result<Value, DbError> {

@@ -14,10 +14,13 @@
 
 mod client;
 mod faults;
+mod own;
 mod phases;
+pub mod records;
 mod rejoin;
 mod seal;
 mod seals;
+mod stall;
 
 pub use client::{RestateClient, INGRESS_PORT};
 pub use faults::{log_tails, new_leaders, LogTail};
@@ -492,7 +495,7 @@ impl Db for Restate {
         vec![LOG.to_string(), SERVICE_LOG.to_string()]
     }
 
-    fn startup_phases(&self, log_file: &str, text: &str) -> Vec<results::system_faults::Phase> {
+    fn startup_phases(&self, log_file: &str, text: &str) -> Vec<results::Phase> {
         if log_file == LOG {
             startup_phases(text)
         } else {
@@ -513,6 +516,10 @@ impl Db for Restate {
     }
 
     fn as_faults(&self) -> Option<&dyn SystemFaults> {
+        Some(self)
+    }
+
+    fn as_own(&self) -> Option<&dyn crate::OwnRun> {
         Some(self)
     }
 }

@@ -4,7 +4,7 @@
 //! and partition processors, and first led or caught up a partition. Times
 //! are seconds after the process's first start line, on the node's clock.
 
-use results::system_faults::Phase;
+use results::Phase;
 
 /// (phase, the texts that mark it, all in one log entry), in start-up
 /// order. The RocksDB and storage-state entries are logged at debug (the

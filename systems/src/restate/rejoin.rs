@@ -2,10 +2,10 @@
 //! operator must take for Restate 1.7 to take it back, each timed.
 
 use super::faults::ctl_ok;
+use super::records::{Rejoin, RejoinStep};
 use super::{sql, Restate, FABRIC_PORT, SERVER_PATTERN};
 use crate::db::{DbError, Topology};
 use control::{Cmd, NodeClient};
-use results::system_faults::{Rejoin, RejoinStep};
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};

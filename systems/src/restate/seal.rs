@@ -3,8 +3,8 @@
 //! `fail` (restatectl answered with an error: a definite refusal) or
 //! `timeout` (no answer: the outcome is unknown, which a seal must never be).
 
+use super::records::{SealAttempt, SealAttempts};
 use crate::db::DbError;
-use results::system_faults::{SealAttempt, SealAttempts};
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};

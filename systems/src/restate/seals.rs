@@ -5,9 +5,9 @@
 //! restatectl's `partitions` table).
 
 use super::phases::{entries, plain};
+use super::stall::LogSeal;
 use super::{sql, Restate, ADMIN_PORT};
 use crate::db::Topology;
-use results::system_faults::LogSeal;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,25 +1,10 @@
-//! What faults on the system itself record, as typed data: a seal tried
-//! until it succeeds, the faults applied while the system started, and the
-//! checks made of them.
+//! What Restate's faults record, as typed data (the log tails before and
+//! after a log fault, a seal tried until it succeeds, a wiped node's
+//! rejoining), and its check of the seals tried while it started.
 
-pub use checker::stall::{LogSeal, SealsSeen};
 use checker::Verdict;
+use results::StartupFault;
 use serde::{Deserialize, Serialize};
-
-/// True when the system said nothing of its seals (not written).
-pub fn seals_unseen(s: &SealsSeen) -> bool {
-    s.seals.is_empty() && s.key_logs.is_empty()
-}
-use serde_json::Value;
-
-/// A start-up phase of one node, from its log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Phase {
-    /// What was reached (`metadata member`).
-    pub name: String,
-    /// Seconds after the node's process started (its own clock).
-    pub at_s: f64,
-}
 
 /// One log's tail, as a log fault records it before and after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,22 +92,6 @@ pub struct SealAttempts {
     pub hung: usize,
 }
 
-/// A fault applied while the system started (a scenario's `startup_plan`),
-/// or the inverse that closed it once the system was ready.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StartupFault {
-    /// Milliseconds after the nodes were started.
-    pub at_ms: u64,
-    /// The fault, as planned.
-    pub fault: Value,
-    /// Its history name (`seal-log`).
-    pub f: String,
-    /// What the system recorded, or the error.
-    pub value: Value,
-    /// The error, when it could not be applied.
-    pub error: Option<String>,
-}
-
 /// The check of faults applied while the system started: a seal must fail
 /// definitely until it succeeds (never hang, never an unknown outcome).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,7 +127,7 @@ pub fn check_startup_seals(faults: &[StartupFault]) -> Option<StartupFaultsCheck
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn seal(outcomes: &[&str]) -> StartupFault {
         let attempts: Vec<Value> = outcomes

@@ -3,9 +3,11 @@
 //! workload. Appends sent after a seal can only land on the new segment, so
 //! this is how long writers waited for the chain to be extended. The seal
 //! is the instant the system logged sealing the workload log's own log when
-//! it says so (`SealsSeen`), else the nemesis op's invocation.
+//! it says so (`SealsSeen`), else the nemesis op's invocation. Restate's
+//! own check (`reconfiguration` in the results), judged against the
+//! `reconfigure=` SLO.
 
-use crate::Verdict;
+use checker::Verdict;
 use history::{pair, History, HistoryError, OpType, Process};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,7 +18,7 @@ pub const SEALS: [&str; 2] = ["reconfigure-log", "seal-log"];
 /// One seal of one of the system's own logs, as the system logged it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogSeal {
-    /// The system's log (Restate: one per partition).
+    /// Restate's log (one per partition).
     pub log: u32,
     /// The sealed segment's index in the log's chain.
     pub segment: u32,

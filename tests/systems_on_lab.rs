@@ -52,7 +52,9 @@ fn redis_zookeeper_and_etcd_from_their_system_files_reach_verdicts() {
     assert!(r.facts.infrastructure_error.is_none(), "{:?}", r.facts.infrastructure_error);
     let set = r.checks.set.as_ref().expect("the set checker ran");
     assert!(set.acknowledged > 50 && set.final_read.is_some(), "{set:?}");
-    assert_eq!(set.valid.is_valid(), set.lost.is_empty() && set.unexpected.is_empty(), "{set:?}");
+    // invalid only with a finding to show for it
+    let found = !(set.lost.is_empty() && set.unexpected.is_empty() && set.duplicated.is_empty() && set.stale.is_empty() && set.disagree.is_empty());
+    assert!(set.valid.is_valid() != found, "{set:?}");
     assert!(dir.join("nodes/n1/redis-sentinel-redis.log").exists());
     nothing_left("^redis-");
 

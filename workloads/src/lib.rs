@@ -80,6 +80,9 @@ pub trait Workload: Send + Sync {
     fn name(&self) -> &'static str;
     /// One line for `--help`.
     fn about(&self) -> &'static str;
+    /// The operations (`f`, as the stdio protocol names them) its clients
+    /// must serve: what `client-check --workload` checks.
+    fn fs(&self) -> &'static [&'static str];
     /// A generator for `concurrency` processes, seeded.
     fn generator(&self, concurrency: usize, seed: u64) -> Box<dyn Generator>;
     /// True when its ops are transactions: a system whose client runs none
@@ -127,10 +130,31 @@ mod tests {
         use checker::sets::SetResult;
         let mut h = History::default();
         h.ops.push(history::Op::new(history::Process::Client(0), history::OpType::Ok, "add", serde_json::json!(7)));
-        let set = SetResult { lost: vec![("7".into(), 0)], stale: vec![("8".into(), 0)], never_read: vec!["9".into()], ..Default::default() };
+        use checker::sets::{Disagreement, ElementStory, ReadRef};
+        let on = |op: u64, node: &str| ReadRef { op, node: Some(node.into()) };
+        let disagree = vec![Disagreement { element: "5".into(), present: vec![on(3, "n1"), on(5, "n2")], absent: vec![on(7, "n3")] }];
+        let story = ElementStory {
+            element: "5".into(),
+            add_invoke: Some(0),
+            add_completion: Some(1),
+            add_outcome: Some("ok".into()),
+            last_seen: Some(on(5, "n2")),
+            missed_by: vec![on(7, "n3")],
+        };
+        let set = SetResult {
+            lost: vec![("7".into(), 0)],
+            stale: vec![("8".into(), 0)],
+            never_read: vec!["9".into()],
+            disagree,
+            stories: vec![story],
+            ..Default::default()
+        };
         let log = LogResult { log: "l0".into(), lost: vec![("3".into(), 0)], divergent: vec![0], ..Default::default() };
         let append = AppendResult { logs: vec![log], slow_appends: vec![("l0".into(), "4".into(), 1.5, 0)], ..Default::default() };
         let checks = Checks { set: Some(set), append: Some(append), ..Default::default() };
+        let set_html = by_name("set").unwrap().findings(&checks, &h);
+        assert!(set_html.contains("<td>5</td><td>#3 on n1, #5 on n2</td><td>#7 on n3</td>"), "{set_html}");
+        assert!(set_html.contains("<td>#0, #1 (ok)</td><td>#5 on n2</td><td>#7 on n3</td>"), "{set_html}");
         for (w, want) in [("set", "<h3>lost: 1</h3>"), ("append", "log l0: lost value 3"), ("register", ""), ("list-append", "")] {
             let html = by_name(w).unwrap().findings(&checks, &h);
             assert!(!html.contains("class=\"err\""), "{w}: {html}");

@@ -2,7 +2,7 @@
 //! lost, unexpected, duplicated, stale and never-read elements.
 
 use crate::{op_row, CheckContext, ClientOp, Generator, Workload};
-use checker::sets::{check_set, SetResult};
+use checker::sets::{check_set, ReadRef, SetResult};
 use history::{History, HistoryError, Rng};
 use results::Checks;
 use serde_json::{json, Value};
@@ -33,6 +33,9 @@ impl Workload for Set {
     fn name(&self) -> &'static str {
         "set"
     }
+    fn fs(&self) -> &'static [&'static str] {
+        &["add", "read-set"]
+    }
     fn about(&self) -> &'static str {
         "a set: unique adds and whole-set reads; lost, unexpected, duplicated and stale elements"
     }
@@ -57,9 +60,28 @@ fn findings(set: &SetResult, h: &History) -> String {
             json!({"name": name, "count": items.len(), "items": shown})
         })
         .collect();
+    // a read as the report names it: its op and node
+    let read = |r: &ReadRef| format!("#{}{}", r.op, r.node.as_deref().map(|n| format!(" on {n}")).unwrap_or_default());
+    let reads = |v: &[ReadRef]| v.iter().map(read).collect::<Vec<_>>().join(", ");
+    let disagree: Vec<Value> =
+        set.disagree.iter().take(100).map(|d| json!({"element": d.element, "present": reads(&d.present), "absent": reads(&d.absent)})).collect();
+    let stories: Vec<Value> = set
+        .stories
+        .iter()
+        .take(100)
+        .map(|s| {
+            let add = match (s.add_invoke, s.add_completion) {
+                (Some(i), Some(c)) => format!("#{i}, #{c} ({})", s.add_outcome.as_deref().unwrap_or("?")),
+                (Some(i), None) => format!("#{i}, never completed"),
+                _ => "never added".to_string(),
+            };
+            json!({"element": s.element, "add": add, "last_seen": s.last_seen.as_ref().map_or_else(|| "none".into(), read), "missed_by": reads(&s.missed_by)})
+        })
+        .collect();
     let ctx = json!({
         "valid": set.valid.as_str(), "attempted": set.attempted, "acknowledged": set.acknowledged, "recovered": set.recovered,
         "reads": set.reads, "reason": set.reason, "kinds": kinds, "never_read": set.never_read.len(),
+        "disagree": disagree, "stories": stories,
     });
     reports::template::render("set.html", include_str!("../templates/set.html"), ctx)
 }

@@ -58,3 +58,38 @@ fn a_system_file_with_a_typo_is_refused_before_any_node_is_touched() {
     let o = faultline().args(["lab", "up", "--system", file.to_str().unwrap()]).output().unwrap();
     assert_eq!(o.status.code(), Some(254), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// A client for the set workload only: adds and whole-set reads, in memory.
+const SET_ONLY: &str = r#"
+import json, sys
+sets = {}
+for line in sys.stdin:
+    r = json.loads(line)
+    s = sets.setdefault(r["key"], [])
+    if r["f"] == "add":
+        s.append(r["value"]); out = {"id": r["id"], "type": "ok"}
+    elif r["f"] == "read-set":
+        out = {"id": r["id"], "type": "ok", "value": s}
+    else:
+        out = {"id": r["id"], "type": "fail", "error": "unsupported"}
+    print(json.dumps(out), flush=True)
+"#;
+
+#[test]
+fn a_client_for_one_workload_passes_that_workloads_checks() {
+    let client = ["python3", "-c", SET_ONLY];
+    // every workload's checks: a set-only client fails the others'
+    let (code, out) = check(&client);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL read faultline-check") && out.contains("FAIL append"), "{out}");
+    // the set workload's: add and read-set, then the crash and stdin checks
+    let o = faultline().args(["client-check", "--timeout", "2", "--workload", "set", "--"]).args(client).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("the ops of set: add, read-set"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("ok")).count(), 6, "{text}");
+    assert!(!text.contains(" cas ") && !text.contains("read-log"), "{text}");
+    let o = faultline().args(["client-check", "--workload", "sett", "--"]).args(client).output().unwrap();
+    assert_eq!(o.status.code(), Some(254));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown --workload \"sett\""));
+}

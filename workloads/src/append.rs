@@ -38,6 +38,9 @@ impl Workload for Append {
     fn name(&self) -> &'static str {
         "append"
     }
+    fn fs(&self) -> &'static [&'static str] {
+        &["append", "read-log"]
+    }
     fn about(&self) -> &'static str {
         "logs: unique appends and whole-log reads; lost, duplicated and divergent appends, slow appends"
     }

@@ -75,6 +75,9 @@ impl Workload for ListAppend {
     fn name(&self) -> &'static str {
         "list-append"
     }
+    fn fs(&self) -> &'static [&'static str] {
+        &["txn"]
+    }
     fn about(&self) -> &'static str {
         "transactions of list appends and reads (Elle's); isolation anomalies against --consistency"
     }

@@ -55,6 +55,9 @@ impl Workload for Register {
     fn name(&self) -> &'static str {
         "register"
     }
+    fn fs(&self) -> &'static [&'static str] {
+        &["read", "write", "cas"]
+    }
     fn about(&self) -> &'static str {
         "independent registers: read / write / cas, linearizability per key"
     }

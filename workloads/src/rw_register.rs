@@ -17,6 +17,9 @@ impl Workload for RwRegister {
     fn name(&self) -> &'static str {
         "rw-register"
     }
+    fn fs(&self) -> &'static [&'static str] {
+        &["rw-txn"]
+    }
     fn about(&self) -> &'static str {
         "transactions of register writes and reads (Elle's); isolation anomalies against --consistency"
     }

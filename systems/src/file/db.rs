@@ -137,7 +137,8 @@ impl FileDb {
         let spec = &self.file.spec.client;
         let python = super::venv::ensure(self.name(), &spec.python).map_err(|e| DbError::Local(e.to_string()))?;
         let dir = std::fs::canonicalize(&self.file.dir).unwrap_or_else(|_| self.file.dir.clone());
-        let ctx = client_context(self.name(), &python.display().to_string(), &dir.display().to_string());
+        let helpers = super::helpers::ensure().map_err(|e| DbError::Local(e.to_string()))?;
+        let ctx = client_context(self.name(), &python.display().to_string(), &dir.display().to_string(), &helpers.display().to_string());
         let bad = |key: String, e: TemplateError| DbError::Sut(format!("{}: {key}: {e}", self.file.path.display()));
         let argv =
             spec.command.iter().enumerate().map(|(i, a)| render(a, &ctx).map_err(|e| bad(format!("client.command[{i}]"), e))).collect::<Result<_, _>>()?;

@@ -6,6 +6,7 @@
 
 mod checks;
 mod db;
+pub mod helpers;
 pub mod spec;
 mod template;
 pub mod venv;

@@ -4,7 +4,7 @@
 //! Three contexts: on a node (files, commands, processes, per-node checks:
 //! `name`, `address`, `index` from 0, `id` from 1, `nodes`, `system`); the
 //! cluster (cluster readiness, the primary: `nodes`, `system`); the client
-//! (`python`, `dir`, `system`).
+//! (`python`, `dir`, `system`, `helpers`).
 
 use super::SystemFile;
 use crate::Topology;
@@ -42,9 +42,10 @@ pub fn cluster_context(system: &str, topo: &Topology) -> Value {
     context! { system, nodes => nodes(topo) }
 }
 
-/// The client's context.
-pub fn client_context(system: &str, python: &str, dir: &str) -> Value {
-    context! { system, python, dir }
+/// The client's context: `helpers` is the directory of faultline's
+/// protocol helpers for clients (`faultline.py`), wherever the system file is.
+pub fn client_context(system: &str, python: &str, dir: &str, helpers: &str) -> Value {
+    context! { system, python, dir, helpers }
 }
 
 /// Why a template could not be rendered.
@@ -97,7 +98,7 @@ pub fn check_all(f: &SystemFile, _src: &str) -> Result<(), (String, String, Stri
     let topo = Topology { nodes: (1..=3).map(|i| (format!("n{i}"), format!("10.0.0.{i}"))).collect() };
     let node = node_context(&s.name, &topo, "10.0.0.1");
     let cluster = cluster_context(&s.name, &topo);
-    let client = client_context(&s.name, "/venv/bin/python", &f.dir.display().to_string());
+    let client = client_context(&s.name, "/venv/bin/python", &f.dir.display().to_string(), "/helpers");
     let mut items: Vec<(String, String, &Value)> = Vec::new();
     for (i, p) in s.processes.iter().enumerate() {
         for (what, v) in [("command", &p.command), ("unit", &p.unit), ("pattern", &p.pattern)] {

@@ -41,9 +41,71 @@ pub struct Args {
     /// The client's working directory [default: the current one].
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// The system this file describes: installed and started on the
+    /// nodes (the lab's, or --nodes-file's), its own client checked against
+    /// the first node, the system torn down after.
+    #[arg(long, conflicts_with_all = ["command", "address", "node", "nodes"])]
+    system: Option<PathBuf>,
+    /// With --system: the nodes [default: the lab's, brought up if needed].
+    #[arg(long, requires = "system")]
+    nodes_file: Option<PathBuf>,
     /// The client program and its arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(required_unless_present = "system", trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
+}
+
+/// The system a `--system` check runs against, torn down when dropped.
+struct Running {
+    db: systems::file::FileDb,
+    nodes: control::NodesFile,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = super::system::on_nodes(&self.db, &self.nodes, "client-check", |db, c, _| systems::Db::teardown(db, c));
+    }
+}
+
+/// Brings the system of `file` up on `nodes_file`'s nodes (else the lab's)
+/// and hands out its client program and the first node; the exit code
+/// after saying why not.
+fn bring_up(file: &std::path::Path, nodes_file: Option<&std::path::Path>) -> Result<(Running, Arc<ClientCommand>, Endpoint), i32> {
+    let db = super::system::load(file, "client-check")?;
+    let nodes = match nodes_file {
+        Some(p) => control::NodesFile::load(p).map_err(|e| {
+            eprintln!("client-check: {e}");
+            exit::BAD_INPUT
+        })?,
+        None => {
+            let lab = crate::lab::Lab::default();
+            let up = lab.current_nodes().or_else(|_| lab.up(3, crate::lab::Backend::Lxc).and_then(|_| lab.current_nodes()));
+            up.map_err(|e| {
+                eprintln!("client-check: the lab: {e}");
+                exit::INFRA
+            })?
+        }
+    };
+    match super::system::install(&db, &nodes) {
+        0 => {}
+        code => return Err(code),
+    }
+    let running = Running { db, nodes };
+    match super::system::start(&running.db, &running.nodes) {
+        0 => {}
+        code => return Err(code),
+    }
+    let command = running.db.command().map_err(|e| {
+        eprintln!("client-check: {}: the client: {e}", systems::Db::name(&running.db));
+        exit::BAD_INPUT
+    })?;
+    let all = running.nodes.resolve();
+    let Some(first) = all.first() else {
+        eprintln!("client-check: the nodes file names no node");
+        return Err(exit::BAD_INPUT);
+    };
+    let list = all.iter().map(|n| format!("{}={}", n.name, n.address)).collect::<Vec<_>>().join(",");
+    let at = Endpoint { node: first.name.clone(), address: first.address.clone(), process: 0, nodes: list };
+    Ok((running, command, at))
 }
 
 /// One step: what is sent.
@@ -118,10 +180,18 @@ fn show(c: &Completion) -> String {
 /// Runs `faultline client-check`; returns the exit code.
 pub fn run(a: Args) -> i32 {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return exit::INTERNAL };
-    let dir = a.dir.clone().or_else(|| std::env::current_dir().ok()).unwrap_or_else(|| PathBuf::from("."));
-    let command = Arc::new(ClientCommand { argv: a.command.clone(), dir, env: Vec::new() });
-    let nodes = a.nodes.clone().unwrap_or_else(|| format!("{}={}", a.node, a.address));
-    let at = Endpoint { node: a.node.clone(), address: a.address.clone(), process: 0, nodes };
+    let (_running, command, at) = match &a.system {
+        Some(file) => match bring_up(file, a.nodes_file.as_deref()) {
+            Ok((r, c, at)) => (Some(r), c, at),
+            Err(code) => return code,
+        },
+        None => {
+            let dir = a.dir.clone().or_else(|| std::env::current_dir().ok()).unwrap_or_else(|| PathBuf::from("."));
+            let command = Arc::new(ClientCommand { argv: a.command.clone(), dir, env: Vec::new() });
+            let nodes = a.nodes.clone().unwrap_or_else(|| format!("{}={}", a.node, a.address));
+            (None, command, Endpoint { node: a.node.clone(), address: a.address.clone(), process: 0, nodes })
+        }
+    };
     let client = StdioClient::new(command.clone(), at, Duration::from_secs_f64(a.timeout));
     let prefix = format!("faultline-check-{}-", std::process::id());
     let mut store = Store::default();

@@ -25,9 +25,15 @@ enum Action {
         /// What the nodes are.
         #[arg(long, value_enum, default_value = "lxc")]
         backend: Backend,
-        /// Also install the system this file describes on the nodes.
+        /// Also install the system this file describes on the nodes
+        /// (installed, not started: `faultline run` starts it).
         #[arg(long)]
         system: Option<std::path::PathBuf>,
+        /// With --system: also start it and wait until it is ready (for
+        /// `client-check` against a running system, or trying it by hand;
+        /// `faultline heal --system F` starts it again after a kill).
+        #[arg(long, requires = "system")]
+        start: bool,
     },
     /// Remove the nodes and undo every host change (the base is kept).
     Down {
@@ -50,7 +56,7 @@ enum Action {
 pub fn run(a: Args) -> i32 {
     let lab = Lab::default();
     match a.action {
-        Action::Up { nodes, backend, system } => {
+        Action::Up { nodes, backend, system, start } => {
             if !(1..=crate::lab::MAX_NODES).contains(&nodes) {
                 eprintln!("lab up: --nodes must be between 1 and {}", crate::lab::MAX_NODES);
                 return exit::BAD_INPUT;
@@ -64,7 +70,10 @@ pub fn run(a: Args) -> i32 {
                 Ok(path) => {
                     println!("{}", path.display());
                     match (db, lab.current_nodes()) {
-                        (Some(db), Ok(file)) => super::system::install(&db, &file),
+                        (Some(db), Ok(file)) => match super::system::install(&db, &file) {
+                            0 if start => super::system::start(&db, &file),
+                            code => code,
+                        },
                         _ => exit::VALID,
                     }
                 }

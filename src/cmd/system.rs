@@ -47,3 +47,32 @@ pub fn install(db: &FileDb, nodes: &NodesFile) -> i32 {
 pub fn restart(db: &FileDb, nodes: &NodesFile) -> i32 {
     on_nodes(db, nodes, "heal", |db, c, topo| db.start(c, topo))
 }
+
+/// Starts the system on every node, bootstraps it and waits until it is
+/// ready (`lab up --system F --start`); the exit code.
+pub fn start(db: &FileDb, nodes: &NodesFile) -> i32 {
+    let code = on_nodes(db, nodes, "lab up", |db, c, topo| db.start(c, topo));
+    if code != exit::VALID {
+        return code;
+    }
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return exit::INTERNAL };
+    let topo = Topology { nodes: nodes.resolve().into_iter().map(|n| (n.name, n.address)).collect() };
+    let http = reqwest::Client::new();
+    let (started, deadline) = (std::time::Instant::now(), std::time::Duration::from_secs(120));
+    if let Err(e) = rt.block_on(db.bootstrap(&http, &topo, deadline)) {
+        eprintln!("lab up: {}: bootstrap: {e}", db.name());
+        return exit::INFRA;
+    }
+    let st = rt.block_on(systems::wait_ready(db, &http, &topo, started, deadline));
+    match st.cluster {
+        Some(t) => {
+            eprintln!("lab up: {} started and ready in {t:.1} s", db.name());
+            exit::VALID
+        }
+        None => {
+            let why: Vec<String> = st.not_ready.iter().map(|(n, e)| format!("{n}: {e}")).collect();
+            eprintln!("lab up: {} started but not ready within {} s: {}", db.name(), deadline.as_secs(), why.join("; "));
+            exit::INFRA
+        }
+    }
+}

@@ -130,7 +130,9 @@ impl FileDb {
         node_context(self.name(), &topo, address)
     }
 
-    fn command(&self) -> Result<Arc<ClientCommand>, DbError> {
+    /// The client program, as the file describes it (its venv made, its
+    /// templates rendered).
+    pub fn command(&self) -> Result<Arc<ClientCommand>, DbError> {
         if let Some(c) = self.client.get() {
             return Ok(c.clone());
         }

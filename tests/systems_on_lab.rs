@@ -97,8 +97,20 @@ fn redis_zookeeper_and_etcd_from_their_system_files_reach_verdicts() {
     for (node, out) in cluster.run_all(&Cmd::script("pgrep -fc '^/usr/bin/etcd ' || true")) {
         assert_eq!(out.unwrap().stdout.trim(), "1", "{node}: heal --system did not start etcd");
     }
-    for (node, out) in cluster.run_all(&Cmd::script("pkill -9 -f '^/usr/bin/etcd '; rm -rf /var/lib/faultline/etcd-file; true")) {
-        out.unwrap_or_else(|e| panic!("{node}: {e}"));
+    let stop = || {
+        for (node, out) in cluster.run_all(&Cmd::script("pkill -9 -f '^/usr/bin/etcd '; rm -rf /var/lib/faultline/etcd-file; true")) {
+            out.unwrap_or_else(|e| panic!("{node}: {e}"));
+        }
+        nothing_left("^/usr/bin/etcd ");
+    };
+    stop();
+
+    // `lab up --system F --start`: installed, started and ready, to try by hand
+    let o = faultline(&["lab", "up", "--system", file.to_str().unwrap(), "--start"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("started and ready in"), "{}", String::from_utf8_lossy(&o.stderr));
+    for (node, out) in cluster.run_all(&Cmd::script("pgrep -fc '^/usr/bin/etcd ' || true")) {
+        assert_eq!(out.unwrap().stdout.trim(), "1", "{node}: lab up --start did not start etcd");
     }
-    nothing_left("^/usr/bin/etcd ");
+    stop();
 }

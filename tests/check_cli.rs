@@ -264,3 +264,16 @@ fn a_history_that_tested_nothing_is_unknown_and_says_so() {
     assert_eq!(o.status.code(), Some(2), "{}{}", text(&o.stdout), text(&o.stderr));
     assert!(text(&o.stdout).contains("unknown: tested nothing: no read completed"), "{}", text(&o.stdout));
 }
+
+#[test]
+fn a_queue_history_is_checked_against_knossos_queue_models() {
+    let op = |p: u64, t: &str, f: &str, v: &str| format!("{{\"process\":{p},\"type\":\"{t}\",\"f\":\"{f}\",\"value\":{v}}}\n");
+    let mut h = op(0, "invoke", "enqueue", "1") + &op(0, "ok", "enqueue", "1") + &op(0, "invoke", "enqueue", "2") + &op(0, "ok", "enqueue", "2");
+    h += &(op(1, "invoke", "dequeue", "null") + &op(1, "ok", "dequeue", "2") + &op(1, "invoke", "drain", "null") + &op(1, "ok", "drain", "[1]"));
+    let file = tmp("queue.jsonl", &h);
+    let o = faultline(&["check", "--model", "fifo-queue", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "2 came out before 1: {}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("dequeue 2"), "{}", text(&o.stdout));
+    let o = faultline(&["check", "--model", "unordered-queue", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+}

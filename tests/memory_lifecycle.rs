@@ -49,7 +49,7 @@ fn complete(dir: &Path) {
 
 #[test]
 fn memory_correct_system_passes_every_workload_under_partitions_kills_and_pauses() {
-    for w in ["register", "set", "append", "list-append", "rw-register"] {
+    for w in ["register", "set", "append", "list-append", "rw-register", "queue"] {
         let (code, r, dir) = run(w, &["--workload", w, "--nemesis", "partition,kill,pause", "--interval", "0.7", "--fault-duration", "0.7"]);
         assert_eq!(code, 0, "{w}: {}", r.summary);
         assert_eq!(r.valid, Verdict::Valid);
@@ -62,8 +62,11 @@ fn memory_correct_system_passes_every_workload_under_partitions_kills_and_pauses
 
 #[test]
 fn memory_lost_acknowledged_writes_are_caught_by_the_set_checker() {
-    // short op timeouts: a process blocked on the cut-off node gets on with adds
-    let (code, r, dir) = run("lost", &["--workload", "set", "--bug", "lost-write", "--fault-plan", "PLAN", "--rate", "200", "--op-timeout", "0.5"]);
+    // stale-read too: the cut-off node answers reads from its copy, so its
+    // processes keep adding there (else a process whose reads wait for the
+    // heal adds nothing to it, and a run can pass by chance)
+    let (code, r, dir) =
+        run("lost", &["--workload", "set", "--bug", "lost-write", "--bug", "stale-read", "--fault-plan", "PLAN", "--rate", "200", "--op-timeout", "0.5"]);
     assert_eq!(code, 1, "{}", r.summary);
     let set = r.checks.set.as_ref().unwrap();
     assert_eq!(set.valid, Verdict::Invalid, "{set:?}");
@@ -76,6 +79,22 @@ fn memory_lost_acknowledged_writes_are_caught_by_the_set_checker() {
     let o = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["check", dir.join("history.jsonl").to_str().unwrap()]).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("lost"));
+}
+
+#[test]
+fn memory_queue_values_lost_and_delivered_twice_are_caught_by_the_queue_checker() {
+    // the cut-off node takes enqueues and dequeues on its own copy: what it
+    // acknowledged is lost at the heal, and what it delivered comes again
+    let (code, r, dir) =
+        run("queue", &["--workload", "queue", "--bug", "lost-write", "--bug", "stale-read", "--fault-plan", "PLAN", "--rate", "200", "--op-timeout", "0.5"]);
+    assert_eq!(code, 1, "{}", r.summary);
+    let q: checker::queue::QueueResult = r.checks.own["queue"].outcome().unwrap();
+    assert_eq!(q.valid, Verdict::Invalid, "{q:?}");
+    assert!(!q.lost.is_empty() && !q.duplicated.is_empty() && q.drained, "{q:?}");
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(report.contains("<h2 id=\"queue\">Queue: invalid</h2>"), "the workload's own section");
+    let o = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["check", dir.join("history.jsonl").to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
 }
 
 #[test]

@@ -93,3 +93,35 @@ fn a_client_for_one_workload_passes_that_workloads_checks() {
     assert_eq!(o.status.code(), Some(254));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown --workload \"sett\""));
 }
+
+/// A queue whose dequeue never takes the value away: every value is
+/// delivered again.
+const QUEUE_PEEKS: &str = r#"
+import json, sys
+q = []
+for line in sys.stdin:
+    r = json.loads(line)
+    out = {"id": r["id"], "type": "ok"}
+    if r["f"] == "enqueue":
+        q.append(r["value"])
+    elif r["f"] == "dequeue":
+        out["value"] = q[0] if q else None
+    elif r["f"] == "drain":
+        out["value"], q = q, []
+    else:
+        out = {"id": r["id"], "type": "fail", "error": "unknown f"}
+    print(json.dumps(out), flush=True)
+"#;
+
+#[test]
+fn the_queue_workloads_check_passes_a_queue_and_fails_one_that_delivers_twice() {
+    let o = faultline().args(["client-check", "--workload", "queue", "--", env!("CARGO_BIN_EXE_faultline"), "client-reference"]).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("the ops of queue: enqueue, dequeue, drain"), "{text}");
+    assert!(text.contains("ok   the queue delivered each value enqueued once, acknowledged: [1, 2, 3]"), "{text}");
+    let o = faultline().args(["client-check", "--timeout", "2", "--workload", "queue", "--", "python3", "-c", QUEUE_PEEKS]).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL the queue delivered each value enqueued once, acknowledged: [1, 1, 2, 3]"), "{text}");
+}

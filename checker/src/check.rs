@@ -2,7 +2,7 @@
 
 use crate::linear::{search, Budget, Counterexample, Outcome, Stats};
 use crate::model::{Model, Operation, OPEN};
-use crate::models::{Decode, Keyed, Kv, Outcome as Completed, Register};
+use crate::models::{Decode, Keyed, Kv, Outcome as Completed, Queue, Register};
 use crate::Verdict;
 use history::{ErrorKind, History, HistoryError, OpType, Semantics};
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,10 @@ pub enum ModelKind {
     CasRegister,
     /// Key-value store: get / put / append on strings, values `[key value]`.
     Kv,
+    /// A queue handing values out oldest first (Knossos's fifo-queue).
+    FifoQueue,
+    /// A queue handing values out in any order (Knossos's unordered-queue).
+    UnorderedQueue,
 }
 
 impl ModelKind {
@@ -28,6 +32,8 @@ impl ModelKind {
             "register" => Some(ModelKind::Register),
             "cas-register" => Some(ModelKind::CasRegister),
             "kv" => Some(ModelKind::Kv),
+            "fifo-queue" => Some(ModelKind::FifoQueue),
+            "unordered-queue" => Some(ModelKind::UnorderedQueue),
             _ => None,
         }
     }
@@ -38,6 +44,8 @@ impl ModelKind {
             ModelKind::Register => "register",
             ModelKind::CasRegister => "cas-register",
             ModelKind::Kv => "kv",
+            ModelKind::FifoQueue => "fifo-queue",
+            ModelKind::UnorderedQueue => "unordered-queue",
         }
     }
 }
@@ -236,7 +244,7 @@ pub fn check_ops<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], op
         let done = ops.iter().filter(|o| o.ret != OPEN);
         let nothing = match done.clone().count() {
             0 => Some("tested nothing: no operation completed"),
-            _ if !done.clone().any(|o| model.is_read_only(&o.input)) => Some("tested nothing: no read completed"),
+            _ if !done.clone().any(|o| model.observes(&o.input)) => Some("tested nothing: no read completed"),
             _ => None,
         };
         if let Some(why) = nothing {
@@ -279,6 +287,8 @@ pub fn check_history(h: &History, opts: &CheckOptions) -> Result<Linearizability
         (ModelKind::Register, true) => run(keyed(Register::new(), opts.split), h, &opts),
         (ModelKind::CasRegister, true) => run(keyed(Register::with_cas(), opts.split), h, &opts),
         (ModelKind::Kv, _) => run(keyed(Kv, opts.split), h, &opts),
+        (ModelKind::FifoQueue, _) => run(Queue::new(true), h, &opts),
+        (ModelKind::UnorderedQueue, _) => run(Queue::new(false), h, &opts),
     }?;
     r.model = opts.model.name().to_string();
     Ok(r)

@@ -26,6 +26,7 @@ pub mod linear;
 pub mod logs;
 mod model;
 pub mod models;
+pub mod queue;
 pub mod recovery;
 mod seen;
 pub mod sets;

@@ -45,6 +45,13 @@ pub trait Model: Sync {
         false
     }
 
+    /// True if `input` observes the state (a read, a dequeue): a history
+    /// in which no such operation completed tested nothing. The default:
+    /// the read-only ones.
+    fn observes(&self, input: &Self::Input) -> bool {
+        self.is_read_only(input)
+    }
+
     /// A short description of an operation for reports.
     fn describe_op(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
         match output {

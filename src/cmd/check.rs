@@ -14,6 +14,10 @@ pub enum ModelArg {
     Register,
     CasRegister,
     Kv,
+    /// A queue handing values out oldest first (Knossos's fifo-queue).
+    FifoQueue,
+    /// A queue handing values out in any order (Knossos's unordered-queue).
+    UnorderedQueue,
     /// Transactions of appends and reads on lists (Elle's list-append).
     ListAppend,
     /// Transactions of writes and reads on registers (Elle's rw-register).
@@ -141,6 +145,8 @@ fn options(a: &Args, format: Format, header: Option<&history::Header>, threads: 
         ModelArg::Register => ModelKind::Register,
         ModelArg::CasRegister => ModelKind::CasRegister,
         ModelArg::Kv => ModelKind::Kv,
+        ModelArg::FifoQueue => ModelKind::FifoQueue,
+        ModelArg::UnorderedQueue => ModelKind::UnorderedQueue,
         ModelArg::ListAppend | ModelArg::RwRegister => return Err("transactions are checked for isolation, not linearizability".into()),
     };
     let mut semantics = Semantics::for_format(format);

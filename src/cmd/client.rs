@@ -136,6 +136,36 @@ fn script(prefix: &str) -> Vec<Step> {
     ]
 }
 
+/// A queue's ops on a queue no earlier check used: what comes out
+/// acknowledged must be each value enqueued, once.
+fn queue_script(prefix: &str) -> Vec<Step> {
+    let q = |f, value: Option<Value>| Step { f, key: format!("{prefix}queue"), value };
+    vec![
+        q("enqueue", Some(json!(1))),
+        q("enqueue", Some(json!(2))),
+        q("dequeue", Some(json!({"ack": false}))),
+        q("dequeue", None),
+        q("enqueue", Some(json!(3))),
+        q("drain", None),
+        q("dequeue", None),
+    ]
+}
+
+/// The values a queue's steps took with an acknowledgement, sorted.
+fn acknowledged(steps: &[(Step, Completion)]) -> Vec<String> {
+    let mut got: Vec<String> = steps
+        .iter()
+        .filter(|(s, _)| (s.f == "dequeue" && s.value.is_none()) || s.f == "drain")
+        .flat_map(|(s, c)| match (s.f, c) {
+            ("drain", Completion::Ok(Value::Array(a))) => a.iter().map(Value::to_string).collect(),
+            ("dequeue", Completion::Ok(v)) if !v.is_null() => vec![v.to_string()],
+            _ => Vec::new(),
+        })
+        .collect();
+    got.sort();
+    got
+}
+
 /// Transactions on integer keys no earlier check used.
 fn txn_script(base: u64) -> Vec<Step> {
     let (a, b) = (base, base + 1);
@@ -161,6 +191,9 @@ fn agrees(f: &str, got: &Completion, want: &Completion) -> bool {
         (Completion::Ok(g), Completion::Ok(w)) => match f {
             "read" | "read-log" | "txn" | "rw-txn" => g == w,
             "read-set" => g.is_array() && sorted(g) == sorted(w),
+            // which value a dequeue takes is the system's (a value not
+            // acknowledged may come back later): checked as a whole below
+            "drain" => g.is_array(),
             _ => true,
         },
         (Completion::Fail(_), Completion::Fail(_)) => true,
@@ -187,7 +220,7 @@ pub fn run(a: Args) -> i32 {
         },
         None => {
             let dir = a.dir.clone().or_else(|| std::env::current_dir().ok()).unwrap_or_else(|| PathBuf::from("."));
-            let command = Arc::new(ClientCommand { argv: a.command.clone(), dir, env: Vec::new() });
+            let command = Arc::new(ClientCommand { argv: a.command.clone(), dir, env: Vec::new(), fs: None });
             let nodes = a.nodes.clone().unwrap_or_else(|| format!("{}={}", a.node, a.address));
             (None, command, Endpoint { node: a.node.clone(), address: a.address.clone(), process: 0, nodes })
         }
@@ -205,6 +238,9 @@ pub fn run(a: Args) -> i32 {
         steps.extend(txn_script(1_000_000 + u64::from(std::process::id()) * 2));
     }
     if !a.workload.is_empty() {
+        steps.extend(queue_script(&prefix));
+    }
+    if !a.workload.is_empty() {
         let mut fs: Vec<&str> = Vec::new();
         for name in &a.workload {
             let Some(w) = workloads::by_name(name) else {
@@ -219,12 +255,20 @@ pub fn run(a: Args) -> i32 {
     println!("client-check: `{}` (protocol {})", command.display(), systems::stdio::protocol::VERSION);
     // after a crash, a new program must answer the first read checked
     let reread = steps.iter().find(|s| s.value.is_none() || s.f.ends_with("txn")).map(|s| (s.f, s.key.clone(), s.value.clone()));
+    let mut queued = Vec::new();
     for (id, step) in steps.into_iter().enumerate() {
         let req = Request { id: id as u64, f: step.f.into(), key: step.key.clone(), value: step.value.clone() };
         let want = store.apply(req).completion();
         let got = rt.block_on(client.call(step.f, &step.key, step.value.clone()));
         let arg = step.value.as_ref().map(|v| format!(" {v}")).unwrap_or_default();
         say(agrees(step.f, &got, &want), format!("{} {}{arg}: {} (a correct system: {})", step.f, step.key, show(&got), show(&want)));
+        if matches!(step.f, "enqueue" | "dequeue" | "drain") {
+            queued.push((step, got));
+        }
+    }
+    if !queued.is_empty() {
+        let got = acknowledged(&queued);
+        say(got == ["1", "2", "3"], format!("the queue delivered each value enqueued once, acknowledged: [{}] (a correct system: [1, 2, 3])", got.join(", ")));
     }
     // a crash: the next op starts a new program, which must answer (what
     // it reads is the system's: 2 if the system kept the write)

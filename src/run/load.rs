@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use systems::{Client, Completion, Topology};
-use workloads::{ClientOp, Generator};
+use workloads::{Generator, Op as WorkOp};
 
 /// When the load stops: the time limit plus the recovery window, never
 /// while a fault or heal is being applied, and pushed later when a heal
@@ -168,22 +168,22 @@ pub async fn drive(
 
 /// Records an invocation, performs it, records its completion; true if
 /// the outcome is indeterminate.
-async fn invoke(rec: &Recorder, client: &dyn Client, op: &ClientOp, process: u64, node: &str, deadline: Duration, role: Role) -> bool {
-    let mut inv = Op::new(Process::Client(process), OpType::Invoke, op.f(), op.value());
+async fn invoke(rec: &Recorder, client: &dyn Client, op: &WorkOp, process: u64, node: &str, deadline: Duration, role: Role) -> bool {
+    let mut inv = Op::new(Process::Client(process), OpType::Invoke, op.f, op.value.clone());
     inv.node = Some(node.to_string());
     inv.role = role;
     rec.record(inv);
     let done = match tokio::time::timeout(deadline, workloads::perform(client, op)).await {
         Ok(c) => c,
-        Err(_) if op.is_read() => Completion::Fail("timeout".into()),
+        Err(_) if op.read => Completion::Fail("timeout".into()),
         Err(_) => Completion::Info("timeout".into()),
     };
     let (kind, value, error) = match done {
         Completion::Ok(v) => (OpType::Ok, v, None),
-        Completion::Fail(e) => (OpType::Fail, op.value(), Some(e)),
-        Completion::Info(e) => (OpType::Info, op.value(), Some(e)),
+        Completion::Fail(e) => (OpType::Fail, op.value.clone(), Some(e)),
+        Completion::Info(e) => (OpType::Info, op.value.clone(), Some(e)),
     };
-    let mut c = Op::new(Process::Client(process), kind, op.f(), value);
+    let mut c = Op::new(Process::Client(process), kind, op.f, value);
     c.node = Some(node.to_string());
     c.error = error.map(Value::String);
     c.role = role;

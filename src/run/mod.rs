@@ -291,7 +291,7 @@ pub fn bench_runner(seconds: f64, concurrency: usize, rate: f64, stdio: bool) ->
     let Ok((rec, writer)) = Recorder::start(&path, &Header::new(0), t0) else { return exit::INTERNAL };
     let topo = Topology { nodes: (1..=3).map(|i| (format!("n{i}"), String::new())).collect() };
     let Ok(me) = std::env::current_exe() else { return exit::INTERNAL };
-    let reference = Arc::new(ClientCommand { argv: vec![me.display().to_string(), "client-reference".into()], dir: dir.clone(), env: Vec::new() });
+    let reference = Arc::new(ClientCommand { argv: vec![me.display().to_string(), "client-reference".into()], dir: dir.clone(), env: Vec::new(), fs: None });
     let clients = |node: usize, process: u64| -> Box<dyn Client> {
         if stdio {
             let at = Endpoint { node: format!("n{}", node + 1), address: String::new(), process, nodes: String::new() };
@@ -483,6 +483,14 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     log.say(&format!("ready in {:.2} s", startup.cluster.unwrap_or_default()));
     // a client that cannot work refuses the run before any fault
     let op_timeout = Duration::from_secs_f64(cfg.op_timeout);
+    if let Some(w) = workloads::by_name(&cfg.workload) {
+        let missing = workloads::unserved(&*system.client(0, FINAL_BASE - 1, op_timeout), w.fs());
+        if !missing.is_empty() {
+            let fs = missing.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
+            facts.refused = Some(format!("{}'s client does not serve {fs}, which the {} workload needs", system.name(), cfg.workload));
+            return facts;
+        }
+    }
     let broken: Vec<String> = rt
         .block_on(systems::futures_join_all(topo.nodes.iter().enumerate().map(|(i, (node, _))| async move {
             system.client(i, FINAL_BASE - 1 - i as u64, op_timeout).preflight().await.err().map(|e| format!("{node}: {e}"))
@@ -492,10 +500,6 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         .collect();
     if !broken.is_empty() {
         facts.refused = Some(format!("the client does not work: {}", broken.join("; ")));
-        return facts;
-    }
-    if workloads::by_name(&cfg.workload).is_some_and(|w| w.needs_txns()) && !system.client(0, FINAL_BASE - 1, op_timeout).runs_txns() {
-        facts.refused = Some(format!("{}'s client runs no transactions; the {} workload needs them", system.name(), cfg.workload));
         return facts;
     }
 

@@ -3,8 +3,12 @@
 Every process asks the Sentinels for the primary (the first that answers,
 as a client configured with all of them would) and talks to it: registers
 are strings (GET, SET, a Lua compare-and-set), the set a Redis set (SADD,
-SMEMBERS), logs Redis lists (RPUSH, LRANGE).
+SMEMBERS), logs Redis lists (RPUSH, LRANGE), the queue a Redis stream read
+by one consumer group (XADD, XREADGROUP, XACK; a message another consumer
+took and never acknowledged is claimed after 1 s idle, XAUTOCLAIM).
 """
+
+import os
 
 import faultline
 from faultline import Fail, Info
@@ -18,6 +22,64 @@ primary = sentinel.master_for("mymaster", socket_timeout=T, socket_connect_timeo
 CAS = primary.register_script(
     "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]); return 1 else return 0 end"
 )
+
+
+GROUP = "faultline"
+CONSUMER = "c%s" % os.environ.get("FAULTLINE_PROCESS", "0")
+# a message taken and not acknowledged is another consumer's after this long
+REDELIVER_MS = 1000
+
+
+def group(key):
+    """The consumer group, made when missing (reading from the stream's start)."""
+    try:
+        primary.xgroup_create(key, GROUP, id="0", mkstream=True)
+    except redis.exceptions.ResponseError as e:
+        if "BUSYGROUP" not in str(e):
+            raise
+
+
+def take(key, idle_ms):
+    """One message for this consumer: a pending one idle for idle_ms first,
+    else a new one; (id, value) or None. A pending message whose entry is
+    gone is acknowledged and skipped."""
+    while True:
+        claimed = primary.xautoclaim(key, GROUP, CONSUMER, min_idle_time=idle_ms, start_id="0-0", count=1)[1]
+        if not claimed:
+            break
+        mid, fields = claimed[0]
+        if fields:
+            return mid, int(fields[b"v"])
+        primary.xack(key, GROUP, mid)
+    fresh = primary.xreadgroup(GROUP, CONSUMER, {key: ">"}, count=1)
+    if fresh and fresh[0][1]:
+        mid, fields = fresh[0][1][0]
+        return mid, int(fields[b"v"])
+    return None
+
+
+def dequeue(key, ack):
+    group(key)
+    m = take(key, REDELIVER_MS)
+    if m is None:
+        return None
+    if ack:
+        primary.xack(key, GROUP, m[0])
+    # without an acknowledgement the message stays pending under this
+    # consumer, which takes no more: another claims it once it is idle
+    return m[1]
+
+
+def drain(key):
+    group(key)
+    out = []
+    for _ in range(1000000):
+        m = take(key, 0)
+        if m is None:
+            return out
+        primary.xack(key, GROUP, m[0])
+        out.append(m[1])
+    raise Info("the queue did not run dry")
 
 
 def number(v):
@@ -46,6 +108,13 @@ def handle(f, key, value):
             return None
         if f == "read-log":
             return [int(x) for x in primary.lrange(key, 0, -1)]
+        if f == "enqueue":
+            primary.xadd(key, {"v": value})
+            return None
+        if f == "dequeue":
+            return dequeue(key, not (isinstance(value, dict) and value.get("ack") is False))
+        if f == "drain":
+            return drain(key)
         raise Fail("unknown f %s" % f)
     except (MasterNotFoundError, redis.exceptions.ReadOnlyError) as e:
         # no primary known, or a replica refused the write: nothing applied

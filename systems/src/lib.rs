@@ -24,7 +24,7 @@ pub mod txn;
 pub use completion::{b64, classify, classify_text, unb64, Completion, Effect};
 pub use db::{BoxFuture, Db, DbError, Endpoint, Kill, Pause, Primary, Service, SystemFaults, Topology};
 pub use not_ready::{probe_result, NotReady};
-pub use ops::{Client, NoopClient, Ops};
+pub use ops::{not_served, serve, Call, Client, NoopClient, Ops, KV_FS, TXN_FS};
 pub use own::{OwnRun, RunView};
 pub use ready::{futures_join_all, wait_ready, Startup};
 pub use target::DbTarget;

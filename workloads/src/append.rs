@@ -2,11 +2,12 @@
 //! acknowledged append lost, no duplicate, every read a prefix of one
 //! order; slow appends listed with their latency.
 
-use crate::{op_row, CheckContext, ClientOp, Generator, Workload};
+use crate::{log_key, op_row, CheckContext, Generator, Op, Workload};
 use checker::logs::check_append;
 use history::{History, HistoryError, Rng};
 use results::Checks;
 use serde_json::{json, Value};
+use systems::Call;
 
 /// How many logs the workload appends to.
 pub const LOGS: u64 = 3;
@@ -20,18 +21,30 @@ struct Appends {
 }
 
 impl Generator for Appends {
-    fn next(&mut self, _process: u64) -> ClientOp {
+    fn next(&mut self, _process: u64) -> Op {
         let log = self.rng.below(LOGS);
         if self.rng.below(3) == 0 {
-            ClientOp::ReadLog { log }
+            read(log)
         } else {
             self.next += 1;
-            ClientOp::Append { log, value: self.next }
+            append(log, self.next)
         }
     }
-    fn final_reads(&self) -> Vec<ClientOp> {
-        (0..LOGS).map(|log| ClientOp::ReadLog { log }).collect()
+    fn final_reads(&self) -> Vec<Op> {
+        (0..LOGS).map(read).collect()
     }
+}
+
+/// Appends `value` to log `log`: `[log, value]`.
+pub fn append(log: u64, value: u64) -> Op {
+    Op::update("append", json!([log, value]), Call::new("append", log_key(log), Some(json!(value))))
+}
+
+/// Reads log `log` whole: `[log, list]`.
+pub fn read(log: u64) -> Op {
+    let mut op = Op::keyed_read("read", log, Call::new("read-log", log_key(log), None));
+    op.answer = |op, v| Ok(json!([op.value[0], crate::set::list(v)]));
+    op
 }
 
 impl Workload for Append {
@@ -87,10 +100,12 @@ mod tests {
     #[test]
     fn appends_are_unique_and_every_log_is_read_at_the_end() {
         let mut g = Append.generator(4, 1);
-        let ops: Vec<ClientOp> = (0..100).map(|i| g.next(i)).collect();
-        assert!(ops.iter().any(|o| matches!(o, ClientOp::ReadLog { .. })));
-        let values: Vec<u64> = ops.iter().filter_map(|o| if let ClientOp::Append { value, .. } = o { Some(*value) } else { None }).collect();
+        let ops: Vec<Op> = (0..100).map(|i| g.next(i)).collect();
+        assert!(ops.iter().any(|o| o.call.f == "read-log" && o.read));
+        let values: Vec<u64> = ops.iter().filter(|o| o.f == "append").map(|o| o.value[1].as_u64().unwrap()).collect();
+        assert!(ops.iter().all(|o| o.call.key.starts_with("log")));
         assert_eq!(values.iter().collect::<std::collections::BTreeSet<_>>().len(), values.len());
         assert_eq!(g.final_reads().len(), LOGS as usize);
+        assert_eq!(append(2, 9).call, Call::new("append", "log2", Some(json!(9))));
     }
 }

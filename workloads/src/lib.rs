@@ -1,25 +1,27 @@
 //! faultline's workloads. A [`Workload`] is one unit: its generator (what
 //! each client process does next), the operations it needs from a
-//! system's client ([`perform`] over [`systems::Ops`]), its checkers and
+//! system's client ([`Op`]s, each a [`systems::Call`]), its checkers and
 //! its findings for the report. Every workload is registered in
 //! [`WORKLOADS`], the one list the runner, `analyze` and the CLI read.
 //!
 //! ```
 //! let w = workloads::by_name("set").unwrap();
 //! let mut g = w.generator(3, 7);
-//! assert!(matches!(g.next(0).f(), "add" | "read"));
+//! assert!(matches!(g.next(0).f, "add" | "read"));
 //! ```
 
 mod append;
 pub mod list_append;
 mod op;
+mod queue;
 pub mod register;
 mod rw_register;
 mod set;
 
 pub use append::Append;
 pub use list_append::ListAppend;
-pub use op::{log_key, log_of_key, perform, ClientOp};
+pub use op::{as_asked, keyed, log_key, log_of_key, perform, unserved, Answer, Op};
+pub use queue::Queue;
 pub use register::Register;
 pub use rw_register::RwRegister;
 pub use set::Set;
@@ -69,9 +71,9 @@ impl CheckContext {
 /// What each client process does next: pure and seeded.
 pub trait Generator: Send {
     /// The next op for `process`.
-    fn next(&mut self, process: u64) -> ClientOp;
+    fn next(&mut self, process: u64) -> Op;
     /// The reads that end a run, after the heal.
-    fn final_reads(&self) -> Vec<ClientOp>;
+    fn final_reads(&self) -> Vec<Op>;
 }
 
 /// A workload: generator, checks and findings, as one unit.
@@ -80,16 +82,12 @@ pub trait Workload: Send + Sync {
     fn name(&self) -> &'static str;
     /// One line for `--help`.
     fn about(&self) -> &'static str;
-    /// The operations (`f`, as the stdio protocol names them) its clients
-    /// must serve: what `client-check --workload` checks.
+    /// The operations (`f`s of its [`Op::call`]s) a system's client must
+    /// serve: preflight refuses a client that serves not all of them, and
+    /// `client-check --workload` checks them.
     fn fs(&self) -> &'static [&'static str];
     /// A generator for `concurrency` processes, seeded.
     fn generator(&self, concurrency: usize, seed: u64) -> Box<dyn Generator>;
-    /// True when its ops are transactions: a system whose client runs none
-    /// is refused.
-    fn needs_txns(&self) -> bool {
-        false
-    }
     /// Checks the workload's ops (the history holds no probe or nemesis
     /// op) and records the result in `checks`; an error (a malformed
     /// history) is the reason the check is unknown.
@@ -99,7 +97,7 @@ pub trait Workload: Send + Sync {
 }
 
 /// Every workload: adding one is a module and a line here.
-pub static WORKLOADS: &[&dyn Workload] = &[&Register, &Set, &Append, &ListAppend, &RwRegister];
+pub static WORKLOADS: &[&dyn Workload] = &[&Register, &Set, &Append, &ListAppend, &RwRegister, &Queue];
 
 /// The workload of that name.
 pub fn by_name(name: &str) -> Option<&'static dyn Workload> {

@@ -4,7 +4,7 @@
 //! infers the dependency graph and finds the anomalies a consistency
 //! model forbids (`checker::txn`).
 
-use crate::{CheckContext, ClientOp, Generator, Workload};
+use crate::{CheckContext, Generator, Op, Workload};
 use checker::txn::{check_list_append, Anomaly, TxnResult};
 use history::{History, HistoryError, Rng};
 use reports::html::esc;
@@ -12,6 +12,7 @@ use results::Checks;
 use serde_json::{json, Value};
 use std::fmt::Write;
 use systems::txn::{Kind, Mop};
+use systems::Call;
 
 /// Keys in use at once.
 pub const ACTIVE_KEYS: usize = 3;
@@ -33,7 +34,7 @@ pub(crate) struct Txns {
 }
 
 impl Generator for Txns {
-    fn next(&mut self, _process: u64) -> ClientOp {
+    fn next(&mut self, _process: u64) -> Op {
         let n = 1 + self.rng.below(MAX_MOPS);
         let mops = (0..n)
             .map(|_| {
@@ -54,13 +55,34 @@ impl Generator for Txns {
                     (Kind::RwRegister, false) => Mop::ReadRegister { key },
                 }
             })
-            .collect();
-        ClientOp::Txn(mops)
+            .collect::<Vec<_>>();
+        txn(&mops)
     }
-    fn final_reads(&self) -> Vec<ClientOp> {
+    fn final_reads(&self) -> Vec<Op> {
         let read = |key| if self.kind == Kind::ListAppend { Mop::ReadList { key } } else { Mop::ReadRegister { key } };
-        vec![ClientOp::Txn(self.active.iter().map(|&(key, _)| read(key)).collect())]
+        vec![txn(&self.active.iter().map(|&(key, _)| read(key)).collect::<Vec<_>>())]
     }
+}
+
+/// A transaction of `mops` (its kind's `f`: `txn` or `rw-txn`); the
+/// completion is the client's answer, refused unless it answers the same
+/// micro-ops in order.
+pub fn txn(mops: &[Mop]) -> Op {
+    let asked = systems::txn::asked(mops);
+    let f = systems::txn::kind(mops).f();
+    Op { f: "txn", value: asked.clone(), call: Call::new(f, "txn", Some(asked)), read: mops.iter().all(Mop::is_read), answer: txn_answer }
+}
+
+/// A transaction's answer checked against the micro-ops asked.
+fn txn_answer(op: &Op, answer: Value) -> Result<Value, String> {
+    let mops = systems::txn::parse_asked(&op.call.f, &op.value).map_err(|e| e.to_string())?;
+    systems::txn::check_answer(&mops, &answer).map_err(|e| e.to_string())?;
+    Ok(answer)
+}
+
+/// The micro-ops of a transaction op (`None` for any other op).
+pub fn mops_of(op: &Op) -> Option<Vec<Mop>> {
+    systems::txn::parse_asked(&op.call.f, op.call.value.as_ref()?).ok().filter(|_| op.f == "txn")
 }
 
 impl Txns {
@@ -83,9 +105,6 @@ impl Workload for ListAppend {
     }
     fn generator(&self, _concurrency: usize, seed: u64) -> Box<dyn Generator> {
         Txns::boxed(Kind::ListAppend, seed)
-    }
-    fn needs_txns(&self) -> bool {
-        true
     }
     fn check(&self, h: &History, ctx: &CheckContext, checks: &mut Checks) -> Result<(), HistoryError> {
         checks.txn = Some(check_list_append(h, ctx.consistency)?);
@@ -180,7 +199,7 @@ mod tests {
         let mut g = ListAppend.generator(4, 1);
         let mut seen: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
         for i in 0..2_000 {
-            let ClientOp::Txn(mops) = g.next(i % 4) else { panic!("not a transaction") };
+            let mops = mops_of(&g.next(i % 4)).expect("a transaction");
             assert!((1..=MAX_MOPS as usize).contains(&mops.len()));
             for m in mops {
                 if let Mop::Append { key, value } = m {
@@ -193,6 +212,6 @@ mod tests {
             assert!(vs.len() as u64 <= APPENDS_PER_KEY, "key {k}");
             assert!(vs.windows(2).all(|w| w[0] < w[1]), "key {k}: unique values");
         }
-        assert!(matches!(&g.final_reads()[..], [ClientOp::Txn(m)] if m.len() == ACTIVE_KEYS));
+        assert!(matches!(&g.final_reads()[..], [op] if mops_of(op).unwrap().len() == ACTIVE_KEYS));
     }
 }

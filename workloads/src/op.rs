@@ -1,75 +1,57 @@
-//! One client operation, and how any system's client performs it.
+//! One client operation as a workload asks it: what the history records
+//! (`f` and value, Jepsen's shapes) and what the system's client is asked
+//! (a [`Call`], the stdio protocol's request). A workload builds its own.
 
 use serde_json::{json, Value};
-use systems::txn::{self, Mop};
-use systems::{Client, Completion};
+use systems::{Call, Client, Completion};
 
-/// One client operation, as a workload asks for it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ClientOp {
-    /// Read an independent register.
-    Read { key: u64 },
-    /// Write it.
-    Write { key: u64, value: u64 },
-    /// Compare and set it.
-    Cas { key: u64, old: u64, new: u64 },
-    /// Add a unique element to the set.
-    Add { element: u64 },
-    /// Read the whole set.
-    ReadSet,
-    /// Append a unique value to a log.
-    Append { log: u64, value: u64 },
-    /// Read a whole log.
-    ReadLog { log: u64 },
-    /// A transaction (list-append or rw-register).
-    Txn(Vec<Mop>),
+/// The completion's value in the history's shape, from the client's
+/// answer to `op`; `Err` says why the answer is malformed (the op is then
+/// `info`: it may have happened, what it returned is unknown).
+pub type Answer = fn(op: &Op, answer: Value) -> Result<Value, String>;
+
+/// One client operation.
+#[derive(Debug, Clone)]
+pub struct Op {
+    /// The history's `f`.
+    pub f: &'static str,
+    /// The invocation's value, as the history records it.
+    pub value: Value,
+    /// What the client is asked.
+    pub call: Call,
+    /// True for reads: a read that times out is a definite `fail`.
+    pub read: bool,
+    /// How the client's answer becomes the completion's value.
+    pub answer: Answer,
 }
 
-impl ClientOp {
-    /// The history `f`.
-    pub fn f(&self) -> &'static str {
-        match self {
-            ClientOp::Read { .. } | ClientOp::ReadSet | ClientOp::ReadLog { .. } => "read",
-            ClientOp::Write { .. } => "write",
-            ClientOp::Cas { .. } => "cas",
-            ClientOp::Add { .. } => "add",
-            ClientOp::Append { .. } => "append",
-            ClientOp::Txn(_) => "txn",
-        }
-    }
-
-    /// The invocation's value (registers and logs as `[key value]`
-    /// tuples, Jepsen's independent convention).
-    pub fn value(&self) -> Value {
-        if let ClientOp::Txn(mops) = self {
-            return txn::asked(mops);
-        }
-        match *self {
-            ClientOp::Read { key } => json!([key, null]),
-            ClientOp::Write { key, value } => json!([key, value]),
-            ClientOp::Cas { key, old, new } => json!([key, [old, new]]),
-            ClientOp::Add { element } => json!(element),
-            ClientOp::ReadSet => Value::Null,
-            ClientOp::Append { log, value } => json!([log, value]),
-            ClientOp::ReadLog { log } => json!([log, null]),
-            ClientOp::Txn(_) => Value::Null,
-        }
-    }
-
-    /// True for reads (a failed read is a definite `fail`).
-    pub fn is_read(&self) -> bool {
-        match self {
-            ClientOp::Txn(mops) => mops.iter().all(Mop::is_read),
-            _ => matches!(self, ClientOp::Read { .. } | ClientOp::ReadSet | ClientOp::ReadLog { .. }),
-        }
+impl PartialEq for Op {
+    fn eq(&self, o: &Op) -> bool {
+        (self.f, &self.value, &self.call, self.read) == (o.f, &o.value, &o.call, o.read)
     }
 }
 
-fn map_ok(c: Completion, f: impl FnOnce(Value) -> Value) -> Completion {
-    match c {
-        Completion::Ok(v) => Completion::Ok(f(v)),
-        other => other,
+impl Op {
+    /// An op whose completion records what was asked (writes, adds,
+    /// appends: the answer is ignored).
+    pub fn update(f: &'static str, value: Value, call: Call) -> Op {
+        Op { f, value, call, read: false, answer: as_asked }
     }
+    /// A read whose completion is `[key, answer]` (Jepsen's independent
+    /// keys: the key is the invocation value's first element).
+    pub fn keyed_read(f: &'static str, key: u64, call: Call) -> Op {
+        Op { f, value: json!([key, null]), call, read: true, answer: keyed }
+    }
+}
+
+/// The completion's value is the invocation's.
+pub fn as_asked(op: &Op, _answer: Value) -> Result<Value, String> {
+    Ok(op.value.clone())
+}
+
+/// The completion's value is `[key, answer]`, the key from the invocation.
+pub fn keyed(op: &Op, answer: Value) -> Result<Value, String> {
+    Ok(json!([op.value[0], answer]))
 }
 
 /// The key a system stores the workload's log `log` under.
@@ -83,24 +65,18 @@ pub fn log_of_key(key: &str) -> Option<String> {
     key.strip_prefix("log")?.parse::<u64>().ok().map(|l| l.to_string())
 }
 
-/// One op through any system's client, its value in the checkers' shapes.
-pub async fn perform(c: &dyn Client, op: &ClientOp) -> Completion {
-    match op {
-        &ClientOp::Read { key } => map_ok(c.read(&format!("r{key}")).await, |v| json!([key, v])),
-        &ClientOp::Write { key, value } => map_ok(c.write(&format!("r{key}"), &json!(value)).await, |_| json!([key, value])),
-        &ClientOp::Cas { key, old, new } => map_ok(c.cas(&format!("r{key}"), &json!(old), &json!(new)).await, |_| json!([key, [old, new]])),
-        &ClientOp::Add { element } => map_ok(c.add("set", &json!(element)).await, |_| json!(element)),
-        ClientOp::ReadSet => c.read_set("set").await,
-        &ClientOp::Append { log, value } => map_ok(c.append(&log_key(log), &json!(value)).await, |_| json!([log, value])),
-        &ClientOp::ReadLog { log } => map_ok(c.read_log(&log_key(log)).await, |v| json!([log, v])),
-        ClientOp::Txn(mops) => match c.txn(mops).await {
-            // an answer that does not match the question: the transaction
-            // may have run, what it read is unknown
-            Completion::Ok(v) => match txn::check_answer(mops, &v) {
-                Ok(()) => Completion::Ok(v),
-                Err(e) => Completion::Info(format!("malformed answer: {e}")),
-            },
-            other => other,
+/// One op through any system's client, its value in the history's shape.
+pub async fn perform(c: &dyn Client, op: &Op) -> Completion {
+    match c.invoke(&op.call).await {
+        Completion::Ok(v) => match (op.answer)(op, v) {
+            Ok(v) => Completion::Ok(v),
+            Err(e) => Completion::Info(format!("malformed answer: {e}")),
         },
+        other => other,
     }
+}
+
+/// The `f`s of `need` a client does not serve, in order.
+pub fn unserved(c: &dyn Client, need: &[&str]) -> Vec<String> {
+    need.iter().filter(|f| !c.serves(f)).map(|f| f.to_string()).collect()
 }

@@ -2,11 +2,13 @@
 //! retired after a budget of ops; read / write / cas; linearizability per
 //! key (Knossos's cas-register, Jepsen's independent keys).
 
-use crate::{CheckContext, ClientOp, Generator, Workload};
+use crate::{CheckContext, Generator, Op, Workload};
 use checker::{check_history, Budget, CheckOptions, Linearizability, ModelKind};
 use history::{History, HistoryError, Rng, Semantics};
 use results::Checks;
+use serde_json::json;
 use std::time::{Duration, Instant};
+use systems::Call;
 
 /// Ops on one key before it is retired for a fresh one.
 pub const OPS_PER_KEY: u64 = 100;
@@ -31,7 +33,7 @@ impl Keys {
 }
 
 impl Generator for Keys {
-    fn next(&mut self, process: u64) -> ClientOp {
+    fn next(&mut self, process: u64) -> Op {
         let slot = (process % self.slots.len() as u64) as usize;
         if self.slots[slot].1 >= self.ops_per_key {
             self.slots[slot] = (self.next_key, 0);
@@ -40,15 +42,35 @@ impl Generator for Keys {
         self.slots[slot].1 += 1;
         let key = self.slots[slot].0;
         match self.rng.below(4) {
-            0 | 1 => ClientOp::Read { key },
-            2 => ClientOp::Write { key, value: self.rng.below(5) },
-            _ => ClientOp::Cas { key, old: self.rng.below(5), new: self.rng.below(5) },
+            0 | 1 => read(key),
+            2 => write(key, self.rng.below(5)),
+            _ => cas(key, self.rng.below(5), self.rng.below(5)),
         }
     }
 
-    fn final_reads(&self) -> Vec<ClientOp> {
-        self.slots.iter().map(|&(key, _)| ClientOp::Read { key }).collect()
+    fn final_reads(&self) -> Vec<Op> {
+        self.slots.iter().map(|&(key, _)| read(key)).collect()
     }
+}
+
+/// The system's key of register `key`.
+fn register(key: u64) -> String {
+    format!("r{key}")
+}
+
+/// Reads register `key`: `[key, value]`.
+pub fn read(key: u64) -> Op {
+    Op::keyed_read("read", key, Call::new("read", register(key), None))
+}
+
+/// Writes `value` to register `key`: `[key, value]`.
+pub fn write(key: u64, value: u64) -> Op {
+    Op::update("write", json!([key, value]), Call::new("write", register(key), Some(json!(value))))
+}
+
+/// Sets register `key` from `old` to `new`: `[key, [old, new]]`.
+pub fn cas(key: u64, old: u64, new: u64) -> Op {
+    Op::update("cas", json!([key, [old, new]]), Call::new("cas", register(key), Some(json!([old, new]))))
 }
 
 impl Workload for Register {
@@ -92,32 +114,24 @@ mod tests {
     #[test]
     fn register_keys_rotate_after_their_op_budget() {
         let mut g = Keys::new(3, 4, 1);
-        let keys: Vec<u64> = (0..10)
-            .map(|_| match g.next(0) {
-                ClientOp::Read { key } | ClientOp::Write { key, .. } | ClientOp::Cas { key, .. } => key,
-                other => panic!("{other:?}"),
-            })
-            .collect();
+        let keys: Vec<u64> = (0..10).map(|_| g.next(0).value[0].as_u64().unwrap()).collect();
         assert_eq!(keys, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2]);
     }
 
     #[test]
     fn processes_share_keys_three_to_a_key() {
         let mut g = Keys::new(6, 100, 1);
-        let key = |op: ClientOp| match op {
-            ClientOp::Read { key } | ClientOp::Write { key, .. } | ClientOp::Cas { key, .. } => key,
-            _ => unreachable!(),
-        };
+        let key = |op: Op| op.value[0].as_u64().unwrap();
         let ks: Vec<u64> = (0..6).map(|p| key(g.next(p))).collect();
         assert_eq!(ks, [0, 1, 0, 1, 0, 1]);
-        assert_eq!(g.final_reads(), [ClientOp::Read { key: 0 }, ClientOp::Read { key: 1 }]);
+        assert_eq!(g.final_reads(), [read(0), read(1)]);
     }
 
     #[test]
     fn the_mix_is_seeded_and_has_every_op() {
         let run = |seed| {
             let mut g = Register.generator(3, seed);
-            (0..400).map(|i| g.next(i % 3).f()).collect::<Vec<_>>()
+            (0..400).map(|i| g.next(i % 3).f).collect::<Vec<_>>()
         };
         let a = run(5);
         assert_eq!(a, run(5));
@@ -125,6 +139,9 @@ mod tests {
         for f in ["read", "write", "cas"] {
             assert!(a.iter().filter(|x| **x == f).count() > 50, "{f}");
         }
-        assert_eq!(ClientOp::Cas { key: 1, old: 2, new: 3 }.value(), serde_json::json!([1, [2, 3]]));
+        let c = cas(1, 2, 3);
+        assert_eq!((c.value, c.call), (json!([1, [2, 3]]), Call::new("cas", "r1", Some(json!([2, 3])))));
+        let r = read(4);
+        assert_eq!((r.read, (r.answer)(&r, json!(7))), (true, Ok(json!([4, 7]))));
     }
 }

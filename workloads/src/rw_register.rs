@@ -26,9 +26,6 @@ impl Workload for RwRegister {
     fn generator(&self, _concurrency: usize, seed: u64) -> Box<dyn Generator> {
         Txns::boxed(Kind::RwRegister, seed)
     }
-    fn needs_txns(&self) -> bool {
-        true
-    }
     fn check(&self, h: &History, ctx: &CheckContext, checks: &mut Checks) -> Result<(), HistoryError> {
         checks.txn = Some(check_rw_register(h, ctx.consistency)?);
         Ok(())
@@ -41,7 +38,6 @@ impl Workload for RwRegister {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ClientOp;
     use systems::txn::Mop;
 
     #[test]
@@ -49,7 +45,7 @@ mod tests {
         let mut g = RwRegister.generator(4, 3);
         let mut writes = std::collections::BTreeSet::new();
         for i in 0..1_000 {
-            let ClientOp::Txn(mops) = g.next(i % 4) else { panic!("not a transaction") };
+            let mops = crate::list_append::mops_of(&g.next(i % 4)).expect("a transaction");
             for m in mops {
                 match m {
                     Mop::Write { key, value } => assert!(writes.insert((key, value)), "{key} = {value} written twice"),

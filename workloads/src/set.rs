@@ -1,11 +1,12 @@
 //! `set`: unique adds and whole-set reads, a final read after the heal;
 //! lost, unexpected, duplicated, stale and never-read elements.
 
-use crate::{op_row, CheckContext, ClientOp, Generator, Workload};
+use crate::{op_row, CheckContext, Generator, Op, Workload};
 use checker::sets::{check_set, ReadRef, SetResult};
 use history::{History, HistoryError, Rng};
 use results::Checks;
 use serde_json::{json, Value};
+use systems::Call;
 
 /// The set workload.
 pub struct Set;
@@ -16,16 +17,38 @@ struct Adds {
 }
 
 impl Generator for Adds {
-    fn next(&mut self, _process: u64) -> ClientOp {
+    fn next(&mut self, _process: u64) -> Op {
         if self.rng.below(4) == 0 {
-            ClientOp::ReadSet
+            read()
         } else {
             self.next += 1;
-            ClientOp::Add { element: self.next }
+            add(self.next)
         }
     }
-    fn final_reads(&self) -> Vec<ClientOp> {
-        vec![ClientOp::ReadSet]
+    fn final_reads(&self) -> Vec<Op> {
+        vec![read()]
+    }
+}
+
+/// The key of the system's set.
+const SET: &str = "set";
+
+/// Adds `element` to the set.
+pub fn add(element: u64) -> Op {
+    Op::update("add", json!(element), Call::new("add", SET, Some(json!(element))))
+}
+
+/// Reads the whole set: a list (`null` read as empty).
+pub fn read() -> Op {
+    Op { f: "read", value: Value::Null, call: Call::new("read-set", SET, None), read: true, answer: |_, v| Ok(list(v)) }
+}
+
+/// `null` (never written) as an empty list.
+pub(crate) fn list(v: Value) -> Value {
+    if v.is_null() {
+        json!([])
+    } else {
+        v
     }
 }
 
@@ -93,10 +116,12 @@ mod tests {
     #[test]
     fn set_elements_are_unique_and_the_run_ends_with_a_whole_read() {
         let mut g = Set.generator(4, 1);
-        let adds: Vec<u64> = (0..200).filter_map(|i| if let ClientOp::Add { element } = g.next(i) { Some(element) } else { None }).collect();
+        let adds: Vec<u64> = (0..200).map(|i| g.next(i)).filter(|o| o.f == "add").map(|o| o.value.as_u64().unwrap()).collect();
         let uniq: std::collections::BTreeSet<_> = adds.iter().collect();
         assert_eq!(uniq.len(), adds.len());
         assert!(adds.len() > 100);
-        assert_eq!(g.final_reads(), [ClientOp::ReadSet]);
+        assert_eq!(g.final_reads(), [read()]);
+        let r = read();
+        assert_eq!(((r.answer)(&r, Value::Null), r.call.f.as_str()), (Ok(json!([])), "read-set"));
     }
 }

@@ -79,6 +79,10 @@ impl<M: Model> Model for Keyed<M> {
         self.inner.is_read_only(&input.1)
     }
 
+    fn observes(&self, input: &Self::Input) -> bool {
+        self.inner.observes(&input.1)
+    }
+
     fn describe_op(&self, (k, input): &Self::Input, output: Option<&M::Output>) -> String {
         format!("key {}: {}", self.keys.get(*k), self.inner.describe_op(input, output))
     }

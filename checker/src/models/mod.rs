@@ -1,11 +1,14 @@
-//! Models: register, cas-register, kv, and the independent-keys wrapper.
+//! Models: register, cas-register, kv, fifo-queue, unordered-queue, and the
+//! independent-keys wrapper.
 
 mod keyed;
 mod kv;
+mod queue;
 mod register;
 
 pub use keyed::Keyed;
 pub use kv::{Kv, KvOp, KvRet};
+pub use queue::{Queue, QueueOp, QueueRet, QueueState};
 pub use register::{RegOp, RegRet, Register};
 
 use crate::model::Model;

@@ -148,7 +148,7 @@ impl FileDb {
             spec.env.iter().map(|(k, v)| Ok((k.clone(), render(v, &ctx).map_err(|e| bad(format!("client.env.{k}"), e))?))).collect::<Result<_, DbError>>()?;
         // `--client-env` last: it overrides the file's own
         env.extend(self.client_env.iter().cloned());
-        let c = Arc::new(ClientCommand { argv, dir, env });
+        let c = Arc::new(ClientCommand { argv, dir, env, fs: spec.fs.clone() });
         Ok(self.client.get_or_init(|| c).clone())
     }
 }
@@ -244,7 +244,7 @@ impl Db for FileDb {
             Ok(c) => Box::new(StdioClient::new(c, at.clone(), timeout)),
             // prepare() made it; were it to fail now, every op says why
             Err(e) => Box::new(StdioClient::new(
-                Arc::new(ClientCommand { argv: vec![format!("(client unavailable: {e})")], dir: PathBuf::from("/"), env: vec![] }),
+                Arc::new(ClientCommand { argv: vec![format!("(client unavailable: {e})")], dir: PathBuf::from("/"), env: vec![], fs: None }),
                 at.clone(),
                 timeout,
             )),

@@ -182,4 +182,8 @@ pub struct Client {
     /// Extra environment variables.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The operations (`f`s) it serves; absent: the protocol's standard
+    /// ones (registers, sets, logs, transactions).
+    #[serde(default)]
+    pub fs: Option<Vec<String>>,
 }

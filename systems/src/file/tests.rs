@@ -156,5 +156,5 @@ env = { A = "file", B = "file" }
     use crate::Db;
     let at = crate::Endpoint { node: "n1".into(), address: "127.0.0.1".into(), process: 0, nodes: "n1=127.0.0.1".into() };
     let c = db.client(&reqwest::Client::new(), &at, std::time::Duration::from_secs(5));
-    assert_eq!(c.read("r1").await, crate::Completion::Ok(serde_json::json!("file flag")));
+    assert_eq!(c.invoke(&crate::Call::new("read", "r1", None)).await, crate::Completion::Ok(serde_json::json!("file flag")));
 }

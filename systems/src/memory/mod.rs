@@ -12,6 +12,7 @@
 //! caught.
 
 mod faults;
+mod queue;
 
 use crate::txn::{self, Mop};
 use crate::{Completion, Ops};
@@ -82,6 +83,8 @@ struct Data {
     logs: HashMap<String, Vec<Value>>,
     /// The transactions' lists and registers.
     txns: txn::Store,
+    /// Queues, oldest value first.
+    queues: HashMap<String, std::collections::VecDeque<Value>>,
 }
 
 /// Node states and faults in force.
@@ -348,5 +351,13 @@ impl Ops for MemoryClient {
 
     fn runs_txns(&self) -> bool {
         true
+    }
+
+    fn serves_other(&self, f: &str) -> bool {
+        queue::FS.contains(&f)
+    }
+
+    async fn other(&self, call: &crate::Call) -> Completion {
+        self.queue(call).await
     }
 }

@@ -12,9 +12,9 @@
 pub mod protocol;
 pub mod reference;
 
-use crate::{Completion, Endpoint, Ops};
+use crate::{BoxFuture, Call, Client, Completion, Endpoint, KV_FS, TXN_FS};
 use protocol::{clip, parse_response, Request};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -32,6 +32,9 @@ pub struct ClientCommand {
     pub dir: PathBuf,
     /// Extra environment (beside the `FAULTLINE_*` variables).
     pub env: Vec<(String, String)>,
+    /// The `f`s it serves; `None`: the protocol's standard ones
+    /// ([`KV_FS`] and [`TXN_FS`]).
+    pub fs: Option<Vec<String>>,
 }
 
 impl ClientCommand {
@@ -224,35 +227,19 @@ impl StdioClient {
     }
 }
 
-impl Ops for StdioClient {
-    async fn read(&self, key: &str) -> Completion {
-        self.call("read", key, None).await
+impl StdioClient {
+    /// Sends a call; a read-set or read-log answered `null` is an empty list.
+    async fn perform(&self, c: &Call) -> Completion {
+        let done = self.call(&c.f, &c.key, c.value.clone()).await;
+        match c.f.as_str() {
+            "read-set" | "read-log" => crate::ops::list_or_empty(done),
+            _ => done,
+        }
     }
-    async fn write(&self, key: &str, value: &Value) -> Completion {
-        self.call("write", key, Some(value.clone())).await
-    }
-    async fn cas(&self, key: &str, old: &Value, new: &Value) -> Completion {
-        self.call("cas", key, Some(json!([old, new]))).await
-    }
-    async fn add(&self, set: &str, element: &Value) -> Completion {
-        self.call("add", set, Some(element.clone())).await
-    }
-    async fn read_set(&self, set: &str) -> Completion {
-        crate::ops::list_or_empty(self.call("read-set", set, None).await)
-    }
-    async fn append(&self, log: &str, value: &Value) -> Completion {
-        self.call("append", log, Some(value.clone())).await
-    }
-    async fn read_log(&self, log: &str) -> Completion {
-        crate::ops::list_or_empty(self.call("read-log", log, None).await)
-    }
-    async fn txn(&self, mops: &[crate::txn::Mop]) -> Completion {
-        self.call(crate::txn::kind(mops).f(), "txn", Some(crate::txn::asked(mops))).await
-    }
-    fn runs_txns(&self) -> bool {
-        true
-    }
-    async fn preflight(&self) -> Result<(), String> {
+
+    /// Starts the program and asks one read: `Err` when it cannot start,
+    /// dies, writes garbage or never answers; then it stops.
+    async fn check_program(&self) -> Result<(), String> {
         // any completion the program writes shows it works; then it stops
         let r = self.exchange("read", "faultline-preflight", None).await;
         let _ = self.close(Duration::from_secs(1)).await;
@@ -263,6 +250,21 @@ impl Ops for StdioClient {
             }
             Err(Broken::NotSent(e) | Broken::Lost(e)) => Err(e),
         }
+    }
+}
+
+impl Client for StdioClient {
+    fn serves(&self, f: &str) -> bool {
+        match &self.command.fs {
+            Some(fs) => fs.iter().any(|x| x == f),
+            None => KV_FS.contains(&f) || TXN_FS.contains(&f),
+        }
+    }
+    fn invoke<'a>(&'a self, call: &'a Call) -> BoxFuture<'a, Completion> {
+        Box::pin(self.perform(call))
+    }
+    fn preflight(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(self.check_program())
     }
 }
 

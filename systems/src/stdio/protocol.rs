@@ -20,6 +20,9 @@ pub const FS: &[(&str, &str)] = &[
     ("read-log", "the whole log, a list in order"),
     ("txn", "the micro-ops completed, each read with its list"),
     ("rw-txn", "the micro-ops completed, each read with its value or null"),
+    ("enqueue", "ignored"),
+    ("dequeue", "the value taken, or null when the queue is empty"),
+    ("drain", "every value left, a list in queue order"),
 ];
 
 /// One request to a client.
@@ -27,7 +30,8 @@ pub const FS: &[(&str, &str)] = &[
 pub struct Request {
     /// Increasing within one client program; echoed in the completion.
     pub id: u64,
-    /// The operation (`read`, `write`, `cas`, `add`, `read-set`, `append`, `read-log`, `txn`, `rw-txn`).
+    /// The operation (`read`, `write`, `cas`, `add`, `read-set`, `append`, `read-log`, `txn`, `rw-txn`,
+    /// `enqueue`, `dequeue`, `drain`, or a workload's own).
     pub f: String,
     /// The register, set or log it is about (`r3`, `set`, `log0`; `txn`
     /// for a transaction, whose micro-ops name their keys).

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, Write};
 
-/// Registers, sets and logs, by key.
+/// Registers, sets, logs and queues, by key.
 #[derive(Debug, Default)]
 pub struct Store {
     registers: HashMap<String, Value>,
@@ -16,6 +16,7 @@ pub struct Store {
     set_values: HashMap<String, Vec<Value>>,
     logs: HashMap<String, Vec<Value>>,
     txns: crate::txn::Store,
+    queues: HashMap<String, std::collections::VecDeque<Value>>,
 }
 
 impl Store {
@@ -52,6 +53,19 @@ impl Store {
                 Ok(mops) => (Outcome::Ok, self.txns.apply(&mops), None),
                 Err(e) => (Outcome::Fail, Value::Null, Some(json!(e.to_string()))),
             },
+            "enqueue" => {
+                self.queues.entry(r.key).or_default().push_back(arg);
+                (Outcome::Ok, Value::Null, None)
+            }
+            "dequeue" => {
+                let q = self.queues.entry(r.key).or_default();
+                let v = q.pop_front().unwrap_or(Value::Null);
+                if arg.get("ack") == Some(&json!(false)) && !v.is_null() {
+                    q.push_front(v.clone()); // not acknowledged: delivered again
+                }
+                (Outcome::Ok, v, None)
+            }
+            "drain" => (Outcome::Ok, Value::Array(self.queues.entry(r.key).or_default().drain(..).collect()), None),
             other => (Outcome::Fail, Value::Null, Some(json!(format!("unknown f {other:?}")))),
         };
         Response { id: r.id, outcome, value, error }
@@ -123,6 +137,12 @@ mod tests {
             r#"{"id":10,"f":"read-log","key":"l"}"#,
             r#"{"id":11,"f":"txn","key":"txn","value":[["append",1,5],["r",1,null]]}"#,
             r#"{"id":12,"f":"rw-txn","key":"txn","value":[["w",1,5],["r",1,null]]}"#,
+            r#"{"id":13,"f":"enqueue","key":"q","value":1}"#,
+            r#"{"id":14,"f":"enqueue","key":"q","value":2}"#,
+            r#"{"id":15,"f":"dequeue","key":"q","value":{"ack":false}}"#,
+            r#"{"id":16,"f":"dequeue","key":"q"}"#,
+            r#"{"id":17,"f":"drain","key":"q"}"#,
+            r#"{"id":18,"f":"dequeue","key":"q"}"#,
         ]
         .join("\n");
         let mut out = Vec::new();
@@ -136,6 +156,8 @@ mod tests {
         assert_eq!(values[9], (10, Outcome::Ok, json!([2])));
         assert_eq!(values[10], (11, Outcome::Ok, json!([["append", 1, 5], ["r", 1, [5]]])));
         assert_eq!(values[11], (12, Outcome::Ok, json!([["w", 1, 5], ["r", 1, 5]])));
+        let queue: Vec<Value> = values[14..].iter().map(|v| v.2.clone()).collect();
+        assert_eq!(queue, [json!(1), json!(1), json!([2]), Value::Null], "an unacknowledged value comes again");
         assert!(serve("garbage\n".as_bytes(), Vec::new()).unwrap_err().to_string().contains("not a request"));
     }
 }

@@ -2,11 +2,13 @@
 //! misbehave in each way the rules cover.
 
 use super::*;
+use serde_json::json;
 use std::time::Instant;
 
 /// A client running `script` under `sh -c`, on node n1, process 7.
 fn sh(script: &str, timeout_ms: u64) -> StdioClient {
-    let cmd = ClientCommand { argv: vec!["sh".into(), "-c".into(), script.into()], dir: std::env::temp_dir(), env: vec![("EXTRA".into(), "x".into())] };
+    let cmd =
+        ClientCommand { argv: vec!["sh".into(), "-c".into(), script.into()], dir: std::env::temp_dir(), env: vec![("EXTRA".into(), "x".into())], fs: None };
     let at = Endpoint { node: "n1".into(), address: "10.0.0.1".into(), process: 7, nodes: "n1=10.0.0.1".into() };
     StdioClient::new(Arc::new(cmd), at, Duration::from_millis(timeout_ms))
 }
@@ -27,7 +29,7 @@ fn a_client_is_told_where_it_points_and_its_answer_is_the_completion() {
 
 #[test]
 fn a_program_that_cannot_start_fails_the_op_naming_the_command() {
-    let cmd = ClientCommand { argv: vec!["/nonexistent/client".into()], dir: std::env::temp_dir(), env: vec![] };
+    let cmd = ClientCommand { argv: vec!["/nonexistent/client".into()], dir: std::env::temp_dir(), env: vec![], fs: None };
     let at = Endpoint { node: "n1".into(), address: "a".into(), process: 0, nodes: String::new() };
     let c = StdioClient::new(Arc::new(cmd), at, Duration::from_secs(1));
     match rt().block_on(c.call("read", "r1", None)) {
@@ -98,12 +100,12 @@ fn close_waits_for_the_program_and_names_one_that_stays() {
 #[test]
 fn preflight_tells_a_broken_program_from_a_working_one() {
     let rt = rt();
-    assert_eq!(rt.block_on(Ops::preflight(&sh(&ANSWER_ONCE.replace("VALUE", "v"), 5000))), Ok(()));
+    assert_eq!(rt.block_on(Client::preflight(&sh(&ANSWER_ONCE.replace("VALUE", "v"), 5000))), Ok(()));
     // a `fail` from the program is an answer: the program works
     let refuses = r#"read l; id=$(printf %s "$l" | sed 's/.*"id":\([0-9]*\).*/\1/'); printf '{"id":%s,"type":"fail","error":"no primary"}\n' "$id""#;
-    assert_eq!(rt.block_on(Ops::preflight(&sh(refuses, 5000))), Ok(()));
-    let silent = rt.block_on(Ops::preflight(&sh("sleep 30", 300))).unwrap_err();
+    assert_eq!(rt.block_on(Client::preflight(&sh(refuses, 5000))), Ok(()));
+    let silent = rt.block_on(Client::preflight(&sh("sleep 30", 300))).unwrap_err();
     assert!(silent.contains("did not answer a read within 0.3 s") && silent.contains("sleep 30"), "{silent}");
-    let crashes = rt.block_on(Ops::preflight(&sh("echo 'ImportError: no module named redis' >&2; exit 1", 5000))).unwrap_err();
+    let crashes = rt.block_on(Client::preflight(&sh("echo 'ImportError: no module named redis' >&2; exit 1", 5000))).unwrap_err();
     assert!(crashes.contains("ImportError"), "{crashes}");
 }

@@ -160,19 +160,24 @@ pub fn check_queue(h: &History) -> Result<QueueResult, HistoryError> {
 
 /// One producer's values that one consumer got in the opposite order of
 /// their enqueues. A value is exempt when it may have been delivered
-/// elsewhere first and come back: delivered unacknowledged, or a dequeue
-/// of unknown outcome began before this consumer got it.
+/// elsewhere first and come back: delivered unacknowledged, delivered
+/// before (a duplicate, reported as one), or a dequeue of unknown outcome
+/// began before this consumer got it.
 fn reorders(deliveries: &[Delivery], enqueues: &BTreeMap<String, Enqueue>, unacked: &BTreeMap<&str, usize>, unknown: &[usize]) -> Vec<Reorder> {
     let mut by_consumer: BTreeMap<u64, Vec<&Delivery>> = BTreeMap::new();
+    let mut first: BTreeMap<&str, usize> = BTreeMap::new();
     for d in deliveries {
         by_consumer.entry(d.consumer).or_default().push(d);
+        let at = first.entry(&d.value).or_insert(d.at);
+        *at = (*at).min(d.at);
     }
     let mut found = Vec::new();
     for seq in by_consumer.values_mut() {
         seq.sort_by_key(|d| d.at); // stable: a drain keeps its order
         for (i, later) in seq.iter().enumerate() {
             let Some(a) = enqueues.get(&later.value) else { continue };
-            if unacked.contains_key(later.value.as_str()) || unknown.iter().any(|u| *u < later.at) {
+            let again = first.get(later.value.as_str()).is_some_and(|f| *f < later.at);
+            if again || unacked.contains_key(later.value.as_str()) || unknown.iter().any(|u| *u < later.at) {
                 continue;
             }
             let earlier = seq[..i].iter().filter_map(|d| Some((d, enqueues.get(&d.value)?)));

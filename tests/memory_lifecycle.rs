@@ -68,7 +68,8 @@ fn memory_lost_acknowledged_writes_are_caught_by_the_set_checker() {
     let (code, r, dir) =
         run("lost", &["--workload", "set", "--bug", "lost-write", "--bug", "stale-read", "--fault-plan", "PLAN", "--rate", "200", "--op-timeout", "0.5"]);
     assert_eq!(code, 1, "{}", r.summary);
-    let set = r.checks.set.as_ref().unwrap();
+    let set: checker::sets::SetResult = r.checks.outcome("set").unwrap().unwrap();
+    let set = &set;
     assert_eq!(set.valid, Verdict::Invalid, "{set:?}");
     assert!(!set.lost.is_empty(), "acknowledged adds lost: {set:?}");
     // `check` on the history alone agrees: its header names the workload
@@ -88,7 +89,7 @@ fn memory_queue_values_lost_and_delivered_twice_are_caught_by_the_queue_checker(
     let (code, r, dir) =
         run("queue", &["--workload", "queue", "--bug", "lost-write", "--bug", "stale-read", "--fault-plan", "PLAN", "--rate", "200", "--op-timeout", "0.5"]);
     assert_eq!(code, 1, "{}", r.summary);
-    let q: checker::queue::QueueResult = r.checks.own["queue"].outcome().unwrap();
+    let q: checker::queue::QueueResult = r.checks.outcome("queue").unwrap().unwrap();
     assert_eq!(q.valid, Verdict::Invalid, "{q:?}");
     assert!(!q.lost.is_empty() && !q.duplicated.is_empty() && q.drained, "{q:?}");
     let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
@@ -111,7 +112,8 @@ fn memory_stale_reads_are_caught_by_the_linearizability_checker() {
         }
     };
     assert_eq!(code, 1, "exit codes {outcomes:?}: {}", r.summary);
-    let lin = r.checks.linearizable.as_ref().unwrap();
+    let lin: checker::Linearizability = r.checks.outcome("linearizable").unwrap().unwrap();
+    let lin = &lin;
     assert_eq!(lin.valid, Verdict::Invalid, "{lin:?}");
     assert!(lin.counterexample.as_ref().is_some_and(|cx| cx.unplaceable.op.contains("read")), "{lin:?}");
 }
@@ -157,7 +159,8 @@ fn memory_lost_acknowledged_appends_are_isolation_anomalies_for_the_txn_checker(
         }
     };
     assert_eq!(code, 1, "exit codes {outcomes:?}: {}", r.summary);
-    let txn = r.checks.txn.as_ref().unwrap();
+    let txn: checker::txn::TxnResult = r.checks.outcome("txn").unwrap().unwrap();
+    let txn = &txn;
     assert_eq!(txn.valid, Verdict::Invalid, "{txn:?}");
     assert!(txn.not.iter().any(|m| m == "serializable"), "{:?}", txn.not);
     let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
@@ -218,6 +221,6 @@ fn memory_run_whose_tester_was_killed_mid_window_is_unknown_not_invalid() {
     let r: RunResults = results::read(&dir.join("results.json")).unwrap();
     assert_eq!(r.valid, Verdict::Unknown, "{}", r.summary);
     assert!(r.checks.unknown.get("recovery").is_some_and(|w| w.contains("tester stopped")), "{:?}", r.checks.unknown);
-    assert_eq!(r.checks.set.as_ref().map(|s| s.valid), Some(Verdict::Valid), "what was recorded is still checked");
+    assert_eq!(r.checks.named.get("set").map(|s| s.valid), Some(Verdict::Valid), "what was recorded is still checked");
     assert!(dir.join("report.html").is_file());
 }

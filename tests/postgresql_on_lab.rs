@@ -68,7 +68,7 @@ fn run_workload(dir: &Path, nodes: &Path, workload: &str, level: &str, consisten
     let r: results::RunResults =
         results::read(&run_dir.join("results.json")).unwrap_or_else(|e| panic!("{level}: {e}\n{}", String::from_utf8_lossy(&o.stderr)));
     assert!(r.facts.infrastructure_error.is_none() && r.facts.refused.is_none(), "{level}: {}", r.summary);
-    let txn = r.checks.txn.clone().unwrap_or_else(|| panic!("{level}: no transactional check: {}", r.summary));
+    let txn: checker::txn::TxnResult = r.checks.outcome("txn").unwrap_or_else(|| panic!("{level}: no transactional check: {}", r.summary)).unwrap();
     assert!(r.stats.as_ref().is_some_and(|s| s.ok > 500), "{level}: too little work to judge: {:?}", r.stats);
     (o.status.code().unwrap_or(-1), txn)
 }

@@ -47,14 +47,14 @@ fn nothing_left(pattern: &str) {
 
 /// The systems share the lab: one test runs them in turn.
 #[test]
-fn redis_zookeeper_and_etcd_from_their_system_files_reach_verdicts() {
+fn redis_rabbitmq_zookeeper_and_etcd_from_their_system_files_reach_verdicts() {
     // Redis + Sentinel, set workload, partitions (some isolate the primary):
     // Redis documents that acknowledged writes can be lost; the verdict is
     // whatever the set checker finds, and the run must have done real work
     let (code, r, dir) = run("redis-sentinel", &["--workload", "set", "--nemesis", "partition"]);
     assert!(code == 0 || code == 1, "exit {code}: {}", r.summary);
     assert!(r.facts.infrastructure_error.is_none(), "{:?}", r.facts.infrastructure_error);
-    let set = r.checks.set.as_ref().expect("the set checker ran");
+    let set: checker::sets::SetResult = r.checks.outcome("set").expect("the set checker ran").unwrap();
     assert!(set.acknowledged > 50 && set.final_read.is_some(), "{set:?}");
     // invalid only with a finding to show for it
     let found = !(set.lost.is_empty() && set.unexpected.is_empty() && set.duplicated.is_empty() && set.stale.is_empty() && set.disagree.is_empty());
@@ -77,17 +77,28 @@ fn redis_zookeeper_and_etcd_from_their_system_files_reach_verdicts() {
     .unwrap();
     let (code, r, _) = run("redis-sentinel", &["--workload", "queue", "--fault-plan", plan.to_str().unwrap()]);
     assert!(code == 0 || code == 1, "exit {code}: {}", r.summary);
-    let q: checker::queue::QueueResult = r.checks.own.get("queue").expect("the queue checker ran").outcome().unwrap();
+    let q: checker::queue::QueueResult = r.checks.outcome("queue").expect("the queue checker ran").unwrap();
     assert!(q.acknowledged > 50 && q.delivered > 50 && q.drained, "{q:?}");
     let found = !(q.lost.is_empty() && q.duplicated.is_empty() && q.unexpected.is_empty() && q.reordered.is_empty());
     assert!(q.valid.is_valid() != found, "invalid only with a finding: {q:?}");
     nothing_left("^redis-");
 
+    // the queue workload on RabbitMQ's quorum queues, partitions, kills and
+    // pauses: RabbitMQ documents that a confirmed message survives a
+    // minority's failure and that an unacknowledged one is delivered again
+    let (code, r, _) = run("rabbitmq", &["--workload", "queue", "--nemesis", "partition,kill,pause"]);
+    assert!(code == 0 || code == 1, "exit {code}: {}", r.summary);
+    let q: checker::queue::QueueResult = r.checks.outcome("queue").expect("the queue checker ran").unwrap();
+    assert!(q.acknowledged > 50 && q.delivered > 50 && q.redelivered > 0 && q.drained, "{q:?}");
+    let found = !(q.lost.is_empty() && q.duplicated.is_empty() && q.unexpected.is_empty() && q.reordered.is_empty());
+    assert!(q.valid.is_valid() != found, "invalid only with a finding: {q:?}");
+    nothing_left("^/usr/lib/erlang/");
+
     // ZooKeeper with sync before each read, register workload
     let (code, r, _) = run("zookeeper", &["--workload", "register", "--nemesis", "partition", "--client-env", "FAULTLINE_ZK_SYNC=1"]);
     assert!(code == 0 || code == 1, "exit {code}: {}", r.summary);
     assert!(r.stats.as_ref().is_some_and(|s| s.ok > 50), "{:?}", r.stats);
-    assert!(r.checks.linearizable.is_some(), "{}", r.summary);
+    assert!(r.checks.named.contains_key("linearizable"), "{}", r.summary);
     nothing_left("QuorumPeerMain");
 
     // etcd through its system file, kept outside the repository as a

@@ -134,13 +134,16 @@ pub fn check_append(h: &History, slow_s: f64) -> Result<AppendResult, HistoryErr
     Ok(r)
 }
 
-/// The longest listed slow append invoked outside every fault window
-/// (seconds; 0 when none): what an append-latency SLO judges, since an
-/// append may rightly wait while a fault lasts.
+/// The longest listed slow append whose whole span (invocation to
+/// completion) lies outside every fault window (seconds; 0 when none):
+/// what an append-latency SLO judges, since an append may rightly wait
+/// while a fault lasts, and one invoked an instant before a fault begins
+/// waits as long as one invoked during it.
 pub fn slowest_outside(r: &AppendResult, h: &History, windows: &[crate::recovery::Window]) -> f64 {
-    let inside = |t: f64| windows.iter().any(|w| t >= w.start_s && w.healed_at_s.is_none_or(|e| t <= e));
+    let overlaps = |from: f64, to: f64| windows.iter().any(|w| to >= w.start_s && w.healed_at_s.is_none_or(|e| from <= e));
     let time_of = |index: u64| h.ops.iter().find(|o| o.index == index).map(|o| o.time as f64 / 1e9);
-    r.slow_appends.iter().filter(|(_, _, _, i)| time_of(*i).is_some_and(|t| !inside(t))).map(|(_, _, s, _)| *s).fold(0.0, f64::max)
+    let outside = |&&(_, _, secs, i): &&(String, String, f64, u64)| time_of(i).is_some_and(|t| !overlaps(t, t + secs));
+    r.slow_appends.iter().filter(outside).map(|(_, _, s, _)| *s).fold(0.0, f64::max)
 }
 
 #[cfg(test)]
@@ -148,6 +151,20 @@ mod tests {
     use super::*;
 
     use crate::synth::compact as h;
+
+    #[test]
+    fn only_appends_clear_of_every_fault_window_count_against_the_latency_slo() {
+        // op i at i seconds; one window from 2 s to 5 s
+        let hist = h(&"0 invoke read\n0 ok read\n".repeat(5));
+        let w = crate::recovery::Window { fault: "partition".into(), start_s: 2.0, healed_at_s: Some(5.0) };
+        let slow = |i: u64, secs: f64| ("l0".to_string(), i.to_string(), secs, i);
+        // invoked before the window, done after it: it waited the fault out
+        let r = AppendResult { slow_appends: vec![slow(1, 4.5), slow(3, 2.5)], ..Default::default() };
+        assert_eq!(slowest_outside(&r, &hist, std::slice::from_ref(&w)), 0.0);
+        // invoked after the heal: a stall of the system's own
+        let r = AppendResult { slow_appends: vec![slow(1, 4.5), slow(6, 2.0)], ..Default::default() };
+        assert_eq!(slowest_outside(&r, &hist, &[w]), 2.0);
+    }
 
     #[test]
     fn a_clean_log_is_valid_and_slow_appends_are_listed() {

@@ -1,6 +1,6 @@
 //! What a part outside the generic crates adds to a run's records by
-//! name: a system's own checks (a log system's stall after each seal) and the
-//! facts it reads of a run. Each is the owner's own type, written with
+//! name: a workload's checks, a system's own (a log system's stall after
+//! each seal) and the facts a system reads of a run. Each is the owner's own type, written with
 //! serde and read back into that type by the owner alone; generic readers
 //! see a check's verdict and nothing else.
 
@@ -9,12 +9,15 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// A check of a system's own, by name in `results.json`'s checks: its
-/// verdict, and the rest of its outcome as its owner wrote it.
+/// A check by name in `results.json`'s checks (a workload's or a
+/// system's): its verdict, and the rest of its outcome as its owner wrote it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OwnCheck {
     /// Whether it held.
     pub valid: Verdict,
+    /// Why the verdict is unknown (or invalid), when the owner says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// The rest of the outcome, as its owner's type serialized it.
     #[serde(flatten)]
     pub detail: Map<String, Value>,

@@ -1,12 +1,10 @@
 //! `results.json`: every check's typed result and the run's verdict.
 
 use crate::records::RunFacts;
-use checker::logs::AppendResult;
 use checker::recovery::RecoveryResult;
-use checker::sets::SetResult;
 use checker::slo::Slos;
-use checker::txn::TxnResult;
-use checker::{Linearizability, Verdict};
+use checker::Verdict;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -49,18 +47,6 @@ pub struct AppendLatency {
 /// Every check of a run; a check that did not run is `None`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Checks {
-    /// Linearizability (the register workload).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub linearizable: Option<Linearizability>,
-    /// The set workload's check.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub set: Option<SetResult>,
-    /// The append workload's check.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub append: Option<AppendResult>,
-    /// The transactional check (the list-append workload).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub txn: Option<TxnResult>,
     /// Recovery after every fault window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery: Option<RecoveryResult>,
@@ -80,52 +66,60 @@ pub struct Checks {
     /// with the reason: each counts as `unknown`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown: BTreeMap<String, String>,
-    /// The system's own checks (a log system's `reconfiguration`: the appends'
-    /// stall after each log seal), by name beside the others.
+    /// The workload's checks (`linearizable`, `set`, `append`, `txn`,
+    /// `queue`) and the system's own (a log system's `reconfiguration`), by
+    /// name beside the others, each in its owner's own type.
     #[serde(flatten)]
-    pub own: BTreeMap<String, crate::OwnCheck>,
+    pub named: BTreeMap<String, crate::OwnCheck>,
 }
 
 impl Checks {
-    /// Every check's verdict, by name.
+    /// Every check's verdict, by name: the named ones, then recovery and the SLOs.
     pub fn verdicts(&self) -> Vec<(&str, Verdict)> {
-        let mut v = Vec::new();
+        let mut v: Vec<(&str, Verdict)> = self.named.iter().map(|(name, c)| (name.as_str(), c.valid)).collect();
         let mut add = |name: &'static str, x: Option<Verdict>| {
             if let Some(x) = x {
                 v.push((name, x));
             }
         };
-        add("linearizable", self.linearizable.as_ref().map(|c| c.valid));
-        add("set", self.set.as_ref().map(|c| c.valid));
-        add("append", self.append.as_ref().map(|c| c.valid));
-        add("txn", self.txn.as_ref().map(|c| c.valid));
         add("recovery", self.recovery.as_ref().map(|c| c.valid));
         add("availability", self.availability.as_ref().map(|c| c.valid));
         add("startup", self.startup.as_ref().map(|c| c.valid));
         add("append_latency", self.append_latency.as_ref().map(|c| c.valid));
-        v.extend(self.own.iter().map(|(name, c)| (name.as_str(), c.valid)));
         v
     }
-}
 
-impl Checks {
     /// Why each undecided check is unknown, by name (the checker's own
     /// reason, such as "tested nothing", and the checks that could not run).
     pub fn unknown_reasons(&self) -> Vec<(String, String)> {
-        let own = [
-            ("linearizable", self.linearizable.as_ref().filter(|c| c.valid == Verdict::Unknown).and_then(|c| c.reason.clone())),
-            ("set", self.set.as_ref().filter(|c| c.valid == Verdict::Unknown).and_then(|c| c.reason.clone())),
-            ("append", self.append.as_ref().filter(|c| c.valid == Verdict::Unknown).and_then(|c| c.reason.clone())),
-            ("txn", self.txn.as_ref().filter(|c| c.valid == Verdict::Unknown).map(|c| c.reason.clone())),
-        ];
-        let own = own.into_iter().filter_map(|(n, r)| r.map(|r| (n.to_string(), r)));
-        own.chain(self.unknown.iter().map(|(n, r)| (n.clone(), r.clone()))).collect()
+        let named = self.named.iter().filter(|(_, c)| c.valid == Verdict::Unknown);
+        let named = named.filter_map(|(n, c)| Some((n.clone(), c.reason.clone()?)));
+        named.chain(self.unknown.iter().map(|(n, r)| (n.clone(), r.clone()))).collect()
     }
 
     /// Every verdict merged, each check that could not decide counting as
     /// unknown.
     pub fn merged(&self) -> Verdict {
         Verdict::merge(self.verdicts().into_iter().map(|(_, v)| v).chain(self.unknown.keys().map(|_| Verdict::Unknown)))
+    }
+
+    /// Records a check's typed outcome under its name; an outcome that
+    /// cannot be recorded makes the check unknown, with the reason.
+    pub fn record<T: Serialize>(&mut self, name: &str, outcome: &T) {
+        match crate::OwnCheck::of(outcome) {
+            Ok(c) => {
+                self.named.insert(name.to_string(), c);
+            }
+            Err(e) => {
+                self.unknown.insert(name.to_string(), format!("its outcome could not be recorded: {e}"));
+            }
+        }
+    }
+
+    /// The typed outcome of the check of that name, if it ran; `Err` when
+    /// it is not of that type.
+    pub fn outcome<T: DeserializeOwned>(&self, name: &str) -> Option<Result<T, serde_json::Error>> {
+        self.named.get(name).map(crate::OwnCheck::outcome)
     }
 }
 
@@ -178,14 +172,17 @@ mod tests {
     #[test]
     fn results_round_trip_and_verdicts_merge_as_jepsen() {
         let mut r = RunResults { version: RESULTS_VERSION, ..RunResults::default() };
-        r.checks.set = Some(SetResult { valid: Verdict::Invalid, ..SetResult::default() });
+        let set = checker::sets::SetResult { valid: Verdict::Invalid, reason: Some("lost".into()), ..Default::default() };
+        r.checks.record("set", &set);
         r.checks.unknown.insert("append".into(), "checker crashed".into());
         let back: RunResults = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
-        assert_eq!(back.checks.set.unwrap().valid, Verdict::Invalid);
+        let set_back: checker::sets::SetResult = back.checks.outcome("set").unwrap().unwrap();
+        assert_eq!((set_back.valid, set_back.reason), (Verdict::Invalid, Some("lost".into())));
         assert_eq!(back.checks.unknown["append"], "checker crashed");
+        assert!(back.checks.outcome::<checker::sets::SetResult>("txn").is_none());
         // a system's own check sits beside the others, and counts
-        r.checks.set = None;
-        r.checks.own.insert("stall".into(), crate::OwnCheck { valid: Verdict::Invalid, detail: serde_json::Map::new() });
+        r.checks.named.clear();
+        r.checks.named.insert("stall".into(), crate::OwnCheck { valid: Verdict::Invalid, reason: None, detail: serde_json::Map::new() });
         let text = serde_json::to_string(&r).unwrap();
         assert!(text.contains(r#""checks":{"unknown":{"append":"checker crashed"},"stall":{"valid":"invalid"}}"#), "{text}");
         let back: RunResults = serde_json::from_str(&text).unwrap();

@@ -81,9 +81,11 @@ pub fn failures(r: &RunResults) -> BTreeSet<String> {
         if v != Verdict::Invalid {
             continue;
         }
-        match (name, &r.checks.recovery, &r.checks.txn) {
-            ("recovery", Some(rec), _) => out.extend(rec.recoveries.iter().filter(|x| !x.pass).map(|x| format!("recovery:{}", x.service))),
-            ("txn", _, Some(t)) => {
+        let txn = || r.checks.outcome::<checker::txn::TxnResult>("txn").and_then(Result::ok);
+        match (name, &r.checks.recovery) {
+            ("recovery", Some(rec)) => out.extend(rec.recoveries.iter().filter(|x| !x.pass).map(|x| format!("recovery:{}", x.service))),
+            ("txn", _) if txn().is_some() => {
+                let Some(t) = txn() else { continue };
                 let model = checker::txn::Consistency::parse(&t.consistency);
                 out.extend(t.anomalies.keys().filter(|a| model.is_some_and(|m| m.forbids(a))).map(|a| format!("txn:{a}")));
             }

@@ -117,8 +117,9 @@ fn run_checks(cfg: &RunConfig, facts: &RunFacts, h: &History, completed: bool) -
             let got = availability_outside(h, &rec.windows);
             c.availability = Some(Availability { valid: Verdict::of(got.is_some_and(|a| a >= min)), min, outside_windows: got });
         }
-        if let (Some(limit), Some(a)) = (slos.append, &c.append) {
-            let worst = checker::logs::slowest_outside(a, h, &rec.windows);
+        let append = || c.outcome::<checker::logs::AppendResult>("append").and_then(Result::ok);
+        if let (Some(limit), Some(a)) = (slos.append, append()) {
+            let worst = checker::logs::slowest_outside(&a, h, &rec.windows);
             c.append_latency = Some(AppendLatency { valid: Verdict::of(worst <= limit), slo_s: limit, worst_s: worst });
         }
         c.recovery = Some(rec);
@@ -133,7 +134,7 @@ fn run_checks(cfg: &RunConfig, facts: &RunFacts, h: &History, completed: bool) -
             let view = systems::RunView { history: h, facts, slos: &slos, log_of_key: &workloads::log_of_key };
             let name = format!("{} checks", db.name());
             let found = guarded(&name, &mut unknown, || own.checks(&view).map_err(|e| e.in_file(Path::new("history.jsonl"))));
-            c.own.extend(found.into_iter().flatten());
+            c.named.extend(found.into_iter().flatten());
         }
     }
     c.slos = Some(slos);

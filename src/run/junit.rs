@@ -34,12 +34,11 @@ pub fn run_junit(test: &TestRecord, r: &RunResults) -> String {
         add(&mut cases, suite, "infrastructure", Some(e.clone()));
     }
     let c = &r.checks;
-    let reason = c.linearizable.as_ref().and_then(|l| l.reason.clone());
     for (name, v) in c.verdicts() {
         if name == "recovery" {
             continue;
         }
-        let why = if name == "linearizable" { reason.clone() } else { None };
+        let why = c.named.get(name).and_then(|n| n.reason.clone());
         add(&mut cases, suite, name, (v != Verdict::Valid).then(|| why.unwrap_or_else(|| format!("{name} check: {}", v.as_str()))));
     }
     for (name, why) in &c.unknown {

@@ -109,6 +109,20 @@ pub fn names() -> Vec<&'static str> {
     WORKLOADS.iter().map(|w| w.name()).collect()
 }
 
+/// The findings of the check `name` from its typed outcome (`show`): none
+/// when it did not run, an error paragraph when its outcome is not of that type.
+pub(crate) fn with_outcome<T: serde::de::DeserializeOwned>(checks: &Checks, name: &str, show: impl FnOnce(&T) -> String) -> String {
+    match checks.outcome::<T>(name) {
+        None => String::new(),
+        Some(Ok(outcome)) => show(&outcome),
+        Some(Err(e)) => reports::template::render(
+            "outcome-error.html",
+            include_str!("../templates/outcome-error.html"),
+            serde_json::json!({"name": name, "error": e.to_string()}),
+        ),
+    }
+}
+
 /// The op's history row for a finding (`#index p3 ok add 7 n1`).
 pub(crate) fn op_row(h: &History, id: u64) -> String {
     h.ops
@@ -149,7 +163,9 @@ mod tests {
         };
         let log = LogResult { log: "l0".into(), lost: vec![("3".into(), 0)], divergent: vec![0], ..Default::default() };
         let append = AppendResult { logs: vec![log], slow_appends: vec![("l0".into(), "4".into(), 1.5, 0)], ..Default::default() };
-        let checks = Checks { set: Some(set), append: Some(append), ..Default::default() };
+        let mut checks = Checks::default();
+        checks.record("set", &set);
+        checks.record("append", &append);
         let set_html = by_name("set").unwrap().findings(&checks, &h);
         assert!(set_html.contains("<td>5</td><td>#3 on n1, #5 on n2</td><td>#7 on n3</td>"), "{set_html}");
         assert!(set_html.contains("<td>#0, #1 (ok)</td><td>#5 on n2</td><td>#7 on n3</td>"), "{set_html}");

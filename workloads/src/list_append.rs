@@ -107,11 +107,11 @@ impl Workload for ListAppend {
         Txns::boxed(Kind::ListAppend, seed)
     }
     fn check(&self, h: &History, ctx: &CheckContext, checks: &mut Checks) -> Result<(), HistoryError> {
-        checks.txn = Some(check_list_append(h, ctx.consistency)?);
+        checks.record("txn", &check_list_append(h, ctx.consistency)?);
         Ok(())
     }
     fn findings(&self, checks: &Checks, _h: &History) -> String {
-        checks.txn.as_ref().map(findings).unwrap_or_default()
+        crate::with_outcome(checks, "txn", findings)
     }
 }
 

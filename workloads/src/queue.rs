@@ -8,7 +8,7 @@
 use crate::{op_row, CheckContext, Generator, Op, Workload};
 use checker::queue::{check_queue, QueueResult, NO_ACK};
 use history::{History, HistoryError, Rng};
-use results::{Checks, OwnCheck};
+use results::Checks;
 use serde_json::{json, Value};
 use systems::Call;
 
@@ -74,23 +74,11 @@ impl Workload for Queue {
         Box::new(Messages { rng: Rng::new(seed), next: 0 })
     }
     fn check(&self, h: &History, _ctx: &CheckContext, checks: &mut Checks) -> Result<(), HistoryError> {
-        let r = check_queue(h)?;
-        match OwnCheck::of(&r) {
-            Ok(c) => {
-                checks.own.insert(CHECK.into(), c);
-            }
-            Err(e) => {
-                checks.unknown.insert(CHECK.into(), format!("its outcome could not be recorded: {e}"));
-            }
-        }
+        checks.record(CHECK, &check_queue(h)?);
         Ok(())
     }
     fn findings(&self, checks: &Checks, h: &History) -> String {
-        match checks.own.get(CHECK).map(OwnCheck::outcome::<QueueResult>) {
-            Some(Ok(r)) => findings(&r, h),
-            Some(Err(e)) => reports::template::render("queue.html", "", json!({"error": e.to_string()})),
-            None => String::new(),
-        }
+        crate::with_outcome(checks, CHECK, |r: &QueueResult| findings(r, h))
     }
 }
 

@@ -91,11 +91,11 @@ impl Workload for Register {
         o.independent = true;
         o.semantics = Semantics::FAULTLINE;
         o.budget = Budget { deadline: Some(Instant::now() + Duration::from_secs(120)), max_bytes: 4 << 30, per_part: Some(Duration::from_secs(20)) };
-        checks.linearizable = Some(check_history(h, &o)?);
+        checks.record("linearizable", &check_history(h, &o)?);
         Ok(())
     }
     fn findings(&self, checks: &Checks, h: &History) -> String {
-        checks.linearizable.as_ref().map(|l| findings(l, h)).unwrap_or_default()
+        crate::with_outcome(checks, "linearizable", |l| findings(l, h))
     }
 }
 

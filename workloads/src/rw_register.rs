@@ -27,11 +27,11 @@ impl Workload for RwRegister {
         Txns::boxed(Kind::RwRegister, seed)
     }
     fn check(&self, h: &History, ctx: &CheckContext, checks: &mut Checks) -> Result<(), HistoryError> {
-        checks.txn = Some(check_rw_register(h, ctx.consistency)?);
+        checks.record("txn", &check_rw_register(h, ctx.consistency)?);
         Ok(())
     }
     fn findings(&self, checks: &Checks, _h: &History) -> String {
-        checks.txn.as_ref().map(findings).unwrap_or_default()
+        crate::with_outcome(checks, "txn", findings)
     }
 }
 

@@ -66,11 +66,11 @@ impl Workload for Set {
         Box::new(Adds { rng: Rng::new(seed), next: 0 })
     }
     fn check(&self, h: &History, ctx: &CheckContext, checks: &mut Checks) -> Result<(), HistoryError> {
-        checks.set = Some(check_set(h, ctx.linearizable_reads)?);
+        checks.record("set", &check_set(h, ctx.linearizable_reads)?);
         Ok(())
     }
     fn findings(&self, checks: &Checks, h: &History) -> String {
-        checks.set.as_ref().map(|s| findings(s, h)).unwrap_or_default()
+        crate::with_outcome(checks, "set", |s| findings(s, h))
     }
 }
 

@@ -88,7 +88,9 @@ fn look_alikes_of_a_reorder_are_not_one() {
     ));
     assert!(r.reordered.is_empty(), "{r:?}");
     // 1 delivered again after a consumer acknowledged it: a duplicate, not also a reorder
-    let r = check(&format!("{enq}3 invoke dequeue\n3 ok dequeue 1\n1 invoke dequeue\n1 ok dequeue 2\n1 invoke dequeue\n1 ok dequeue 1\n2 invoke drain\n2 ok drain []"));
+    let r = check(&format!(
+        "{enq}3 invoke dequeue\n3 ok dequeue 1\n1 invoke dequeue\n1 ok dequeue 2\n1 invoke dequeue\n1 ok dequeue 1\n2 invoke drain\n2 ok drain []"
+    ));
     assert_eq!((r.valid, r.duplicated.len(), r.reordered.len()), (Verdict::Invalid, 1, 0), "{r:?}");
     // two producers promise no order between them
     let r = check("0 invoke enqueue 1\n0 ok enqueue 1\n4 invoke enqueue 2\n4 ok enqueue 2\n1 invoke dequeue\n1 ok dequeue 2\n1 invoke dequeue\n1 ok dequeue 1\n2 invoke drain\n2 ok drain []");

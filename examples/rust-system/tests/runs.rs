@@ -20,7 +20,7 @@ fn a_system_written_in_another_crate_runs_and_is_judged_valid() {
     let dir = dir.expect("a run directory");
     let r: results::RunResults = results::read(&dir.join("results.json")).unwrap();
     assert_eq!(code, 0, "{}", r.summary);
-    assert!(r.checks.linearizable.is_some(), "{}", r.summary);
+    assert!(r.checks.named.contains_key("linearizable"), "{}", r.summary);
     assert!(r.stats.as_ref().is_some_and(|s| s.ok > 50), "{:?}", r.stats);
     assert!(dir.join("report.html").exists());
     let _ = std::fs::remove_dir_all(store);

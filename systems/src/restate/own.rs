@@ -88,8 +88,8 @@ impl OwnRun for Restate {
             let segments: Series = ("segments (sum of tail indexes)".into(), RGBColor(90, 90, 160), chain.iter().map(|(t, _, s)| (*t, *s as f64)).collect());
             segments_plot = plots::lines("log chain: tail segment indexes, summed over the logs", "segments", &[segments], shades, t_end);
         }
-        let stalls: Option<StallCheck> = checks.own.get(RECONFIGURATION).and_then(|c| c.outcome().ok());
-        let early: Option<StartupFaultsCheck> = checks.own.get(STARTUP_FAULTS).and_then(|c| c.outcome().ok());
+        let stalls: Option<StallCheck> = checks.outcome(RECONFIGURATION).and_then(Result::ok);
+        let early: Option<StartupFaultsCheck> = checks.outcome(STARTUP_FAULTS).and_then(Result::ok);
         let rejoins: Vec<Value> = h
             .ops
             .iter()
@@ -172,7 +172,7 @@ mod tests {
         assert_eq!(checks[RECONFIGURATION].valid, checker::Verdict::Invalid, "a 2.5 s stall against 2 s: {checks:?}");
         let stall: StallCheck = checks[RECONFIGURATION].outcome().unwrap();
         assert_eq!(stall.stalls[0].system_log, Some(7), "from Restate's own seal: {stall:?}");
-        let all = Checks { own: checks, ..Default::default() };
+        let all = Checks { named: checks, ..Default::default() };
         let html = r.report(&view, &all, &[], 3.0);
         assert!(!html.contains("class=\"err\""), "{html}");
         assert!(html.contains("Appends&#x27; stall after each seal: invalid") || html.contains("Appends' stall after each seal: invalid"), "{html}");

@@ -38,7 +38,7 @@ pub struct RunArgs {
     /// (repeatable): `FAULTLINE_ZK_SYNC=1`.
     #[arg(long = "client-env", value_name = "KEY=VALUE")]
     pub client_env: Vec<String>,
-    /// The workload: register, set, append, list-append, rw-register [default: register].
+    /// The workload: register, set, append, list-append, rw-register, queue [default: register].
     #[arg(long)]
     pub workload: Option<String>,
     /// list-append, rw-register: the consistency model checked (read-committed,

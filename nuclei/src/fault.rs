@@ -1,14 +1,15 @@
 //! Faults as data, each with its named inverse.
 
 use crate::grudge::Grudge;
-use crate::package::Kind;
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// One fault event: what the nemesis does at one instant. Its `f` names
 /// pair up (`start-partition` / `stop-partition`, `kill` / `start`, ...).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "f", rename_all = "kebab-case")]
+#[serde(tag = "f", rename_all = "kebab-case", remote = "Self")]
 pub enum Fault {
     /// Drop packets per the grudge (only TCP to `ports` if not empty).
     StartPartition { grudge: Grudge, ports: Vec<u16> },
@@ -39,43 +40,84 @@ pub enum Fault {
     StrobeClock { nodes: Vec<String>, delta_ms: i64, period_ms: u64, duration_ms: u64 },
     /// Set these nodes' clocks back to the control node's time.
     ResetClock { nodes: Vec<String> },
-    /// Seal the tail segment of these logs and extend each chain with a new
-    /// one, through the system's own tool (all logs when empty).
-    ReconfigureLog { logs: Vec<u32> },
-    /// Wait until every reconfigured log's tail is writable again (extend
-    /// any still sealed); records who extended it.
-    SettleLog { logs: Vec<u32> },
-    /// Seal these logs without extending them (all logs when empty); with
-    /// `retry_ms`, try again until a seal succeeds or that long has passed
-    /// (each attempt recorded).
-    SealLog {
-        logs: Vec<u32>,
-        #[serde(default, skip_serializing_if = "is_zero")]
-        retry_ms: u64,
-    },
-    /// Extend the sealed logs, unless the system already did (recorded).
-    ExtendLog { logs: Vec<u32> },
-    /// Stop the system on these nodes and delete its data.
-    WipeNode { nodes: Vec<String> },
-    /// Start wiped nodes again, empty, doing what an operator must for
-    /// them to rejoin (each step recorded).
-    RejoinNode { nodes: Vec<String> },
-    /// Move leadership (of partitions, shards...) away from these nodes.
-    MoveLeadership { nodes: Vec<String> },
-    /// Lift the leadership preference set by `MoveLeadership`.
-    ReturnLeadership { nodes: Vec<String> },
-    /// Remove these nodes from the metadata (consensus) cluster.
-    RemoveMetadataNode { nodes: Vec<String> },
-    /// Add them back.
-    AddMetadataNode { nodes: Vec<String> },
+    /// A fault the system applies through its own tools, as it declares
+    /// it (its [`crate::Package`]s): its `f`, the nodes it names, its own
+    /// arguments. Never derived: the shared faults are tagged by `f`, any
+    /// other `f` is one of these.
+    #[serde(skip)]
+    System(SystemFault),
 }
 
-fn is_zero(v: &u64) -> bool {
-    *v == 0
+/// A fault on the system itself (a log seal, a wipe, a leader moved),
+/// as data: the system reads its arguments in its own type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemFault {
+    /// Its history name (`seal-log`).
+    pub f: String,
+    /// The nodes it acts on (none: the system as a whole).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
+    /// Its own arguments (`logs`, `retry_ms`), read by the system.
+    #[serde(flatten)]
+    pub args: Map<String, Value>,
 }
 
-/// What a node must support for a fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl SystemFault {
+    /// The fault `f` on `nodes`, with no arguments.
+    pub fn new(f: &str, nodes: Vec<String>) -> SystemFault {
+        SystemFault { f: f.to_string(), nodes, args: Map::new() }
+    }
+
+    /// Its arguments in the system's own type (an unknown or mistyped
+    /// argument is an error naming the fault).
+    pub fn args<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::FaultError> {
+        serde_json::from_value(Value::Object(self.args.clone())).map_err(|e| crate::FaultError::Invalid(format!("{}: {e}", self.f)))
+    }
+}
+
+/// Every shared fault's `f`: any other is a [`SystemFault`].
+pub const SHARED_FS: [&str; 14] = [
+    "start-partition",
+    "isolate-primary",
+    "stop-partition",
+    "start-loss",
+    "stop-loss",
+    "start-slow",
+    "stop-slow",
+    "kill",
+    "start",
+    "pause",
+    "resume",
+    "bump-clock",
+    "strobe-clock",
+    "reset-clock",
+];
+
+impl Serialize for Fault {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Fault::System(f) => f.serialize(s),
+            shared => Fault::serialize(shared, s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Fault {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Fault, D::Error> {
+        let v = Value::deserialize(d)?;
+        let Some(f) = v.get("f").and_then(Value::as_str) else {
+            return Err(D::Error::custom("a fault names its kind in \"f\" (kill, start-partition, ...)"));
+        };
+        if SHARED_FS.contains(&f) {
+            Fault::deserialize(v).map_err(D::Error::custom)
+        } else {
+            SystemFault::deserialize(v).map(Fault::System).map_err(D::Error::custom)
+        }
+    }
+}
+
+/// What a node or the system must support for a fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Needs {
     /// iptables.
     Iptables,
@@ -87,14 +129,14 @@ pub enum Needs {
     Kill,
     /// the SUT's pause ability.
     Pause,
-    /// a fault the SUT applies itself, through its own tools (log
-    /// reconfiguration, wipes, leadership, membership).
-    System(crate::package::Kind),
+    /// a fault the SUT declares and applies itself, through its own tools
+    /// (its `f`).
+    System(String),
 }
 
 impl Fault {
     /// The op name in the history.
-    pub fn f(&self) -> &'static str {
+    pub fn f(&self) -> &str {
         match self {
             Fault::StartPartition { .. } | Fault::IsolatePrimary { .. } => "start-partition",
             Fault::StopPartition => "stop-partition",
@@ -109,21 +151,14 @@ impl Fault {
             Fault::BumpClock { .. } => "bump-clock",
             Fault::StrobeClock { .. } => "strobe-clock",
             Fault::ResetClock { .. } => "reset-clock",
-            Fault::ReconfigureLog { .. } => "reconfigure-log",
-            Fault::SettleLog { .. } => "settle-log",
-            Fault::SealLog { .. } => "seal-log",
-            Fault::ExtendLog { .. } => "extend-log",
-            Fault::WipeNode { .. } => "wipe-node",
-            Fault::RejoinNode { .. } => "rejoin-node",
-            Fault::MoveLeadership { .. } => "move-leadership",
-            Fault::ReturnLeadership { .. } => "return-leadership",
-            Fault::RemoveMetadataNode { .. } => "remove-metadata-node",
-            Fault::AddMetadataNode { .. } => "add-metadata-node",
+            Fault::System(s) => &s.f,
         }
     }
 
-    /// The fault that undoes this one (`None` for an inverse itself).
-    pub fn inverse(&self) -> Option<Fault> {
+    /// The shared fault that undoes this one (`None` for an inverse itself
+    /// and for a fault on the system: its inverse is the system's to
+    /// declare, [`crate::Catalog::inverse`]).
+    pub(crate) fn shared_inverse(&self) -> Option<Fault> {
         Some(match self {
             Fault::StartPartition { .. } | Fault::IsolatePrimary { .. } => Fault::StopPartition,
             Fault::StartLoss { .. } => Fault::StopLoss,
@@ -132,16 +167,11 @@ impl Fault {
             Fault::Pause { nodes } => Fault::Resume { nodes: nodes.clone() },
             Fault::BumpClock { offsets_ms } => Fault::ResetClock { nodes: offsets_ms.keys().cloned().collect() },
             Fault::StrobeClock { nodes, .. } => Fault::ResetClock { nodes: nodes.clone() },
-            Fault::ReconfigureLog { logs } => Fault::SettleLog { logs: logs.clone() },
-            Fault::SealLog { logs, .. } => Fault::ExtendLog { logs: logs.clone() },
-            Fault::WipeNode { nodes } => Fault::RejoinNode { nodes: nodes.clone() },
-            Fault::MoveLeadership { nodes } => Fault::ReturnLeadership { nodes: nodes.clone() },
-            Fault::RemoveMetadataNode { nodes } => Fault::AddMetadataNode { nodes: nodes.clone() },
             _ => return None,
         })
     }
 
-    /// What the nodes must support.
+    /// What the nodes or the system must support.
     pub fn needs(&self) -> Needs {
         match self {
             Fault::StartPartition { .. } | Fault::IsolatePrimary { .. } | Fault::StopPartition | Fault::StartLoss { .. } | Fault::StopLoss => Needs::Iptables,
@@ -149,29 +179,9 @@ impl Fault {
             Fault::Kill { .. } | Fault::Start { .. } => Needs::Kill,
             Fault::Pause { .. } | Fault::Resume { .. } => Needs::Pause,
             Fault::BumpClock { .. } | Fault::StrobeClock { .. } | Fault::ResetClock { .. } => Needs::Clock,
-            Fault::ReconfigureLog { .. } | Fault::SettleLog { .. } => Needs::System(Kind::Reconfigure),
-            Fault::SealLog { .. } | Fault::ExtendLog { .. } => Needs::System(Kind::Seal),
-            Fault::WipeNode { .. } | Fault::RejoinNode { .. } => Needs::System(Kind::Wipe),
-            Fault::MoveLeadership { .. } | Fault::ReturnLeadership { .. } => Needs::System(Kind::Leadership),
-            Fault::RemoveMetadataNode { .. } | Fault::AddMetadataNode { .. } => Needs::System(Kind::Membership),
+            Fault::System(s) => Needs::System(s.f.clone()),
         }
     }
-}
-
-/// The inverses that close every window still open after `applied` (in
-/// order), last opened first: what an interrupted run must still apply.
-/// Windows may overlap, so each closing fault closes the earliest open
-/// window it is the inverse of.
-pub fn closing(applied: &[Fault]) -> Vec<Fault> {
-    let mut open: Vec<Fault> = Vec::new();
-    for f in applied {
-        if let Some(i) = open.iter().position(|o| o.inverse().as_ref() == Some(f)) {
-            open.remove(i);
-        } else if f.inverse().is_some() {
-            open.push(f.clone());
-        }
-    }
-    open.iter().rev().filter_map(Fault::inverse).collect()
 }
 
 #[cfg(test)]
@@ -179,18 +189,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn overlapping_windows_are_all_closed_last_opened_first() {
-        let kill = Fault::Kill { nodes: vec!["n1".into()] };
-        let pause = Fault::Pause { nodes: vec!["n2".into()] };
-        let part = Fault::StartPartition { grudge: Default::default(), ports: vec![] };
-        let applied = [part.clone(), kill.clone(), pause.clone(), Fault::StopPartition];
-        assert_eq!(closing(&applied), vec![Fault::Resume { nodes: vec!["n2".into()] }, Fault::Start { nodes: vec!["n1".into()] }]);
-        assert_eq!(closing(&[kill, Fault::Start { nodes: vec!["n1".into()] }]), vec![]);
-        assert_eq!(closing(&[part]), vec![Fault::StopPartition]);
-    }
-
-    #[test]
-    fn every_fault_has_a_named_inverse() {
+    fn every_shared_fault_has_a_named_inverse() {
         let n = vec!["n1".to_string()];
         let faults = [
             Fault::StartPartition { grudge: Grudge::new(), ports: vec![] },
@@ -200,35 +199,21 @@ mod tests {
             Fault::Pause { nodes: n.clone() },
             Fault::BumpClock { offsets_ms: [("n1".to_string(), 5)].into() },
             Fault::StrobeClock { nodes: n.clone(), delta_ms: 5, period_ms: 10, duration_ms: 100 },
-            Fault::ReconfigureLog { logs: vec![] },
-            Fault::SealLog { logs: vec![0], retry_ms: 0 },
-            Fault::WipeNode { nodes: n.clone() },
-            Fault::MoveLeadership { nodes: n.clone() },
-            Fault::RemoveMetadataNode { nodes: n.clone() },
         ];
-        let pairs: Vec<(&str, &str)> = faults.iter().map(|f| (f.f(), f.inverse().map(|i| i.f()).unwrap())).collect();
-        assert_eq!(
-            pairs,
-            [
-                ("start-partition", "stop-partition"),
-                ("start-loss", "stop-loss"),
-                ("start-slow", "stop-slow"),
-                ("kill", "start"),
-                ("pause", "resume"),
-                ("bump-clock", "reset-clock"),
-                ("strobe-clock", "reset-clock"),
-                ("reconfigure-log", "settle-log"),
-                ("seal-log", "extend-log"),
-                ("wipe-node", "rejoin-node"),
-                ("move-leadership", "return-leadership"),
-                ("remove-metadata-node", "add-metadata-node")
-            ]
-        );
-        assert!(Fault::StopPartition.inverse().is_none());
-        // each system fault needs the ability of its own kind
-        assert!(faults[7..].iter().all(|f| matches!(f.needs(), Needs::System(k) if Some(k.package().start_f) == Some(f.f()))));
+        let pairs: Vec<(&str, String)> = faults.iter().map(|f| (f.f(), f.shared_inverse().map(|i| i.f().to_string()).unwrap())).collect();
+        let want = [
+            ("start-partition", "stop-partition"),
+            ("start-loss", "stop-loss"),
+            ("start-slow", "stop-slow"),
+            ("kill", "start"),
+            ("pause", "resume"),
+            ("bump-clock", "reset-clock"),
+            ("strobe-clock", "reset-clock"),
+        ];
+        assert_eq!(pairs, want.map(|(a, b)| (a, b.to_string())));
+        assert!(Fault::StopPartition.shared_inverse().is_none());
         let p = Fault::IsolatePrimary { ports: vec![] };
-        assert_eq!((p.f(), p.inverse().map(|i| i.f())), ("start-partition", Some("stop-partition")));
+        assert_eq!((p.f(), p.shared_inverse().map(|i| i.f().to_string())), ("start-partition", Some("stop-partition".to_string())));
     }
 
     #[test]
@@ -237,5 +222,55 @@ mod tests {
         let v = serde_json::to_value(&f).unwrap();
         assert_eq!(v, serde_json::json!({"f": "kill", "nodes": ["n2"]}));
         assert_eq!(serde_json::from_value::<Fault>(v).unwrap(), f);
+        let p = Fault::IsolatePrimary { ports: vec![] };
+        assert_eq!(serde_json::from_value::<Fault>(serde_json::to_value(&p).unwrap()).unwrap(), p);
+    }
+
+    #[test]
+    fn any_other_f_is_a_fault_on_the_system_with_its_own_arguments() {
+        let v = serde_json::json!({"f": "seal-log", "logs": [0, 1], "retry_ms": 5000});
+        let Fault::System(s) = serde_json::from_value::<Fault>(v.clone()).unwrap() else { panic!("not a system fault") };
+        assert_eq!((s.f.as_str(), s.nodes.len()), ("seal-log", 0));
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Logs {
+            logs: Vec<u32>,
+            retry_ms: u64,
+        }
+        let a: Logs = s.args().unwrap();
+        assert_eq!((a.logs, a.retry_ms), (vec![0, 1], 5000));
+        assert_eq!(serde_json::to_value(Fault::System(s.clone())).unwrap(), v);
+        // a mistyped argument names the fault
+        let bad = serde_json::from_value::<Fault>(serde_json::json!({"f": "seal-log", "logs": "all"})).unwrap();
+        let Fault::System(bad) = bad else { panic!() };
+        assert!(bad.args::<Logs>().unwrap_err().to_string().starts_with("seal-log: "));
+        // a shared fault keeps its precise error; no f at all is named
+        let e = serde_json::from_value::<Fault>(serde_json::json!({"f": "kill", "nodes": "n1"})).unwrap_err().to_string();
+        assert!(e.contains("expected a sequence"), "{e}");
+        let e = serde_json::from_value::<Fault>(serde_json::json!({"nodes": ["n1"]})).unwrap_err().to_string();
+        assert!(e.contains("\"f\""), "{e}");
+    }
+
+    #[test]
+    fn shared_fs_are_exactly_the_shared_faults() {
+        let n = vec!["n1".to_string()];
+        let all = [
+            Fault::StartPartition { grudge: Grudge::new(), ports: vec![] },
+            Fault::IsolatePrimary { ports: vec![] },
+            Fault::StopPartition,
+            Fault::StartLoss { grudge: Grudge::new(), probability: 0.3 },
+            Fault::StopLoss,
+            Fault::StartSlow { nodes: n.clone(), delay_ms: 1, jitter_ms: 0, loss_pct: 0.0, reorder_pct: 0.0 },
+            Fault::StopSlow,
+            Fault::Kill { nodes: n.clone() },
+            Fault::Start { nodes: n.clone() },
+            Fault::Pause { nodes: n.clone() },
+            Fault::Resume { nodes: n.clone() },
+            Fault::BumpClock { offsets_ms: [("n1".to_string(), 5)].into() },
+            Fault::StrobeClock { nodes: n.clone(), delta_ms: 5, period_ms: 10, duration_ms: 100 },
+            Fault::ResetClock { nodes: n },
+        ];
+        let tags: Vec<String> = all.iter().map(|f| serde_json::to_value(f).unwrap()["f"].as_str().unwrap().to_string()).collect();
+        assert_eq!(tags, SHARED_FS);
     }
 }

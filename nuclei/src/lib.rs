@@ -1,12 +1,14 @@
 //! faultline's fault injectors ("nuclei").
 //!
-//! Faults are data ([`Fault`]), each with a named inverse; partitions are
+//! Faults are data ([`Fault`]), each with a named inverse (a system's own
+//! faults with the inverses it declares: [`Catalog`]); partitions are
 //! grudges built by pure functions ([`grudge`]); node commands are rendered
 //! as argument vectors ([`commands`]); packages carry report metadata and
 //! schedules are pure functions of the seeded RNG ([`package`]). A
 //! [`Nemesis`] applies faults to a cluster, remembers what is active and
 //! heals all of it; [`heal_leftovers`] cleans up after a run that was killed.
 
+mod catalog;
 pub mod commands;
 mod error;
 mod fault;
@@ -18,11 +20,12 @@ mod plan;
 pub mod shrink;
 mod target;
 
+pub use catalog::Catalog;
 pub use error::FaultError;
-pub use fault::{closing, Fault, Needs};
+pub use fault::{Fault, Needs, SystemFault, SHARED_FS};
 pub use grudge::Grudge;
 pub use heal::{heal_leftovers, leftovers, reset_node_clock};
 pub use nemesis::Nemesis;
-pub use package::{package_of, schedule, window_kinds, Kind, Package, Spacing, Step, PACKAGES};
+pub use package::{schedule, Kind, Package, Spacing, Step, PACKAGES};
 pub use plan::check_plan;
 pub use target::{HealGuard, Injector, Target};

@@ -1,9 +1,10 @@
 //! Applying faults to a cluster, remembering what is active, and healing
 //! all of it (on normal end, on error, and for leftovers of a killed run).
 
+use crate::catalog::Catalog;
 use crate::commands::{self as c, LOSS_CHAIN, PARTITION_CHAIN};
 use crate::error::FaultError;
-use crate::fault::{closing, Fault, Needs};
+use crate::fault::{Fault, Needs, SystemFault};
 use crate::grudge::{valid_for, Grudge};
 use crate::heal::{clock_offset, heal_leftovers, reset_node_clock};
 use crate::target::{Injector, Target};
@@ -32,13 +33,16 @@ pub struct Nemesis {
     /// (name, address) of every node.
     nodes: Vec<(String, String)>,
     active: Mutex<Active>,
+    /// The shared faults and the system's own (or why its own are wrong).
+    catalog: Result<Catalog, String>,
 }
 
 impl Nemesis {
     /// A nemesis for `cluster`, running the system `target`.
     pub fn new(cluster: Arc<Cluster>, target: Arc<dyn Target>) -> Self {
         let nodes = cluster.clients().iter().map(|c| (c.node().name.clone(), c.node().address.clone())).collect();
-        Nemesis { cluster, target, nodes, active: Mutex::new(Active::default()) }
+        let catalog = Catalog::with(target.packages()).map_err(|e| format!("{}'s own faults: {e}", target.name()));
+        Nemesis { cluster, target, nodes, active: Mutex::new(Active::default()), catalog }
     }
 
     fn active(&self) -> std::sync::MutexGuard<'_, Active> {
@@ -55,12 +59,15 @@ impl Nemesis {
 
     fn check(&self, needs: &[Needs]) -> Result<(), FaultError> {
         let mut errs = Vec::new();
+        if let Err(e) = &self.catalog {
+            errs.push(e.clone());
+        }
         for need in needs {
             match need {
                 Needs::Kill if !self.target.can_kill() => errs.push(format!("{} cannot be killed and restarted", self.target.name())),
                 Needs::Pause if self.target.pause_pattern().is_none() => errs.push(format!("{} cannot be paused", self.target.name())),
-                Needs::System(k) if !self.target.supports(*k) => {
-                    errs.push(format!("{} does not support the {} fault (it is done through the system's own tools)", self.target.name(), k.package().name))
+                Needs::System(f) if !self.target.packages().iter().any(|p| p.start_f == f || p.stop_f == f) => {
+                    errs.push(format!("{} has no fault {f:?} of its own (faults on the system are done through its own tools)", self.target.name()))
                 }
                 _ => {}
             }
@@ -123,20 +130,22 @@ impl Nemesis {
 
     /// A fault the system applies itself, on the nodes it names; its
     /// window is remembered until its inverse runs.
-    fn apply_system(&self, fault: &Fault, t0: Instant) -> Result<Value, FaultError> {
+    fn apply_system(&self, s: &SystemFault, t0: Instant) -> Result<Value, FaultError> {
+        let fault = Fault::System(s.clone());
         self.check(&[fault.needs()])?;
-        let names = fault_nodes(fault);
+        let catalog = self.catalog.as_ref().map_err(|e| FaultError::Unsupported(e.clone()))?;
+        let names = &s.nodes;
         for n in names {
             self.ip(n)?;
         }
         let clients: Vec<&NodeClient> = self.cluster.clients().iter().filter(|c| names.contains(&c.node().name)).collect();
-        let mut done = self.target.system_fault(fault, &clients)?;
+        let mut done = self.target.system_fault(s, &clients)?;
         let now = json!(Instant::now().saturating_duration_since(t0).as_nanos() as u64);
         {
             let mut a = self.active();
-            if fault.inverse().is_some() {
+            if catalog.opens(&fault) {
                 a.system.push(fault.clone());
-            } else if let Some(i) = a.system.iter().position(|o| o.inverse().as_ref() == Some(fault)) {
+            } else if let Some(i) = a.system.iter().position(|o| catalog.inverse(o).as_ref() == Some(&fault)) {
                 a.system.remove(i);
             }
         }
@@ -149,9 +158,6 @@ impl Nemesis {
     }
 
     fn apply_fault(&self, fault: &Fault, t0: Instant) -> Result<Value, FaultError> {
-        if let Needs::System(_) = fault.needs() {
-            return self.apply_system(fault, t0);
-        }
         let all = self.names();
         let (done, mut extra) = match fault {
             Fault::StartPartition { grudge, ports } => {
@@ -255,7 +261,7 @@ impl Nemesis {
                 self.active().clocks.retain(|n| !nodes.contains(n));
                 (d, json!({"nodes": nodes, "measured_ms": self.clock_offsets()}))
             }
-            system => return Err(FaultError::Invalid(format!("{} is a fault on the system itself", system.f()))),
+            Fault::System(s) => return self.apply_system(s, t0),
         };
         let at: Map<String, Value> = done.into_iter().map(|(n, t)| (n, json!(t.saturating_duration_since(t0).as_nanos() as u64))).collect();
         extra["at"] = Value::Object(at);
@@ -286,7 +292,8 @@ impl Nemesis {
         let (slow, paused, killed, clocks, system) = {
             let a = self.active();
             let nodes = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>();
-            (a.slow, nodes(&a.paused), nodes(&a.killed), nodes(&a.clocks), closing(&a.system))
+            let closing = self.catalog.as_ref().map(|c| c.closing(&a.system)).unwrap_or_default();
+            (a.slow, nodes(&a.paused), nodes(&a.killed), nodes(&a.clocks), closing)
         };
         if slow {
             note(self.apply_fault(&Fault::StopSlow, Instant::now()).map(|_| BTreeMap::new()));
@@ -301,7 +308,7 @@ impl Nemesis {
             note(self.apply_fault(&Fault::ResetClock { nodes: clocks }, Instant::now()).map(|_| BTreeMap::new()));
         }
         for inverse in system {
-            note(self.apply_system(&inverse, Instant::now()).map(|_| BTreeMap::new()));
+            note(self.apply_fault(&inverse, Instant::now()).map(|_| BTreeMap::new()));
         }
         let mut a = self.active();
         a.partition = false;
@@ -319,6 +326,17 @@ impl Nemesis {
 }
 
 impl Injector for Nemesis {
+    fn catalog(&self) -> Catalog {
+        self.catalog.clone().unwrap_or_default()
+    }
+
+    fn check_fault(&self, fault: &Fault) -> Result<(), FaultError> {
+        match fault {
+            Fault::System(s) => self.target.check_fault(s),
+            _ => Ok(()),
+        }
+    }
+
     /// Checks that every node supports what the faults need; the error says
     /// which node lacks what, and why.
     fn preflight(&self, needs: &[Needs]) -> Result<(), FaultError> {
@@ -346,20 +364,6 @@ impl Injector for Nemesis {
     /// Heals everything and removes faultline's chains from every node.
     fn teardown(&self) -> Vec<FaultError> {
         self.remove_chains()
-    }
-}
-
-/// The nodes a fault on the system names (none for log faults: they act on
-/// the cluster).
-fn fault_nodes(f: &Fault) -> &[String] {
-    match f {
-        Fault::WipeNode { nodes }
-        | Fault::RejoinNode { nodes }
-        | Fault::MoveLeadership { nodes }
-        | Fault::ReturnLeadership { nodes }
-        | Fault::RemoveMetadataNode { nodes }
-        | Fault::AddMetadataNode { nodes } => nodes,
-        _ => &[],
     }
 }
 

@@ -2,7 +2,7 @@
 //! step names is one of the cluster's, and no step falls after the time
 //! limit (where it would leave the run waiting with nothing to do).
 
-use crate::{Fault, FaultError, Step};
+use crate::{Catalog, Fault, FaultError, Step};
 
 impl Fault {
     /// Every node this fault names (its node list, the grudge's nodes on
@@ -19,21 +19,9 @@ impl Fault {
             | Fault::Pause { nodes }
             | Fault::Resume { nodes }
             | Fault::StrobeClock { nodes, .. }
-            | Fault::ResetClock { nodes }
-            | Fault::WipeNode { nodes }
-            | Fault::RejoinNode { nodes }
-            | Fault::MoveLeadership { nodes }
-            | Fault::ReturnLeadership { nodes }
-            | Fault::RemoveMetadataNode { nodes }
-            | Fault::AddMetadataNode { nodes } => nodes.iter().map(String::as_str).collect(),
-            Fault::IsolatePrimary { .. }
-            | Fault::StopPartition
-            | Fault::StopLoss
-            | Fault::StopSlow
-            | Fault::ReconfigureLog { .. }
-            | Fault::SettleLog { .. }
-            | Fault::SealLog { .. }
-            | Fault::ExtendLog { .. } => Vec::new(),
+            | Fault::ResetClock { nodes } => nodes.iter().map(String::as_str).collect(),
+            Fault::System(s) => s.nodes.iter().map(String::as_str).collect(),
+            Fault::IsolatePrimary { .. } | Fault::StopPartition | Fault::StopLoss | Fault::StopSlow => Vec::new(),
         };
         let mut seen = std::collections::BTreeSet::new();
         named.retain(|n| seen.insert(*n));
@@ -41,12 +29,18 @@ impl Fault {
     }
 }
 
-/// Refuses a plan naming a node that is not in `nodes`, or (with a time
-/// limit, ms) a step after it. The error names the step, its fault and the
-/// cluster's nodes.
-pub fn check_plan(steps: &[Step], nodes: &[&str], limit_ms: Option<u64>) -> Result<(), FaultError> {
+/// Refuses a plan naming a fault the system under test does not declare
+/// (`catalog`), a node that is not in `nodes`, or (with a time limit, ms)
+/// a step after it. The error names the step, its fault and what there is.
+pub fn check_plan(steps: &[Step], nodes: &[&str], limit_ms: Option<u64>, catalog: &Catalog) -> Result<(), FaultError> {
     for (i, s) in steps.iter().enumerate() {
         let at = || format!("step {} (at_ms {}, {})", i + 1, s.at_ms, s.fault.f());
+        if !catalog.knows(&s.fault) {
+            let fs: Vec<String> =
+                catalog.packages().iter().flat_map(|p| [p.start_f, p.stop_f]).filter(|f| !crate::SHARED_FS.contains(f)).map(String::from).collect();
+            let theirs = if fs.is_empty() { "none".to_string() } else { fs.join(", ") };
+            return Err(FaultError::Invalid(format!("{}: no such fault (the shared ones: {}; the system's own: {theirs})", at(), crate::SHARED_FS.join(", "))));
+        }
         if let Some(n) = s.fault.nodes_named().into_iter().find(|n| !nodes.contains(n)) {
             return Err(FaultError::Invalid(format!("{}: node {n:?} is not in the cluster ({})", at(), nodes.join(", "))));
         }
@@ -72,7 +66,7 @@ mod tests {
     fn a_plan_naming_a_node_outside_the_cluster_is_refused() {
         let nodes = ["n1", "n2", "n3"];
         let ok = [step(0, Fault::Kill { nodes: vec!["n1".into()] }), step(1000, Fault::Start { nodes: vec!["n1".into()] })];
-        assert_eq!(check_plan(&ok, &nodes, Some(1000)), Ok(()));
+        assert_eq!(check_plan(&ok, &nodes, Some(1000), &Catalog::shared()), Ok(()));
         let grudge = crate::grudge::isolate(&["n1".to_string(), "n9".to_string()], "n9");
         for bad in [
             Fault::Kill { nodes: vec!["n4".into()] },
@@ -80,7 +74,7 @@ mod tests {
             Fault::BumpClock { offsets_ms: [("n9".to_string(), 100)].into() },
             Fault::StrobeClock { nodes: vec!["n1".into(), "N2".into()], delta_ms: 10, period_ms: 10, duration_ms: 100 },
         ] {
-            let e = check_plan(&[step(500, bad.clone())], &nodes, None).unwrap_err().to_string();
+            let e = check_plan(&[step(500, bad.clone())], &nodes, None, &Catalog::shared()).unwrap_err().to_string();
             assert!(e.contains("step 1 (at_ms 500,") && e.contains("is not in the cluster (n1, n2, n3)"), "{bad:?}: {e}");
         }
     }
@@ -88,8 +82,24 @@ mod tests {
     #[test]
     fn a_step_after_the_time_limit_is_refused() {
         let steps = [step(0, Fault::Pause { nodes: vec!["n2".into()] }), step(90_000, Fault::Resume { nodes: vec!["n2".into()] })];
-        let e = check_plan(&steps, &["n1", "n2"], Some(60_000)).unwrap_err().to_string();
+        let e = check_plan(&steps, &["n1", "n2"], Some(60_000), &Catalog::shared()).unwrap_err().to_string();
         assert!(e.contains("step 2 (at_ms 90000, resume): after the time limit (60000 ms)"), "{e}");
-        assert_eq!(check_plan(&steps, &["n1", "n2"], None), Ok(()));
+        assert_eq!(check_plan(&steps, &["n1", "n2"], None, &Catalog::shared()), Ok(()));
+    }
+
+    #[test]
+    fn a_fault_the_system_does_not_declare_is_refused_by_name() {
+        let typo: Fault = serde_json::from_value(serde_json::json!({"f": "seal-lgo", "logs": []})).unwrap();
+        let e = check_plan(&[step(10, typo)], &["n1"], None, &Catalog::shared()).unwrap_err().to_string();
+        assert!(e.contains("step 1 (at_ms 10, seal-lgo): no such fault") && e.contains("the system's own: none"), "{e}");
+        let seal = crate::Package {
+            kind: crate::Kind::System { on_node: false, keeps: &["logs"] },
+            name: "seal-log",
+            start_f: "seal-log",
+            stop_f: "extend-log",
+            color: "#90c890",
+        };
+        let ok: Fault = serde_json::from_value(serde_json::json!({"f": "extend-log", "logs": [1]})).unwrap();
+        assert_eq!(check_plan(&[step(10, ok)], &["n1"], None, &Catalog::with(&[seal]).unwrap()), Ok(()));
     }
 }

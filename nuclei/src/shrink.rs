@@ -5,7 +5,7 @@
 //! candidate plan and says whether it still fails the same way is the
 //! caller's: these functions only choose the candidates.
 
-use crate::{Fault, Step};
+use crate::{Catalog, Fault, Step};
 
 /// One fault window: when it opens, the fault, and how long it lasts
 /// (`None`: never closed in the plan, as a final kill the run's heal
@@ -21,12 +21,13 @@ pub struct Window {
 }
 
 /// The windows of a plan: each fault paired with the first later step that
-/// is its inverse. Steps that close nothing open are dropped.
-pub fn windows(plan: &[Step]) -> Vec<Window> {
+/// is its inverse (as `catalog` pairs them). Steps that close nothing open
+/// are dropped.
+pub fn windows(plan: &[Step], catalog: &Catalog) -> Vec<Window> {
     let mut out: Vec<Window> = Vec::new();
     let mut closed = vec![false; plan.len()];
     for (i, s) in plan.iter().enumerate() {
-        let Some(inverse) = s.fault.inverse() else { continue };
+        let Some(inverse) = catalog.inverse(&s.fault) else { continue };
         let end = plan.iter().enumerate().skip(i + 1).find(|(j, e)| !closed[*j] && e.fault == inverse).map(|(j, e)| (j, e.at_ms));
         if let Some((j, _)) = end {
             closed[j] = true;
@@ -37,11 +38,11 @@ pub fn windows(plan: &[Step]) -> Vec<Window> {
 }
 
 /// The plan of some windows, in time order.
-pub fn plan(windows: &[Window]) -> Vec<Step> {
+pub fn plan(windows: &[Window], catalog: &Catalog) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
     for w in windows {
         steps.push(Step { at_ms: w.at_ms, fault: w.fault.clone() });
-        if let (Some(len), Some(inverse)) = (w.length_ms, w.fault.inverse()) {
+        if let (Some(len), Some(inverse)) = (w.length_ms, catalog.inverse(&w.fault)) {
             steps.push(Step { at_ms: w.at_ms + len, fault: inverse });
         }
     }
@@ -126,9 +127,9 @@ mod tests {
             Step { at_ms: 3000, fault: Fault::Start { nodes: vec!["n2".into()] } },
             Step { at_ms: 4000, fault: kill("n3") },
         ];
-        let w = windows(&p);
+        let w = windows(&p, &Catalog::shared());
         assert_eq!(w.iter().map(|w| (w.at_ms, w.length_ms)).collect::<Vec<_>>(), vec![(0, Some(1500)), (1000, Some(2000)), (4000, None)]);
-        assert_eq!(plan(&w), p);
+        assert_eq!(plan(&w, &Catalog::shared()), p);
     }
 
     #[test]

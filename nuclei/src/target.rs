@@ -4,9 +4,10 @@
 //! ([`Injector`]: the SSH [`crate::Nemesis`], or a system's own in-memory
 //! one).
 
+use crate::catalog::Catalog;
 use crate::error::FaultError;
-use crate::fault::{Fault, Needs};
-use crate::package::Kind;
+use crate::fault::{Fault, Needs, SystemFault};
+use crate::package::Package;
 use control::NodeClient;
 use serde_json::Value;
 use std::time::Instant;
@@ -37,24 +38,38 @@ pub trait Target: Send + Sync {
     fn primary(&self) -> Option<String> {
         None
     }
-    /// True when the system applies faults of `kind` itself
-    /// ([`Target::system_fault`]).
-    fn supports(&self, _kind: Kind) -> bool {
-        false
+    /// The faults it applies itself ([`Target::system_fault`]), each a
+    /// package of kind [`crate::Kind::System`] naming its inverse.
+    fn packages(&self) -> &'static [Package] {
+        &[]
     }
-    /// Applies a fault on the system itself (log reconfiguration, wipe,
-    /// leadership, membership) on the named `nodes`: what it did and saw,
-    /// for the history.
-    fn system_fault(&self, fault: &Fault, _nodes: &[&NodeClient]) -> Result<Value, FaultError> {
-        Err(FaultError::Unsupported(format!("{} does not support {}", self.name(), fault.f())))
+    /// Checks a fault of its own before a run: its arguments (the error
+    /// names the fault and the argument).
+    fn check_fault(&self, _fault: &SystemFault) -> Result<(), FaultError> {
+        Ok(())
+    }
+    /// Applies a fault on the system itself (log reconfiguration,
+    /// wipe, leadership, membership) on the nodes it names (`nodes`): what
+    /// it did and saw, for the history.
+    fn system_fault(&self, fault: &SystemFault, _nodes: &[&NodeClient]) -> Result<Value, FaultError> {
+        Err(FaultError::Unsupported(format!("{} does not support {}", self.name(), fault.f)))
     }
 }
 
 /// A fault injector, as the runner uses it.
 pub trait Injector: Send + Sync {
+    /// The faults it can apply: the shared ones and the system's own.
+    fn catalog(&self) -> Catalog {
+        Catalog::shared()
+    }
     /// Checks before a run that what the faults need is there; the error
     /// says which node or ability is missing.
     fn preflight(&self, needs: &[Needs]) -> Result<(), FaultError>;
+    /// Checks one fault of a plan before the run (a system's own fault's
+    /// arguments); the error names the fault.
+    fn check_fault(&self, _fault: &Fault) -> Result<(), FaultError> {
+        Ok(())
+    }
     /// Prepares the nodes (and heals what an earlier, killed run left).
     fn setup(&self) -> Result<(), FaultError>;
     /// Applies one fault; what was done, with the time it took effect on

@@ -140,6 +140,7 @@ pub fn run(a: Args) -> i32 {
 fn shrink(a: &Args) -> Result<i32, String> {
     let budget = parse_budget(&a.budget)?;
     let (base, steps, failed) = load(&a.run_dir)?;
+    let catalog = base.catalog()?;
     let want: BTreeSet<String> = match &a.failure {
         Some(f) if failed.contains(f) => BTreeSet::from([f.clone()]),
         Some(f) => return Err(format!("the run did not fail {f:?} (it failed: {})", failed.iter().cloned().collect::<Vec<_>>().join(", "))),
@@ -154,7 +155,7 @@ fn shrink(a: &Args) -> Result<i32, String> {
     let mut rec = Record {
         run: a.run_dir.clone(),
         failure: want.clone(),
-        windows_before: windows(&steps).len(),
+        windows_before: windows(&steps, &catalog).len(),
         windows_after: 0,
         candidates: Vec::new(),
         budget_exhausted: false,
@@ -170,7 +171,7 @@ fn shrink(a: &Args) -> Result<i32, String> {
     let mut replay = |ws: &[Window], limit: f64, times: usize| -> Result<Vec<BTreeSet<String>>, String> {
         n += 1;
         let file = out.join(format!("candidate-{n}.json"));
-        std::fs::write(&file, serde_json::to_string_pretty(&plan(ws)).unwrap_or_default()).map_err(|e| format!("{}: {e}", file.display()))?;
+        std::fs::write(&file, serde_json::to_string_pretty(&plan(ws, &catalog)).unwrap_or_default()).map_err(|e| format!("{}: {e}", file.display()))?;
         let cfg = RunConfig { fault_plan: Some(file), time_limit: limit, store: out.join("store"), name: Some("candidate".into()), ..base.clone() };
         let mut got = Vec::new();
         for _ in 0..times {
@@ -207,7 +208,7 @@ fn shrink(a: &Args) -> Result<i32, String> {
     };
     let limit = base.time_limit;
     // 1. fewer windows
-    let all = windows(&steps);
+    let all = windows(&steps, &catalog);
     let mut err = None;
     let mut best = ddmin(&all, |c| {
         try_candidate("windows", c, limit, &mut rec).unwrap_or_else(|e| {
@@ -251,7 +252,7 @@ fn shrink(a: &Args) -> Result<i32, String> {
         Err(e) => return Err(e),
     }
     rec.windows_after = best.len();
-    rec.plan = plan(&best);
+    rec.plan = plan(&best, &catalog);
     let plan_file = out.join("plan.json");
     std::fs::write(&plan_file, serde_json::to_string_pretty(&rec.plan).unwrap_or_default()).map_err(|e| format!("{}: {e}", plan_file.display()))?;
     rec.command = reproduce(&base, &plan_file, final_limit);

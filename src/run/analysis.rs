@@ -108,7 +108,9 @@ fn run_checks(cfg: &RunConfig, facts: &RunFacts, h: &History, completed: bool) -
             unknown.insert("workload".into(), format!("test.json names an unknown workload {:?}", cfg.workload));
         }
     }
-    let rec = guarded("recovery", &mut unknown, || Ok::<_, std::convert::Infallible>(check_recovery(h, &slos.recovery_options(nuclei::window_kinds()))));
+    let rec = guarded("recovery", &mut unknown, || {
+        Ok::<_, std::convert::Infallible>(check_recovery(h, &slos.recovery_options(cfg.catalog().unwrap_or_default().window_kinds())))
+    });
     if let Some(rec) = rec {
         if !completed {
             tester_stopped(&rec, h, &mut unknown);

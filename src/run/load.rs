@@ -70,6 +70,7 @@ impl Drop for Applying<'_> {
 pub fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: &Log, deadline: &Deadline) -> Vec<String> {
     let mut errs = Vec::new();
     let mut applied: Vec<Fault> = Vec::new();
+    let catalog = nemesis.catalog();
     let apply = |f: &Fault, errs: &mut Vec<String>| {
         rec.record(Op::new(Process::Nemesis, OpType::Invoke, f.f(), serde_json::to_value(f).unwrap_or_default()));
         let _applying = Applying::start(&deadline.applying);
@@ -87,7 +88,7 @@ pub fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, l
             }
         };
         rec.record(Op::new(Process::Nemesis, OpType::Info, f.f(), value));
-        if f.inverse().is_none() {
+        if !catalog.opens(f) {
             if let Some(end) = deadline.healed_now() {
                 log.say(&format!("{} ended late: the load goes on to {end:.1} s for the recovery window", f.f()));
             }
@@ -103,11 +104,11 @@ pub fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, l
         }
         log.say(&format!("nemesis: {}", step.fault.f()));
         apply(&step.fault, &mut errs);
-        log.set_fault(if step.fault.inverse().is_some() { step.fault.f() } else { "" });
+        log.set_fault(if catalog.opens(&step.fault) { step.fault.f() } else { "" });
         applied.push(step.fault.clone());
     }
     // every window still open (they may overlap), last opened first
-    for inv in nuclei::closing(&applied) {
+    for inv in catalog.closing(&applied) {
         log.say(&format!("nemesis: final heal: {}", inv.f()));
         apply(&inv, &mut errs);
     }
@@ -281,7 +282,7 @@ mod tests {
             Ok(())
         }
         fn apply(&self, f: &Fault, _: Instant) -> Result<Value, FaultError> {
-            if f.inverse().is_none() {
+            if !nuclei::Catalog::shared().opens(f) {
                 std::thread::sleep(Duration::from_millis(300));
             }
             self.1.lock().unwrap().push(self.0.passed());

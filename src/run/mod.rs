@@ -400,7 +400,8 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         return facts;
     }
     let injector = system.injector();
-    let kinds = cfg.kinds();
+    let catalog = injector.catalog();
+    let kinds = cfg.kinds(&catalog);
     let plan = match cfg.plan() {
         Ok(p) => p,
         Err(e) => {
@@ -411,8 +412,9 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     // every node a plan names is the cluster's, and no step waits past the end
     let names: Vec<&str> = topo.nodes.iter().map(|(n, _)| n.as_str()).collect();
     let limit_ms = (cfg.time_limit * 1000.0) as u64;
-    let checked = plan.as_deref().map_or(Ok(()), |p| nuclei::check_plan(p, &names, Some(limit_ms)));
-    if let Err(e) = checked.and_then(|()| nuclei::check_plan(&cfg.startup_plan, &names, None)) {
+    let checked = plan.as_deref().map_or(Ok(()), |p| nuclei::check_plan(p, &names, Some(limit_ms), &catalog));
+    let own = || plan.iter().flatten().chain(&cfg.startup_plan).try_for_each(|s| injector.check_fault(&s.fault));
+    if let Err(e) = checked.and_then(|()| nuclei::check_plan(&cfg.startup_plan, &names, None, &catalog)).and_then(|()| own()) {
         facts.refused = Some(format!("fault plan: {e}"));
         return facts;
     }

@@ -1,7 +1,7 @@
 //! `faultline run`'s options: flags, or a TOML file with the same names,
 //! resolved into one [`RunConfig`] that is stored with the run.
 
-use nuclei::Kind;
+use nuclei::Catalog;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -294,7 +294,11 @@ impl RunConfig {
         if !a.bugs.is_empty() {
             c.bugs = a.bugs.clone();
         }
-        c.check()?;
+        c.check().map_err(|e| match (&a.scenario, &a.config) {
+            (Some(name), _) => format!("scenario {name}: {e}"),
+            (None, Some(p)) => format!("{}: {e}", p.display()),
+            (None, None) => e,
+        })?;
         Ok((c, text))
     }
 
@@ -313,11 +317,21 @@ impl RunConfig {
             return Err(format!("unknown workload {:?} (one of {})", self.workload, workloads::names().join(", ")));
         }
         self.txn_consistency()?;
+        let catalog = self.catalog()?;
         for k in &self.nemesis {
-            if Kind::parse(k).is_none() {
-                let all: Vec<&str> = nuclei::PACKAGES.iter().map(|p| p.name).collect();
-                return Err(format!("unknown fault {k:?} in --nemesis (one of {}, or none)", all.join(", ")));
+            if catalog.package(k).is_none() {
+                return Err(format!("unknown fault {k:?} in --nemesis for {} (one of {}, or none)", self.db, catalog.names().join(", ")));
             }
+        }
+        if let Some((i, s)) = self.plan.iter().enumerate().find(|(_, s)| !catalog.knows(&s.fault)) {
+            return Err(format!(
+                "plan step {} (at_ms {}): {} has no fault {:?} (its faults: {})",
+                i + 1,
+                s.at_ms,
+                self.db,
+                s.fault.f(),
+                catalog.names().join(", ")
+            ));
         }
         let positive = [
             ("time-limit", self.time_limit),
@@ -469,9 +483,16 @@ impl RunConfig {
         Ok(Some(steps))
     }
 
-    /// The fault kinds.
-    pub fn kinds(&self) -> Vec<Kind> {
-        self.nemesis.iter().filter_map(|k| Kind::parse(k)).collect()
+    /// The faults this run's system can apply: the shared ones and a
+    /// built-in system's own.
+    pub fn catalog(&self) -> Result<Catalog, String> {
+        let own = self.built_in().and_then(|db| db.as_faults().map(|f| f.packages())).unwrap_or(&[]);
+        Catalog::with(own).map_err(|e| e.to_string())
+    }
+
+    /// The fault packages `--nemesis` names, as `catalog` has them.
+    pub fn kinds(&self, catalog: &Catalog) -> Vec<nuclei::Package> {
+        self.nemesis.iter().filter_map(|k| catalog.package(k).copied()).collect()
     }
 
     /// The run's name.
@@ -517,7 +538,12 @@ mod tests {
         assert!(bad(RunArgs { concurrency: Some(0), ..RunArgs::default() }).contains("--concurrency"));
         assert!(bad(RunArgs { name: Some("../x".into()), ..RunArgs::default() }).contains("--name"));
         let (c, _) = RunConfig::resolve(&RunArgs { nemesis: Some("none".into()), ..RunArgs::default() }).unwrap();
-        assert!(c.kinds().is_empty());
+        assert!(c.kinds(&c.catalog().unwrap()).is_empty());
         assert_eq!(c.run_name(), "etcd-register");
+        // a built-in system's own faults are its alone
+        let restate = |n: &str| RunConfig::resolve(&RunArgs { db: Some("restate".into()), nemesis: Some(n.into()), ..RunArgs::default() });
+        let (c, _) = restate("seal-log,kill").unwrap();
+        assert_eq!(c.kinds(&c.catalog().unwrap()).iter().map(|p| p.name).collect::<Vec<_>>(), ["seal-log", "kill"]);
+        assert!(bad(RunArgs { nemesis: Some("seal-log".into()), ..RunArgs::default() }).contains("unknown fault \"seal-log\" in --nemesis for etcd"));
     }
 }

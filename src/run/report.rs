@@ -8,8 +8,8 @@ use results::{RunResults, TestRecord};
 use std::path::Path;
 use std::path::PathBuf;
 
-fn shades(r: &RunResults, t_end: f64) -> Vec<Shade> {
-    let color = |fault: &str| nuclei::PACKAGES.iter().find(|p| p.name == fault).map(|p| p.color).unwrap_or("#cccccc").to_string();
+fn shades(r: &RunResults, t_end: f64, catalog: &nuclei::Catalog) -> Vec<Shade> {
+    let color = |fault: &str| catalog.package(fault).map(|p| p.color).unwrap_or("#cccccc").to_string();
     let windows = r.checks.recovery.iter().flat_map(|rec| &rec.windows);
     windows.map(|w| Shade { start: w.start_s, end: w.healed_at_s.unwrap_or(t_end), color: color(&w.fault), label: w.fault.clone() }).collect()
 }
@@ -63,7 +63,9 @@ fn own_section(test: &TestRecord, results: &RunResults, h: &History, shades: &[S
 /// Writes `report.html` into the run directory.
 pub fn write_report(dir: &Path, test: &TestRecord, results: &RunResults, h: &History) -> Result<(), String> {
     let t_end = h.ops.last().map(|o| o.time as f64 / 1e9).unwrap_or(0.0);
-    let shades = shades(results, t_end);
+    let cfg = serde_json::from_value::<super::options::RunConfig>(test.options.clone()).ok();
+    let catalog = cfg.and_then(|c| c.catalog().ok()).unwrap_or_default();
+    let shades = shades(results, t_end, &catalog);
     let logs = excerpts(dir, h, &shades);
     let findings = workloads::by_name(&test.workload).map(|w| w.findings(&results.checks, h)).unwrap_or_default();
     let system = own_section(test, results, h, &shades, t_end);

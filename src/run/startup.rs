@@ -36,5 +36,5 @@ pub fn apply(injector: &dyn Injector, steps: &[Step], started: Instant) -> (Vec<
 /// Closes the windows `applied` left open (last opened first): each
 /// inverse, recorded.
 pub fn close(injector: &dyn Injector, applied: &[Fault], started: Instant) -> Vec<StartupFault> {
-    nuclei::closing(applied).iter().map(|inv| record(injector, inv, started)).collect()
+    injector.catalog().closing(applied).iter().map(|inv| record(injector, inv, started)).collect()
 }

@@ -174,13 +174,23 @@ pub trait Db: Send + Sync {
 }
 
 /// Faults on the system itself (Restate: log reconfiguration and seals,
-/// wipes, leadership, metadata membership), through its own tools.
+/// wipes, leadership, metadata membership), through its own tools: it
+/// declares them, checks their arguments and applies them; the nemesis,
+/// schedules, plans, shrink, the heal and the report take them as they take
+/// the shared faults.
 pub trait SystemFaults: Send + Sync {
-    /// True when it can apply faults of `kind`.
-    fn supports(&self, kind: nuclei::Kind) -> bool;
+    /// Its faults: one package each (of kind `nuclei::Kind::System`), with
+    /// its `--nemesis` name, the `f`s that open and close its windows, and
+    /// what a scheduled window names.
+    fn packages(&self) -> &'static [nuclei::Package];
+    /// Checks a fault's arguments before a run (the error names the
+    /// argument). The default: any.
+    fn check(&self, _fault: &nuclei::SystemFault) -> Result<(), String> {
+        Ok(())
+    }
     /// Applies `fault` on the cluster `topo` (`nodes`: the nodes it names):
     /// what it did and saw, for the history.
-    fn apply(&self, fault: &nuclei::Fault, topo: &Topology, nodes: &[&NodeClient]) -> Result<serde_json::Value, DbError>;
+    fn apply(&self, fault: &nuclei::SystemFault, topo: &Topology, nodes: &[&NodeClient]) -> Result<serde_json::Value, DbError>;
 }
 
 /// Crash and restart (`kill -9`, then start again).

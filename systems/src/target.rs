@@ -37,14 +37,18 @@ impl Target for DbTarget {
     fn pause_pattern(&self) -> Option<&str> {
         self.db.as_pause().map(|p| p.pause_pattern())
     }
-    fn supports(&self, kind: nuclei::Kind) -> bool {
-        self.db.as_faults().is_some_and(|f| f.supports(kind))
+    fn packages(&self) -> &'static [nuclei::Package] {
+        self.db.as_faults().map_or(&[], |f| f.packages())
     }
-    fn system_fault(&self, fault: &nuclei::Fault, nodes: &[&NodeClient]) -> Result<serde_json::Value, FaultError> {
-        let f = self.db.as_faults().ok_or_else(|| FaultError::Unsupported(format!("{} does not support {}", self.db.name(), fault.f())))?;
+    fn check_fault(&self, fault: &nuclei::SystemFault) -> Result<(), FaultError> {
+        let f = self.db.as_faults().ok_or_else(|| FaultError::Unsupported(format!("{} has no fault {:?} of its own", self.db.name(), fault.f)))?;
+        f.check(fault).map_err(FaultError::Invalid)
+    }
+    fn system_fault(&self, fault: &nuclei::SystemFault, nodes: &[&NodeClient]) -> Result<serde_json::Value, FaultError> {
+        let f = self.db.as_faults().ok_or_else(|| FaultError::Unsupported(format!("{} has no fault {:?} of its own", self.db.name(), fault.f)))?;
         f.apply(fault, &self.topo, nodes).map_err(|e| match e {
             crate::DbError::Control(c) => FaultError::Node(nodes.first().map(|n| n.node().name.clone()).unwrap_or_default(), c.to_string()),
-            other => FaultError::System(fault.f().to_string(), other.to_string()),
+            other => FaultError::System(fault.f.clone(), other.to_string()),
         })
     }
     fn primary(&self) -> Option<String> {

@@ -74,9 +74,9 @@ pub fn txn(mops: &[Mop]) -> Op {
 }
 
 /// A transaction's answer checked against the micro-ops asked.
-fn txn_answer(op: &Op, answer: Value) -> Result<Value, String> {
-    let mops = systems::txn::parse_asked(&op.call.f, &op.value).map_err(|e| e.to_string())?;
-    systems::txn::check_answer(&mops, &answer).map_err(|e| e.to_string())?;
+fn txn_answer(op: &Op, answer: Value) -> Result<Value, crate::op::Malformed> {
+    let mops = systems::txn::parse_asked(&op.call.f, &op.value).map_err(|e| crate::op::Malformed(e.to_string()))?;
+    systems::txn::check_answer(&mops, &answer).map_err(|e| crate::op::Malformed(e.to_string()))?;
     Ok(answer)
 }
 

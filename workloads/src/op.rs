@@ -8,7 +8,19 @@ use systems::{Call, Client, Completion};
 /// The completion's value in the history's shape, from the client's
 /// answer to `op`; `Err` says why the answer is malformed (the op is then
 /// `info`: it may have happened, what it returned is unknown).
-pub type Answer = fn(op: &Op, answer: Value) -> Result<Value, String>;
+pub type Answer = fn(op: &Op, answer: Value) -> Result<Value, Malformed>;
+
+/// Why a client's answer is not what the op asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Malformed(pub String);
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Malformed {}
 
 /// One client operation.
 #[derive(Debug, Clone)]
@@ -45,12 +57,12 @@ impl Op {
 }
 
 /// The completion's value is the invocation's.
-pub fn as_asked(op: &Op, _answer: Value) -> Result<Value, String> {
+pub fn as_asked(op: &Op, _answer: Value) -> Result<Value, Malformed> {
     Ok(op.value.clone())
 }
 
 /// The completion's value is `[key, answer]`, the key from the invocation.
-pub fn keyed(op: &Op, answer: Value) -> Result<Value, String> {
+pub fn keyed(op: &Op, answer: Value) -> Result<Value, Malformed> {
     Ok(json!([op.value[0], answer]))
 }
 

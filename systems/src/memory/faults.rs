@@ -60,7 +60,7 @@ impl Injector for Memory {
             .filter_map(|n| match n {
                 Needs::Netem => Some("slow links (no network in memory)".to_string()),
                 Needs::Clock => Some("clock faults (no clocks in memory)".to_string()),
-                Needs::System(k) => Some(format!("{} (a fault on a real system's own tools)", k.package().name)),
+                Needs::System(f) => Some(format!("{f} (it has no faults of its own)")),
                 _ => None,
             })
             .collect();
@@ -200,7 +200,7 @@ mod tests {
             assert_eq!(within(c("n1").cas("k", &json!(2), &json!(3))).await, Some(Completion::Fail("cas-mismatch".into())));
         });
         assert!(m.preflight(&[nuclei::Needs::Clock]).is_err() && m.preflight(&[nuclei::Needs::Kill]).is_ok());
-        let e = m.preflight(&[nuclei::Needs::System(nuclei::Kind::Wipe)]).unwrap_err().to_string();
+        let e = m.preflight(&[nuclei::Needs::System("wipe-node".into())]).unwrap_err().to_string();
         assert!(e.contains("wipe-node"), "{e}");
     }
 

@@ -8,7 +8,8 @@ use super::{restatectl, signal, sql, Restate, DATA, SERVER_PATTERN};
 use crate::db::{DbError, SystemFaults, Topology};
 use crate::NotReady;
 use control::{Cmd, NodeClient};
-use nuclei::{Fault, Kind};
+use nuclei::{Kind, Package, SystemFault};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -221,39 +222,84 @@ impl Restate {
     }
 }
 
+/// A fault on Restate as a package: `on_node` names one node per
+/// scheduled window; the inverse keeps the logs named.
+const fn own(name: &'static str, start_f: &'static str, stop_f: &'static str, color: &'static str, on_node: bool) -> Package {
+    Package { kind: Kind::System { on_node, keeps: &["logs"] }, name, start_f, stop_f, color }
+}
+
+/// Restate's own faults, through restatectl.
+pub const PACKAGES: [Package; 5] = [
+    own("reconfigure-log", "reconfigure-log", "settle-log", "#b8e0b0", false),
+    own("seal-log", "seal-log", "extend-log", "#90c890", false),
+    own("wipe-node", "wipe-node", "rejoin-node", "#e0a0c8", true),
+    own("move-leadership", "move-leadership", "return-leadership", "#c0c0c0", true),
+    own("metadata-membership", "remove-metadata-node", "add-metadata-node", "#d0b890", true),
+];
+
+/// The arguments of a fault on Restate's logs (every log when `logs` is
+/// empty); a seal may be tried again for `retry_ms`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogArgs {
+    #[serde(default)]
+    logs: Vec<u32>,
+    #[serde(default)]
+    retry_ms: u64,
+}
+
+/// What a fault on Restate takes: its logs (log faults), nothing else
+/// (node faults: the nodes are the fault's own).
+fn log_args(fault: &SystemFault) -> Result<LogArgs, String> {
+    let a: LogArgs = fault.args().map_err(|e| e.to_string())?;
+    match fault.f.as_str() {
+        "seal-log" => Ok(a),
+        "reconfigure-log" | "settle-log" | "extend-log" if a.retry_ms == 0 => Ok(a),
+        "reconfigure-log" | "settle-log" | "extend-log" => Err(format!("{}: retry_ms is seal-log's alone", fault.f)),
+        _ if fault.args.is_empty() => Ok(a),
+        _ => Err(format!("{}: takes its nodes only, no {}", fault.f, fault.args.keys().cloned().collect::<Vec<_>>().join(", "))),
+    }
+}
+
 impl SystemFaults for Restate {
-    fn supports(&self, kind: Kind) -> bool {
-        matches!(kind, Kind::Reconfigure | Kind::Seal | Kind::Wipe | Kind::Leadership | Kind::Membership)
+    fn packages(&self) -> &'static [Package] {
+        &PACKAGES
     }
 
-    fn apply(&self, fault: &Fault, topo: &Topology, nodes: &[&NodeClient]) -> Result<Value, DbError> {
+    fn check(&self, fault: &SystemFault) -> Result<(), String> {
+        log_args(fault).map(|_| ())
+    }
+
+    fn apply(&self, fault: &SystemFault, topo: &Topology, nodes: &[&NodeClient]) -> Result<Value, DbError> {
+        let a = log_args(fault).map_err(DbError::Sut)?;
         let ctl = self.bins()?.restatectl.clone();
         let addrs = Self::addresses(topo);
         let (ctl, addrs) = (ctl.as_path(), addrs.as_str());
-        match fault {
-            Fault::ReconfigureLog { logs } => Self::on_logs(ctl, addrs, logs, "reconfigure"),
-            Fault::SealLog { logs, retry_ms: 0 } => Self::on_logs(ctl, addrs, logs, "seal"),
-            Fault::SealLog { logs, retry_ms } => super::seal::seal_until(ctl, addrs, logs, Duration::from_millis(*retry_ms)),
-            Fault::SettleLog { logs } | Fault::ExtendLog { logs } => Self::extend(ctl, addrs, logs),
-            Fault::WipeNode { nodes: names } => {
+        let names = &fault.nodes;
+        match fault.f.as_str() {
+            "reconfigure-log" => Self::on_logs(ctl, addrs, &a.logs, "reconfigure"),
+            "seal-log" if a.retry_ms == 0 => Self::on_logs(ctl, addrs, &a.logs, "seal"),
+            "seal-log" => super::seal::seal_until(ctl, addrs, &a.logs, Duration::from_millis(a.retry_ms)),
+            "settle-log" | "extend-log" => Self::extend(ctl, addrs, &a.logs),
+            "wipe-node" => {
                 for n in nodes {
                     signal(n, "-KILL", SERVER_PATTERN)?;
                     n.run(&Cmd::new(["rm", "-rf", DATA]).sudo())?;
                 }
                 Ok(json!({"nodes": names, "deleted": DATA}))
             }
-            Fault::RejoinNode { nodes: names } => {
+            "rejoin-node" => {
                 let mut steps = Vec::new();
                 for n in nodes {
                     steps.push(self.rejoin(ctl, addrs, n, topo)?);
                 }
                 Ok(json!({"nodes": names, "steps": steps}))
             }
-            Fault::MoveLeadership { nodes: names } => self.move_leadership(ctl, addrs, names),
-            Fault::ReturnLeadership { nodes: names } => self.return_leadership(ctl, addrs, names),
-            Fault::RemoveMetadataNode { nodes: names } => Self::membership(ctl, addrs, names, "remove-node"),
-            Fault::AddMetadataNode { nodes: names } => Self::membership(ctl, addrs, names, "add-node"),
-            other => Err(DbError::Sut(format!("{} is not a fault on Restate itself", other.f()))),
+            "move-leadership" => self.move_leadership(ctl, addrs, names),
+            "return-leadership" => self.return_leadership(ctl, addrs, names),
+            "remove-metadata-node" => Self::membership(ctl, addrs, names, "remove-node"),
+            "add-metadata-node" => Self::membership(ctl, addrs, names, "add-node"),
+            other => Err(DbError::Sut(format!("{other} is not a fault on Restate itself"))),
         }
     }
 }
@@ -287,5 +333,22 @@ mod tests {
         let m = new_leaders(&rows, &["N1".to_string()]);
         assert_eq!(m, BTreeMap::from([(0, "N3".to_string()), (2, "N2".to_string())]));
         assert!(new_leaders(&rows, &["N9".to_string()]).is_empty());
+    }
+
+    #[test]
+    fn restates_faults_are_one_catalog_and_their_arguments_are_checked() {
+        let c = nuclei::Catalog::with(&PACKAGES).unwrap();
+        let fault = |v: Value| match serde_json::from_value::<nuclei::Fault>(v).unwrap() {
+            nuclei::Fault::System(s) => s,
+            other => panic!("{other:?}"),
+        };
+        let seal = fault(json!({"f": "seal-log", "logs": [0], "retry_ms": 60000}));
+        assert_eq!(c.inverse(&nuclei::Fault::System(seal.clone())).map(|i| serde_json::to_value(i).unwrap()), Some(json!({"f": "extend-log", "logs": [0]})));
+        assert!(log_args(&seal).is_ok());
+        assert!(log_args(&fault(json!({"f": "wipe-node", "nodes": ["n2"]}))).is_ok());
+        let e = log_args(&fault(json!({"f": "seal-log", "lgos": [0]}))).unwrap_err();
+        assert!(e.starts_with("seal-log: unknown field `lgos`"), "{e}");
+        assert!(log_args(&fault(json!({"f": "extend-log", "retry_ms": 5}))).unwrap_err().contains("seal-log's alone"));
+        assert!(log_args(&fault(json!({"f": "wipe-node", "nodes": ["n2"], "logs": [1]}))).unwrap_err().contains("takes its nodes only, no logs"));
     }
 }

@@ -67,7 +67,9 @@ fn ended_within(child: &mut Child, limit: Duration) -> Option<i32> {
 #[test]
 fn one_interrupt_under_repeat_is_one_interrupt() {
     let s = store("repeat");
-    let args = ["run", "--db", "memory", "--workload", "set", "--nemesis", "none", "--repeat", "3", "--time-limit", "20", "--recovery-window", "0.5"];
+    // on the real clock: an interrupt comes while a run goes on
+    let args =
+        ["run", "--db", "memory", "--real-time", "--workload", "set", "--nemesis", "none", "--repeat", "3", "--time-limit", "20", "--recovery-window", "0.5"];
     let (mut child, err) = start(&[&args[..], &["--store", s.to_str().unwrap()]].concat());
     // in the second run, with its load going: one handler per run would take this twice
     wait_for("the second run's client ops", || runs_with_ops(&s.join("memory-set")) == 2);
@@ -86,6 +88,7 @@ fn a_second_interrupt_leaves_at_once_while_a_heal_hangs() {
         "run",
         "--db",
         "memory",
+        "--real-time",
         "--workload",
         "set",
         "--nemesis",

@@ -196,7 +196,7 @@ fn memory_run_whose_tester_was_killed_mid_window_is_unknown_not_invalid() {
     std::fs::write(&plan, PLAN).unwrap();
     let store = d.join("store");
     let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(["run", "--db", "memory", "--workload", "set", "--fault-plan", plan.to_str().unwrap(), "--time-limit", "8"])
+        .args(["run", "--db", "memory", "--real-time", "--workload", "set", "--fault-plan", plan.to_str().unwrap(), "--time-limit", "8"])
         .args(["--store", store.to_str().unwrap()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

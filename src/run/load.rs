@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use systems::{Client, Completion, Topology};
+use systems::{clock, Client, Completion, Topology};
 use workloads::{Generator, Op as WorkOp};
 
 /// When the load stops: the time limit plus the recovery window, never
@@ -37,12 +37,12 @@ impl Deadline {
     }
     /// Whether the load should stop now.
     pub fn passed(&self) -> bool {
-        (Instant::now() >= self.end() && !self.applying.load(Ordering::SeqCst)) || cancelled()
+        (clock::now() >= self.end() && !self.applying.load(Ordering::SeqCst)) || cancelled()
     }
     /// A heal ended now: at least the recovery window follows it. Returns
     /// the new end (s since t0) if it moved.
     pub fn healed_now(&self) -> Option<f64> {
-        let want = (self.t0.elapsed() + self.recovery).as_millis() as u64;
+        let want = (clock::since(self.t0) + self.recovery).as_millis() as u64;
         let before = self.end_ms.fetch_max(want, Ordering::SeqCst);
         (want > before).then(|| want as f64 / 1e3)
     }
@@ -65,9 +65,10 @@ impl Drop for Applying<'_> {
     }
 }
 
-/// Runs the fault schedule in real time; on interruption closes the open
-/// window. Returns the problems met.
-pub fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: &Log, deadline: &Deadline) -> Vec<String> {
+/// Runs the fault schedule on the run's clock (each fault applied in this
+/// task, blocking it: on real nodes the schedule runs on a thread of its
+/// own); on interruption closes the open windows. Returns the problems met.
+pub async fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: &Log, deadline: &Deadline) -> Vec<String> {
     let mut errs = Vec::new();
     let mut applied: Vec<Fault> = Vec::new();
     let catalog = nemesis.catalog();
@@ -96,8 +97,9 @@ pub fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, l
     };
     for step in schedule {
         let at = rec.t0() + Duration::from_millis(step.at_ms);
-        while Instant::now() < at && !cancelled() {
-            std::thread::sleep((at - Instant::now()).min(Duration::from_millis(50)));
+        while clock::now() < at && !cancelled() {
+            let wake = at.min(clock::now() + Duration::from_millis(50));
+            tokio::time::sleep_until(wake.into()).await;
         }
         if cancelled() {
             break;
@@ -143,9 +145,9 @@ pub async fn drive(
             let mut client = clients(ni, process);
             // paced by due times, not per-op sleeps: sub-millisecond intervals
             // (high rates) work, and the stagger keeps processes apart
-            let mut due = Instant::now() + per_process.mul_f64(rng.below(1000) as f64 / 1000.0);
+            let mut due = clock::now() + per_process.mul_f64(rng.below(1000) as f64 / 1000.0);
             while !end.passed() {
-                let now = Instant::now();
+                let now = clock::now();
                 if due > now + Duration::from_millis(1) {
                     tokio::time::sleep_until(due.into()).await;
                 } else if now > due + Duration::from_secs(1) {
@@ -207,7 +209,7 @@ pub async fn probes(system: &dyn System, topo: &Topology, rec: &Recorder, end: &
         services.iter().enumerate().map(move |(si, s)| async move {
             let process = probe_process(ni, si, per_node);
             while !end.passed() {
-                let tick = Instant::now();
+                let tick = clock::now();
                 let mut inv = Op::new(Process::Client(process), OpType::Invoke, "probe", json!(s));
                 inv.node = Some(node.clone());
                 inv.role = Role::Probe;
@@ -222,7 +224,7 @@ pub async fn probes(system: &dyn System, topo: &Topology, rec: &Recorder, end: &
                 c.error = err;
                 c.role = Role::Probe;
                 rec.record(c);
-                tokio::time::sleep(Duration::from_millis(250).saturating_sub(tick.elapsed())).await;
+                tokio::time::sleep(Duration::from_millis(250).saturating_sub(clock::since(tick))).await;
             }
         })
     });
@@ -252,7 +254,7 @@ pub async fn progress(rec: &Recorder, log: &Log, end: &Deadline) {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let ok = c.ok.load(Ordering::Relaxed);
         let (fail, info) = (c.fail.load(Ordering::Relaxed), c.info.load(Ordering::Relaxed));
-        log.progress(rec.t0().elapsed(), log::Tally { ok_per_s: ok - last, fail, info });
+        log.progress(Duration::from_nanos(rec.now()), log::Tally { ok_per_s: ok - last, fail, info });
         last = ok;
     }
     log.finish_progress();
@@ -268,6 +270,10 @@ mod tests {
         let all: std::collections::BTreeSet<u64> = (0..nodes).flat_map(|n| (0..services).map(move |s| probe_process(n, s, services))).collect();
         assert_eq!(all.len(), nodes * services);
         assert!(all.iter().all(|&p| p >= PROBE_BASE), "probes stay apart from clients and final reads");
+    }
+
+    fn real_time() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
     }
 
     /// Heals slowly, and records whether the load could have stopped
@@ -320,7 +326,7 @@ mod tests {
         let log = Log::new(&dir.join("log")).unwrap();
         let deadline = Deadline::new(t0, Duration::from_millis(50), Duration::ZERO);
         let schedule = [Step { at_ms: 0, fault: Fault::Kill { nodes: vec!["n1".into()] } }];
-        let errs = run_schedule(&Panics, &schedule, &rec, &log, &deadline);
+        let errs = real_time().block_on(run_schedule(&Panics, &schedule, &rec, &log, &deadline));
         assert_eq!(errs.len(), 2, "the kill and its final heal each failed: {errs:?}");
         assert!(errs[0].contains("the injector panicked: cannot kill"), "{errs:?}");
         std::thread::sleep(Duration::from_millis(60).saturating_sub(t0.elapsed()));
@@ -342,7 +348,7 @@ mod tests {
         let injector = SlowHeal(&deadline, Mutex::new(Vec::new()));
         let schedule =
             [Step { at_ms: 0, fault: Fault::StartPartition { grudge: Default::default(), ports: vec![] } }, Step { at_ms: 50, fault: Fault::StopPartition }];
-        let errs = run_schedule(&injector, &schedule, &rec, &log, &deadline);
+        let errs = real_time().block_on(run_schedule(&injector, &schedule, &rec, &log, &deadline));
         assert!(errs.is_empty(), "{errs:?}");
         let healed = t0.elapsed();
         assert_eq!(*injector.1.lock().unwrap(), [false, false], "the load stops only once the heal is over");

@@ -427,13 +427,23 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         facts.refused = Some(e.to_string());
         return facts;
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    // an in-process system runs on simulated time (unless --real-time):
+    // its clock jumps to the next timer whenever every task waits
+    let simulated = system.simulated() && !cfg.real_time;
+    let built = if simulated {
+        tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+    };
+    let rt = match built {
         Ok(rt) => rt,
         Err(e) => {
             facts.infrastructure_error = Some(format!("tokio: {e}"));
             return facts;
         }
     };
+    // from here every reading of the time (systems::clock) is the runtime's
+    let _clock = rt.enter();
     // SUT setup and readiness
     log.say(&format!("setting up {} on {} nodes", system.name(), topo.nodes.len()));
     if let Err(e) = system.install() {
@@ -506,7 +516,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     }
 
     // the workload, with faults
-    let t0 = Instant::now();
+    let t0 = systems::clock::now();
     let start_unix_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
     let ctx = analysis::check_context(cfg, &checker::slo::Slos::parse(&cfg.slo).unwrap_or_default());
     let header = Header { name: Some(cfg.run_name()), workload: Some(cfg.workload.clone()), check: Some(ctx.settings()), ..Header::new(start_unix_ns) };
@@ -542,16 +552,27 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         schedule.len() / 2,
         cfg.recovery_window
     ));
-    let heal_errors = std::thread::scope(|s| {
-        let nem = s.spawn(|| load::run_schedule(injector, &schedule, &recorder, log, &deadline));
-        rt.block_on(async {
-            let w = load::drive(cfg, &clients, &generator, &recorder, &topo, &deadline, rng.next_u64());
-            let p = load::probes(system, &topo, &recorder, &deadline);
-            let progress = load::progress(&recorder, log, &deadline);
-            tokio::join!(w, p, progress);
-        });
-        nem.join().unwrap_or_else(|_| vec!["the nemesis thread panicked".to_string()])
-    });
+    let nemesis = load::run_schedule(injector, &schedule, &recorder, log, &deadline);
+    let clients_and_probes = async {
+        let w = load::drive(cfg, &clients, &generator, &recorder, &topo, &deadline, rng.next_u64());
+        let p = load::probes(system, &topo, &recorder, &deadline);
+        let progress = load::progress(&recorder, log, &deadline);
+        tokio::join!(w, p, progress);
+    };
+    let heal_errors = if simulated {
+        // one thread, one clock: a fault is applied at its instant
+        rt.block_on(async { tokio::join!(nemesis, clients_and_probes).0 })
+    } else {
+        // on real nodes a fault blocks on SSH: the schedule has its own thread
+        std::thread::scope(|s| {
+            let nem = s.spawn(|| match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(own) => own.block_on(nemesis),
+                Err(e) => vec![format!("tokio: {e}")],
+            });
+            rt.block_on(clients_and_probes);
+            nem.join().unwrap_or_else(|_| vec!["the nemesis thread panicked".to_string()])
+        })
+    };
     facts.heal_errors.extend(heal_errors);
     // final reads, after the heal and the recovery window
     rt.block_on(load::final_reads(&generator, system, timeout, &topo, &recorder));

@@ -74,6 +74,10 @@ pub struct RunArgs {
     /// Leave the SUT running after the run (faults are healed anyway).
     #[arg(long)]
     pub keep: bool,
+    /// `--db memory` only: run on the real clock (by default an in-memory
+    /// run goes on simulated time: it takes the time its work takes).
+    #[arg(long)]
+    pub real_time: bool,
     /// etcd: serializable reads (served by one member: not linearizable).
     #[arg(long)]
     pub serializable: bool,
@@ -165,6 +169,8 @@ pub struct RunConfig {
     pub name: Option<String>,
     /// Keep the SUT running.
     pub keep: bool,
+    /// The in-memory system on the real clock, not simulated time.
+    pub real_time: bool,
     /// etcd serializable reads.
     pub serializable: bool,
     /// Bugs of the in-memory system.
@@ -211,6 +217,7 @@ impl Default for RunConfig {
             recovery_window: 20.0,
             name: None,
             keep: false,
+            real_time: false,
             serializable: false,
             bugs: Vec::new(),
             interval: 5.0,
@@ -290,6 +297,7 @@ impl RunConfig {
             c.db = systems::file::SystemFile::load(p).map_err(|e| e.to_string())?.spec.name;
         }
         c.keep |= a.keep;
+        c.real_time |= a.real_time;
         c.serializable |= a.serializable;
         if !a.bugs.is_empty() {
             c.bugs = a.bugs.clone();

@@ -68,7 +68,7 @@ impl Recorder {
 
     /// Nanoseconds since time 0.
     pub fn now(&self) -> u64 {
-        self.t0.elapsed().as_nanos() as u64
+        systems::clock::since(self.t0).as_nanos() as u64
     }
 
     /// Time 0.

@@ -25,6 +25,12 @@ pub trait System: Send + Sync {
     }
     /// Its fault injector.
     fn injector(&self) -> &dyn Injector;
+    /// True when the run may go on simulated time: the system lives in
+    /// this process and every wait of its clients and injector is a tokio
+    /// timer (`systems::clock`). The default: no, the real clock.
+    fn simulated(&self) -> bool {
+        false
+    }
     /// Installs it on every node, removing what an earlier run left. The
     /// default: nothing to install.
     fn install(&self) -> Result<(), String> {
@@ -214,6 +220,9 @@ impl System for InMemory {
     }
     fn topology(&self) -> &Topology {
         &self.topo
+    }
+    fn simulated(&self) -> bool {
+        true
     }
     fn injector(&self) -> &dyn Injector {
         &*self.mem

@@ -7,6 +7,7 @@
 //! start-up times. Clients return a [`Completion`] that keeps a definite
 //! failure (`fail`) apart from an unknown outcome (`info`).
 
+pub mod clock;
 mod completion;
 mod db;
 pub mod etcd;

@@ -39,7 +39,7 @@ impl Memory {
 
     fn heal_partition(&self, f: &mut Faults) {
         if !f.grudge.is_empty() {
-            f.healed_at = Some(Instant::now());
+            f.healed_at = Some(crate::clock::now());
             if self.has(Bug::KillAfterHeal) {
                 let d = self.data();
                 let lens = |m: &std::collections::HashMap<String, Vec<Value>>| m.iter().map(|(k, v)| (k.clone(), v.len())).collect();
@@ -113,7 +113,7 @@ impl Injector for Memory {
                 let mut f = self.faults();
                 f.killed.extend(ix);
                 if let (Some(at), Some((sets, logs))) = (f.healed_at, &f.healed_lens) {
-                    if at.elapsed() < KILL_AFTER_HEAL {
+                    if crate::clock::since(at) < KILL_AFTER_HEAL {
                         // what was acknowledged since the heal is gone
                         let mut d = self.data();
                         for (k, v) in d.sets.iter_mut() {
@@ -143,7 +143,7 @@ impl Injector for Memory {
             }
             other => return Err(FaultError::Unsupported(format!("the in-memory system cannot do {}", other.f()))),
         };
-        let at = t0.elapsed().as_nanos() as u64;
+        let at = crate::clock::since(t0).as_nanos() as u64;
         let names: Vec<String> = match fault {
             Fault::Kill { nodes } | Fault::Start { nodes } | Fault::Pause { nodes } | Fault::Resume { nodes } => nodes.clone(),
             _ => self.nodes.clone(),

@@ -203,7 +203,7 @@ impl Memory {
 
     /// True when appends stall now (after a heal, with [`Bug::StallAppend`]).
     fn stalled(&self) -> bool {
-        self.has(Bug::StallAppend) && self.faults().healed_at.is_some_and(|t| t.elapsed() < STALL)
+        self.has(Bug::StallAppend) && self.faults().healed_at.is_some_and(|t| crate::clock::since(t) < STALL)
     }
 
     /// Runs `op` against the data as node `node` sees it. `write` says

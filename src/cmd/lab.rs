@@ -55,6 +55,10 @@ enum Action {
 /// Runs `faultline lab`; returns the exit code.
 pub fn run(a: Args) -> i32 {
     let lab = Lab::default();
+    if let Err(e) = lab.check() {
+        eprintln!("lab: {e}");
+        return exit::BAD_INPUT;
+    }
     match a.action {
         Action::Up { nodes, backend, system, start } => {
             if !(1..=crate::lab::MAX_NODES).contains(&nodes) {

@@ -1,7 +1,7 @@
 //! The `lxc` backend: a base container built once, nodes cloned from it as
 //! overlay snapshots.
 
-use super::{host_key, is_node_name, node_ip, read, rootfs, write, Lab, BRIDGE, HOST_IP, SSHD_CONFIG};
+use super::{host_key, is_node_name, read, rootfs, write, Lab, BRIDGE, HOST_IP, SSHD_CONFIG};
 use control::local as host;
 use std::path::PathBuf;
 
@@ -17,12 +17,17 @@ fn lxcpath(lab: &Lab) -> String {
     lab.lxcpath().to_string_lossy().into_owned()
 }
 
+/// The base's LXC path (the lab's own cluster's).
+fn base_path(lab: &Lab) -> String {
+    lab.base_lxcpath().to_string_lossy().into_owned()
+}
+
 fn rootfs(lab: &Lab) -> PathBuf {
-    lab.lxcpath().join(BASE).join("rootfs")
+    lab.base_lxcpath().join(BASE).join("rootfs")
 }
 
 fn stamp(lab: &Lab) -> PathBuf {
-    lab.lxcpath().join(BASE).join("faultline-ready")
+    lab.base_lxcpath().join(BASE).join("faultline-ready")
 }
 
 /// What the stamp of a complete base says: how it was built and with what.
@@ -57,11 +62,11 @@ fn config(lab: &Lab) -> String {
 /// Builds the base container if needed (debootstrap: a minute or two the
 /// first time, seconds from LXC's cache); returns true if it built one.
 pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
-    let p = lxcpath(lab);
+    let p = base_path(lab);
     let built = !base_ready(lab);
     if built {
-        std::fs::create_dir_all(lab.lxcpath()).map_err(|e| format!("{p}: {e}"))?;
-        if lab.lxcpath().join(BASE).exists() {
+        std::fs::create_dir_all(lab.base_lxcpath()).map_err(|e| format!("{p}: {e}"))?;
+        if lab.base_lxcpath().join(BASE).exists() {
             // a half-built or outdated base; its clones go with it
             remove_nodes(lab, 0)?;
             remove_base(lab)?;
@@ -71,7 +76,7 @@ pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
         rootfs::debootstrap(&rootfs(lab), &node_packages())?;
         // the clone hook renames this to each node's name
         write(&rootfs(lab).join("etc/hostname"), &format!("{BASE}\n"))?;
-        write(&lab.lxcpath().join(BASE).join("config"), &config(lab))?;
+        write(&lab.base_lxcpath().join(BASE).join("config"), &config(lab))?;
     }
     configure_rootfs(lab, pubkey)?;
     if built {
@@ -119,15 +124,17 @@ fn running(lab: &Lab, name: &str) -> bool {
 /// Makes nodes n1..nN exist and run, and removes any beyond N.
 pub fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
     let p = lxcpath(lab);
+    std::fs::create_dir_all(lab.lxcpath()).map_err(|e| format!("{p}: {e}"))?;
     remove_nodes(lab, n)?;
     let existing: Vec<String> = node_containers(lab).into_iter().map(|(_, name)| name).collect();
     for i in 1..=n {
         let name = format!("n{i}");
         if !existing.contains(&name) {
-            host::run(&["lxc-copy", "-P", &p, "-n", BASE, "-N", &name, "-s", "-B", "overlay"])?;
+            // a cluster's nodes live in an LXC path of its own, cloned from the one base
+            host::run(&["lxc-copy", "-P", &base_path(lab), "-n", BASE, "-p", &p, "-N", &name, "-s", "-B", "overlay"])?;
             let cfg = lab.lxcpath().join(&name).join("config");
             let mut text = read(&cfg)?;
-            text += &format!("lxc.net.0.ipv4.address = {}/24\nlxc.net.0.ipv4.gateway = {HOST_IP}\n", node_ip(i));
+            text += &format!("lxc.net.0.ipv4.address = {}/24\nlxc.net.0.ipv4.gateway = {HOST_IP}\n", lab.node_ip(i));
             write(&cfg, &text)?;
         }
         if !running(lab, &name) {
@@ -155,7 +162,7 @@ pub fn remove_nodes(lab: &Lab, keep: usize) -> Result<(), String> {
 /// Destroys the base container.
 pub fn remove_base(lab: &Lab) -> Result<(), String> {
     // never started, and its clones are gone: a directory (maybe half-built)
-    let d = lab.lxcpath().join(BASE);
+    let d = lab.base_lxcpath().join(BASE);
     if d.exists() {
         std::fs::remove_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
     }

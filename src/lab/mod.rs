@@ -11,6 +11,13 @@
 //! the base and the key stay for the next `up`. The host clock is never
 //! touched and no traffic goes anywhere but the lab's own addresses (and the
 //! Debian mirror, through NAT, when a node installs a package).
+//!
+//! One lab holds several independent clusters at once (`$FAULTLINE_LAB_CLUSTER`
+//! = 1..15; 0 or unset: the lab's own): each has nodes `n1..nN` of its own
+//! (containers of the same names in an LXC path of its own, hostnames and
+//! `/etc/hosts` of its own), addresses of its own on the one bridge, and its
+//! own nodes file; every cluster is cloned from the one base. `up` and
+//! `down` take the lab's lock, so clusters may come and go concurrently.
 
 mod lxc;
 mod qemu;
@@ -33,9 +40,24 @@ pub const HOST_IP: &str = "10.77.0.1";
 /// Most nodes a lab can have.
 pub const MAX_NODES: usize = 50;
 
-/// The address of node `i` (1-based).
+/// Most nodes a cluster other than the lab's own can have.
+pub const MAX_CLUSTER_NODES: usize = 9;
+
+/// The highest cluster number besides the lab's own (0).
+pub const MAX_CLUSTER: u8 = 15;
+
+/// The address of node `i` (1-based) of the lab's own cluster.
 pub fn node_ip(i: usize) -> String {
-    format!("10.77.0.{}", 10 + i)
+    cluster_node_ip(0, i)
+}
+
+/// The address of node `i` (1-based) of cluster `k`: the lab's own from
+/// .11, cluster k from .(100 + 10 (k - 1) + 1).
+pub fn cluster_node_ip(k: u8, i: usize) -> String {
+    match k {
+        0 => format!("10.77.0.{}", 10 + i),
+        k => format!("10.77.0.{}", 100 + 10 * (k as usize - 1) + i),
+    }
 }
 
 /// The nodes' sshd settings: no PAM (every command's session would
@@ -61,11 +83,13 @@ impl Backend {
     }
 }
 
-/// Where the lab keeps its files.
+/// Where the lab keeps its files, and which of its clusters this is.
 #[derive(Debug, Clone)]
 pub struct Lab {
     /// Root directory (`/var/lib/faultline`, or `$FAULTLINE_LAB_DIR`).
     pub dir: PathBuf,
+    /// The cluster (`$FAULTLINE_LAB_CLUSTER`; 0: the lab's own).
+    pub cluster: u8,
 }
 
 /// What `up` changed on the host, so `down` can undo exactly that.
@@ -78,29 +102,70 @@ struct HostState {
 impl Default for Lab {
     fn default() -> Self {
         let dir = std::env::var_os("FAULTLINE_LAB_DIR").map(PathBuf::from).unwrap_or_else(|| "/var/lib/faultline".into());
-        Lab { dir }
+        // a malformed cluster number is refused by `check`, not guessed
+        let cluster = std::env::var("FAULTLINE_LAB_CLUSTER").ok().filter(|s| !s.is_empty()).map_or(0, |s| s.parse().unwrap_or(u8::MAX));
+        Lab { dir, cluster }
     }
 }
 
 impl Lab {
-    /// LXC's container path (always absolute: a relative one breaks lxc-attach).
-    pub fn lxcpath(&self) -> PathBuf {
+    /// Refuses a cluster number out of range, naming the variable.
+    pub fn check(&self) -> Result<(), String> {
+        if self.cluster > MAX_CLUSTER {
+            let v = std::env::var("FAULTLINE_LAB_CLUSTER").unwrap_or_default();
+            return Err(format!("FAULTLINE_LAB_CLUSTER={v:?}: a cluster is a number from 0 (the lab's own) to {MAX_CLUSTER}"));
+        }
+        Ok(())
+    }
+    /// The LXC path of the base (the lab's own: always absolute, a relative
+    /// one breaks lxc-attach).
+    pub fn base_lxcpath(&self) -> PathBuf {
         self.dir.join("lxc")
+    }
+    /// The LXC path of this cluster's nodes.
+    pub fn lxcpath(&self) -> PathBuf {
+        match self.cluster {
+            0 => self.base_lxcpath(),
+            k => self.dir.join(format!("lxc-c{k}")),
+        }
     }
     fn state_dir(&self) -> PathBuf {
         self.dir.join("lab")
+    }
+    fn cluster_dir(&self) -> PathBuf {
+        match self.cluster {
+            0 => self.state_dir(),
+            k => self.state_dir().join(format!("c{k}")),
+        }
+    }
+    /// The lab's other clusters that have nodes (for `down` of the whole lab).
+    fn other_clusters(&self) -> Vec<Lab> {
+        (1..=MAX_CLUSTER).filter(|k| *k != self.cluster).map(|k| Lab { dir: self.dir.clone(), cluster: k }).filter(|l| l.lxcpath().exists()).collect()
+    }
+    /// The address of this cluster's node `i`.
+    pub fn node_ip(&self, i: usize) -> String {
+        cluster_node_ip(self.cluster, i)
     }
     /// The lab's SSH private key.
     pub fn key(&self) -> PathBuf {
         self.state_dir().join("id_ed25519")
     }
-    /// The lab's known_hosts file.
+    /// This cluster's known_hosts file.
     pub fn known_hosts(&self) -> PathBuf {
-        self.state_dir().join("known_hosts")
+        self.cluster_dir().join("known_hosts")
     }
-    /// The nodes file `up` writes.
+    /// The nodes file `up` writes for this cluster.
     pub fn nodes_file(&self) -> PathBuf {
-        self.state_dir().join("nodes.toml")
+        self.cluster_dir().join("nodes.toml")
+    }
+    /// Holds the lab's lock while it lives: one `up` or `down` at a time,
+    /// whichever cluster and process asks.
+    fn lock(&self) -> Result<std::fs::File, String> {
+        std::fs::create_dir_all(self.state_dir()).map_err(|e| format!("{}: {e}", self.state_dir().display()))?;
+        let path = self.state_dir().join("lock");
+        let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        f.lock().map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(f)
     }
     fn host_state_file(&self) -> PathBuf {
         self.state_dir().join("host.json")
@@ -180,12 +245,18 @@ impl Lab {
     /// file's path. One lab at a time: nodes of the other backend must be
     /// taken down first.
     pub fn up(&self, n: usize, backend: Backend) -> Result<PathBuf, String> {
-        if !(1..=MAX_NODES).contains(&n) {
-            return Err(format!("--nodes must be between 1 and {MAX_NODES}"));
+        self.check()?;
+        let most = if self.cluster == 0 { MAX_NODES } else { MAX_CLUSTER_NODES };
+        if !(1..=most).contains(&n) {
+            return Err(format!("--nodes must be between 1 and {most}{}", if self.cluster == 0 { "" } else { " in a cluster other than the lab's own" }));
+        }
+        if backend == Backend::Vm && self.cluster != 0 {
+            return Err(format!("FAULTLINE_LAB_CLUSTER={}: VM nodes are the lab's own cluster only", self.cluster));
         }
         if !host::is_root() {
             return Err("the lab needs root (containers, VMs, bridge, iptables)".into());
         }
+        let _lock = self.lock()?;
         let t0 = Instant::now();
         packages::ensure(&packages::needed_by(packages::HOST_PACKAGES, packages::LAB)).map_err(|e| e.to_string())?;
         let other = match backend {
@@ -211,8 +282,8 @@ impl Lab {
                 vm::base_host_key(self)?
             }
         };
-        let kh: String = (1..=n).map(|i| format!("{} {host_key}\n", node_ip(i))).collect();
-        std::fs::write(self.known_hosts(), kh).map_err(|e| format!("known_hosts: {e}"))?;
+        let kh: String = (1..=n).map(|i| format!("{} {host_key}\n", self.node_ip(i))).collect();
+        write(&self.known_hosts(), &kh)?;
         let clock_skew = backend == Backend::Vm;
         let mut file = self.nodes_file_for(n, backend, Capabilities { clock_skew, netem: false, iptables: true });
         let cluster = Cluster::new(file.resolve(), Options::default());
@@ -231,7 +302,7 @@ impl Lab {
                 r.map_err(|e| format!("{name}: setting its clock: {e}"))?;
             }
         }
-        let hosts: String = std::iter::once("127.0.0.1 localhost\n".to_string()).chain((1..=n).map(|i| format!("{} n{i}\n", node_ip(i)))).collect();
+        let hosts: String = std::iter::once("127.0.0.1 localhost\n".to_string()).chain((1..=n).map(|i| format!("{} n{i}\n", self.node_ip(i)))).collect();
         cluster.run_all_ok(&Cmd::new(["tee", "/etc/hosts"]).stdin(hosts)).map_err(|e| e.to_string())?;
         // The nodes share the host's kernel: netem exists only if it has it.
         let netem = Cmd::script("tc qdisc add dev lo root netem delay 1ms && tc qdisc del dev lo root");
@@ -256,15 +327,34 @@ impl Lab {
             known_hosts: Some(self.known_hosts()),
             host_key_check: HostKeyCheck::Strict,
             capabilities: caps,
-            nodes: (1..=n).map(|i| NodeEntry { name: format!("n{i}"), address: node_ip(i), port: None, user: None, key: None, capabilities: None }).collect(),
+            nodes: (1..=n)
+                .map(|i| NodeEntry { name: format!("n{i}"), address: self.node_ip(i), port: None, user: None, key: None, capabilities: None })
+                .collect(),
         }
     }
 
     /// Removes the nodes and undoes the host changes; `purge` also removes
     /// the base container and the key.
     pub fn down(&self, purge: bool) -> Result<(), String> {
+        self.check()?;
         if !host::is_root() {
             return Err("the lab needs root".into());
+        }
+        let _lock = self.lock()?;
+        if self.cluster != 0 {
+            // this cluster alone: the bridge, the base and the others stay
+            if purge {
+                return Err(format!("FAULTLINE_LAB_CLUSTER={}: --purge removes the whole lab's base; take the lab's own cluster down for it", self.cluster));
+            }
+            lxc::remove_nodes(self, 0)?;
+            let _ = std::fs::remove_dir_all(self.cluster_dir());
+            let _ = std::fs::remove_dir(self.lxcpath());
+            return Ok(());
+        }
+        for other in self.other_clusters() {
+            lxc::remove_nodes(&other, 0)?;
+            let _ = std::fs::remove_dir_all(other.cluster_dir());
+            let _ = std::fs::remove_dir(other.lxcpath());
         }
         lxc::remove_nodes(self, 0)?;
         vm::remove_nodes(self, 0)?;
@@ -283,6 +373,9 @@ impl Lab {
     /// A human summary of the lab.
     pub fn status(&self) -> String {
         let mut s = format!("lab dir: {}\n", self.dir.display());
+        if self.cluster != 0 {
+            s += &format!("cluster {} (FAULTLINE_LAB_CLUSTER)\n", self.cluster);
+        }
         s += &format!("bridge {BRIDGE}: {}\n", if host::link_exists(BRIDGE) { "up" } else { "absent" });
         s += &format!("base container: {}\n", if lxc::base_ready(self) { "ready" } else { "not built" });
         s += &format!("VM image: {}\n", if vm::base_ready(self) { "ready" } else { "not built" });
@@ -296,6 +389,7 @@ impl Lab {
 
     /// The lab's nodes file, if the lab is up.
     pub fn current_nodes(&self) -> Result<NodesFile, String> {
+        self.check()?;
         if !self.nodes_file().exists() {
             return Err("the lab is not up (run `faultline lab up`)".into());
         }

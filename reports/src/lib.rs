@@ -7,6 +7,7 @@ pub mod html;
 mod index;
 pub mod plots;
 mod report;
+mod run_page;
 pub mod template;
 
 pub use index::{render_index, IndexRow};

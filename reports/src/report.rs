@@ -1,13 +1,13 @@
 //! The run report: one self-contained HTML file.
 
-use crate::html::{esc, json_script, page, verdict_class};
+use crate::html::{json_script, page, verdict_class};
 use crate::plots::{self, LatencyPoint, Shade, OUTCOME};
+use crate::run_page::{LogSection, LogWindow, RecoveryRow, RunPage, StartupTable, Worst};
 use checker::recovery::Recovery;
 use history::{History, OpType, Process};
 use results::{RunResults, TestRecord};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::fmt::Write;
 
 /// Log lines of one node around one fault window.
 #[derive(Debug, Clone)]
@@ -177,85 +177,26 @@ fn reproduce(test: &TestRecord) -> String {
     shell_words::join(out)
 }
 
-/// Renders the report.
-pub fn render_run(r: &RunReport) -> String {
-    let results = r.results;
-    let test = r.test;
-    let verdict = results.valid.as_str();
-    let mut b = String::new();
-    let name = if test.name.is_empty() { "run" } else { test.name.as_str() };
-    let _ = write!(b, "<div class=\"banner {}\"><h1>{}: {}</h1><p>{}</p>", verdict_class(verdict), esc(name), esc(verdict), esc(&results.summary));
-    for e in results.facts.infrastructure_error.iter().chain(&results.facts.refused) {
-        let _ = write!(b, "<pre class=\"err\">{}</pre>", esc(e));
-    }
-    if results.facts.interrupted {
-        b += "<p>The run was interrupted; this is what was recorded until then.</p>";
-    }
-    b += "</div>";
+fn secs(v: f64) -> String {
+    format!("{v:.2}")
+}
 
-    // SLO table
-    let rec = results.checks.recovery.as_ref();
-    b += "<h2 id=\"slo\">Recovery after every fault window</h2>";
-    let recs: Vec<&Recovery> = rec.iter().flat_map(|r| &r.recoveries).collect();
-    if recs.is_empty() {
-        b += "<p>No fault window was healed in this run.</p>";
-    } else {
-        let took = |x: &Recovery| x.recovered_s.unwrap_or(x.observed_s);
-        if let Some(w) = recs.iter().max_by(|a, c| took(a).total_cmp(&took(c))) {
-            let _ = write!(
-                b,
-                "<p class=\"worst\">Worst: window {} ({}) on <b>{}</b> / <b>{}</b>: {} ({})</p>",
-                w.window,
-                esc(&w.fault),
-                esc(&w.node),
-                esc(&w.service),
-                w.recovered_s.map(|s| format!("sustained after {s:.2} s")).unwrap_or_else(|| format!("not recovered in {:.1} s observed", w.observed_s)),
-                w.outcome.as_str()
-            );
-        }
-        b += "<table class=\"sortable\"><thead><tr><th>window</th><th>fault</th><th>start s</th><th>healed s</th><th>node</th><th>service</th><th>first ok s</th><th>recovered s</th><th>SLO s</th><th>outcome</th></tr></thead><tbody>";
-        let f = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
-        for x in &recs {
-            let _ = write!(
-                b,
-                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                if x.pass { "pass" } else { "fail" },
-                x.window,
-                esc(&x.fault),
-                f(Some(x.start_s)),
-                f(Some(x.healed_at_s)),
-                esc(&x.node),
-                esc(&x.service),
-                f(x.first_success_s),
-                f(x.recovered_s),
-                f(Some(x.slo_s)),
-                x.outcome.as_str()
-            );
-        }
-        b += "</tbody></table>";
-    }
-    for w in rec.iter().flat_map(|r| &r.windows).filter(|w| w.healed_at_s.is_none()) {
-        let _ = write!(b, "<p class=\"err\">The {} window opened at {:.2} s was never healed.</p>", esc(&w.fault), w.start_s);
-    }
+fn ready(v: Option<f64>) -> String {
+    v.map(secs).unwrap_or_else(|| "never ready".into())
+}
 
-    // plots
-    let ops = client_ops(r.history);
-    let t_end = r.history.ops.last().map(|o| o.time as f64 / 1e9).unwrap_or(1.0).max(1.0);
+/// The plots: latency (a sample past [`PLOT_CAP`], noted), quantiles,
+/// throughput by outcome, each node-service's outcomes, clock offsets.
+fn figures(r: &RunReport, ops: &[Done], t_end: f64) -> (Vec<String>, Option<(usize, usize)>) {
     let points: Vec<LatencyPoint> = ops.iter().map(|d| (d.t, (d.end - d.t) * 1e3, d.outcome)).collect();
     let (sampled, was_sampled) = sample(points.clone(), PLOT_CAP, |p| p.2 != 0);
-    b += "<h2 id=\"plots\">What the cluster did</h2>";
-    if was_sampled {
-        let _ = write!(b, "<p class=\"note\">Latency plot: a sample of {} of {} ops, fails and infos first.</p>", sampled.len(), points.len());
-    }
-    let _ = write!(b, "<figure>{}</figure>", plots::latency(&sampled, &r.shades, t_end));
-    let _ = write!(
-        b,
-        "<figure>{}</figure>",
-        plots::lines("latency quantiles of ok ops per second (ms)", "ms", &plots::quantiles(&points, 1.0, t_end), &r.shades, t_end)
-    );
+    let mut out = vec![
+        plots::latency(&sampled, &r.shades, t_end),
+        plots::lines("latency quantiles of ok ops per second (ms)", "ms", &plots::quantiles(&points, 1.0, t_end), &r.shades, t_end),
+    ];
     let n = t_end.ceil() as usize + 1;
     let mut per_s = vec![[0f64; 3]; n];
-    for d in &ops {
+    for d in ops {
         per_s[(d.end as usize).min(n - 1)][d.outcome as usize] += 1.0;
     }
     let series: Vec<plots::Series> = OUTCOME
@@ -263,129 +204,113 @@ pub fn render_run(r: &RunReport) -> String {
         .enumerate()
         .map(|(k, (name, c))| (name.to_string(), *c, per_s.iter().enumerate().map(|(i, v)| (i as f64 + 0.5, v[k])).collect()))
         .collect();
-    let _ = write!(b, "<figure>{}</figure>", plots::lines("throughput by outcome (ops/s)", "ops/s", &series, &r.shades, t_end));
-    if let Some(tl) = rec.map(|r| &r.timeline) {
+    out.push(plots::lines("throughput by outcome (ops/s)", "ops/s", &series, &r.shades, t_end));
+    if let Some(tl) = r.results.checks.recovery.as_ref().map(|r| &r.timeline) {
         let rows: Vec<(String, Vec<[u32; 3]>)> = tl.series.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let _ = write!(b, "<figure>{}</figure>", plots::heatmap(&rows, tl.bucket_s, &r.shades));
+        out.push(plots::heatmap(&rows, tl.bucket_s, &r.shades));
     }
     let clocks = clock_offsets(r.history);
     if !clocks.is_empty() {
-        let _ = write!(
-            b,
-            "<figure>{}</figure>",
-            plots::lines("clock offset from the control node (ms), as measured by the nemesis", "ms", &clocks, &r.shades, t_end)
-        );
+        out.push(plots::lines("clock offset from the control node (ms), as measured by the nemesis", "ms", &clocks, &r.shades, t_end));
     }
+    (out, was_sampled.then_some((sampled.len(), points.len())))
+}
 
-    b += &r.system;
-
-    // anomalies
-    b += &r.findings;
-    for (name, why) in &results.checks.unknown {
-        let _ = write!(b, "<p class=\"err\">{}: unknown: {}</p>", esc(name), esc(why));
-    }
-
-    // settings
-    let _ = write!(
-        b,
-        "<h2 id=\"settings\">Settings</h2><p>Reproduce: <code>{}</code></p><p>System {} · seed {} · started {} · faultline {}</p><details><summary>test.json</summary><pre>{}</pre></details>",
-        esc(&reproduce(test)),
-        esc(&match &test.sut_version {
-            Some(v) => format!("{} ({v})", test.db),
-            None => test.db.clone(),
-        }),
-        test.seed,
-        esc(&test.started_at),
-        esc(&test.faultline_version),
-        esc(&serde_json::to_string_pretty(test).unwrap_or_default())
-    );
-    if let Some(st) = &results.facts.startup {
-        b += "<h3 id=\"startup\">Start-up</h3><table><thead><tr><th>node</th><th>start to ready, s</th></tr></thead><tbody>";
-        for (node, took) in &st.nodes {
-            let _ = write!(b, "<tr><td>{}</td><td>{}</td></tr>", esc(node), took.map(|t| format!("{t:.2}")).unwrap_or_else(|| "never ready".into()));
-        }
-        let _ = write!(
-            b,
-            "<tr><td><b>cluster</b></td><td>{}</td></tr></tbody></table>",
-            st.cluster.map(|t| format!("{t:.2}")).unwrap_or_else(|| "never ready".into())
-        );
-        for (what, why) in &st.not_ready {
-            let _ = write!(b, "<p class=\"err\">{} not ready: {}</p>", esc(what), esc(why));
-        }
-    }
-    b += &phases_table(results);
-
-    // timeline
+/// Renders the report.
+pub fn render_run(r: &RunReport) -> String {
+    let results = r.results;
+    let test = r.test;
+    let verdict = results.valid.as_str();
+    let name = if test.name.is_empty() { "run" } else { test.name.as_str() };
+    let rec = results.checks.recovery.as_ref();
+    let recs: Vec<&Recovery> = rec.iter().flat_map(|r| &r.recoveries).collect();
+    let took = |x: &Recovery| x.recovered_s.unwrap_or(x.observed_s);
+    let worst = recs.iter().max_by(|a, c| took(a).total_cmp(&took(c))).map(|w| Worst {
+        window: w.window,
+        fault: &w.fault,
+        node: &w.node,
+        service: &w.service,
+        took: w.recovered_s.map(|s| format!("sustained after {s:.2} s")).unwrap_or_else(|| format!("not recovered in {:.1} s observed", w.observed_s)),
+        outcome: w.outcome.as_str(),
+    });
+    let recoveries = recs
+        .iter()
+        .map(|x| RecoveryRow {
+            class: if x.pass { "pass" } else { "fail" },
+            window: x.window,
+            fault: &x.fault,
+            start_s: secs(x.start_s),
+            healed_at_s: secs(x.healed_at_s),
+            node: &x.node,
+            service: &x.service,
+            first_success_s: x.first_success_s.map(secs),
+            recovered_s: x.recovered_s.map(secs),
+            slo_s: secs(x.slo_s),
+            outcome: x.outcome.as_str(),
+        })
+        .collect();
+    let unhealed =
+        rec.iter().flat_map(|r| &r.windows).filter(|w| w.healed_at_s.is_none()).map(|w| json!({"fault": w.fault, "start_s": secs(w.start_s)})).collect();
+    let ops = client_ops(r.history);
+    let t_end = r.history.ops.last().map(|o| o.time as f64 / 1e9).unwrap_or(1.0).max(1.0);
+    let (figures, plot_sample) = figures(r, &ops, t_end);
+    let startup = results.facts.startup.as_ref().map(|st| StartupTable {
+        nodes: st.nodes.iter().map(|(n, t)| (n.as_str(), ready(*t))).collect(),
+        cluster: ready(st.cluster),
+        not_ready: &st.not_ready,
+    });
     let (shown, was_sampled) = sample(ops, TIMELINE_CAP, |d| d.outcome != 0);
     let data: Vec<Value> = shown.iter().map(|d| json!([d.t, d.end, d.process, d.node, d.f, d.value, d.outcome, d.error])).collect();
-    b += "<h2 id=\"timeline\">Operations</h2>";
-    if was_sampled {
-        let _ = write!(b, "<p class=\"note\">Showing a sample of {} ops, fails and infos first.</p>", data.len());
-    }
-    b += TIMELINE_HTML;
-    b += &json_script("ops", &Value::Array(data));
-
-    // logs
-    if !r.logs.is_empty() {
-        b += "<h2 id=\"logs\">Node logs</h2>";
-        for l in &r.logs {
-            let _ = write!(b, "<h3>{} <a href=\"{}\">{}</a></h3>", esc(&l.node), esc(&l.link), esc(&l.link));
-            for (label, lines) in &l.windows {
-                let _ = write!(b, "<details><summary>{} ({} lines)</summary><pre>{}</pre></details>", esc(label), lines.len(), esc(&lines.join("\n")));
-            }
-        }
-    }
+    let logs = r
+        .logs
+        .iter()
+        .map(|l| LogSection {
+            node: &l.node,
+            link: &l.link,
+            windows: l.windows.iter().map(|(label, lines)| LogWindow { label, count: lines.len(), text: lines.join("\n") }).collect(),
+        })
+        .collect();
+    let body = RunPage {
+        name,
+        verdict,
+        verdict_class: verdict_class(verdict),
+        summary: &results.summary,
+        errors: results.facts.infrastructure_error.iter().chain(&results.facts.refused).map(String::as_str).collect(),
+        interrupted: results.facts.interrupted,
+        recoveries,
+        worst,
+        unhealed,
+        plot_sample,
+        figures,
+        system: &r.system,
+        findings: &r.findings,
+        unknown: results.checks.unknown.iter().map(|(n, w)| (n.as_str(), w.as_str())).collect(),
+        reproduce: reproduce(test),
+        system_label: match &test.sut_version {
+            Some(v) => format!("{} ({v})", test.db),
+            None => test.db.clone(),
+        },
+        seed: test.seed,
+        started_at: &test.started_at,
+        faultline_version: &test.faultline_version,
+        test_json: serde_json::to_string_pretty(test).unwrap_or_default(),
+        startup,
+        phases: phases_table(results),
+        timeline_sample: was_sampled.then_some(data.len()),
+        timeline: TIMELINE_HTML,
+        ops: json_script("ops", &Value::Array(data)),
+        logs,
+    };
+    let b = crate::template::render("run.html", include_str!("../templates/run.html"), body);
     page(&format!("faultline: {name}"), &b, TIMELINE_JS)
 }
 
-const TIMELINE_HTML: &str = r#"<div class="filters">node <select id="fnode"><option value="">all</option></select>
- op <select id="ff"><option value="">all</option></select>
- outcome <select id="fout"><option value="">all</option><option value="0">ok</option><option value="1">fail</option><option value="2">info</option></select>
- <button id="prev">&lt;</button> <span id="page"></span> <button id="next">&gt;</button></div>
-<canvas id="lanes" width="960" height="200"></canvas>
-<table id="optable"><thead><tr><th>invoke s</th><th>ms</th><th>process</th><th>node</th><th>f</th><th>value</th><th>outcome</th><th>error</th></tr></thead><tbody></tbody></table>"#;
+/// The operations' table and lanes (filled by [`TIMELINE_JS`] from the
+/// embedded ops).
+const TIMELINE_HTML: &str = include_str!("../templates/timeline.html");
 
-const TIMELINE_JS: &str = r#"
-(function(){
-  var el = document.getElementById('ops'); if (!el) return;
-  var ops = JSON.parse(el.textContent), PAGE = 200, page = 0, rows = ops;
-  var names = ['ok','fail','info'], colors = ['#2a9d4a','#d63a3a','#e09a10'];
-  function fill(id, vals){ var s = document.getElementById(id); vals.forEach(function(v){ var o = document.createElement('option'); o.value = v; o.textContent = v; s.appendChild(o); }); }
-  fill('fnode', Array.from(new Set(ops.map(function(o){return o[3];}))).sort());
-  fill('ff', Array.from(new Set(ops.map(function(o){return o[4];}))).sort());
-  function apply(){
-    var n = document.getElementById('fnode').value, f = document.getElementById('ff').value, out = document.getElementById('fout').value;
-    rows = ops.filter(function(o){ return (!n || o[3] === n) && (!f || o[4] === f) && (out === '' || String(o[6]) === out); });
-    page = 0; draw();
-  }
-  function draw(){
-    var pages = Math.max(1, Math.ceil(rows.length / PAGE)); page = Math.min(page, pages - 1);
-    document.getElementById('page').textContent = 'page ' + (page + 1) + ' / ' + pages + ' (' + rows.length + ' ops)';
-    var slice = rows.slice(page * PAGE, (page + 1) * PAGE), tb = document.querySelector('#optable tbody');
-    tb.textContent = '';
-    slice.forEach(function(o){
-      var tr = document.createElement('tr');
-      [o[0].toFixed(3), ((o[1]-o[0])*1000).toFixed(1), o[2], o[3], o[4], o[5], names[o[6]], o[7]].forEach(function(v){ var td = document.createElement('td'); td.textContent = String(v); tr.appendChild(td); });
-      tr.className = names[o[6]]; tb.appendChild(tr);
-    });
-    var c = document.getElementById('lanes'), g = c.getContext('2d'); g.clearRect(0,0,c.width,c.height);
-    if (!slice.length) return;
-    var t0 = Math.min.apply(null, slice.map(function(o){return o[0];})), t1 = Math.max.apply(null, slice.map(function(o){return o[1];}));
-    var procs = Array.from(new Set(slice.map(function(o){return o[2];}))).sort(function(a,b){return a-b;});
-    var lh = Math.max(3, Math.min(18, (c.height - 10) / procs.length));
-    slice.forEach(function(o){
-      var x = 40 + (o[0]-t0)/(t1-t0||1)*(c.width-50), w = Math.max(1, (o[1]-o[0])/(t1-t0||1)*(c.width-50));
-      var y = 5 + procs.indexOf(o[2]) * lh; g.fillStyle = colors[o[6]]; g.fillRect(x, y, w, lh - 2);
-    });
-    g.fillStyle = '#333'; g.font = '10px sans-serif';
-    procs.forEach(function(p, i){ g.fillText('p' + p, 2, 5 + i * lh + lh - 3); });
-  }
-  ['fnode','ff','fout'].forEach(function(id){ document.getElementById(id).addEventListener('change', apply); });
-  document.getElementById('prev').addEventListener('click', function(){ if (page > 0) { page--; draw(); } });
-  document.getElementById('next').addEventListener('click', function(){ page++; draw(); });
-  apply();
-})();
-"#;
+/// Draws the timeline's lanes and pages its table, in the page.
+const TIMELINE_JS: &str = include_str!("../templates/timeline.js");
 
 #[cfg(test)]
 mod tests {

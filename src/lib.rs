@@ -1,10 +1,9 @@
-//! faultline as a library: the runner ([`run`]), the local lab ([`lab`]),
-//! the commands ([`cmd`]) and the exit codes ([`exit`]) behind the
-//! `faultline` binary. A system written in Rust, in another crate,
-//! implements [`run::system::System`] and runs through
-//! [`run::run_system`] (`examples/rust-system` does).
+//! The `faultline` binary's commands ([`cmd`]): each turns flags and files
+//! into what a library crate takes (the runner's `RunConfig`, a history to
+//! check, the lab's cluster) and its outcome into an exit code
+//! ([`exit`], the runner's table). A system written in Rust, in another
+//! crate, needs none of this: it implements `runner::system::System` and
+//! runs through `runner::run_system` (`examples/rust-system` does).
 
 pub mod cmd;
-pub mod exit;
-pub mod lab;
-pub mod run;
+pub use runner::exit;

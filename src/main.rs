@@ -1,6 +1,6 @@
 //! The `faultline` binary: wires the crates together behind a CLI.
 
-use faultline::{cmd, exit, run};
+use faultline::{cmd, exit};
 
 use clap::{Parser, Subcommand};
 
@@ -26,10 +26,10 @@ enum Command {
     /// A local lab of real nodes (LXC containers or QEMU VMs): up, down, status, ssh.
     Lab(cmd::lab::Args),
     /// Run a test: SUT, workload and faults on a cluster; check; report.
-    Run(Box<run::options::RunArgs>),
+    Run(Box<cmd::run::RunArgs>),
     /// The named scenarios `run --scenario` takes; `scenarios NAME` prints
     /// one's file to copy and edit.
-    Scenarios(run::scenario::Args),
+    Scenarios(cmd::scenarios::Args),
     /// Re-check a stored run offline and rewrite its results.
     Analyze(cmd::analyze::Args),
     /// Remove faultline's leftover faults from a cluster's nodes.
@@ -99,8 +99,8 @@ fn dispatch(command: Command) -> i32 {
     match command {
         Command::Check(a) => cmd::check::run(a),
         Command::Lab(a) => cmd::lab::run(a),
-        Command::Run(a) => run::run(*a),
-        Command::Scenarios(a) => run::scenario::command(a),
+        Command::Run(a) => cmd::run::run(*a),
+        Command::Scenarios(a) => cmd::scenarios::command(a),
         Command::Analyze(a) => cmd::analyze::run(a),
         Command::Heal(a) => cmd::analyze::heal(a),
         Command::Index(a) => cmd::analyze::index(a),
@@ -109,6 +109,6 @@ fn dispatch(command: Command) -> i32 {
         Command::ClientReference => cmd::client::reference(),
         Command::Trends(a) => cmd::analyze::trends(a),
         Command::Shrink(a) => cmd::shrink::run(a),
-        Command::BenchRunner { seconds, concurrency, rate, stdio } => run::bench_runner(seconds, concurrency, rate, stdio),
+        Command::BenchRunner { seconds, concurrency, rate, stdio } => runner::bench_runner(seconds, concurrency, rate, stdio),
     }
 }

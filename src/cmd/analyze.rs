@@ -1,9 +1,9 @@
 //! `faultline analyze RUN_DIR` and `faultline heal`.
 
 use crate::exit;
-use crate::lab::Lab;
-use crate::run::analysis::analyze;
 use control::{Cluster, NodesFile, Options};
+use lab::Lab;
+use runner::analysis::analyze;
 use std::path::PathBuf;
 
 /// Re-check a stored run.
@@ -60,21 +60,21 @@ pub fn trends(a: TrendsArgs) -> i32 {
     };
     let mut dirs = Vec::new();
     for store in &a.stores {
-        let dir = match crate::run::store::unpacked(store, &out) {
+        let dir = match runner::store::unpacked(store, &out) {
             Ok(d) => d,
             Err(e) => {
                 eprintln!("trends: {e}");
                 return exit::BAD_INPUT;
             }
         };
-        let runs = crate::run::report::store_runs(&dir, a.name.as_deref());
+        let runs = runner::report::store_runs(&dir, a.name.as_deref());
         if runs.is_empty() {
             eprintln!("trends: no runs in {}", store.display());
             return exit::BAD_INPUT;
         }
         dirs.extend(runs);
     }
-    match crate::run::report::write_trends(&out, &dirs) {
+    match runner::report::write_trends(&out, &dirs) {
         Ok(text) => {
             print!("{text}");
             exit::VALID
@@ -92,7 +92,7 @@ pub fn index(a: IndexArgs) -> i32 {
         eprintln!("index: {} is not a directory", a.store_dir.display());
         return exit::BAD_INPUT;
     }
-    match crate::run::report::write_index(&a.store_dir) {
+    match runner::report::write_index(&a.store_dir) {
         Ok(n) => {
             println!("{}: {n} runs", a.store_dir.join("index.html").display());
             exit::VALID

@@ -77,8 +77,8 @@ fn bring_up(file: &std::path::Path, nodes_file: Option<&std::path::Path>) -> Res
             exit::BAD_INPUT
         })?,
         None => {
-            let lab = crate::lab::Lab::default();
-            let up = lab.current_nodes().or_else(|_| lab.up(3, crate::lab::Backend::Lxc).and_then(|_| lab.current_nodes()));
+            let lab = lab::Lab::default();
+            let up = lab.current_nodes().or_else(|_| lab.up(3, lab::Backend::Lxc).and_then(|_| lab.current_nodes()));
             up.map_err(|e| {
                 eprintln!("client-check: the lab: {e}");
                 exit::INFRA

@@ -1,9 +1,9 @@
 //! `faultline lab up|down|status|ssh`.
 
 use crate::exit;
-use crate::lab::{Backend, Lab};
 use clap::Subcommand;
 use control::{Cluster, Cmd, Options};
+use lab::{Backend, Lab};
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::time::Duration;
@@ -23,7 +23,7 @@ enum Action {
         #[arg(long, default_value_t = 3)]
         nodes: usize,
         /// What the nodes are.
-        #[arg(long, value_enum, default_value = "lxc")]
+        #[arg(long, default_value = "lxc")]
         backend: Backend,
         /// Also install the system this file describes on the nodes
         /// (installed, not started: `faultline run` starts it).
@@ -61,8 +61,8 @@ pub fn run(a: Args) -> i32 {
     }
     match a.action {
         Action::Up { nodes, backend, system, start } => {
-            if !(1..=crate::lab::MAX_NODES).contains(&nodes) {
-                eprintln!("lab up: --nodes must be between 1 and {}", crate::lab::MAX_NODES);
+            if !(1..=lab::MAX_NODES).contains(&nodes) {
+                eprintln!("lab up: --nodes must be between 1 and {}", lab::MAX_NODES);
                 return exit::BAD_INPUT;
             }
             // a broken system file is found before the lab is touched

@@ -3,6 +3,8 @@ pub mod check;
 pub mod client;
 pub mod lab;
 pub mod packages;
+pub mod run;
+pub mod scenarios;
 pub mod shrink;
 mod shrink_report;
 pub mod system;

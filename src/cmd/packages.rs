@@ -20,7 +20,7 @@ pub struct Args {
 /// Runs `faultline host-packages`; returns the exit code.
 pub fn run(a: Args) -> i32 {
     if a.caches {
-        println!("{}", crate::lab::Lab::default().dir.display());
+        println!("{}", lab::Lab::default().dir.display());
         println!("{}", control::local::cache_dir().display());
         return exit::VALID;
     }

@@ -8,10 +8,10 @@
 //! command that reproduces it.
 
 use crate::exit;
-use crate::run::options::RunConfig;
 use nuclei::shrink::{ddmin, plan, shorter, windows, Window};
 use nuclei::Step;
 use results::{RunFacts, RunResults, TestRecord, Verdict};
+use runner::options::RunConfig;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -176,11 +176,11 @@ fn shrink(a: &Args) -> Result<i32, String> {
         let mut got = Vec::new();
         for _ in 0..times {
             // an interrupted replay says nothing about the candidate: it is not counted
-            if crate::run::cancelled() {
+            if runner::cancelled() {
                 return Err(INTERRUPTED.into());
             }
-            let (_, dir) = crate::run::run_once(&cfg, None);
-            if crate::run::cancelled() {
+            let (_, dir) = runner::run_once(&cfg, None);
+            if runner::cancelled() {
                 return Err(INTERRUPTED.into());
             }
             let r: Option<RunResults> = dir.and_then(|d| results::read(&d.join("results.json")).ok());
@@ -284,7 +284,7 @@ fn reproduce(cfg: &RunConfig, plan: &Path, limit: f64) -> String {
     let mut w: Vec<String> = vec!["faultline".into(), "run".into()];
     let mut flag = |f: &str, v: String| w.extend([f.to_string(), v]);
     // a scenario brings its own SLOs and start-up plan: only the SLOs added on top are flags
-    let from_scenario = cfg.scenario.as_deref().and_then(|n| crate::run::scenario::load(n).ok()).map(|(sc, _)| sc.run.slo).unwrap_or_default();
+    let from_scenario = cfg.scenario.as_deref().and_then(|n| runner::scenario::load(n).ok()).map(|(sc, _)| sc.run.slo).unwrap_or_default();
     if let Some(sc) = &cfg.scenario {
         flag("--scenario", sc.clone());
     }
@@ -328,7 +328,7 @@ fn reproduce(cfg: &RunConfig, plan: &Path, limit: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::options::RunArgs;
+    use crate::cmd::run::RunArgs;
 
     #[derive(clap::Parser)]
     struct Cli {
@@ -366,7 +366,7 @@ mod tests {
 
     #[test]
     fn a_scenario_run_is_replayed_through_its_scenario_with_only_the_added_slos() {
-        let (sc, _) = crate::run::scenario::load("restate-partition-heal").unwrap();
+        let (sc, _) = runner::scenario::load("restate-partition-heal").unwrap();
         let mut cfg = RunConfig { scenario: Some("restate-partition-heal".into()), ..sc.run.clone() };
         cfg.slo.push("availability=0.5".into());
         let words = shell_words::split(&reproduce(&cfg, Path::new("plan.json"), 30.0)).unwrap();

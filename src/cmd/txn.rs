@@ -7,14 +7,7 @@ use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 
-/// The model of that name, or why not.
-pub fn consistency(name: Option<&str>) -> Result<Consistency, String> {
-    let name = name.unwrap_or("serializable");
-    Consistency::parse(name).ok_or_else(|| {
-        let all: Vec<&str> = checker::txn::models::ALL.iter().map(|m| m.name()).collect();
-        format!("unknown --consistency {name:?} (one of {})", all.join(", "))
-    })
-}
+pub use runner::options::consistency;
 
 /// Checks one loaded history: list-append, or rw-register (its version
 /// order from `order`) if `registers`.

@@ -1,9 +1,9 @@
 //! A system under test written in Rust, outside faultline: a key-value
 //! store of three in-process "nodes" sharing one map, whose nodes can be
 //! killed and started again. It implements faultline's runner contract
-//! ([`faultline::run::system::System`]), its client contract
+//! ([`runner::system::System`]), its client contract
 //! ([`systems::Ops`]) and its fault contract ([`nuclei::Injector`]), and
-//! runs through [`faultline::run::run_system`]: the same generator,
+//! runs through [`runner::run_system`]: the same generator,
 //! history, checkers and report as any built-in system.
 
 use nuclei::{Fault, FaultError, Injector, Needs};
@@ -127,7 +127,7 @@ impl Default for KvSystem {
     }
 }
 
-impl faultline::run::system::System for KvSystem {
+impl runner::system::System for KvSystem {
     fn name(&self) -> &str {
         "example-kv"
     }

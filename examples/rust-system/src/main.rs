@@ -1,7 +1,7 @@
 //! Runs the example store through faultline's runner: the register workload
 //! with kills, 10 s; prints the run directory and exits with the verdict.
 
-use faultline::run::options::RunConfig;
+use runner::options::RunConfig;
 
 fn main() {
     let store = std::env::args().nth(1).unwrap_or_else(|| "store".into());
@@ -15,7 +15,7 @@ fn main() {
         store: store.into(),
         ..RunConfig::default()
     };
-    let (code, dir) = faultline::run::run_system(&cfg, Box::new(faultline_example_rust_system::KvSystem::default()));
+    let (code, dir) = runner::run_system(&cfg, Box::new(faultline_example_rust_system::KvSystem::default()));
     if let Some(d) = dir {
         println!("{}", d.display());
     }

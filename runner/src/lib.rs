@@ -21,13 +21,14 @@ mod startup;
 pub mod store;
 pub mod system;
 
-use crate::exit;
-use crate::lab::Lab;
+pub mod exit;
+
 use control::NodesFile;
 use history::{Header, OpType, Process, Rng};
+use lab::Lab;
 pub use log::Log;
 use nuclei::{HealGuard, Spacing};
-use options::{RunArgs, RunConfig};
+use options::RunConfig;
 use recorder::Recorder;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -56,100 +57,8 @@ fn random_seed() -> u64 {
     Rng::new(t ^ (std::process::id() as u64) << 32).next_u64() >> 12
 }
 
-/// Runs `faultline run` (`--repeat` times); returns the exit code.
-pub fn run(args: RunArgs) -> i32 {
-    let (cfg, cfg_text) = match RunConfig::resolve(&args) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("run: {e}");
-            return exit::BAD_INPUT;
-        }
-    };
-    if args.until_confident {
-        return until_confident(&args, &cfg, cfg_text);
-    }
-    if args.repeat <= 1 {
-        return run_once(&cfg, cfg_text).0;
-    }
-    let mut codes = Vec::new();
-    let mut dirs = Vec::new();
-    for i in 0..args.repeat {
-        if cancelled() {
-            break;
-        }
-        eprintln!("faultline: run {} of {}", i + 1, args.repeat);
-        let (code, dir) = run_once(&cfg, cfg_text.clone());
-        codes.push(code);
-        dirs.extend(dir);
-        if code == exit::BAD_INPUT {
-            break; // the same options will be refused again
-        }
-    }
-    match report::write_trends(&cfg.store.join(cfg.run_name()), &dirs) {
-        Ok(text) => println!("{text}"),
-        Err(e) => eprintln!("run: trends: {e}"),
-    }
-    exit::worst(codes)
-}
-
-/// Runs until Wald's test decides about the violation rate; the system's
-/// runs only count (an infrastructure failure or an interrupted run is
-/// repeated, not counted).
-fn until_confident(args: &RunArgs, cfg: &RunConfig, cfg_text: Option<String>) -> i32 {
-    use checker::sprt::{Decision, Sprt};
-    use checker::trends::Outcome;
-    let mut test = match Sprt::new(args.rate_threshold, args.error_rate, args.error_rate) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("run: --until-confident: {e}");
-            return exit::BAD_INPUT;
-        }
-    };
-    let (mut codes, mut dirs) = (Vec::new(), Vec::new());
-    for i in 0..args.max_runs {
-        if cancelled() || test.decision != Decision::Continue {
-            break;
-        }
-        eprintln!("faultline: run {} (until confident: {} counted, {} violating)", i + 1, test.runs, test.violations);
-        let (code, dir) = run_once(cfg, cfg_text.clone());
-        codes.push(code);
-        if code == exit::BAD_INPUT {
-            break;
-        }
-        if let Some(s) = dir.as_deref().and_then(report::summary_of) {
-            match s.outcome {
-                Outcome::Passed => test.observe(false),
-                Outcome::Violated => test.observe(true),
-                _ => test.decision,
-            };
-        }
-        dirs.extend(dir);
-    }
-    match report::write_trends_with(&cfg.store.join(cfg.run_name()), &dirs, Some(test.clone())) {
-        Ok(text) => println!("{text}"),
-        Err(e) => eprintln!("run: trends: {e}"),
-    }
-    match test.decision {
-        Decision::Below => exit::VALID,
-        Decision::Above => exit::INVALID,
-        Decision::Continue => undecided_code(&codes),
-    }
-}
-
-/// `--until-confident`'s exit code when the test did not decide: a
-/// misconfiguration (254) or an internal error (255) stays what it is, so it
-/// never reads as an infrastructure failure worth retrying; otherwise
-/// unknown (2) or infrastructure (3).
-fn undecided_code(codes: &[i32]) -> i32 {
-    match codes {
-        c if c.contains(&exit::INTERNAL) => exit::INTERNAL,
-        c if c.contains(&exit::BAD_INPUT) => exit::BAD_INPUT,
-        c => exit::worst(c.iter().copied()).clamp(exit::UNKNOWN, exit::INFRA),
-    }
-}
-
 /// One run; its exit code and directory.
-pub(crate) fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>) {
+pub fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathBuf>) {
     let cfg = cfg.clone();
     let seed = cfg.seed.unwrap_or_else(random_seed);
     // the in-memory system has no nodes to reach
@@ -337,7 +246,7 @@ fn lab_nodes() -> Result<NodesFile, String> {
     let lab = Lab::default();
     match lab.current_nodes() {
         Ok(n) if n.nodes.len() >= 3 => Ok(n),
-        _ => Ok(NodesFile::load(&lab.up(3, crate::lab::Backend::Lxc)?)?),
+        _ => Ok(NodesFile::load(&lab.up(3, lab::Backend::Lxc)?)?),
     }
 }
 
@@ -387,7 +296,7 @@ fn install_signal_handlers() {
     });
 }
 
-pub(crate) fn cancelled() -> bool {
+pub fn cancelled() -> bool {
     CANCEL.load(Ordering::SeqCst)
 }
 

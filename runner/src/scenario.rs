@@ -45,38 +45,6 @@ pub fn load(name_or_path: &str) -> Result<(Scenario, String), String> {
     Err(format!("no scenario {name_or_path:?}: not a file, nor one of {} (`faultline scenarios` lists them)", names.join(", ")))
 }
 
-/// `faultline scenarios [NAME]`: lists the built-in scenarios, or prints
-/// one's file to copy and edit.
-#[derive(clap::Args, Debug)]
-pub struct Args {
-    /// Print this scenario's file.
-    pub name: Option<String>,
-}
-
-/// Runs `faultline scenarios`: its exit code.
-pub fn command(a: Args) -> i32 {
-    match a.name {
-        Some(n) => match load(&n) {
-            Ok((_, text)) => {
-                print!("{text}");
-                crate::exit::VALID
-            }
-            Err(e) => {
-                eprintln!("faultline scenarios: {e}");
-                crate::exit::BAD_INPUT
-            }
-        },
-        None => {
-            for (name, text) in BUILT_IN {
-                let d = parse(name, text).map(|s| s.description).unwrap_or_else(|e| e);
-                println!("{name:40} {d}");
-            }
-            println!("\nrun one: faultline run --scenario NAME [flags override it]; copy one: faultline scenarios NAME > my.toml");
-            crate::exit::VALID
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,12 +65,23 @@ pub fn cluster_node_ip(k: u8, i: usize) -> String {
 const SSHD_CONFIG: &str = "UseDNS no\nUsePAM no\nPermitRootLogin prohibit-password\nMaxStartups 100:30:200\nMaxSessions 100\n";
 
 /// What the lab's nodes are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// LXC system containers (fast; share the host's kernel and clock).
     Lxc,
     /// QEMU virtual machines with their own kernel (clock skew, netem).
     Vm,
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Backend, String> {
+        match s {
+            "lxc" => Ok(Backend::Lxc),
+            "vm" => Ok(Backend::Vm),
+            other => Err(format!("{other:?} is not a backend (lxc or vm)")),
+        }
+    }
 }
 
 impl Backend {

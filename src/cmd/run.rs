@@ -1,0 +1,332 @@
+//! `faultline run`: its flags, turned into the runner's [`RunConfig`], and
+//! `--repeat` / `--until-confident` around the runner's single run.
+
+use runner::exit;
+use runner::options::RunConfig;
+use std::path::{Path, PathBuf};
+
+/// Run a test against a cluster.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct RunArgs {
+    /// Read these options from a TOML file (flags given too override it).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// A named scenario (`faultline scenarios` lists them) or a scenario
+    /// file: its options, fault plan and SLOs (flags given too override it).
+    #[arg(long, conflicts_with = "config")]
+    pub scenario: Option<String>,
+    /// The system under test: etcd, restate, or memory (an in-process
+    /// cluster, correct or with `--bug`s: no nodes needed) [default: etcd].
+    #[arg(long)]
+    pub db: Option<String>,
+    /// A system described in a file (`systems/redis-sentinel/system.toml`)
+    /// instead of a built-in one.
+    #[arg(long, conflicts_with = "db")]
+    pub system: Option<PathBuf>,
+    /// The system's release to install from its registry (Restate: an npm
+    /// version such as 1.7.12) instead of the one faultline pins.
+    #[arg(long = "version", value_name = "VERSION")]
+    pub sut_version: Option<String>,
+    /// Your own build of the system, NAME=PATH (repeatable), uploaded to
+    /// the nodes by checksum: restate-server=..., restatectl=..., etcd=...
+    #[arg(long = "binary", value_name = "NAME=PATH")]
+    pub binaries: Vec<String>,
+    /// An environment variable for the system file's client, KEY=VALUE
+    /// (repeatable): `FAULTLINE_ZK_SYNC=1`.
+    #[arg(long = "client-env", value_name = "KEY=VALUE")]
+    pub client_env: Vec<String>,
+    /// The workload: register, set, append, list-append, rw-register, queue [default: register].
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// list-append, rw-register: the consistency model checked (read-committed,
+    /// snapshot-isolation, serializable, strict-serializable, ...)
+    /// [default: serializable].
+    #[arg(long)]
+    pub consistency: Option<String>,
+    /// Faults, comma-separated: partition, kill, pause, loss, slow, clock
+    /// [default: partition,kill]; `none` for no faults.
+    #[arg(long)]
+    pub nemesis: Option<String>,
+    /// Seconds of workload with faults [default: 60].
+    #[arg(long)]
+    pub time_limit: Option<f64>,
+    /// Client operations per second, all processes together [default: 100].
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Client processes [default: 6].
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// The cluster's nodes file [default: the local lab, brought up as needed].
+    #[arg(long)]
+    pub nodes_file: Option<PathBuf>,
+    /// Seed of the run's RNG [default: random, recorded].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Seconds of normal load after the final heal [default: 20].
+    #[arg(long)]
+    pub recovery_window: Option<f64>,
+    /// The run's name in the store [default: DB-WORKLOAD].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Leave the SUT running after the run (faults are healed anyway).
+    #[arg(long)]
+    pub keep: bool,
+    /// `--db memory` only: run on the real clock (by default an in-memory
+    /// run goes on simulated time: it takes the time its work takes).
+    #[arg(long)]
+    pub real_time: bool,
+    /// etcd: serializable reads (served by one member: not linearizable).
+    #[arg(long)]
+    pub serializable: bool,
+    /// `--db memory` only: switch on a bug of the in-memory system
+    /// (lost-write, stale-read, stall-append, no-recovery, kill-after-heal;
+    /// lost-write-rate=P: lost-write in that share of runs, drawn from each
+    /// run's seed); repeatable.
+    #[arg(long = "bug")]
+    pub bugs: Vec<String>,
+    /// Healthy seconds between fault windows, at most [default: 5; shorter
+    /// when needed for every fault kind to get a window in the time limit].
+    #[arg(long)]
+    pub interval: Option<f64>,
+    /// Seconds each fault window lasts, at most [default: 5; shortened
+    /// like --interval].
+    #[arg(long)]
+    pub fault_duration: Option<f64>,
+    /// Per-operation timeout, seconds [default: 2].
+    #[arg(long)]
+    pub op_timeout: Option<f64>,
+    /// Seconds the SUT has to become ready [default: 60].
+    #[arg(long)]
+    pub ready_timeout: Option<f64>,
+    /// Where runs are stored [default: store].
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// An SLO, repeatable: recovery=20s (the default), recovery.SERVICE=15s,
+    /// restart=10s (kill windows), startup=60s, availability=0.99 (outside
+    /// fault windows).
+    #[arg(long = "slo", value_name = "NAME=VALUE")]
+    pub slo: Vec<String>,
+    /// A fault plan (JSON list of {"at_ms": N, "fault": {...}}) instead of
+    /// the generated schedule.
+    #[arg(long)]
+    pub fault_plan: Option<PathBuf>,
+    /// Run the test N times and print the aggregate (as `faultline trends`).
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
+    /// Repeat until a sequential test (Wald's) decides whether the
+    /// violation rate is above or below --rate-threshold (at most
+    /// --max-runs runs).
+    #[arg(long, conflicts_with = "repeat")]
+    pub until_confident: bool,
+    /// The violation rate --until-confident decides about.
+    #[arg(long, default_value_t = 0.05)]
+    pub rate_threshold: f64,
+    /// --until-confident's error rates (deciding "above" for a rate of half
+    /// the threshold, "below" for twice it).
+    #[arg(long, default_value_t = 0.05)]
+    pub error_rate: f64,
+    /// At most this many runs for --until-confident.
+    #[arg(long, default_value_t = 500)]
+    pub max_runs: usize,
+}
+
+/// The run's options: the config file or scenario (if any) overridden
+/// by the flags; checked.
+pub fn config(a: &RunArgs) -> Result<(RunConfig, Option<String>), String> {
+    let (mut c, text) = match (&a.config, &a.scenario) {
+        (_, Some(name)) => {
+            let (sc, text) = runner::scenario::load(name)?;
+            let mut c = sc.run;
+            c.scenario = Some(name.clone());
+            if c.name.is_none() {
+                let stem = Path::new(name).file_stem().map(|s| s.to_string_lossy().to_string());
+                c.name = stem;
+            }
+            (c, Some(text))
+        }
+        (Some(p), None) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let c: RunConfig = toml::from_str(&text).map_err(|e| format!("{}: {}", p.display(), e.to_string().trim_end()))?;
+            (c, Some(text))
+        }
+        (None, None) => (RunConfig::default(), None),
+    };
+    macro_rules! set {
+        ($($f:ident),*) => { $( if let Some(v) = a.$f.clone() { c.$f = v; } )* };
+    }
+    set!(db, workload, consistency, time_limit, rate, concurrency, recovery_window, interval, fault_duration, op_timeout, ready_timeout, store);
+    c.slo.extend(a.slo.iter().cloned());
+    if a.fault_plan.is_some() {
+        c.fault_plan = a.fault_plan.clone();
+        c.plan.clear();
+    }
+    if let Some(n) = &a.nemesis {
+        c.nemesis = n.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty() && s != "none").collect();
+    }
+    if a.nodes_file.is_some() {
+        c.nodes_file = a.nodes_file.clone();
+    }
+    if a.seed.is_some() {
+        c.seed = a.seed;
+    }
+    if a.name.is_some() {
+        c.name = a.name.clone();
+    }
+    if let Some(p) = &a.system {
+        c.system = Some(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
+    }
+    c.client_env.extend(a.client_env.iter().cloned());
+    if a.sut_version.is_some() {
+        c.version = a.sut_version.clone();
+    }
+    for b in &a.binaries {
+        // a binary is recorded by its absolute path: runs compare like with like
+        let Some((name, path)) = b.split_once('=') else {
+            c.binaries.push(b.clone());
+            continue;
+        };
+        let abs = std::fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or_else(|_| path.to_string());
+        c.binaries.retain(|x| !x.starts_with(&format!("{name}=")));
+        c.binaries.push(format!("{name}={abs}"));
+    }
+    if let Some(p) = &c.system {
+        c.db = systems::file::SystemFile::load(p).map_err(|e| e.to_string())?.spec.name;
+    }
+    c.keep |= a.keep;
+    c.real_time |= a.real_time;
+    c.serializable |= a.serializable;
+    if !a.bugs.is_empty() {
+        c.bugs = a.bugs.clone();
+    }
+    c.check().map_err(|e| match (&a.scenario, &a.config) {
+        (Some(name), _) => format!("scenario {name}: {e}"),
+        (None, Some(p)) => format!("{}: {e}", p.display()),
+        (None, None) => e,
+    })?;
+    Ok((c, text))
+}
+
+/// Runs `faultline run` (`--repeat` times); returns the exit code.
+pub fn run(args: RunArgs) -> i32 {
+    let (cfg, cfg_text) = match config(&args) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("run: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    if args.until_confident {
+        return until_confident(&args, &cfg, cfg_text);
+    }
+    if args.repeat <= 1 {
+        return runner::run_once(&cfg, cfg_text).0;
+    }
+    let mut codes = Vec::new();
+    let mut dirs = Vec::new();
+    for i in 0..args.repeat {
+        if runner::cancelled() {
+            break;
+        }
+        eprintln!("faultline: run {} of {}", i + 1, args.repeat);
+        let (code, dir) = runner::run_once(&cfg, cfg_text.clone());
+        codes.push(code);
+        dirs.extend(dir);
+        if code == exit::BAD_INPUT {
+            break; // the same options will be refused again
+        }
+    }
+    match runner::report::write_trends(&cfg.store.join(cfg.run_name()), &dirs) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("run: trends: {e}"),
+    }
+    exit::worst(codes)
+}
+
+/// Runs until Wald's test decides about the violation rate; the system's
+/// runs only count (an infrastructure failure or an interrupted run is
+/// repeated, not counted).
+fn until_confident(args: &RunArgs, cfg: &RunConfig, cfg_text: Option<String>) -> i32 {
+    use checker::sprt::{Decision, Sprt};
+    use checker::trends::Outcome;
+    let mut test = match Sprt::new(args.rate_threshold, args.error_rate, args.error_rate) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("run: --until-confident: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let (mut codes, mut dirs) = (Vec::new(), Vec::new());
+    for i in 0..args.max_runs {
+        if runner::cancelled() || test.decision != Decision::Continue {
+            break;
+        }
+        eprintln!("faultline: run {} (until confident: {} counted, {} violating)", i + 1, test.runs, test.violations);
+        let (code, dir) = runner::run_once(cfg, cfg_text.clone());
+        codes.push(code);
+        if code == exit::BAD_INPUT {
+            break;
+        }
+        if let Some(s) = dir.as_deref().and_then(runner::report::summary_of) {
+            match s.outcome {
+                Outcome::Passed => test.observe(false),
+                Outcome::Violated => test.observe(true),
+                _ => test.decision,
+            };
+        }
+        dirs.extend(dir);
+    }
+    match runner::report::write_trends_with(&cfg.store.join(cfg.run_name()), &dirs, Some(test.clone())) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("run: trends: {e}"),
+    }
+    match test.decision {
+        Decision::Below => exit::VALID,
+        Decision::Above => exit::INVALID,
+        Decision::Continue => undecided_code(&codes),
+    }
+}
+
+/// `--until-confident`'s exit code when the test did not decide: a
+/// misconfiguration (254) or an internal error (255) stays what it is, so it
+/// never reads as an infrastructure failure worth retrying; otherwise
+/// unknown (2) or infrastructure (3).
+fn undecided_code(codes: &[i32]) -> i32 {
+    match codes {
+        c if c.contains(&exit::INTERNAL) => exit::INTERNAL,
+        c if c.contains(&exit::BAD_INPUT) => exit::BAD_INPUT,
+        c => exit::worst(c.iter().copied()).clamp(exit::UNKNOWN, exit::INFRA),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_and_bad_values_are_refused() {
+        let dir = std::env::temp_dir().join(format!("faultline-opts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("test.toml");
+        std::fs::write(&f, "db = \"etcd\"\nworkload = \"set\"\nnemesis = [\"pause\"]\ntime_limit = 10.0\n").unwrap();
+        let a = RunArgs { config: Some(f.clone()), time_limit: Some(30.0), ..RunArgs::default() };
+        let (c, text) = config(&a).unwrap();
+        assert_eq!((c.workload.as_str(), c.time_limit, c.nemesis.clone()), ("set", 30.0, vec!["pause".to_string()]));
+        assert!(text.unwrap().contains("workload"));
+        std::fs::write(&f, "db = \"etcd\"\nwrokload = \"set\"\n").unwrap();
+        let e = config(&a).unwrap_err();
+        assert!(e.contains("test.toml") && e.contains("wrokload"), "{e}");
+        let bad = |a: RunArgs| config(&a).unwrap_err();
+        assert!(bad(RunArgs { nemesis: Some("partition,flood".into()), ..RunArgs::default() }).contains("flood"));
+        assert!(bad(RunArgs { rate: Some(0.0), ..RunArgs::default() }).contains("--rate"));
+        assert!(bad(RunArgs { concurrency: Some(0), ..RunArgs::default() }).contains("--concurrency"));
+        assert!(bad(RunArgs { name: Some("../x".into()), ..RunArgs::default() }).contains("--name"));
+        let (c, _) = config(&RunArgs { nemesis: Some("none".into()), ..RunArgs::default() }).unwrap();
+        assert!(c.kinds(&c.catalog().unwrap()).is_empty());
+        assert_eq!(c.run_name(), "etcd-register");
+        // a built-in system's own faults are its alone
+        let restate = |n: &str| config(&RunArgs { db: Some("restate".into()), nemesis: Some(n.into()), ..RunArgs::default() });
+        let (c, _) = restate("seal-log,kill").unwrap();
+        assert_eq!(c.kinds(&c.catalog().unwrap()).iter().map(|p| p.name).collect::<Vec<_>>(), ["seal-log", "kill"]);
+        assert!(bad(RunArgs { nemesis: Some("seal-log".into()), ..RunArgs::default() }).contains("unknown fault \"seal-log\" in --nemesis for etcd"));
+    }
+}

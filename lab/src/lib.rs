@@ -64,6 +64,30 @@ pub fn cluster_node_ip(k: u8, i: usize) -> String {
 /// otherwise go through logind), no DNS lookups, room for many sessions.
 const SSHD_CONFIG: &str = "UseDNS no\nUsePAM no\nPermitRootLogin prohibit-password\nMaxStartups 100:30:200\nMaxSessions 100\n";
 
+/// What went wrong with the lab: what was being done, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabError(pub String);
+
+impl std::fmt::Display for LabError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LabError {}
+
+impl From<String> for LabError {
+    fn from(s: String) -> LabError {
+        LabError(s)
+    }
+}
+
+impl From<LabError> for String {
+    fn from(e: LabError) -> String {
+        e.0
+    }
+}
+
 /// What the lab's nodes are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -121,7 +145,12 @@ impl Default for Lab {
 
 impl Lab {
     /// Refuses a cluster number out of range, naming the variable.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), LabError> {
+        self.check_cluster().map_err(LabError)
+    }
+
+    /// [`Lab::check`], its error as text.
+    fn check_cluster(&self) -> Result<(), String> {
         if self.cluster > MAX_CLUSTER {
             let v = std::env::var("FAULTLINE_LAB_CLUSTER").unwrap_or_default();
             return Err(format!("FAULTLINE_LAB_CLUSTER={v:?}: a cluster is a number from 0 (the lab's own) to {MAX_CLUSTER}"));
@@ -255,8 +284,13 @@ impl Lab {
     /// Brings up `n` nodes of `backend` (idempotent); returns the nodes
     /// file's path. One lab at a time: nodes of the other backend must be
     /// taken down first.
-    pub fn up(&self, n: usize, backend: Backend) -> Result<PathBuf, String> {
-        self.check()?;
+    pub fn up(&self, n: usize, backend: Backend) -> Result<PathBuf, LabError> {
+        self.bring_up(n, backend).map_err(LabError)
+    }
+
+    /// [`Lab::up`], its error as text.
+    fn bring_up(&self, n: usize, backend: Backend) -> Result<PathBuf, String> {
+        self.check_cluster()?;
         let most = if self.cluster == 0 { MAX_NODES } else { MAX_CLUSTER_NODES };
         if !(1..=most).contains(&n) {
             return Err(format!("--nodes must be between 1 and {most}{}", if self.cluster == 0 { "" } else { " in a cluster other than the lab's own" }));
@@ -346,8 +380,13 @@ impl Lab {
 
     /// Removes the nodes and undoes the host changes; `purge` also removes
     /// the base container and the key.
-    pub fn down(&self, purge: bool) -> Result<(), String> {
-        self.check()?;
+    pub fn down(&self, purge: bool) -> Result<(), LabError> {
+        self.take_down(purge).map_err(LabError)
+    }
+
+    /// [`Lab::down`], its error as text.
+    fn take_down(&self, purge: bool) -> Result<(), String> {
+        self.check_cluster()?;
         if !host::is_root() {
             return Err("the lab needs root".into());
         }
@@ -399,8 +438,13 @@ impl Lab {
     }
 
     /// The lab's nodes file, if the lab is up.
-    pub fn current_nodes(&self) -> Result<NodesFile, String> {
-        self.check()?;
+    pub fn current_nodes(&self) -> Result<NodesFile, LabError> {
+        self.nodes_now().map_err(LabError)
+    }
+
+    /// [`Lab::current_nodes`], its error as text.
+    fn nodes_now(&self) -> Result<NodesFile, String> {
+        self.check_cluster()?;
         if !self.nodes_file().exists() {
             return Err("the lab is not up (run `faultline lab up`)".into());
         }

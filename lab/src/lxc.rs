@@ -37,7 +37,7 @@ fn stamp_text() -> String {
 
 /// True when the base exists, was built completely with the current
 /// package list, and still has every package (else it is rebuilt).
-pub fn base_ready(lab: &Lab) -> bool {
+pub(crate) fn base_ready(lab: &Lab) -> bool {
     std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s == stamp_text()) && rootfs::missing_packages(&rootfs(lab), &node_packages()).is_ok_and(|m| m.is_empty())
 }
 
@@ -61,7 +61,7 @@ fn config(lab: &Lab) -> String {
 
 /// Builds the base container if needed (debootstrap: a minute or two the
 /// first time, seconds from LXC's cache); returns true if it built one.
-pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
+pub(crate) fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
     let p = base_path(lab);
     let built = !base_ready(lab);
     if built {
@@ -99,7 +99,7 @@ fn configure_rootfs(lab: &Lab, pubkey: &str) -> Result<(), String> {
 }
 
 /// The base's ed25519 host key (`type base64`), shared by every clone.
-pub fn base_host_key(lab: &Lab) -> Result<String, String> {
+pub(crate) fn base_host_key(lab: &Lab) -> Result<String, String> {
     host_key(&rootfs(lab).join("etc/ssh/ssh_host_ed25519_key.pub"))
 }
 
@@ -113,7 +113,7 @@ fn node_containers(lab: &Lab) -> Vec<(usize, String)> {
 }
 
 /// True when any node container exists.
-pub fn any_nodes(lab: &Lab) -> bool {
+pub(crate) fn any_nodes(lab: &Lab) -> bool {
     !node_containers(lab).is_empty()
 }
 
@@ -122,7 +122,7 @@ fn running(lab: &Lab, name: &str) -> bool {
 }
 
 /// Makes nodes n1..nN exist and run, and removes any beyond N.
-pub fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
+pub(crate) fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
     let p = lxcpath(lab);
     std::fs::create_dir_all(lab.lxcpath()).map_err(|e| format!("{p}: {e}"))?;
     remove_nodes(lab, n)?;
@@ -145,7 +145,7 @@ pub fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
 }
 
 /// Stops and destroys the nodes numbered above `keep`.
-pub fn remove_nodes(lab: &Lab, keep: usize) -> Result<(), String> {
+pub(crate) fn remove_nodes(lab: &Lab, keep: usize) -> Result<(), String> {
     let p = lxcpath(lab);
     for (i, name) in node_containers(lab) {
         if i <= keep {
@@ -160,7 +160,7 @@ pub fn remove_nodes(lab: &Lab, keep: usize) -> Result<(), String> {
 }
 
 /// Destroys the base container.
-pub fn remove_base(lab: &Lab) -> Result<(), String> {
+pub(crate) fn remove_base(lab: &Lab) -> Result<(), String> {
     // never started, and its clones are gone: a directory (maybe half-built)
     let d = lab.base_lxcpath().join(BASE);
     if d.exists() {
@@ -170,6 +170,6 @@ pub fn remove_base(lab: &Lab) -> Result<(), String> {
 }
 
 /// `lxc-ls -f` of the lab's containers.
-pub fn listing(lab: &Lab) -> String {
+pub(crate) fn listing(lab: &Lab) -> String {
     host::run(&["lxc-ls", "-P", &lxcpath(lab), "-f"]).unwrap_or_else(|e| format!("lxc-ls: {e}\n"))
 }

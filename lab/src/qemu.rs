@@ -16,7 +16,7 @@ const PACKAGE: &str = "qemu-system-x86";
 
 /// How to run QEMU here.
 #[derive(Debug, Clone)]
-pub struct Qemu {
+pub(crate) struct Qemu {
     /// The `qemu-system-x86_64` binary.
     pub bin: PathBuf,
     /// Where it was unpacked (`None`: the host's own QEMU).
@@ -24,7 +24,7 @@ pub struct Qemu {
 }
 
 /// The unpacked QEMU's directory.
-pub fn unpack_dir() -> PathBuf {
+pub(crate) fn unpack_dir() -> PathBuf {
     host::cache_dir().join("qemu")
 }
 
@@ -35,7 +35,7 @@ fn stamp(dir: &Path) -> PathBuf {
 impl Qemu {
     /// The host's QEMU if it has one, else the unpacked one (unpacked now
     /// if need be: a minute the first time).
-    pub fn ensure() -> Result<Qemu, String> {
+    pub(crate) fn ensure() -> Result<Qemu, String> {
         if host::has_command("qemu-system-x86_64") {
             return Ok(Qemu { bin: "qemu-system-x86_64".into(), prefix: None });
         }
@@ -48,7 +48,7 @@ impl Qemu {
 
     /// A command running QEMU with `args`, set up to find its libraries,
     /// modules and firmware.
-    pub fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut c = Command::new(&self.bin);
         if let Some(p) = &self.prefix {
             let libs = [p.join("usr/lib/x86_64-linux-gnu"), p.join("lib/x86_64-linux-gnu")];
@@ -64,7 +64,7 @@ impl Qemu {
 
     /// Runs QEMU with `args` to completion (with `-daemonize`, until the VM
     /// is started); the error quotes its stderr.
-    pub fn run(&self, args: &[String]) -> Result<(), String> {
+    pub(crate) fn run(&self, args: &[String]) -> Result<(), String> {
         let out = self.command().args(args).stdin(Stdio::null()).output().map_err(|e| format!("{}: {e}", self.bin.display()))?;
         if out.status.success() {
             return Ok(());

@@ -16,13 +16,13 @@ const COMMON: [&str; 11] =
     ["systemd-sysv", "openssh-server", "iptables", "iproute2", "procps", "iputils-ping", "curl", "psmisc", "netcat-openbsd", "ca-certificates", "sudo"];
 
 /// `extra` packages, then the common ones.
-pub fn with_common(extra: &[&'static str]) -> Vec<&'static str> {
+pub(crate) fn with_common(extra: &[&'static str]) -> Vec<&'static str> {
     extra.iter().copied().chain(COMMON).collect()
 }
 
 /// Makes `root` a Debian minbase system with `packages` (and their
 /// dependencies) installed, then checks that each of them is.
-pub fn debootstrap(root: &Path, packages: &[&str]) -> Result<(), String> {
+pub(crate) fn debootstrap(root: &Path, packages: &[&str]) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(root);
     std::fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;
     let include = format!("--include={}", packages.join(","));
@@ -36,7 +36,7 @@ pub fn debootstrap(root: &Path, packages: &[&str]) -> Result<(), String> {
 
 /// The `packages` that are not fully installed in the system at `root`
 /// (read from its dpkg database, no chroot).
-pub fn missing_packages(root: &Path, packages: &[&str]) -> Result<Vec<String>, String> {
+pub(crate) fn missing_packages(root: &Path, packages: &[&str]) -> Result<Vec<String>, String> {
     let admin = root.join("var/lib/dpkg");
     if !admin.join("status").is_file() {
         return Err(format!("{}: no dpkg database (not a Debian root file system)", root.display()));

@@ -61,7 +61,7 @@ fn pidfile(lab: &Lab, i: usize) -> PathBuf {
 }
 
 /// The node's serial console, kept for diagnosing a boot.
-pub fn console(lab: &Lab, i: usize) -> PathBuf {
+pub(crate) fn console(lab: &Lab, i: usize) -> PathBuf {
     dir(lab).join(format!("n{i}.console"))
 }
 
@@ -70,12 +70,12 @@ fn tap(i: usize) -> String {
 }
 
 /// The MAC address of node `i`.
-pub fn mac(i: usize) -> String {
+pub(crate) fn mac(i: usize) -> String {
     format!("52:54:00:77:00:{:02x}", 10 + i)
 }
 
 /// True when the image exists with the current package list.
-pub fn base_ready(lab: &Lab) -> bool {
+pub(crate) fn base_ready(lab: &Lab) -> bool {
     std::fs::read_to_string(stamp(lab)).is_ok_and(|s| s.trim() == image_packages().join(",")) && image(lab).exists()
 }
 
@@ -134,7 +134,7 @@ fn kvm_boots(lab: &Lab) -> bool {
 
 /// Builds the image if needed (none yet, another package list, or another
 /// lab key baked in); returns true if it built one.
-pub fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
+pub(crate) fn ensure_base(lab: &Lab, pubkey: &str) -> Result<bool, String> {
     let key = std::fs::read_to_string(dir(lab).join("key.pub")).unwrap_or_default();
     if base_ready(lab) && key.trim() == pubkey.trim() {
         return Ok(false);
@@ -199,7 +199,7 @@ fn configure(lab: &Lab, pubkey: &str) -> Result<(), String> {
 }
 
 /// The image's ed25519 host key (`type base64`), shared by every node.
-pub fn base_host_key(lab: &Lab) -> Result<String, String> {
+pub(crate) fn base_host_key(lab: &Lab) -> Result<String, String> {
     host_key(&dir(lab).join("host_key.pub"))
 }
 
@@ -228,12 +228,12 @@ fn nodes(lab: &Lab) -> Vec<usize> {
 }
 
 /// True when any VM node exists.
-pub fn any_nodes(lab: &Lab) -> bool {
+pub(crate) fn any_nodes(lab: &Lab) -> bool {
     !nodes(lab).is_empty()
 }
 
 /// Makes VMs n1..nN exist and run, and removes any beyond N.
-pub fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
+pub(crate) fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
     remove_nodes(lab, n)?;
     let accel = accel(lab);
     let qemu = Qemu::ensure()?;
@@ -291,7 +291,7 @@ pub fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
 }
 
 /// Stops the VMs numbered above `keep` and removes their disks and taps.
-pub fn remove_nodes(lab: &Lab, keep: usize) -> Result<(), String> {
+pub(crate) fn remove_nodes(lab: &Lab, keep: usize) -> Result<(), String> {
     for i in nodes(lab) {
         if i <= keep {
             continue;
@@ -317,7 +317,7 @@ pub fn remove_nodes(lab: &Lab, keep: usize) -> Result<(), String> {
 }
 
 /// Removes the image and everything built from it.
-pub fn remove_base(lab: &Lab) -> Result<(), String> {
+pub(crate) fn remove_base(lab: &Lab) -> Result<(), String> {
     remove_nodes(lab, 0)?;
     let d = dir(lab);
     if d.exists() {
@@ -327,7 +327,7 @@ pub fn remove_base(lab: &Lab) -> Result<(), String> {
 }
 
 /// One line per VM.
-pub fn listing(lab: &Lab) -> String {
+pub(crate) fn listing(lab: &Lab) -> String {
     nodes(lab)
         .into_iter()
         .map(|i| match pid(lab, i) {
@@ -338,7 +338,7 @@ pub fn listing(lab: &Lab) -> String {
 }
 
 /// The last lines of a node's console, for a boot that did not reach SSH.
-pub fn console_tail(lab: &Lab, i: usize) -> String {
+pub(crate) fn console_tail(lab: &Lab, i: usize) -> String {
     let text = std::fs::read_to_string(console(lab, i)).unwrap_or_default();
     let lines: Vec<&str> = text.lines().rev().take(5).collect();
     lines.into_iter().rev().collect::<Vec<_>>().join(" | ")

@@ -216,7 +216,7 @@ pub fn analyze(dir: &Path) -> Result<RunResults, AnalysisError> {
         (v, v.exit_code(), summarize(&r.checks))
     };
     results::write(&dir.join("results.json"), &r).map_err(|e| AnalysisError::Write(e.to_string()))?;
-    super::report::write_report(dir, &test, &r, &history).map_err(AnalysisError::Write)?;
+    super::report::write_report(dir, &test, &r, &history).map_err(|e| AnalysisError::Write(e.0))?;
     let junit = super::junit::run_junit(&test, &r);
     std::fs::write(dir.join("junit.xml"), junit).map_err(|e| AnalysisError::Write(format!("junit.xml: {e}")))?;
     Ok(r)

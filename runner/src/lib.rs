@@ -21,7 +21,9 @@ mod startup;
 pub mod store;
 pub mod system;
 
+mod error;
 pub mod exit;
+pub use error::{ConfigError, StoreError};
 
 use control::NodesFile;
 use history::{Header, OpType, Process, Rng};

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 pub const MEMORY: &str = "memory";
 
 /// The model of that name, or why not.
-pub fn consistency(name: Option<&str>) -> Result<Consistency, String> {
+pub fn consistency(name: Option<&str>) -> Result<Consistency, crate::ConfigError> {
     let name = name.unwrap_or("serializable");
     Consistency::parse(name).ok_or_else(|| {
         let all: Vec<&str> = checker::txn::models::ALL.iter().map(|m| m.name()).collect();
-        format!("unknown --consistency {name:?} (one of {})", all.join(", "))
+        crate::ConfigError(format!("unknown --consistency {name:?} (one of {})", all.join(", ")))
     })
 }
 
@@ -127,18 +127,18 @@ impl RunConfig {
     }
 
     /// Checks every option; the error names the option.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), crate::ConfigError> {
         if self.system.is_none() && !self.in_memory() && !systems::names().contains(&self.db.as_str()) {
-            return Err(format!("unknown --db {:?} (one of {}, {MEMORY})", self.db, systems::names().join(", ")));
+            return Err(format!("unknown --db {:?} (one of {}, {MEMORY})", self.db, systems::names().join(", ")).into());
         }
         if workloads::by_name(&self.workload).is_none() {
-            return Err(format!("unknown workload {:?} (one of {})", self.workload, workloads::names().join(", ")));
+            return Err(format!("unknown workload {:?} (one of {})", self.workload, workloads::names().join(", ")).into());
         }
         self.txn_consistency()?;
         let catalog = self.catalog()?;
         for k in &self.nemesis {
             if catalog.package(k).is_none() {
-                return Err(format!("unknown fault {k:?} in --nemesis for {} (one of {}, or none)", self.db, catalog.names().join(", ")));
+                return Err(format!("unknown fault {k:?} in --nemesis for {} (one of {}, or none)", self.db, catalog.names().join(", ")).into());
             }
         }
         if let Some((i, s)) = self.plan.iter().enumerate().find(|(_, s)| !catalog.knows(&s.fault)) {
@@ -149,7 +149,8 @@ impl RunConfig {
                 self.db,
                 s.fault.f(),
                 catalog.names().join(", ")
-            ));
+            )
+            .into());
         }
         let positive = [
             ("time-limit", self.time_limit),
@@ -161,24 +162,24 @@ impl RunConfig {
         ];
         for (name, v) in positive {
             if !(v.is_finite() && v > 0.0) {
-                return Err(format!("--{name} must be a positive number, got {v}"));
+                return Err(format!("--{name} must be a positive number, got {v}").into());
             }
         }
         if !(self.recovery_window.is_finite() && self.recovery_window >= 0.0) {
-            return Err(format!("--recovery-window must be >= 0, got {}", self.recovery_window));
+            return Err(format!("--recovery-window must be >= 0, got {}", self.recovery_window).into());
         }
         if self.concurrency == 0 || self.concurrency > 1000 {
-            return Err(format!("--concurrency must be between 1 and 1000, got {}", self.concurrency));
+            return Err(format!("--concurrency must be between 1 and 1000, got {}", self.concurrency).into());
         }
         checker::slo::Slos::parse(&self.slo).map_err(|e| e.to_string())?;
         if let Some(p) = &self.fault_plan {
             if !self.plan.is_empty() {
-                return Err(format!("--fault-plan {} and an inline plan: give one", p.display()));
+                return Err(format!("--fault-plan {} and an inline plan: give one", p.display()).into());
             }
             self.plan().map_err(|e| format!("--fault-plan {}: {e}", p.display()))?;
         }
         if let Some(bad) = self.client_env.iter().find(|kv| !kv.contains('=')) {
-            return Err(format!("--client-env {bad:?}: expected KEY=VALUE"));
+            return Err(format!("--client-env {bad:?}: expected KEY=VALUE").into());
         }
         self.own_builds()?;
         if !self.client_env.is_empty() && self.system.is_none() {
@@ -193,42 +194,42 @@ impl RunConfig {
         self.memory_bugs()?;
         if let Some(n) = &self.name {
             if n.is_empty() || n.contains('/') || n.starts_with('.') {
-                return Err(format!("--name {n:?} must be a plain directory name"));
+                return Err(format!("--name {n:?} must be a plain directory name").into());
             }
         }
         Ok(())
     }
 
     /// The consistency model for transactions, from `--consistency`.
-    pub fn txn_consistency(&self) -> Result<checker::txn::Consistency, String> {
+    pub fn txn_consistency(&self) -> Result<checker::txn::Consistency, crate::ConfigError> {
         consistency(Some(&self.consistency))
     }
 
     /// `--version` and `--binary`, checked against what the system takes:
     /// the binaries by name.
-    pub fn own_builds(&self) -> Result<std::collections::BTreeMap<String, PathBuf>, String> {
+    pub fn own_builds(&self) -> Result<std::collections::BTreeMap<String, PathBuf>, crate::ConfigError> {
         if self.version.is_none() && self.binaries.is_empty() {
             return Ok(Default::default());
         }
         let Some((names, registry)) = systems::own_builds(&self.db).filter(|_| self.system.is_none()) else {
-            return Err(format!("--version and --binary apply to the built-in systems ({}), not {}", systems::names().join(", "), self.db));
+            return Err(format!("--version and --binary apply to the built-in systems ({}), not {}", systems::names().join(", "), self.db).into());
         };
         if let Some(v) = &self.version {
             if !registry {
-                return Err(format!("--version: {} comes from its Debian package; give your own build with --binary {}=PATH", self.db, names[0]));
+                return Err(format!("--version: {} comes from its Debian package; give your own build with --binary {}=PATH", self.db, names[0]).into());
             }
             if !systems::restate::plausible_version(v) {
-                return Err(format!("--version {v:?} is not a release number (like {})", systems::restate::VERSION));
+                return Err(format!("--version {v:?} is not a release number (like {})", systems::restate::VERSION).into());
             }
         }
         let mut out = std::collections::BTreeMap::new();
         for b in &self.binaries {
             let (name, path) = b.split_once('=').ok_or_else(|| format!("--binary {b:?}: expected NAME=PATH"))?;
             if !names.contains(&name) {
-                return Err(format!("--binary {name}: {} takes {}", self.db, names.join(", ")));
+                return Err(format!("--binary {name}: {} takes {}", self.db, names.join(", ")).into());
             }
             if !Path::new(path).is_file() {
-                return Err(format!("--binary {name}={path}: no such file"));
+                return Err(format!("--binary {name}={path}: no such file").into());
             }
             out.insert(name.to_string(), PathBuf::from(path));
         }
@@ -242,17 +243,17 @@ impl RunConfig {
 
     /// `--bug lost-write-rate=P`: the share of runs that have the
     /// lost-write bug (a known failure rate, for the sequential test).
-    pub fn lost_write_rate(&self) -> Result<Option<f64>, String> {
+    pub fn lost_write_rate(&self) -> Result<Option<f64>, crate::ConfigError> {
         let Some(v) = self.bugs.iter().find_map(|b| b.strip_prefix("lost-write-rate=")) else { return Ok(None) };
         match v.parse::<f64>() {
             Ok(p) if (0.0..=1.0).contains(&p) => Ok(Some(p)),
-            _ => Err(format!("--bug lost-write-rate={v}: expected a rate between 0 and 1")),
+            _ => Err(format!("--bug lost-write-rate={v}: expected a rate between 0 and 1").into()),
         }
     }
 
     /// The bugs of the run with this seed: `--bug`s, and `lost-write`
     /// drawn from the seed with `lost-write-rate`'s probability.
-    pub fn memory_bugs_of_run(&self, seed: u64) -> Result<Vec<systems::memory::Bug>, String> {
+    pub fn memory_bugs_of_run(&self, seed: u64) -> Result<Vec<systems::memory::Bug>, crate::ConfigError> {
         let mut bugs = self.memory_bugs()?;
         if let Some(p) = self.lost_write_rate()? {
             if history::Rng::new(seed ^ 0x6c6f_7374_7772_6974).chance(p) && !bugs.contains(&systems::memory::Bug::LostWrite) {
@@ -273,7 +274,7 @@ impl RunConfig {
     }
 
     /// The in-memory system's bugs, from `--bug` (a rate not yet drawn).
-    pub fn memory_bugs(&self) -> Result<Vec<systems::memory::Bug>, String> {
+    pub fn memory_bugs(&self) -> Result<Vec<systems::memory::Bug>, crate::ConfigError> {
         use systems::memory::Bug;
         self.lost_write_rate()?;
         self.bugs
@@ -282,14 +283,14 @@ impl RunConfig {
             .map(|b| {
                 Bug::parse(b).ok_or_else(|| {
                     let all: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
-                    format!("unknown --bug {b:?} (one of {})", all.join(", "))
+                    crate::ConfigError(format!("unknown --bug {b:?} (one of {})", all.join(", ")))
                 })
             })
             .collect()
     }
 
     /// The fault plan from `--fault-plan`, if any.
-    pub fn plan(&self) -> Result<Option<Vec<nuclei::Step>>, String> {
+    pub fn plan(&self) -> Result<Option<Vec<nuclei::Step>>, crate::ConfigError> {
         let Some(p) = &self.fault_plan else {
             let mut steps = self.plan.clone();
             steps.sort_by_key(|s| s.at_ms);
@@ -303,9 +304,9 @@ impl RunConfig {
 
     /// The faults this run's system can apply: the shared ones and a
     /// built-in system's own.
-    pub fn catalog(&self) -> Result<Catalog, String> {
+    pub fn catalog(&self) -> Result<Catalog, crate::ConfigError> {
         let own = self.built_in().and_then(|db| db.as_faults().map(|f| f.packages())).unwrap_or(&[]);
-        Catalog::with(own).map_err(|e| e.to_string())
+        Catalog::with(own).map_err(|e| crate::ConfigError(e.to_string()))
     }
 
     /// The fault packages `--nemesis` names, as `catalog` has them.
@@ -333,7 +334,7 @@ mod tests {
         assert_eq!(c.memory_bugs_of_run(7).unwrap(), c.memory_bugs_of_run(7).unwrap(), "the same seed, the same draw");
         for bad in ["lost-write-rate=2", "lost-write-rate=x"] {
             let c = RunConfig { db: MEMORY.into(), bugs: vec![bad.into()], ..RunConfig::default() };
-            assert!(c.check().unwrap_err().contains("between 0 and 1"), "{bad}");
+            assert!(c.check().unwrap_err().0.contains("between 0 and 1"), "{bad}");
         }
     }
 }

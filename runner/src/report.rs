@@ -61,7 +61,7 @@ fn own_section(test: &TestRecord, results: &RunResults, h: &History, shades: &[S
 }
 
 /// Writes `report.html` into the run directory.
-pub fn write_report(dir: &Path, test: &TestRecord, results: &RunResults, h: &History) -> Result<(), String> {
+pub fn write_report(dir: &Path, test: &TestRecord, results: &RunResults, h: &History) -> Result<(), crate::StoreError> {
     let t_end = h.ops.last().map(|o| o.time as f64 / 1e9).unwrap_or(0.0);
     let cfg = serde_json::from_value::<super::options::RunConfig>(test.options.clone()).ok();
     let catalog = cfg.and_then(|c| c.catalog().ok()).unwrap_or_default();
@@ -70,11 +70,11 @@ pub fn write_report(dir: &Path, test: &TestRecord, results: &RunResults, h: &His
     let findings = workloads::by_name(&test.workload).map(|w| w.findings(&results.checks, h)).unwrap_or_default();
     let system = own_section(test, results, h, &shades, t_end);
     let html = render_run(&RunReport { test, results, history: h, shades, logs, findings, system });
-    std::fs::write(dir.join("report.html"), html).map_err(|e| format!("report.html: {e}"))
+    std::fs::write(dir.join("report.html"), html).map_err(|e| crate::StoreError(format!("report.html: {e}")))
 }
 
 /// Writes `STORE/index.html` listing every run.
-pub fn write_index(store: &Path) -> Result<usize, String> {
+pub fn write_index(store: &Path) -> Result<usize, crate::StoreError> {
     let mut rows = Vec::new();
     for run in runs(store) {
         let Ok(test) = results::read::<TestRecord>(&run.join("test.json")) else { continue };
@@ -167,12 +167,12 @@ pub fn trends_text(t: &Trends) -> String {
 
 /// Aggregates `dirs` (runs) into `out/trends.json` and `out/trends.xml`;
 /// returns the text summary.
-pub fn write_trends(out: &Path, dirs: &[PathBuf]) -> Result<String, String> {
+pub fn write_trends(out: &Path, dirs: &[PathBuf]) -> Result<String, crate::StoreError> {
     write_trends_with(out, dirs, None)
 }
 
 /// [`write_trends`] with a sequential test's decision.
-pub fn write_trends_with(out: &Path, dirs: &[PathBuf], sequential: Option<checker::sprt::Sprt>) -> Result<String, String> {
+pub fn write_trends_with(out: &Path, dirs: &[PathBuf], sequential: Option<checker::sprt::Sprt>) -> Result<String, crate::StoreError> {
     let summaries: Vec<RunSummary> = dirs.iter().filter_map(|d| summary_of(d)).collect();
     let t = Trends { sequential, ..aggregate(&summaries) };
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;

@@ -26,13 +26,13 @@ pub struct Scenario {
 }
 
 /// Reads a scenario from its text; `origin` names it in errors.
-pub fn parse(origin: &str, text: &str) -> Result<Scenario, String> {
-    toml::from_str(text).map_err(|e| format!("scenario {origin}: {}", e.to_string().trim_end()))
+pub fn parse(origin: &str, text: &str) -> Result<Scenario, crate::ConfigError> {
+    toml::from_str(text).map_err(|e| crate::ConfigError(format!("scenario {origin}: {}", e.to_string().trim_end())))
 }
 
 /// The scenario `name_or_path`: a built-in name, else a file: (the
 /// scenario, its text).
-pub fn load(name_or_path: &str) -> Result<(Scenario, String), String> {
+pub fn load(name_or_path: &str) -> Result<(Scenario, String), crate::ConfigError> {
     if let Some((name, text)) = BUILT_IN.iter().find(|(n, _)| *n == name_or_path) {
         return Ok((parse(name, text)?, text.to_string()));
     }
@@ -42,7 +42,7 @@ pub fn load(name_or_path: &str) -> Result<(Scenario, String), String> {
         return Ok((parse(&p.display().to_string(), &text)?, text));
     }
     let names: Vec<&str> = BUILT_IN.iter().map(|(n, _)| *n).collect();
-    Err(format!("no scenario {name_or_path:?}: not a file, nor one of {} (`faultline scenarios` lists them)", names.join(", ")))
+    Err(format!("no scenario {name_or_path:?}: not a file, nor one of {} (`faultline scenarios` lists them)", names.join(", ")).into())
 }
 
 #[cfg(test)]
@@ -62,7 +62,7 @@ mod tests {
     #[test]
     fn a_typo_in_a_scenario_names_the_file_and_key() {
         let e = parse("mine.toml", "description = \"x\"\n[run]\nworkloud = \"set\"\n").unwrap_err();
-        assert!(e.contains("mine.toml") && e.contains("workloud"), "{e}");
-        assert!(load("no-such-scenario").unwrap_err().contains("restate-crash-restart"));
+        assert!(e.0.contains("mine.toml") && e.0.contains("workloud"), "{e}");
+        assert!(load("no-such-scenario").unwrap_err().0.contains("restate-crash-restart"));
     }
 }

@@ -130,7 +130,7 @@ pub fn heal(a: HealArgs) -> i32 {
     };
     let file = match &a.nodes_file {
         Some(p) => NodesFile::load(p).map_err(|e| e.to_string()),
-        None => Lab::default().current_nodes(),
+        None => Lab::default().current_nodes().map_err(|e| e.to_string()),
     };
     let file = match file {
         Ok(f) => f,

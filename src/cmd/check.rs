@@ -228,7 +228,7 @@ fn check_txn_file(a: &Args, path: &Path, format: Option<Format>, start: Instant)
     }
     let consistency = match super::txn::consistency(consistency_name(a, header.as_ref())) {
         Ok(c) => c,
-        Err(e) => return Some(FileResult::BadInput(e)),
+        Err(e) => return Some(FileResult::BadInput(e.to_string())),
     };
     let (h, texts) = match history::parse_jsonl_values_apart(&text) {
         Ok(x) => x,
@@ -275,7 +275,8 @@ fn check_loaded(a: &Args, path: &Path, format: Format, h: &history::History, sta
             .map(|c| super::txn::check(h, registers, c, register_order(a)).map_err(|e| e.in_file(path).to_string()));
         return match checked {
             Ok(Ok(result)) => FileResult::Txn { result: Box::new(result), elapsed: start.elapsed() },
-            Ok(Err(e)) | Err(e) => FileResult::BadInput(e),
+            Ok(Err(e)) => FileResult::BadInput(e),
+            Err(e) => FileResult::BadInput(e.0),
         };
     }
     if a.wfr_keys {

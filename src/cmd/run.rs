@@ -201,7 +201,7 @@ pub fn config(a: &RunArgs) -> Result<(RunConfig, Option<String>), String> {
     c.check().map_err(|e| match (&a.scenario, &a.config) {
         (Some(name), _) => format!("scenario {name}: {e}"),
         (None, Some(p)) => format!("{}: {e}", p.display()),
-        (None, None) => e,
+        (None, None) => e.to_string(),
     })?;
     Ok((c, text))
 }

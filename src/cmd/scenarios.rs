@@ -26,7 +26,7 @@ pub fn command(a: Args) -> i32 {
         },
         None => {
             for (name, text) in BUILT_IN {
-                let d = parse(name, text).map(|s| s.description).unwrap_or_else(|e| e);
+                let d = parse(name, text).map(|s| s.description).unwrap_or_else(|e| e.to_string());
                 println!("{name:40} {d}");
             }
             println!("\nrun one: faultline run --scenario NAME [flags override it]; copy one: faultline scenarios NAME > my.toml");

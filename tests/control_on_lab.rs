@@ -25,7 +25,8 @@ fn exec_returns_status_stdout_and_stderr() {
     assert_eq!(o.stdout, "fed through stdin");
     let e = c.run(&Cmd::new(["ls", "/no/such/dir"])).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.starts_with("node n1 (root@10.77.0.11:22): `ls /no/such/dir`: exit status 2"), "{msg}");
+    let n1 = &lab_nodes()[0].address;
+    assert!(msg.starts_with(&format!("node n1 (root@{n1}:22): `ls /no/such/dir`: exit status 2")), "{msg}");
     assert!(msg.contains("No such file"), "{msg}");
 }
 
@@ -134,7 +135,7 @@ fn a_wrong_key_is_a_clear_authentication_error() {
     let n = with(lab_nodes()[0].clone(), |n| n.key = Some(key.clone()));
     let e = NodeClient::new(n, quick()).run(&Cmd::new(["true"])).unwrap_err();
     assert!(matches!(e.cause, Cause::AuthFailed(_)), "{e}");
-    assert!(e.to_string().starts_with("node n1 (root@10.77.0.11:22): authentication failed"), "{e}");
+    assert!(e.to_string().starts_with(&format!("node n1 (root@{}:22): authentication failed", lab_nodes()[0].address)), "{e}");
     assert!(e.is_unreachable());
 }
 
@@ -165,9 +166,10 @@ fn an_unknown_or_changed_host_key_is_refused_unless_checking_is_off() {
     std::fs::write(&empty, "").unwrap();
     let n = with(lab_nodes()[0].clone(), |n| n.known_hosts = Some(empty.clone()));
     let e = NodeClient::new(n.clone(), quick()).run(&Cmd::new(["true"])).unwrap_err();
-    assert!(e.to_string().contains("host key check failed: 10.77.0.11 is not in"), "{e}");
+    let n1 = lab_nodes()[0].address.clone();
+    assert!(e.to_string().contains(&format!("host key check failed: {n1} is not in")), "{e}");
     let wrong = dir.join("wrong");
-    std::fs::write(&wrong, "10.77.0.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBs0pS7MSGLuB7wY1y0Wv5Kz2gn7tWgJYxvB1tJbqk4R\n").unwrap();
+    std::fs::write(&wrong, format!("{n1} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBs0pS7MSGLuB7wY1y0Wv5Kz2gn7tWgJYxvB1tJbqk4R\n")).unwrap();
     let n2 = with(n.clone(), |n| n.known_hosts = Some(wrong.clone()));
     let e = NodeClient::new(n2, quick()).run(&Cmd::new(["true"])).unwrap_err();
     assert!(e.to_string().contains("differs from"), "{e}");

@@ -354,7 +354,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         }
     };
     // from here every reading of the time (systems::clock) is the runtime's
-    let _clock = rt.enter();
+    let _clock = simulated.then(|| rt.enter());
     // SUT setup and readiness
     log.say(&format!("setting up {} on {} nodes", system.name(), topo.nodes.len()));
     if let Err(e) = system.install() {
@@ -463,7 +463,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
         schedule.len() / 2,
         cfg.recovery_window
     ));
-    let nemesis = load::run_schedule(injector, &schedule, &recorder, log, &deadline);
+    let nemesis = load::run_schedule(injector, &schedule, &recorder, log, &deadline, simulated);
     let clients_and_probes = async {
         let w = load::drive(cfg, &clients, &generator, &recorder, &topo, &deadline, rng.next_u64());
         let p = load::probes(system, &topo, &recorder, &deadline);

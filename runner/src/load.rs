@@ -65,10 +65,13 @@ impl Drop for Applying<'_> {
     }
 }
 
-/// Runs the fault schedule on the run's clock (each fault applied in this
-/// task, blocking it: on real nodes the schedule runs on a thread of its
-/// own); on interruption closes the open windows. Returns the problems met.
-pub async fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: &Log, deadline: &Deadline) -> Vec<String> {
+/// Runs the fault schedule on the run's clock; on interruption closes the
+/// open windows. Returns the problems met. With `inline` each fault is
+/// applied in this task (an in-process system on simulated time: its
+/// injector reads the runtime's clock, which cannot move meanwhile); else
+/// on a thread of its own, outside any runtime (on real nodes a fault
+/// blocks on SSH, and a system's tool may run a runtime of its own).
+pub async fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recorder, log: &Log, deadline: &Deadline, inline: bool) -> Vec<String> {
     let mut errs = Vec::new();
     let mut applied: Vec<Fault> = Vec::new();
     let catalog = nemesis.catalog();
@@ -76,10 +79,17 @@ pub async fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recor
         rec.record(Op::new(Process::Nemesis, OpType::Invoke, f.f(), serde_json::to_value(f).unwrap_or_default()));
         let _applying = Applying::start(&deadline.applying);
         // a panicking injector is a failed fault: the run goes on and heals
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| nemesis.apply(f, rec.t0()))).unwrap_or_else(|p| {
-            let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
-            Err(FaultError::Invalid(format!("the injector panicked: {msg}")))
-        });
+        let guarded = || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| nemesis.apply(f, rec.t0()))).unwrap_or_else(|p| {
+                let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+                Err(FaultError::Invalid(format!("the injector panicked: {msg}")))
+            })
+        };
+        let r = if inline {
+            guarded()
+        } else {
+            std::thread::scope(|s| s.spawn(guarded).join()).unwrap_or_else(|_| Err(FaultError::Invalid("the injector's thread panicked".into())))
+        };
         let value = match r {
             Ok(v) => v,
             Err(e) => {
@@ -317,6 +327,45 @@ mod tests {
         }
     }
 
+    /// Runs a runtime of its own in every fault, as a system's tool may
+    /// (Restate's rejoin waits on its nodes' health that way).
+    struct OwnRuntime;
+
+    impl Injector for OwnRuntime {
+        fn preflight(&self, _: &[nuclei::Needs]) -> Result<(), FaultError> {
+            Ok(())
+        }
+        fn setup(&self) -> Result<(), FaultError> {
+            Ok(())
+        }
+        fn apply(&self, _: &Fault, _: Instant) -> Result<Value, FaultError> {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            Ok(rt.block_on(async { json!({"own": "runtime"}) }))
+        }
+        fn heal_all(&self) -> Vec<FaultError> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn a_fault_on_real_nodes_may_run_a_runtime_of_its_own() {
+        let dir = std::env::temp_dir().join(format!("faultline-load-own-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let t0 = Instant::now();
+        let (rec, writer) = Recorder::start(&dir.join("h.jsonl"), &history::Header::new(0), t0).unwrap();
+        let log = Log::new(&dir.join("log")).unwrap();
+        let deadline = Deadline::new(t0, Duration::from_millis(50), Duration::ZERO);
+        let schedule = [Step { at_ms: 0, fault: Fault::Kill { nodes: vec!["n1".into()] } }];
+        let errs = real_time().block_on(run_schedule(&OwnRuntime, &schedule, &rec, &log, &deadline, false));
+        assert!(errs.is_empty(), "{errs:?}");
+        // applied inside the schedule's runtime, it could not
+        let errs = real_time().block_on(run_schedule(&OwnRuntime, &schedule, &rec, &log, &deadline, true));
+        assert!(errs.iter().any(|e| e.contains("the injector panicked")), "{errs:?}");
+        drop(rec);
+        writer.join().unwrap().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn a_panicking_injector_is_a_failed_fault_and_the_load_still_ends() {
         let dir = std::env::temp_dir().join(format!("faultline-load-panic-{}", std::process::id()));
@@ -326,7 +375,7 @@ mod tests {
         let log = Log::new(&dir.join("log")).unwrap();
         let deadline = Deadline::new(t0, Duration::from_millis(50), Duration::ZERO);
         let schedule = [Step { at_ms: 0, fault: Fault::Kill { nodes: vec!["n1".into()] } }];
-        let errs = real_time().block_on(run_schedule(&Panics, &schedule, &rec, &log, &deadline));
+        let errs = real_time().block_on(run_schedule(&Panics, &schedule, &rec, &log, &deadline, false));
         assert_eq!(errs.len(), 2, "the kill and its final heal each failed: {errs:?}");
         assert!(errs[0].contains("the injector panicked: cannot kill"), "{errs:?}");
         std::thread::sleep(Duration::from_millis(60).saturating_sub(t0.elapsed()));
@@ -348,7 +397,7 @@ mod tests {
         let injector = SlowHeal(&deadline, Mutex::new(Vec::new()));
         let schedule =
             [Step { at_ms: 0, fault: Fault::StartPartition { grudge: Default::default(), ports: vec![] } }, Step { at_ms: 50, fault: Fault::StopPartition }];
-        let errs = real_time().block_on(run_schedule(&injector, &schedule, &rec, &log, &deadline));
+        let errs = real_time().block_on(run_schedule(&injector, &schedule, &rec, &log, &deadline, false));
         assert!(errs.is_empty(), "{errs:?}");
         let healed = t0.elapsed();
         assert_eq!(*injector.1.lock().unwrap(), [false, false], "the load stops only once the heal is over");

@@ -21,8 +21,10 @@ mod startup;
 pub mod store;
 pub mod system;
 
+mod cancel;
 mod error;
 pub mod exit;
+pub use cancel::{cancelled, Cancel};
 pub use error::{ConfigError, StoreError};
 
 use control::NodesFile;
@@ -34,7 +36,6 @@ use options::RunConfig;
 use recorder::Recorder;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -51,8 +52,6 @@ pub const PROBE_BASE: u64 = 1_000_000;
 pub const FINAL_BASE: u64 = 900_000;
 
 pub use results::RunFacts;
-
-static CANCEL: AtomicBool = AtomicBool::new(false);
 
 fn random_seed() -> u64 {
     let t = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
@@ -109,7 +108,7 @@ pub fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathB
             return (exit::BAD_INPUT, None);
         }
     };
-    run_in(&cfg, seed, cfg_text, nodes.as_ref(), system)
+    run_in(&cfg, seed, cfg_text, nodes.as_ref(), system, &Cancel::on_signals())
 }
 
 /// Runs `system` (any implementation of the runner's contract, in this
@@ -117,12 +116,18 @@ pub fn run_once(cfg: &RunConfig, cfg_text: Option<String>) -> (i32, Option<PathB
 /// report in a new run directory of `cfg.store`. The exit code (the table in
 /// [`crate::exit`]) and the run directory.
 pub fn run_system(cfg: &RunConfig, system: Box<dyn System>) -> (i32, Option<PathBuf>) {
+    run_system_until(cfg, system, &Cancel::on_signals())
+}
+
+/// As [`run_system`], stopped when `cancel` is set (and not by the
+/// process's signals): a caller running several at once stops each alone.
+pub fn run_system_until(cfg: &RunConfig, system: Box<dyn System>, cancel: &Cancel) -> (i32, Option<PathBuf>) {
     let cfg = RunConfig { db: system.name().to_string(), ..cfg.clone() };
-    run_in(&cfg, cfg.seed.unwrap_or_else(random_seed), None, None, system)
+    run_in(&cfg, cfg.seed.unwrap_or_else(random_seed), None, None, system, cancel)
 }
 
 /// One run of `system`, recorded with the nodes it ran on.
-fn run_in(cfg: &RunConfig, seed: u64, cfg_text: Option<String>, nodes: Option<&NodesFile>, system: Box<dyn System>) -> (i32, Option<PathBuf>) {
+fn run_in(cfg: &RunConfig, seed: u64, cfg_text: Option<String>, nodes: Option<&NodesFile>, system: Box<dyn System>, cancel: &Cancel) -> (i32, Option<PathBuf>) {
     let dir = match store::create_run_dir(&cfg.store, &cfg.run_name()) {
         Ok(d) => d,
         Err(e) => {
@@ -158,8 +163,7 @@ fn run_in(cfg: &RunConfig, seed: u64, cfg_text: Option<String>, nodes: Option<&N
         log.say(&format!("cannot write test.json: {e}"));
         return (exit::INFRA, None);
     }
-    install_signal_handlers();
-    let facts = lifecycle(cfg, seed, system.as_ref(), &dir, &log);
+    let facts = lifecycle(cfg, seed, system.as_ref(), &dir, &log, cancel);
     if facts.sut_version.is_some() {
         let test = results::TestRecord { sut_version: facts.sut_version.clone(), ..test };
         if let Err(e) = results::write(&dir.join("test.json"), &test) {
@@ -212,7 +216,7 @@ pub fn bench_runner(seconds: f64, concurrency: usize, rate: f64, stdio: bool) ->
         }
     };
     let generator: Mutex<Box<dyn Generator>> = Mutex::new(workloads::Register.generator(concurrency, 1));
-    let end = load::Deadline::new(t0, Duration::from_secs_f64(seconds), Duration::ZERO);
+    let end = load::Deadline::new(t0, Duration::from_secs_f64(seconds), Duration::ZERO, Cancel::on_signals());
     rt.block_on(load::drive(&cfg, &clients, &generator, &rec, &topo, &end, 7));
     let elapsed = t0.elapsed().as_secs_f64();
     drop(rec);
@@ -252,57 +256,7 @@ fn lab_nodes() -> Result<NodesFile, String> {
     }
 }
 
-/// What an interrupt (Ctrl-C or SIGTERM) does, by how many came before it.
-#[derive(Debug, PartialEq)]
-enum OnInterrupt {
-    /// The first: stop the workload, heal, check what was recorded.
-    Stop,
-    /// Another: leave at once (a heal that hangs would otherwise need SIGKILL).
-    Exit,
-}
-
-fn on_interrupt(already: bool) -> OnInterrupt {
-    if already {
-        OnInterrupt::Exit
-    } else {
-        OnInterrupt::Stop
-    }
-}
-
-/// Installs the process's one interrupt handler (later calls do nothing:
-/// under `--repeat` one Ctrl-C is one interrupt, not one per run).
-fn install_signal_handlers() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        std::thread::spawn(|| {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-            rt.block_on(async {
-                let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else { return };
-                loop {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
-                    }
-                    match on_interrupt(CANCEL.swap(true, Ordering::SeqCst)) {
-                        OnInterrupt::Stop => {
-                            eprintln!("faultline: interrupted: stopping the workload, healing, checking what was recorded (interrupt again to leave at once)")
-                        }
-                        OnInterrupt::Exit => {
-                            eprintln!("faultline: second interrupt: leaving now; faults may still be active on the nodes: `faultline heal` undoes them");
-                            std::process::exit(exit::INTERRUPTED);
-                        }
-                    }
-                }
-            });
-        });
-    });
-}
-
-pub fn cancelled() -> bool {
-    CANCEL.load(Ordering::SeqCst)
-}
-
-fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &Log) -> RunFacts {
+fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &Log, cancel: &Cancel) -> RunFacts {
     let mut facts = RunFacts::default();
     let topo = system.topology().clone();
     log.say(&format!("preflight: {} nodes", topo.nodes.len()));
@@ -455,7 +409,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     let generator: Mutex<Box<dyn Generator>> = Mutex::new(workload.generator(cfg.concurrency, rng.next_u64()));
     let faults_end = t0 + Duration::from_secs_f64(cfg.time_limit);
     let recovery = Duration::from_secs_f64(cfg.recovery_window);
-    let deadline = load::Deadline::new(t0, faults_end + recovery - t0, recovery);
+    let deadline = load::Deadline::new(t0, faults_end + recovery - t0, recovery, cancel.clone());
     log.say(&format!(
         "workload {} for {} s with {} fault windows, then {} s of recovery",
         cfg.workload,
@@ -487,7 +441,7 @@ fn lifecycle(cfg: &RunConfig, seed: u64, system: &dyn System, dir: &Path, log: &
     facts.heal_errors.extend(heal_errors);
     // final reads, after the heal and the recovery window
     rt.block_on(load::final_reads(&generator, system, timeout, &topo, &recorder));
-    facts.interrupted = cancelled();
+    facts.interrupted = cancel.is_cancelled();
     drop(recorder);
     match writer.join() {
         Ok(Ok(n)) => log.say(&format!("history: {n} ops")),

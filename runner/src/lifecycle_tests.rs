@@ -107,3 +107,17 @@ fn a_run_that_ends_early_still_stops_the_system() {
     assert!(facts.infrastructure_error.as_deref().is_some_and(|e| e.contains("nemesis setup failed")), "{facts:?}");
     assert_eq!(torn_down, 1, "the system is not left running");
 }
+
+#[test]
+fn a_run_stopped_by_its_own_token_ends_interrupted_and_no_other_run_stops() {
+    let store = std::env::temp_dir().join(format!("faultline-lifecycle-{}-cancel", std::process::id()));
+    let _ = std::fs::remove_dir_all(&store);
+    let cfg = RunConfig { db: "memory".into(), time_limit: 3600.0, recovery_window: 0.2, store: store.clone(), seed: Some(2), ..RunConfig::default() };
+    let cancel = super::Cancel::new();
+    cancel.cancel();
+    let (_, dir) = super::run_system_until(&cfg, Box::new(InMemory::new(3, &[])), &cancel);
+    let facts: results::RunFacts = results::read(&dir.expect("a run directory").join("run.json")).unwrap();
+    assert!(facts.interrupted, "an hour-long run stopped at once: {facts:?}");
+    assert!(!super::Cancel::on_signals().is_cancelled(), "the process's own token is untouched");
+    let _ = std::fs::remove_dir_all(&store);
+}

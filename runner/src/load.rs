@@ -6,7 +6,7 @@
 use super::log::{self, Log};
 use super::recorder::Recorder;
 use super::system::System;
-use super::{cancelled, RunConfig, FINAL_BASE, PROBE_BASE};
+use super::{Cancel, RunConfig, FINAL_BASE, PROBE_BASE};
 use history::{Op, OpType, Process, Rng, Role};
 use nuclei::{Fault, FaultError, Injector, Step};
 use serde_json::{json, Value};
@@ -21,15 +21,17 @@ use workloads::{Generator, Op as WorkOp};
 /// ends so late that less than the recovery window would be left after it.
 pub struct Deadline {
     t0: Instant,
+    cancel: Cancel,
     end_ms: AtomicU64,
     recovery: Duration,
     applying: AtomicBool,
 }
 
 impl Deadline {
-    /// The load ends `end` after `t0`, unless a heal moves it.
-    pub fn new(t0: Instant, end: Duration, recovery: Duration) -> Self {
-        Deadline { t0, end_ms: AtomicU64::new(end.as_millis() as u64), recovery, applying: AtomicBool::new(false) }
+    /// The load ends `end` after `t0`, unless a heal moves it or `cancel`
+    /// is set.
+    pub fn new(t0: Instant, end: Duration, recovery: Duration, cancel: Cancel) -> Self {
+        Deadline { t0, cancel, end_ms: AtomicU64::new(end.as_millis() as u64), recovery, applying: AtomicBool::new(false) }
     }
     /// The instant the load stops, as things stand.
     pub fn end(&self) -> Instant {
@@ -37,7 +39,11 @@ impl Deadline {
     }
     /// Whether the load should stop now.
     pub fn passed(&self) -> bool {
-        (clock::now() >= self.end() && !self.applying.load(Ordering::SeqCst)) || cancelled()
+        (clock::now() >= self.end() && !self.applying.load(Ordering::SeqCst)) || self.cancelled()
+    }
+    /// Whether the run was stopped (its token set).
+    pub fn cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
     }
     /// A heal ended now: at least the recovery window follows it. Returns
     /// the new end (s since t0) if it moved.
@@ -107,11 +113,11 @@ pub async fn run_schedule(nemesis: &dyn Injector, schedule: &[Step], rec: &Recor
     };
     for step in schedule {
         let at = rec.t0() + Duration::from_millis(step.at_ms);
-        while clock::now() < at && !cancelled() {
+        while clock::now() < at && !deadline.cancelled() {
             let wake = at.min(clock::now() + Duration::from_millis(50));
             tokio::time::sleep_until(wake.into()).await;
         }
-        if cancelled() {
+        if deadline.cancelled() {
             break;
         }
         log.say(&format!("nemesis: {}", step.fault.f()));
@@ -354,7 +360,7 @@ mod tests {
         let t0 = Instant::now();
         let (rec, writer) = Recorder::start(&dir.join("h.jsonl"), &history::Header::new(0), t0).unwrap();
         let log = Log::new(&dir.join("log")).unwrap();
-        let deadline = Deadline::new(t0, Duration::from_millis(50), Duration::ZERO);
+        let deadline = Deadline::new(t0, Duration::from_millis(50), Duration::ZERO, Cancel::new());
         let schedule = [Step { at_ms: 0, fault: Fault::Kill { nodes: vec!["n1".into()] } }];
         let errs = real_time().block_on(run_schedule(&OwnRuntime, &schedule, &rec, &log, &deadline, false));
         assert!(errs.is_empty(), "{errs:?}");
@@ -373,7 +379,7 @@ mod tests {
         let t0 = Instant::now();
         let (rec, writer) = Recorder::start(&dir.join("h.jsonl"), &history::Header::new(0), t0).unwrap();
         let log = Log::new(&dir.join("log")).unwrap();
-        let deadline = Deadline::new(t0, Duration::from_millis(50), Duration::ZERO);
+        let deadline = Deadline::new(t0, Duration::from_millis(50), Duration::ZERO, Cancel::new());
         let schedule = [Step { at_ms: 0, fault: Fault::Kill { nodes: vec!["n1".into()] } }];
         let errs = real_time().block_on(run_schedule(&Panics, &schedule, &rec, &log, &deadline, false));
         assert_eq!(errs.len(), 2, "the kill and its final heal each failed: {errs:?}");
@@ -393,7 +399,7 @@ mod tests {
         let (rec, writer) = Recorder::start(&dir.join("h.jsonl"), &history::Header::new(0), t0).unwrap();
         let log = Log::new(&dir.join("log")).unwrap();
         // the load would end at 100 ms; the heal starts at 50 ms and takes 300
-        let deadline = Deadline::new(t0, Duration::from_millis(100), Duration::from_millis(200));
+        let deadline = Deadline::new(t0, Duration::from_millis(100), Duration::from_millis(200), Cancel::new());
         let injector = SlowHeal(&deadline, Mutex::new(Vec::new()));
         let schedule =
             [Step { at_ms: 0, fault: Fault::StartPartition { grudge: Default::default(), ports: vec![] } }, Step { at_ms: 50, fault: Fault::StopPartition }];
@@ -407,7 +413,7 @@ mod tests {
         std::thread::sleep(end.saturating_sub(t0.elapsed()) + Duration::from_millis(10));
         assert!(deadline.passed());
         // a heal in time leaves the end where it was
-        let d = Deadline::new(Instant::now(), Duration::from_secs(60), Duration::from_secs(1));
+        let d = Deadline::new(Instant::now(), Duration::from_secs(60), Duration::from_secs(1), Cancel::new());
         assert_eq!(d.healed_now(), None);
         drop(rec);
         writer.join().unwrap().unwrap();

@@ -292,11 +292,11 @@ mod tests {
         tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
     }
 
-    /// Heals slowly, and records whether the load could have stopped
-    /// during the heal.
-    struct SlowHeal<'a>(&'a Deadline, Mutex<Vec<bool>>);
+    /// An injector that applies every fault with `apply` (and has nothing
+    /// to set up or heal).
+    struct Applies<F: Fn(&Fault) -> Result<Value, FaultError> + Send + Sync>(F);
 
-    impl Injector for SlowHeal<'_> {
+    impl<F: Fn(&Fault) -> Result<Value, FaultError> + Send + Sync> Injector for Applies<F> {
         fn preflight(&self, _: &[nuclei::Needs]) -> Result<(), FaultError> {
             Ok(())
         }
@@ -304,49 +304,7 @@ mod tests {
             Ok(())
         }
         fn apply(&self, f: &Fault, _: Instant) -> Result<Value, FaultError> {
-            if !nuclei::Catalog::shared().opens(f) {
-                std::thread::sleep(Duration::from_millis(300));
-            }
-            self.1.lock().unwrap().push(self.0.passed());
-            Ok(json!({}))
-        }
-        fn heal_all(&self) -> Vec<FaultError> {
-            Vec::new()
-        }
-    }
-
-    /// Panics on every fault.
-    struct Panics;
-
-    impl Injector for Panics {
-        fn preflight(&self, _: &[nuclei::Needs]) -> Result<(), FaultError> {
-            Ok(())
-        }
-        fn setup(&self) -> Result<(), FaultError> {
-            Ok(())
-        }
-        fn apply(&self, f: &Fault, _: Instant) -> Result<Value, FaultError> {
-            panic!("cannot {}", f.f())
-        }
-        fn heal_all(&self) -> Vec<FaultError> {
-            Vec::new()
-        }
-    }
-
-    /// Runs a runtime of its own in every fault, as a system's tool may
-    /// (Restate's rejoin waits on its nodes' health that way).
-    struct OwnRuntime;
-
-    impl Injector for OwnRuntime {
-        fn preflight(&self, _: &[nuclei::Needs]) -> Result<(), FaultError> {
-            Ok(())
-        }
-        fn setup(&self) -> Result<(), FaultError> {
-            Ok(())
-        }
-        fn apply(&self, _: &Fault, _: Instant) -> Result<Value, FaultError> {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            Ok(rt.block_on(async { json!({"own": "runtime"}) }))
+            (self.0)(f)
         }
         fn heal_all(&self) -> Vec<FaultError> {
             Vec::new()
@@ -362,10 +320,16 @@ mod tests {
         let log = Log::new(&dir.join("log")).unwrap();
         let deadline = Deadline::new(t0, Duration::from_millis(50), Duration::ZERO, Cancel::new());
         let schedule = [Step { at_ms: 0, fault: Fault::Kill { nodes: vec!["n1".into()] } }];
-        let errs = real_time().block_on(run_schedule(&OwnRuntime, &schedule, &rec, &log, &deadline, false));
+        // a runtime of its own in every fault, as a system's tool may run
+        // one (Restate's rejoin waits on its nodes' health that way)
+        let own_runtime = Applies(|_: &Fault| {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            Ok(rt.block_on(async { json!({"own": "runtime"}) }))
+        });
+        let errs = real_time().block_on(run_schedule(&own_runtime, &schedule, &rec, &log, &deadline, false));
         assert!(errs.is_empty(), "{errs:?}");
         // applied inside the schedule's runtime, it could not
-        let errs = real_time().block_on(run_schedule(&OwnRuntime, &schedule, &rec, &log, &deadline, true));
+        let errs = real_time().block_on(run_schedule(&own_runtime, &schedule, &rec, &log, &deadline, true));
         assert!(errs.iter().any(|e| e.contains("the injector panicked")), "{errs:?}");
         drop(rec);
         writer.join().unwrap().unwrap();
@@ -381,7 +345,8 @@ mod tests {
         let log = Log::new(&dir.join("log")).unwrap();
         let deadline = Deadline::new(t0, Duration::from_millis(50), Duration::ZERO, Cancel::new());
         let schedule = [Step { at_ms: 0, fault: Fault::Kill { nodes: vec!["n1".into()] } }];
-        let errs = real_time().block_on(run_schedule(&Panics, &schedule, &rec, &log, &deadline, false));
+        let panics = Applies(|f: &Fault| panic!("cannot {}", f.f()));
+        let errs = real_time().block_on(run_schedule(&panics, &schedule, &rec, &log, &deadline, false));
         assert_eq!(errs.len(), 2, "the kill and its final heal each failed: {errs:?}");
         assert!(errs[0].contains("the injector panicked: cannot kill"), "{errs:?}");
         std::thread::sleep(Duration::from_millis(60).saturating_sub(t0.elapsed()));
@@ -400,13 +365,21 @@ mod tests {
         let log = Log::new(&dir.join("log")).unwrap();
         // the load would end at 100 ms; the heal starts at 50 ms and takes 300
         let deadline = Deadline::new(t0, Duration::from_millis(100), Duration::from_millis(200), Cancel::new());
-        let injector = SlowHeal(&deadline, Mutex::new(Vec::new()));
+        // heals slowly, and records whether the load could have stopped
+        let passed = Mutex::new(Vec::new());
+        let injector = Applies(|f: &Fault| {
+            if !nuclei::Catalog::shared().opens(f) {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            passed.lock().unwrap().push(deadline.passed());
+            Ok(json!({}))
+        });
         let schedule =
             [Step { at_ms: 0, fault: Fault::StartPartition { grudge: Default::default(), ports: vec![] } }, Step { at_ms: 50, fault: Fault::StopPartition }];
         let errs = real_time().block_on(run_schedule(&injector, &schedule, &rec, &log, &deadline, false));
         assert!(errs.is_empty(), "{errs:?}");
         let healed = t0.elapsed();
-        assert_eq!(*injector.1.lock().unwrap(), [false, false], "the load stops only once the heal is over");
+        assert_eq!(*passed.lock().unwrap(), [false, false], "the load stops only once the heal is over");
         let end = deadline.end() - t0;
         assert!(end >= healed + Duration::from_millis(190) && end <= healed + Duration::from_millis(260), "{end:?} after a heal at {healed:?}");
         assert!(!deadline.passed());

@@ -292,6 +292,31 @@ mod tests {
         tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
     }
 
+    /// A recorder and a log in a scratch directory of their own.
+    struct Scratch {
+        dir: std::path::PathBuf,
+        t0: Instant,
+        rec: Recorder,
+        writer: std::thread::JoinHandle<std::io::Result<u64>>,
+        log: Log,
+    }
+
+    fn scratch(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("faultline-load-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let t0 = Instant::now();
+        let (rec, writer) = Recorder::start(&dir.join("h.jsonl"), &history::Header::new(0), t0).unwrap();
+        let log = Log::new(&dir.join("log")).unwrap();
+        Scratch { dir, t0, rec, writer, log }
+    }
+
+    /// Ends the history and removes the scratch directory.
+    fn finish(dir: std::path::PathBuf, rec: Recorder, writer: std::thread::JoinHandle<std::io::Result<u64>>) {
+        drop(rec);
+        writer.join().unwrap().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// An injector that applies every fault with `apply` (and has nothing
     /// to set up or heal).
     struct Applies<F: Fn(&Fault) -> Result<Value, FaultError> + Send + Sync>(F);
@@ -313,11 +338,7 @@ mod tests {
 
     #[test]
     fn a_fault_on_real_nodes_may_run_a_runtime_of_its_own() {
-        let dir = std::env::temp_dir().join(format!("faultline-load-own-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let t0 = Instant::now();
-        let (rec, writer) = Recorder::start(&dir.join("h.jsonl"), &history::Header::new(0), t0).unwrap();
-        let log = Log::new(&dir.join("log")).unwrap();
+        let Scratch { dir, t0, rec, writer, log } = scratch("own");
         let deadline = Deadline::new(t0, Duration::from_millis(50), Duration::ZERO, Cancel::new());
         let schedule = [Step { at_ms: 0, fault: Fault::Kill { nodes: vec!["n1".into()] } }];
         // a runtime of its own in every fault, as a system's tool may run
@@ -331,18 +352,12 @@ mod tests {
         // applied inside the schedule's runtime, it could not
         let errs = real_time().block_on(run_schedule(&own_runtime, &schedule, &rec, &log, &deadline, true));
         assert!(errs.iter().any(|e| e.contains("the injector panicked")), "{errs:?}");
-        drop(rec);
-        writer.join().unwrap().unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
+        finish(dir, rec, writer);
     }
 
     #[test]
     fn a_panicking_injector_is_a_failed_fault_and_the_load_still_ends() {
-        let dir = std::env::temp_dir().join(format!("faultline-load-panic-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let t0 = Instant::now();
-        let (rec, writer) = Recorder::start(&dir.join("h.jsonl"), &history::Header::new(0), t0).unwrap();
-        let log = Log::new(&dir.join("log")).unwrap();
+        let Scratch { dir, t0, rec, writer, log } = scratch("panic");
         let deadline = Deadline::new(t0, Duration::from_millis(50), Duration::ZERO, Cancel::new());
         let schedule = [Step { at_ms: 0, fault: Fault::Kill { nodes: vec!["n1".into()] } }];
         let panics = Applies(|f: &Fault| panic!("cannot {}", f.f()));
@@ -351,18 +366,12 @@ mod tests {
         assert!(errs[0].contains("the injector panicked: cannot kill"), "{errs:?}");
         std::thread::sleep(Duration::from_millis(60).saturating_sub(t0.elapsed()));
         assert!(deadline.passed(), "nothing is left being applied");
-        drop(rec);
-        writer.join().unwrap().unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
+        finish(dir, rec, writer);
     }
 
     #[test]
     fn a_late_heal_is_followed_by_the_whole_recovery_window() {
-        let dir = std::env::temp_dir().join(format!("faultline-load-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let t0 = Instant::now();
-        let (rec, writer) = Recorder::start(&dir.join("h.jsonl"), &history::Header::new(0), t0).unwrap();
-        let log = Log::new(&dir.join("log")).unwrap();
+        let Scratch { dir, t0, rec, writer, log } = scratch("heal");
         // the load would end at 100 ms; the heal starts at 50 ms and takes 300
         let deadline = Deadline::new(t0, Duration::from_millis(100), Duration::from_millis(200), Cancel::new());
         // heals slowly, and records whether the load could have stopped
@@ -388,8 +397,6 @@ mod tests {
         // a heal in time leaves the end where it was
         let d = Deadline::new(Instant::now(), Duration::from_secs(60), Duration::from_secs(1), Cancel::new());
         assert_eq!(d.healed_now(), None);
-        drop(rec);
-        writer.join().unwrap().unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
+        finish(dir, rec, writer);
     }
 }

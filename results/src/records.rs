@@ -150,6 +150,10 @@ pub struct RunFacts {
     /// its nodes logged), each in its own type: read back by the system.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub own: BTreeMap<String, Value>,
+    /// The runner's lifecycle phases reached, each with when it began (s
+    /// after the run's preflight began): where a run that ended early stopped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycle: Vec<Phase>,
 }
 
 /// A start-up phase of one node, from its log.

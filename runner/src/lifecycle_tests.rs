@@ -20,7 +20,10 @@ struct Watched {
     inner: InMemory,
     set_up: AtomicBool,
     fail_setup: bool,
+    /// The system's start panics (a bug in a system's code).
+    panic_at_start: bool,
     torn_down: Arc<AtomicUsize>,
+    healed: Arc<AtomicUsize>,
 }
 
 impl Injector for Watched {
@@ -41,6 +44,7 @@ impl Injector for Watched {
         self.inner.injector().apply(f, t0)
     }
     fn heal_all(&self) -> Vec<FaultError> {
+        self.healed.fetch_add(1, Ordering::SeqCst);
         self.inner.injector().heal_all()
     }
 }
@@ -55,6 +59,10 @@ impl System for Watched {
     fn injector(&self) -> &dyn Injector {
         self
     }
+    fn start(&self) -> Result<(), String> {
+        assert!(!self.panic_at_start, "the system's start panicked");
+        Ok(())
+    }
     fn services(&self) -> Vec<String> {
         self.inner.services()
     }
@@ -67,6 +75,13 @@ impl System for Watched {
     fn teardown(&self) -> Vec<String> {
         self.torn_down.fetch_add(1, Ordering::SeqCst);
         Vec::new()
+    }
+}
+
+impl Watched {
+    fn new(fail_setup: bool, panic_at_start: bool, torn_down: &Arc<AtomicUsize>, healed: &Arc<AtomicUsize>) -> Watched {
+        let (torn_down, healed) = (torn_down.clone(), healed.clone());
+        Watched { inner: InMemory::new(3, &[]), set_up: AtomicBool::new(false), fail_setup, panic_at_start, torn_down, healed }
     }
 }
 
@@ -85,7 +100,7 @@ fn run(name: &str, fail_setup: bool) -> (results::RunFacts, usize) {
         ..RunConfig::default()
     };
     let torn_down = Arc::new(AtomicUsize::new(0));
-    let system = Watched { inner: InMemory::new(3, &[]), set_up: AtomicBool::new(false), fail_setup, torn_down: torn_down.clone() };
+    let system = Watched::new(fail_setup, false, &torn_down, &Arc::default());
     let (_, dir) = super::run_system(&cfg, Box::new(system));
     let dir = dir.expect("a run directory");
     let facts = results::read(&Path::new(&dir).join("run.json")).unwrap();
@@ -99,6 +114,9 @@ fn a_start_up_fault_finds_the_nemesis_set_up() {
     assert!(!facts.startup_faults.is_empty(), "{facts:?}");
     assert!(facts.startup_faults.iter().all(|f| f.error.is_none()), "{:?}", facts.startup_faults);
     assert_eq!(torn_down, 1, "stopped once at the end");
+    let phases: Vec<&str> = facts.lifecycle.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(phases, ["preflight", "setup", "start", "clients", "workload", "final reads", "collect", "teardown"]);
+    assert!(facts.lifecycle.windows(2).all(|w| w[0].at_s <= w[1].at_s), "{:?}", facts.lifecycle);
 }
 
 #[test]
@@ -106,6 +124,8 @@ fn a_run_that_ends_early_still_stops_the_system() {
     let (facts, torn_down) = run("setup-fails", true);
     assert!(facts.infrastructure_error.as_deref().is_some_and(|e| e.contains("nemesis setup failed")), "{facts:?}");
     assert_eq!(torn_down, 1, "the system is not left running");
+    let phases: Vec<&str> = facts.lifecycle.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(phases, ["preflight", "setup"], "the run says where it stopped");
 }
 
 #[test]
@@ -119,5 +139,19 @@ fn a_run_stopped_by_its_own_token_ends_interrupted_and_no_other_run_stops() {
     let facts: results::RunFacts = results::read(&dir.expect("a run directory").join("run.json")).unwrap();
     assert!(facts.interrupted, "an hour-long run stopped at once: {facts:?}");
     assert!(!super::Cancel::on_signals().is_cancelled(), "the process's own token is untouched");
+    let _ = std::fs::remove_dir_all(&store);
+}
+
+#[test]
+fn a_panic_inside_the_lifecycle_still_heals_and_stops_the_system() {
+    let store = std::env::temp_dir().join(format!("faultline-lifecycle-{}-panic", std::process::id()));
+    let _ = std::fs::remove_dir_all(&store);
+    let cfg = RunConfig { db: "memory".into(), time_limit: 0.5, recovery_window: 0.2, store: store.clone(), seed: Some(3), ..RunConfig::default() };
+    let (torn_down, healed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let system = Watched::new(false, true, &torn_down, &healed);
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| super::run_system(&cfg, Box::new(system))));
+    assert!(run.is_err(), "the panic reaches the caller");
+    assert_eq!(healed.load(Ordering::SeqCst), 1, "healed while the panic unwound");
+    assert_eq!(torn_down.load(Ordering::SeqCst), 1, "and stopped");
     let _ = std::fs::remove_dir_all(&store);
 }

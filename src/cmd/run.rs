@@ -266,6 +266,11 @@ fn until_confident(args: &RunArgs, cfg: &RunConfig, cfg_text: Option<String>) ->
         if code == exit::BAD_INPUT {
             break;
         }
+        if infra_in_a_row(&codes) {
+            eprintln!("run: --until-confident: the last {INFRA_IN_A_ROW} runs failed on the infrastructure (their faultline.log says why); stopping undecided");
+            dirs.extend(dir);
+            break;
+        }
         if let Some(s) = dir.as_deref().and_then(runner::report::summary_of) {
             match s.outcome {
                 Outcome::Passed => test.observe(false),
@@ -284,6 +289,15 @@ fn until_confident(args: &RunArgs, cfg: &RunConfig, cfg_text: Option<String>) ->
         Decision::Above => exit::INVALID,
         Decision::Continue => undecided_code(&codes),
     }
+}
+
+/// Infrastructure failures in a row after which `--until-confident` stops:
+/// a broken setup would fail every one of its runs, at once.
+const INFRA_IN_A_ROW: usize = 5;
+
+/// Whether the last [`INFRA_IN_A_ROW`] runs all failed on the infrastructure.
+fn infra_in_a_row(codes: &[i32]) -> bool {
+    codes.len() >= INFRA_IN_A_ROW && codes[codes.len() - INFRA_IN_A_ROW..].iter().all(|&c| c == exit::INFRA)
 }
 
 /// `--until-confident`'s exit code when the test did not decide: a
@@ -328,5 +342,14 @@ mod tests {
         let (c, _) = restate("seal-log,kill").unwrap();
         assert_eq!(c.kinds(&c.catalog().unwrap()).iter().map(|p| p.name).collect::<Vec<_>>(), ["seal-log", "kill"]);
         assert!(bad(RunArgs { nemesis: Some("seal-log".into()), ..RunArgs::default() }).contains("unknown fault \"seal-log\" in --nemesis for etcd"));
+    }
+
+    #[test]
+    fn until_confident_stops_after_infrastructure_failures_in_a_row() {
+        let (i, v) = (exit::INFRA, exit::VALID);
+        assert!(!infra_in_a_row(&[i, i, i, i]), "four are not yet enough");
+        assert!(infra_in_a_row(&[v, i, i, i, i, i]));
+        assert!(!infra_in_a_row(&[i, i, v, i, i, i, i]), "only failures in a row count");
+        assert_eq!(undecided_code(&[v, i, i, i, i, i]), exit::INFRA);
     }
 }

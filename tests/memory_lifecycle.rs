@@ -22,9 +22,14 @@ fn scratch(name: &str) -> PathBuf {
 /// `faultline run --db memory` with `args` in a store of its own: (exit
 /// code, results.json, run directory).
 fn run(name: &str, args: &[&str]) -> (i32, RunResults, PathBuf) {
+    run_plan(name, PLAN, args)
+}
+
+/// As [`run`], with `plan` for PLAN.
+fn run_plan(name: &str, plan_text: &str, args: &[&str]) -> (i32, RunResults, PathBuf) {
     let d = scratch(name);
     let plan = d.join("plan.json");
-    std::fs::write(&plan, PLAN).unwrap();
+    std::fs::write(&plan, plan_text).unwrap();
     let store = d.join("store");
     let mut all = vec!["run", "--db", "memory", "--store", store.to_str().unwrap(), "--time-limit", "5", "--recovery-window", "3"];
     all.extend(args.iter().map(|a| if *a == "PLAN" { plan.to_str().unwrap() } else { a }));
@@ -80,6 +85,30 @@ fn memory_lost_acknowledged_writes_are_caught_by_the_set_checker() {
     let o = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["check", dir.join("history.jsonl").to_str().unwrap()]).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("lost"));
+}
+
+/// Every node loses its unsynced data at 3.5 s and restarts at 4 s.
+const POWER_LOSS: &str = r#"[{"at_ms": 3500, "fault": {"f": "lose-unsynced", "nodes": ["n1", "n2", "n3"]}},
+ {"at_ms": 4000, "fault": {"f": "restart", "nodes": ["n1", "n2", "n3"]}}]"#;
+
+#[test]
+fn memory_fsync_that_does_not_sync_loses_acknowledged_adds_in_a_coordinated_power_loss() {
+    let args = ["--workload", "set", "--fault-plan", "PLAN", "--rate", "200"];
+    // fsync that syncs: nothing acknowledged is lost
+    let (code, r, dir) = run_plan("fsync", POWER_LOSS, &args);
+    assert_eq!(code, 0, "{}", r.summary);
+    let set: checker::sets::SetResult = r.checks.outcome("set").unwrap().unwrap();
+    assert!(set.lost.is_empty() && set.acknowledged > 300, "{set:?}");
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    assert!(history.contains("\"f\":\"lose-unsynced\"") && history.contains("\"f\":\"restart\""), "the fault and its inverse in the history");
+    // fsync that does not: what was acknowledged since the last writeback
+    // (every 2 s) is gone after the power loss
+    let args = [&args[..], &["--bug", "no-fsync"]].concat();
+    let (code, r, _) = run_plan("no-fsync", POWER_LOSS, &args);
+    assert_eq!(code, 1, "{}", r.summary);
+    let set: checker::sets::SetResult = r.checks.outcome("set").unwrap().unwrap();
+    assert_eq!(set.valid, Verdict::Invalid, "{set:?}");
+    assert!(set.lost.len() > 20, "about 1.5 s of adds at 200/s lost: {set:?}");
 }
 
 #[test]

@@ -1,70 +1,97 @@
-//! faultline's page cache mounted on this host (root, /dev/fuse): what is
-//! read through it is what was written; after a power loss (the process
-//! serving it gone) the backing directory holds exactly what was fsynced,
-//! and names made are kept.
+//! faultline's page cache (`faultline-pagecache`, built by `cargo build
+//! --release`) mounted over a directory of this host, as on a node (root,
+//! /dev/fuse): what is read through it is what was written; after a power
+//! loss (the process killed, the mount lazily unmounted) the directory
+//! holds exactly what was fsynced, and the names made are kept.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
-fn scratch() -> (PathBuf, PathBuf) {
-    let top = std::env::temp_dir().join(format!("faultline-pagecache-host-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&top);
-    let (backing, mnt) = (top.join("backing"), top.join("mnt"));
-    fs::create_dir_all(&backing).unwrap();
-    fs::create_dir_all(&mnt).unwrap();
-    (backing, mnt)
+fn binary() -> PathBuf {
+    let me = std::env::current_exe().unwrap();
+    let bin = me.parent().and_then(Path::parent).unwrap().join("faultline-pagecache");
+    assert!(bin.exists(), "{} is missing: build it with `cargo build --release`", bin.display());
+    bin
+}
+
+fn mounted(dir: &Path) -> bool {
+    fs::read_to_string("/proc/mounts").unwrap().lines().any(|l| l.split(' ').nth(1) == Some(dir.to_str().unwrap()) && l.contains("fuse"))
+}
+
+/// Serves `dir` over itself until killed.
+fn mount(dir: &Path) -> Child {
+    let child = Command::new(binary()).arg(dir).spawn().unwrap();
+    let t0 = Instant::now();
+    while !mounted(dir) {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{} not mounted after 10 s", dir.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child
+}
+
+/// The power loss: the process killed, the mount taken away.
+fn lose(mut child: Child, dir: &Path) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let ok = Command::new("umount").arg("-l").arg(dir).status().unwrap();
+    assert!(ok.success() && !mounted(dir));
 }
 
 #[test]
 fn a_power_loss_keeps_only_what_was_synced() {
-    let (backing, mnt) = scratch();
-    let session = pagecache::spawn(&backing, &mnt).expect("mounted (needs root and /dev/fuse)");
+    let dir = std::env::temp_dir().join(format!("faultline-pagecache-host-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("before"), b"there before the mount").unwrap();
+    let served = mount(&dir);
+    assert_eq!(fs::read(dir.join("before")).unwrap(), b"there before the mount", "the directory is served over itself");
     let page = vec![b'x'; 10_000];
     // never synced
-    fs::write(mnt.join("unsynced"), &page).unwrap();
+    fs::write(dir.join("unsynced"), &page).unwrap();
     // synced whole
-    let mut f = File::create(mnt.join("synced")).unwrap();
-    f.write_all(&page).unwrap();
-    f.sync_all().unwrap();
+    let mut synced = File::create(dir.join("synced")).unwrap();
+    synced.write_all(&page).unwrap();
+    synced.sync_all().unwrap();
     // data-synced, then written again past the synced part
-    let f = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(mnt.join("half")).unwrap();
-    f.write_all_at(b"kept", 0).unwrap();
-    f.sync_data().unwrap();
-    f.write_all_at(b"lost", 4).unwrap();
-    f.write_all_at(b"LOST", 0).unwrap();
+    let half = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(dir.join("half")).unwrap();
+    half.write_all_at(b"kept", 0).unwrap();
+    half.sync_data().unwrap();
+    half.write_all_at(b"lost", 4).unwrap();
+    half.write_all_at(b"LOST", 0).unwrap();
     // a name made and renamed: kept, its data not
-    fs::create_dir(mnt.join("dir")).unwrap();
-    fs::write(mnt.join("dir/tmp"), b"data").unwrap();
-    fs::rename(mnt.join("dir/tmp"), mnt.join("dir/final")).unwrap();
+    fs::create_dir(dir.join("sub")).unwrap();
+    fs::write(dir.join("sub/tmp"), b"data").unwrap();
+    fs::rename(dir.join("sub/tmp"), dir.join("sub/final")).unwrap();
     // a synced file truncated without a sync
-    fs::write(mnt.join("cut"), b"0123456789").unwrap();
-    File::open(mnt.join("cut")).unwrap().sync_all().unwrap();
-    OpenOptions::new().write(true).open(mnt.join("cut")).unwrap().set_len(3).unwrap();
+    fs::write(dir.join("cut"), b"0123456789").unwrap();
+    File::open(dir.join("cut")).unwrap().sync_all().unwrap();
+    OpenOptions::new().write(true).open(dir.join("cut")).unwrap().set_len(3).unwrap();
 
     // before the loss every write reads back
-    assert_eq!(fs::read(mnt.join("unsynced")).unwrap(), page);
-    assert_eq!(fs::read(mnt.join("half")).unwrap(), b"LOSTlost");
-    assert_eq!(fs::read(mnt.join("dir/final")).unwrap(), b"data");
-    assert_eq!(fs::read(mnt.join("cut")).unwrap(), b"012");
-    assert_eq!(fs::metadata(mnt.join("unsynced")).unwrap().len(), 10_000);
-    drop(f);
+    assert_eq!(fs::read(dir.join("unsynced")).unwrap(), page);
+    assert_eq!(fs::metadata(dir.join("unsynced")).unwrap().len(), 10_000);
+    assert_eq!(fs::read(dir.join("half")).unwrap(), b"LOSTlost");
+    assert_eq!(fs::read(dir.join("sub/final")).unwrap(), b"data");
+    assert_eq!(fs::read(dir.join("cut")).unwrap(), b"012");
+    drop((synced, half));
 
-    drop(session); // the power loss
-    assert_eq!(fs::metadata(backing.join("unsynced")).unwrap().len(), 0, "unsynced data is gone, the name is not");
-    assert_eq!(fs::read(backing.join("synced")).unwrap(), page);
-    assert_eq!(fs::read(backing.join("half")).unwrap(), b"kept");
-    assert_eq!(fs::read(backing.join("dir/final")).unwrap(), b"");
-    assert!(!backing.join("dir/tmp").exists());
-    assert_eq!(fs::read(backing.join("cut")).unwrap(), b"0123456789", "the truncate was not synced");
+    lose(served, &dir);
+    assert_eq!(fs::metadata(dir.join("unsynced")).unwrap().len(), 0, "unsynced data is gone, the name is not");
+    assert_eq!(fs::read(dir.join("synced")).unwrap(), page);
+    assert_eq!(fs::read(dir.join("half")).unwrap(), b"kept");
+    assert_eq!(fs::read(dir.join("sub/final")).unwrap(), b"");
+    assert!(!dir.join("sub/tmp").exists());
+    assert_eq!(fs::read(dir.join("cut")).unwrap(), b"0123456789", "the truncate was not synced");
 
-    // mounted again, the files read as the backing directory holds them
-    let again = pagecache::spawn(&backing, &mnt).unwrap();
-    assert_eq!(fs::read(mnt.join("half")).unwrap(), b"kept");
-    assert_eq!(fs::read(mnt.join("synced")).unwrap(), page);
-    fs::remove_file(mnt.join("synced")).unwrap();
-    assert!(!backing.join("synced").exists());
-    drop(again);
-    let _ = fs::remove_dir_all(backing.parent().unwrap());
+    // served again, the files read as the directory holds them
+    let again = mount(&dir);
+    assert_eq!(fs::read(dir.join("half")).unwrap(), b"kept");
+    fs::remove_file(dir.join("synced")).unwrap();
+    lose(again, &dir);
+    assert!(!dir.join("synced").exists(), "a removal is durable at once");
+    let _ = fs::remove_dir_all(&dir);
 }

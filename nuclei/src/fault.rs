@@ -40,6 +40,11 @@ pub enum Fault {
     StrobeClock { nodes: Vec<String>, delta_ms: i64, period_ms: u64, duration_ms: u64 },
     /// Set these nodes' clocks back to the control node's time.
     ResetClock { nodes: Vec<String> },
+    /// A power loss on these nodes: the SUT killed and every write to its
+    /// data directories not yet fsynced dropped (faultline's page cache).
+    LoseUnsynced { nodes: Vec<String> },
+    /// Serve the data directories again and start the SUT on these nodes.
+    Restart { nodes: Vec<String> },
     /// A fault the system applies through its own tools, as it declares
     /// it (its [`crate::Package`]s): its `f`, the nodes it names, its own
     /// arguments. Never derived: the shared faults are tagged by `f`, any
@@ -76,7 +81,7 @@ impl SystemFault {
 }
 
 /// Every shared fault's `f`: any other is a [`SystemFault`].
-pub const SHARED_FS: [&str; 14] = [
+pub const SHARED_FS: [&str; 16] = [
     "start-partition",
     "isolate-primary",
     "stop-partition",
@@ -91,6 +96,8 @@ pub const SHARED_FS: [&str; 14] = [
     "bump-clock",
     "strobe-clock",
     "reset-clock",
+    "lose-unsynced",
+    "restart",
 ];
 
 impl Serialize for Fault {
@@ -129,6 +136,8 @@ pub enum Needs {
     Kill,
     /// the SUT's pause ability.
     Pause,
+    /// the SUT's kill ability, its data directories, and FUSE on the nodes.
+    Disk,
     /// a fault the SUT declares and applies itself, through its own tools
     /// (its `f`).
     System(String),
@@ -151,6 +160,8 @@ impl Fault {
             Fault::BumpClock { .. } => "bump-clock",
             Fault::StrobeClock { .. } => "strobe-clock",
             Fault::ResetClock { .. } => "reset-clock",
+            Fault::LoseUnsynced { .. } => "lose-unsynced",
+            Fault::Restart { .. } => "restart",
             Fault::System(s) => &s.f,
         }
     }
@@ -167,6 +178,7 @@ impl Fault {
             Fault::Pause { nodes } => Fault::Resume { nodes: nodes.clone() },
             Fault::BumpClock { offsets_ms } => Fault::ResetClock { nodes: offsets_ms.keys().cloned().collect() },
             Fault::StrobeClock { nodes, .. } => Fault::ResetClock { nodes: nodes.clone() },
+            Fault::LoseUnsynced { nodes } => Fault::Restart { nodes: nodes.clone() },
             _ => return None,
         })
     }
@@ -179,6 +191,7 @@ impl Fault {
             Fault::Kill { .. } | Fault::Start { .. } => Needs::Kill,
             Fault::Pause { .. } | Fault::Resume { .. } => Needs::Pause,
             Fault::BumpClock { .. } | Fault::StrobeClock { .. } | Fault::ResetClock { .. } => Needs::Clock,
+            Fault::LoseUnsynced { .. } | Fault::Restart { .. } => Needs::Disk,
             Fault::System(s) => Needs::System(s.f.clone()),
         }
     }
@@ -199,6 +212,7 @@ mod tests {
             Fault::Pause { nodes: n.clone() },
             Fault::BumpClock { offsets_ms: [("n1".to_string(), 5)].into() },
             Fault::StrobeClock { nodes: n.clone(), delta_ms: 5, period_ms: 10, duration_ms: 100 },
+            Fault::LoseUnsynced { nodes: n.clone() },
         ];
         let pairs: Vec<(&str, String)> = faults.iter().map(|f| (f.f(), f.shared_inverse().map(|i| i.f().to_string()).unwrap())).collect();
         let want = [
@@ -209,6 +223,7 @@ mod tests {
             ("pause", "resume"),
             ("bump-clock", "reset-clock"),
             ("strobe-clock", "reset-clock"),
+            ("lose-unsynced", "restart"),
         ];
         assert_eq!(pairs, want.map(|(a, b)| (a, b.to_string())));
         assert!(Fault::StopPartition.shared_inverse().is_none());
@@ -268,7 +283,9 @@ mod tests {
             Fault::Resume { nodes: n.clone() },
             Fault::BumpClock { offsets_ms: [("n1".to_string(), 5)].into() },
             Fault::StrobeClock { nodes: n.clone(), delta_ms: 5, period_ms: 10, duration_ms: 100 },
-            Fault::ResetClock { nodes: n },
+            Fault::ResetClock { nodes: n.clone() },
+            Fault::LoseUnsynced { nodes: n.clone() },
+            Fault::Restart { nodes: n },
         ];
         let tags: Vec<String> = all.iter().map(|f| serde_json::to_value(f).unwrap()["f"].as_str().unwrap().to_string()).collect();
         assert_eq!(tags, SHARED_FS);

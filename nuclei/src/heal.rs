@@ -52,13 +52,15 @@ pub fn leftovers(cluster: &Cluster) -> BTreeMap<String, (u32, u32)> {
 }
 
 /// Removes what a killed run may have left on every node: faultline's
-/// chains and rules, netem, stopped processes; resets clocks on nodes that
+/// chains and rules, netem, stopped processes, page cache mounts (each data
+/// directory then holds what was synced); resets clocks on nodes that
 /// have their own. Waits at most `Duration` per node command.
 pub fn heal_leftovers(cluster: &Cluster) -> Result<(), FaultError> {
     let t = Duration::from_secs(30);
     let errs: Vec<FaultError> = cluster
         .on_all(|cl| {
-            let mut cmd = c::teardown().and(c::resume_paused());
+            // a page cache left serving: its unsynced data is lost, as in the run
+            let mut cmd = c::teardown().and(c::resume_paused()).and(crate::disk::lose());
             if cl.node().capabilities.netem {
                 cmd = cmd.and(c::netem_off());
             }

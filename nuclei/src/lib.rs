@@ -10,6 +10,7 @@
 
 mod catalog;
 pub mod commands;
+pub mod disk;
 mod error;
 mod fault;
 pub mod grudge;

@@ -22,6 +22,11 @@ struct Active {
     killed: BTreeSet<String>,
     paused: BTreeSet<String>,
     clocks: BTreeSet<String>,
+    /// Nodes whose unsynced data was lost and that were not restarted.
+    lost: BTreeSet<String>,
+    /// The run's faults need the page cache: setup serves the data
+    /// directories through it (set by preflight).
+    disk: bool,
     /// Faults on the system itself whose windows are open, in order.
     system: Vec<Fault>,
 }
@@ -66,6 +71,14 @@ impl Nemesis {
             match need {
                 Needs::Kill if !self.target.can_kill() => errs.push(format!("{} cannot be killed and restarted", self.target.name())),
                 Needs::Pause if self.target.pause_pattern().is_none() => errs.push(format!("{} cannot be paused", self.target.name())),
+                Needs::Disk if !self.target.can_kill() || self.target.data_dirs().is_empty() => {
+                    errs.push(format!("{} cannot lose unsynced data: it names no data directory, or cannot be killed and restarted", self.target.name()))
+                }
+                Needs::Disk => {
+                    if let Err(e) = crate::disk::local_binary() {
+                        errs.push(e.to_string())
+                    }
+                }
                 Needs::System(f) if !self.target.packages().iter().any(|p| p.start_f == f || p.stop_f == f) => {
                     errs.push(format!("{} has no fault {f:?} of its own (faults on the system are done through its own tools)", self.target.name()))
                 }
@@ -261,6 +274,26 @@ impl Nemesis {
                 self.active().clocks.retain(|n| !nodes.contains(n));
                 (d, json!({"nodes": nodes, "measured_ms": self.clock_offsets()}))
             }
+            Fault::LoseUnsynced { nodes } => {
+                self.check(&[Needs::Disk])?;
+                self.active().lost.extend(nodes.iter().cloned());
+                let lose = crate::disk::lose();
+                let d = self.on_nodes(nodes, |cl| {
+                    self.target.kill(cl).map_err(|e| e.to_string())?;
+                    cl.run(&lose).map(|_| ()).map_err(|e| e.to_string())
+                })?;
+                (d, json!({"nodes": nodes, "dirs": self.target.data_dirs()}))
+            }
+            Fault::Restart { nodes } => {
+                self.check(&[Needs::Disk])?;
+                let mount = crate::disk::mount(&self.target.data_dirs());
+                let d = self.on_nodes(nodes, |cl| {
+                    cl.run(&mount).map_err(|e| e.to_string())?;
+                    self.target.restart(cl).map_err(|e| e.to_string())
+                })?;
+                self.active().lost.retain(|n| !nodes.contains(n));
+                (d, json!({"nodes": nodes}))
+            }
             Fault::System(s) => return self.apply_system(s, t0),
         };
         let at: Map<String, Value> = done.into_iter().map(|(n, t)| (n, json!(t.saturating_duration_since(t0).as_nanos() as u64))).collect();
@@ -289,11 +322,11 @@ impl Nemesis {
             }
         };
         note(self.on_nodes(&all, |cl| cl.run(&c::flush(PARTITION_CHAIN).and(c::flush(LOSS_CHAIN))).map(|_| ()).map_err(|e| e.to_string())));
-        let (slow, paused, killed, clocks, system) = {
+        let (slow, paused, killed, lost, clocks, system) = {
             let a = self.active();
             let nodes = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>();
             let closing = self.catalog.as_ref().map(|c| c.closing(&a.system)).unwrap_or_default();
-            (a.slow, nodes(&a.paused), nodes(&a.killed), nodes(&a.clocks), closing)
+            (a.slow, nodes(&a.paused), nodes(&a.killed), nodes(&a.lost), nodes(&a.clocks), closing)
         };
         if slow {
             note(self.apply_fault(&Fault::StopSlow, Instant::now()).map(|_| BTreeMap::new()));
@@ -303,6 +336,9 @@ impl Nemesis {
         }
         if !killed.is_empty() {
             note(self.apply_fault(&Fault::Start { nodes: killed }, Instant::now()).map(|_| BTreeMap::new()));
+        }
+        if !lost.is_empty() {
+            note(self.apply_fault(&Fault::Restart { nodes: lost }, Instant::now()).map(|_| BTreeMap::new()));
         }
         if !clocks.is_empty() {
             note(self.apply_fault(&Fault::ResetClock { nodes: clocks }, Instant::now()).map(|_| BTreeMap::new()));
@@ -318,10 +354,28 @@ impl Nemesis {
 
     fn remove_chains(&self) -> Vec<FaultError> {
         let mut errs = self.heal_everything();
-        if let Err(e) = self.on_nodes(&self.names(), |cl| cl.run(&c::teardown()).map(|_| ()).map_err(|e| e.to_string())) {
+        let mut cmd = c::teardown();
+        if self.active().disk {
+            // the system is stopped next: its data directories are its own again
+            cmd = cmd.and(crate::disk::unmount());
+        }
+        if let Err(e) = self.on_nodes(&self.names(), |cl| cl.run(&cmd).map(|_| ()).map_err(|e| e.to_string())) {
             errs.push(e);
         }
         errs
+    }
+
+    /// Serves the system's data directories through the page cache on
+    /// every node (the binary uploaded, /dev/fuse made).
+    fn serve_data_dirs(&self) -> Result<(), FaultError> {
+        let local = crate::disk::local_binary()?;
+        let installed = self.cluster.on_all(|cl| crate::disk::install(cl, &local).err());
+        if let Some(e) = FaultError::all(installed.into_iter().filter_map(|(_, e)| e).collect()) {
+            return Err(e);
+        }
+        let mount = crate::disk::mount(&self.target.data_dirs());
+        self.on_nodes(&self.names(), |cl| cl.run(&mount).map(|_| ()).map_err(|e| e.to_string()))?;
+        Ok(())
     }
 }
 
@@ -340,7 +394,9 @@ impl Injector for Nemesis {
     /// Checks that every node supports what the faults need; the error says
     /// which node lacks what, and why.
     fn preflight(&self, needs: &[Needs]) -> Result<(), FaultError> {
-        self.check(needs)
+        self.check(needs)?;
+        self.active().disk = needs.contains(&Needs::Disk);
+        Ok(())
     }
 
     /// Heals what an earlier, killed run left, then creates faultline's
@@ -348,6 +404,9 @@ impl Injector for Nemesis {
     fn setup(&self) -> Result<(), FaultError> {
         heal_leftovers(&self.cluster)?;
         self.on_nodes(&self.names(), |cl| cl.run(&c::setup()).map(|_| ()).map_err(|e| e.to_string()))?;
+        if self.active().disk {
+            self.serve_data_dirs()?;
+        }
         Ok(())
     }
 

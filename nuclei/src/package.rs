@@ -23,6 +23,8 @@ pub enum Kind {
     Pause,
     /// Clock bumps and strobes.
     Clock,
+    /// A power loss of the data not yet fsynced, then a restart.
+    Disk,
     /// A fault the system declares and applies itself: on one node drawn
     /// from the cluster (`on_node`) or on the system as a whole, with no
     /// arguments; its inverse names the same nodes and keeps the
@@ -54,13 +56,14 @@ pub struct Package {
 }
 
 /// The package of every fault faultline applies on any node.
-pub const PACKAGES: [Package; 6] = [
+pub const PACKAGES: [Package; 7] = [
     Package { kind: Kind::Partition, name: "partition", start_f: "start-partition", stop_f: "stop-partition", color: "#e8a0a0" },
     Package { kind: Kind::Loss, name: "loss", start_f: "start-loss", stop_f: "stop-loss", color: "#e8c890" },
     Package { kind: Kind::Slow, name: "slow", start_f: "start-slow", stop_f: "stop-slow", color: "#d8d890" },
     Package { kind: Kind::Kill, name: "kill", start_f: "kill", stop_f: "start", color: "#a0a0e8" },
     Package { kind: Kind::Pause, name: "pause", start_f: "pause", stop_f: "resume", color: "#a0d8e8" },
     Package { kind: Kind::Clock, name: "clock", start_f: "bump-clock", stop_f: "reset-clock", color: "#c8a0e8" },
+    Package { kind: Kind::Disk, name: "lose-unsynced", start_f: "lose-unsynced", stop_f: "restart", color: "#b8b8b8" },
 ];
 
 impl Package {
@@ -72,6 +75,7 @@ impl Package {
             Kind::Kill => Needs::Kill,
             Kind::Pause => Needs::Pause,
             Kind::Clock => Needs::Clock,
+            Kind::Disk => Needs::Disk,
             Kind::System { .. } => Needs::System(self.start_f.to_string()),
         }
     }
@@ -119,12 +123,28 @@ fn start_fault(p: &Package, nodes: &[String], rng: &mut Rng) -> Fault {
         Kind::Slow => Fault::StartSlow { nodes: pick_one(rng), delay_ms: 100, jitter_ms: 20, loss_pct: 1.0, reorder_pct: 1.0 },
         Kind::Kill => Fault::Kill { nodes: pick_one(rng) },
         Kind::Pause => Fault::Pause { nodes: pick_one(rng) },
+        Kind::Disk => Fault::LoseUnsynced { nodes: one_minority_or_all(nodes, rng) },
         Kind::Clock => {
             let ms = (rng.below(5000) as i64 + 100) * if rng.chance(0.5) { 1 } else { -1 };
             Fault::BumpClock { offsets_ms: pick_one(rng).into_iter().map(|n| (n, ms)).collect() }
         }
         Kind::System { on_node, .. } => Fault::System(SystemFault::new(p.start_f, if on_node { pick_one(rng) } else { vec![] })),
     }
+}
+
+/// As Jepsen's node specs draw them: one node, a minority, or every node
+/// at once (a coordinated power loss), each as likely.
+fn one_minority_or_all(nodes: &[String], rng: &mut Rng) -> Vec<String> {
+    let mut shuffled = nodes.to_vec();
+    rng.shuffle(&mut shuffled);
+    let n = match rng.below(3) {
+        0 => 1,
+        1 => (nodes.len().saturating_sub(1) / 2).max(1),
+        _ => nodes.len(),
+    };
+    shuffled.truncate(n);
+    shuffled.sort();
+    shuffled
 }
 
 /// A schedule for `time_limit_ms` of workload: healthy, then a window of one
@@ -191,5 +211,26 @@ mod tests {
         assert!(a.last().unwrap().at_ms <= 60_000);
         let c = schedule(&[PACKAGES[0]], &nodes(), sp, 60_000, &mut Rng::new(43));
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn lost_unsynced_data_falls_on_one_node_a_minority_or_all_and_restarts_the_same() {
+        let five: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
+        let disk = *PACKAGES.iter().find(|p| p.name == "lose-unsynced").unwrap();
+        let mut sizes = std::collections::BTreeSet::new();
+        for seed in 0..40 {
+            let s = schedule(&[disk], &five, Spacing { healthy_ms: 1000, faulted_ms: 1000, random: false }, 10_000, &mut Rng::new(seed));
+            for w in s.chunks(2) {
+                match (&w[0].fault, &w[1].fault) {
+                    (Fault::LoseUnsynced { nodes: a }, Fault::Restart { nodes: b }) => {
+                        assert_eq!(a, b);
+                        assert!(a.windows(2).all(|p| p[0] < p[1]), "{a:?}");
+                        sizes.insert(a.len());
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+        assert_eq!(sizes.into_iter().collect::<Vec<_>>(), vec![1, 2, 5]);
     }
 }

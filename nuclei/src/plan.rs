@@ -19,7 +19,9 @@ impl Fault {
             | Fault::Pause { nodes }
             | Fault::Resume { nodes }
             | Fault::StrobeClock { nodes, .. }
-            | Fault::ResetClock { nodes } => nodes.iter().map(String::as_str).collect(),
+            | Fault::ResetClock { nodes }
+            | Fault::LoseUnsynced { nodes }
+            | Fault::Restart { nodes } => nodes.iter().map(String::as_str).collect(),
             Fault::System(s) => s.nodes.iter().map(String::as_str).collect(),
             Fault::IsolatePrimary { .. } | Fault::StopPartition | Fault::StopLoss | Fault::StopSlow => Vec::new(),
         };

@@ -30,6 +30,12 @@ pub trait Target: Send + Sync {
     fn restart(&self, node: &NodeClient) -> Result<(), FaultError> {
         Err(FaultError::Unsupported(format!("{}: {} cannot be restarted", node.node().name, self.name())))
     }
+    /// The directories the system keeps its data in on a node (absolute):
+    /// what `lose-unsynced` serves through faultline's page cache. None:
+    /// the system cannot lose unsynced data.
+    fn data_dirs(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// The `pgrep -f` pattern of the processes a pause stops, if it can be paused.
     fn pause_pattern(&self) -> Option<&str> {
         None

@@ -29,9 +29,3 @@ pub fn config() -> Config {
 pub fn serve(backing: &Path, mountpoint: &Path) -> std::io::Result<()> {
     fuser::mount(PageCacheFs::new(backing), mountpoint, &config())
 }
-
-/// Serves `backing` at `mountpoint` from a thread of this process; dropping
-/// the session unmounts it, dropping every unsynced byte (a power loss).
-pub fn spawn(backing: &Path, mountpoint: &Path) -> std::io::Result<fuser::BackgroundSession> {
-    fuser::spawn_mount(PageCacheFs::new(backing), mountpoint, &config())
-}

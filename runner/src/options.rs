@@ -32,6 +32,8 @@ pub struct RunConfig {
     pub version: Option<String>,
     /// The user's own binaries, NAME=PATH (`--binary`).
     pub binaries: Vec<String>,
+    /// Extra arguments for a built-in system's server (`--db-arg`).
+    pub db_args: Vec<String>,
     /// Workload.
     pub workload: String,
     /// The consistency model transactions are checked against (Elle's name).
@@ -91,6 +93,7 @@ impl Default for RunConfig {
             client_env: Vec::new(),
             version: None,
             binaries: Vec::new(),
+            db_args: Vec::new(),
             workload: "register".into(),
             consistency: "serializable".into(),
             nemesis: vec!["partition".into(), "kill".into()],
@@ -184,6 +187,9 @@ impl RunConfig {
         self.own_builds()?;
         if !self.client_env.is_empty() && self.system.is_none() {
             return Err("--client-env applies to --system only".into());
+        }
+        if !self.db_args.is_empty() && (self.system.is_some() || self.in_memory()) {
+            return Err("--db-arg applies to a built-in system's server (etcd, restate) only".into());
         }
         if self.serializable && self.db != "etcd" {
             return Err("--serializable applies to etcd only".into());

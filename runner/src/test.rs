@@ -70,8 +70,13 @@ impl Test {
         };
         let bugs = cfg.memory_bugs_of_run(seed).map_err(TestError::Config)?;
         let vm = nodes.as_ref().is_some_and(|n| n.backend.as_deref() == Some("vm"));
-        let choice =
-            systems::Choice { serializable: cfg.serializable, slow_nodes: vm, version: cfg.version.clone(), binaries: cfg.own_builds().unwrap_or_default() };
+        let choice = systems::Choice {
+            serializable: cfg.serializable,
+            slow_nodes: vm,
+            version: cfg.version.clone(),
+            binaries: cfg.own_builds().unwrap_or_default(),
+            server_args: cfg.db_args.clone(),
+        };
         let db: Option<Arc<dyn systems::Db>> = match &cfg.system {
             Some(p) => {
                 let f = systems::file::SystemFile::load(p).map_err(|e| TestError::Config(ConfigError(e.to_string())))?;

@@ -31,6 +31,10 @@ pub struct RunArgs {
     /// the nodes by checksum: restate-server=..., restatectl=..., etcd=...
     #[arg(long = "binary", value_name = "NAME=PATH")]
     pub binaries: Vec<String>,
+    /// An extra argument for a built-in system's server (repeatable; etcd,
+    /// restate): `--db-arg=--unsafe-no-fsync`. Recorded in test.json.
+    #[arg(long = "db-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub db_args: Vec<String>,
     /// An environment variable for the system file's client, KEY=VALUE
     /// (repeatable): `FAULTLINE_ZK_SYNC=1`.
     #[arg(long = "client-env", value_name = "KEY=VALUE")]
@@ -43,8 +47,10 @@ pub struct RunArgs {
     /// [default: serializable].
     #[arg(long)]
     pub consistency: Option<String>,
-    /// Faults, comma-separated: partition, kill, pause, loss, slow, clock
-    /// [default: partition,kill]; `none` for no faults.
+    /// Faults, comma-separated: partition, kill, pause, loss, slow, clock,
+    /// lose-unsynced (a power loss of the data not yet fsynced, then a
+    /// restart), or the system's own [default: partition,kill]; `none` for
+    /// no faults.
     #[arg(long)]
     pub nemesis: Option<String>,
     /// Seconds of workload with faults [default: 60].
@@ -176,6 +182,7 @@ pub fn config(a: &RunArgs) -> Result<(RunConfig, Option<String>), String> {
         c.system = Some(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
     }
     c.client_env.extend(a.client_env.iter().cloned());
+    c.db_args.extend(a.db_args.iter().cloned());
     if a.sut_version.is_some() {
         c.version = a.sut_version.clone();
     }

@@ -135,6 +135,13 @@ pub trait Db: Send + Sync {
     /// A client for one logical process at `at`, each op bounded by `timeout`.
     fn client(&self, http: &reqwest::Client, at: &Endpoint, timeout: Duration) -> Box<dyn Client>;
 
+    /// The directories it keeps its data in on each node (absolute): what
+    /// `lose-unsynced` serves through faultline's page cache. The default:
+    /// none (it cannot lose unsynced data).
+    fn data_dirs(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Log files on each node, collected after a run.
     fn log_files(&self) -> Vec<String> {
         Vec::new()

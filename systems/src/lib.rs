@@ -45,6 +45,8 @@ pub struct Choice {
     /// The user's own binaries, by name (`restate-server`, `restatectl`,
     /// `etcd`), uploaded instead of the packaged ones.
     pub binaries: std::collections::BTreeMap<String, std::path::PathBuf>,
+    /// Extra arguments for its server (`--db-arg`), after faultline's own.
+    pub server_args: Vec<String>,
 }
 
 /// The binaries a user may give each built-in system (`--binary NAME=PATH`),

@@ -34,6 +34,9 @@ impl Target for DbTarget {
         let k = self.db.as_kill().ok_or_else(|| FaultError::Unsupported(format!("{} cannot be restarted", self.db.name())))?;
         k.restart(node, &self.topo).map_err(|e| FaultError::Node(node.node().name.clone(), e.to_string()))
     }
+    fn data_dirs(&self) -> Vec<String> {
+        self.db.data_dirs()
+    }
     fn pause_pattern(&self) -> Option<&str> {
         self.db.as_pause().map(|p| p.pause_pattern())
     }

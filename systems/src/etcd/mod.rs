@@ -37,12 +37,14 @@ pub struct Etcd {
     pub serializable: bool,
     /// The user's own etcd binary, uploaded instead of Debian's.
     pub binary: Option<std::path::PathBuf>,
+    /// Extra arguments for etcd (`--db-arg`), after faultline's own.
+    pub extra_args: Vec<String>,
     sha: OnceLock<String>,
 }
 
 impl Default for Etcd {
     fn default() -> Self {
-        Etcd { heartbeat_ms: 100, election_ms: 1000, serializable: false, binary: None, sha: OnceLock::new() }
+        Etcd { heartbeat_ms: 100, election_ms: 1000, serializable: false, binary: None, extra_args: Vec::new(), sha: OnceLock::new() }
     }
 }
 
@@ -66,7 +68,7 @@ impl Etcd {
     /// As `--db etcd` makes it.
     pub fn chosen(c: &crate::Choice) -> std::sync::Arc<dyn Db> {
         let base = if c.slow_nodes { Etcd::slow() } else { Etcd::default() };
-        std::sync::Arc::new(Etcd { serializable: c.serializable, binary: c.binaries.get("etcd").cloned(), ..base })
+        std::sync::Arc::new(Etcd { serializable: c.serializable, binary: c.binaries.get("etcd").cloned(), extra_args: c.server_args.clone(), ..base })
     }
 
     /// The binary uploaded: the user's, or Debian's.
@@ -108,6 +110,7 @@ impl Etcd {
             "--log-outputs",
             "stderr",
         ]);
+        let etcd = self.extra_args.iter().fold(etcd, |c, a| c.arg(a));
         let dirs = Cmd::new(["mkdir", "-p", DATA, "/var/log/faultline", "/run/faultline"]);
         // a daemon must not hold the SSH channel open: detach its streams
         let daemon = format!("{} >>{} 2>&1 </dev/null & echo $! >{}", etcd.text(), quote(LOG), quote(PID));
@@ -177,6 +180,10 @@ impl Db for Etcd {
 
     fn log_files(&self) -> Vec<String> {
         vec![LOG.to_string()]
+    }
+
+    fn data_dirs(&self) -> Vec<String> {
+        vec![DATA.to_string()]
     }
 
     fn as_kill(&self) -> Option<&dyn Kill> {

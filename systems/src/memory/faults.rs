@@ -131,6 +131,26 @@ impl Injector for Memory {
                 self.faults().killed.retain(|i| !ix.contains(i));
                 json!({"nodes": nodes})
             }
+            Fault::LoseUnsynced { nodes } => {
+                let ix = self.indices(nodes)?;
+                if self.has(Bug::NoFsync) {
+                    self.writeback(); // one due before the power cut happened
+                }
+                let mut f = self.faults();
+                let majority = ix.len() * 2 > self.nodes.len();
+                f.killed.extend(ix);
+                if let (true, Some((_, disk))) = (majority, &f.synced) {
+                    // a majority restarts from its disks: what only the
+                    // page cache held is gone
+                    *self.data() = disk.clone();
+                }
+                json!({"nodes": nodes})
+            }
+            Fault::Restart { nodes } => {
+                let ix = self.indices(nodes)?;
+                self.faults().killed.retain(|i| !ix.contains(i));
+                json!({"nodes": nodes})
+            }
             Fault::Pause { nodes } => {
                 let ix = self.indices(nodes)?;
                 self.faults().paused.extend(ix);
@@ -145,7 +165,12 @@ impl Injector for Memory {
         };
         let at = crate::clock::since(t0).as_nanos() as u64;
         let names: Vec<String> = match fault {
-            Fault::Kill { nodes } | Fault::Start { nodes } | Fault::Pause { nodes } | Fault::Resume { nodes } => nodes.clone(),
+            Fault::Kill { nodes }
+            | Fault::Start { nodes }
+            | Fault::Pause { nodes }
+            | Fault::Resume { nodes }
+            | Fault::LoseUnsynced { nodes }
+            | Fault::Restart { nodes } => nodes.clone(),
             _ => self.nodes.clone(),
         };
         extra["at"] = Value::Object(names.into_iter().map(|n| (n, json!(at))).collect::<Map<String, Value>>());
@@ -202,6 +227,28 @@ mod tests {
         assert!(m.preflight(&[nuclei::Needs::Clock]).is_err() && m.preflight(&[nuclei::Needs::Kill]).is_ok());
         let e = m.preflight(&[nuclei::Needs::System("wipe-node".into())]).unwrap_err().to_string();
         assert!(e.contains("wipe-node"), "{e}");
+    }
+
+    #[test]
+    fn an_fsync_that_does_not_sync_loses_since_the_last_writeback_when_a_majority_loses_power() {
+        let names = |v: &[&str]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let paused = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+        for (bug, lost_by, lost) in [(true, &["n1"][..], false), (true, &["n1", "n2"], true), (false, &["n1", "n2", "n3"], false)] {
+            let m = Memory::new(3, if bug { &[Bug::NoFsync] } else { &[] });
+            let c = |n: &str| MemoryClient::new(m.clone(), n).unwrap();
+            let t0 = Instant::now();
+            paused.block_on(async {
+                assert_eq!(within(c("n1").write("old", &json!(1))).await, Some(Completion::Ok(json!(1))));
+                tokio::time::advance(super::super::WRITEBACK).await;
+                assert_eq!(within(c("n1").write("new", &json!(2))).await, Some(Completion::Ok(json!(2))));
+                m.apply(&Fault::LoseUnsynced { nodes: names(lost_by) }, t0).unwrap();
+                assert!(matches!(within(c("n1").read("new")).await, Some(Completion::Fail(_))), "the node is down");
+                m.apply(&Fault::Restart { nodes: names(lost_by) }, t0).unwrap();
+                let want = if lost { json!(null) } else { json!(2) };
+                assert_eq!(within(c("n1").read("new")).await, Some(Completion::Ok(want)), "bug {bug}, lost by {lost_by:?}");
+                assert_eq!(within(c("n1").read("old")).await, Some(Completion::Ok(json!(1))), "written back before");
+            });
+        }
     }
 
     #[test]

@@ -42,7 +42,15 @@ pub enum Bug {
     /// Every heal hangs for [`HANG`], as a heal whose tool never answers:
     /// what a second interrupt must get the user out of.
     HangingHeal,
+    /// fsync returns without syncing: what is acknowledged lives only in
+    /// the page cache until the next writeback (every [`WRITEBACK`]), and a
+    /// majority losing its unsynced data (`lose-unsynced`) loses it.
+    NoFsync,
 }
+
+/// How often the page cache writes back with [`Bug::NoFsync`] (Linux's
+/// dirty pages expire after 30 s; shorter, for short runs).
+pub const WRITEBACK: Duration = Duration::from_secs(2);
 
 /// How long a heal hangs with [`Bug::HangingHeal`].
 pub const HANG: Duration = Duration::from_secs(60);
@@ -55,7 +63,7 @@ pub const STALL: Duration = Duration::from_secs(3);
 
 impl Bug {
     /// Every bug, in a stable order.
-    pub const ALL: [Bug; 6] = [Bug::LostWrite, Bug::StaleRead, Bug::StallAppend, Bug::NoRecovery, Bug::KillAfterHeal, Bug::HangingHeal];
+    pub const ALL: [Bug; 7] = [Bug::LostWrite, Bug::StaleRead, Bug::StallAppend, Bug::NoRecovery, Bug::KillAfterHeal, Bug::HangingHeal, Bug::NoFsync];
 
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
@@ -66,6 +74,7 @@ impl Bug {
             Bug::NoRecovery => "no-recovery",
             Bug::KillAfterHeal => "kill-after-heal",
             Bug::HangingHeal => "hanging-heal",
+            Bug::NoFsync => "no-fsync",
         }
     }
 
@@ -106,6 +115,9 @@ struct Faults {
     healed_lens: Option<(HashMap<String, usize>, HashMap<String, usize>)>,
     /// Requests so far, to draw losses deterministically.
     requests: u64,
+    /// What the disks hold, and since when, with [`Bug::NoFsync`] (else
+    /// everything acknowledged is on disk).
+    synced: Option<(Instant, Data)>,
 }
 
 /// The in-memory cluster.
@@ -225,7 +237,12 @@ impl Memory {
         match self.serve(node) {
             Serve::Refuse => Some(Completion::Fail("connect: refused".into())),
             Serve::Hang => None,
-            Serve::Yes => Some(Completion::Ok(op(&mut self.data()))),
+            Serve::Yes => {
+                if write && self.has(Bug::NoFsync) {
+                    self.writeback();
+                }
+                Some(Completion::Ok(op(&mut self.data())))
+            }
             Serve::CutOff => {
                 let wrong = if write { self.has(Bug::LostWrite) } else { self.has(Bug::StaleRead) };
                 let mut f = self.faults();
@@ -234,6 +251,15 @@ impl Memory {
                 let snap = f.snapshots.get_mut(&node).filter(|_| wrong)?;
                 Some(Completion::Ok(op(snap)))
             }
+        }
+    }
+
+    /// With [`Bug::NoFsync`]: the page cache's writeback, if one is due
+    /// (before a write, so the write itself is not on disk yet).
+    fn writeback(&self) {
+        let mut f = self.faults();
+        if f.synced.as_ref().is_none_or(|(at, _)| crate::clock::since(*at) >= WRITEBACK) {
+            f.synced = Some((crate::clock::now(), self.data().clone()));
         }
     }
 

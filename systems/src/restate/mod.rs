@@ -90,6 +90,8 @@ pub struct Restate {
     pub server_binary: Option<PathBuf>,
     /// The user's own `restatectl`, instead of npm's.
     pub restatectl_binary: Option<PathBuf>,
+    /// Extra arguments for restate-server (`--db-arg`), after faultline's own.
+    pub extra_args: Vec<String>,
     bins: OnceLock<Bins>,
     /// The partitions `move-leadership` pinned, by the node moved away
     /// from: what `return-leadership` unpins.
@@ -287,6 +289,7 @@ impl Restate {
             version: c.version.clone(),
             server_binary: c.binaries.get("restate-server").cloned(),
             restatectl_binary: c.binaries.get("restatectl").cloned(),
+            extra_args: c.server_args.clone(),
             ..Restate::default()
         })
     }
@@ -322,7 +325,8 @@ impl Restate {
             "pgrep -f {} >/dev/null || {{ FAULTLINE_SERVICE_ADDR=0.0.0.0:{SERVICE_PORT} setsid nohup {SERVICE} >>{SERVICE_LOG} 2>&1 </dev/null & }};",
             quote(SERVICE_PATTERN)
         );
-        let server = format!("setsid nohup {SERVER} --config-file {CONFIG} >>{LOG} 2>&1 </dev/null &");
+        let extra: String = self.extra_args.iter().map(|a| format!(" {}", control::quote(a))).collect();
+        let server = format!("setsid nohup {SERVER} --config-file {CONFIG}{extra} >>{LOG} 2>&1 </dev/null &");
         Cmd::script(&format!("{} || exit 1; cd {DATA} || exit 1; {service} {server}", dirs.text())).sudo()
     }
 

@@ -3,7 +3,8 @@
 //! shipped (fsync on every commit) loses nothing and serves again; with
 //! `--unsafe-no-fsync` (passed through `--db-arg`) its members come back
 //! with empty logs and no peers and never serve again: the run is invalid.
-//! Nothing of the page cache is left on the nodes after either run.
+//! Nothing of the page cache is left on the nodes after either run, and
+//! `faultline heal` takes it away after a run killed while it served.
 
 mod common;
 
@@ -80,5 +81,50 @@ fn etcd_loses_nothing_synced_and_without_fsync_never_serves_again() {
     let log = std::fs::read_to_string(dir.join("nodes/n1/etcd.log")).unwrap();
     assert!(log.contains("lastindex: 0"), "n1 restarted with an empty log");
     nothing_left(&cluster);
+    let _ = std::fs::remove_dir_all(&store);
+}
+
+#[test]
+fn heal_after_a_killed_run_unmounts_the_page_cache_and_leaves_the_data_usable() {
+    lab();
+    let cluster = Cluster::new(lab_nodes(), Options::default());
+    let store = std::env::temp_dir().join(format!("faultline-disk-killed-{}", std::process::id()));
+    std::fs::create_dir_all(&store).unwrap();
+    // --page-cache: served through it with no fault at all
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["run", "--db", "etcd", "--workload", "set", "--time-limit", "60", "--name", "killed", "--store", store.to_str().unwrap()])
+        .args(["--nemesis", "none", "--page-cache"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // the workload runs on the page cache: some adds acknowledged
+    let acknowledged = || {
+        let runs = std::fs::read_dir(store.join("killed")).ok()?;
+        let dir = runs.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| p.join("history.jsonl").is_file())?;
+        let text = std::fs::read_to_string(dir.join("history.jsonl")).ok()?;
+        (text.matches("\"type\":\"ok\",\"f\":\"add\"").count() >= 20).then_some(())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while acknowledged().is_none() {
+        assert!(std::time::Instant::now() < deadline, "no acknowledged add within 120 s");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it was killed");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    child.kill().unwrap(); // SIGKILL: no teardown
+    child.wait().unwrap();
+    let before = nuclei::leftovers(&cluster);
+    assert!(before.values().all(|l| l.mounts >= 1), "the killed run left its mounts: {before:?}");
+
+    let o = faultline(&["heal"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("0 page cache mounts"), "{}", String::from_utf8_lossy(&o.stdout));
+    nothing_left(&cluster);
+    // the data directory is a plain directory again: it can be listed and written
+    for (node, r) in cluster.run_all(&control::Cmd::script(
+        "ls /var/lib/faultline/etcd >/dev/null && touch /var/lib/faultline/etcd/.probe && rm /var/lib/faultline/etcd/.probe && echo ok",
+    )) {
+        assert_eq!(r.map(|o| o.stdout.trim().to_string()).unwrap_or_else(|e| e.to_string()), "ok", "{node}");
+    }
     let _ = std::fs::remove_dir_all(&store);
 }

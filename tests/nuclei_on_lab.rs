@@ -17,8 +17,8 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 fn clean(cluster: &Cluster) {
-    for (node, (rules, stopped)) in leftovers(cluster) {
-        assert_eq!((rules, stopped), (0, 0), "{node}: faultline rules / stopped processes left");
+    for (node, left) in leftovers(cluster) {
+        assert!(left.is_clean(), "{node}: {left} left");
     }
 }
 
@@ -122,7 +122,7 @@ fn faults_take_effect_and_every_heal_leaves_the_nodes_clean() {
         let _guard = HealGuard::new(&panicking, |e| problems.lock().unwrap().push(e.to_string()));
         panicking.apply(&Fault::StartPartition { grudge: grudge::isolate(&names, "n3"), ports: vec![] }, t0).unwrap();
         panicking.apply(&Fault::Pause { nodes: vec!["n2".into()] }, t0).unwrap();
-        assert!(leftovers(&cluster).values().any(|(rules, stopped)| *rules > 0 || *stopped > 0));
+        assert!(leftovers(&cluster).values().any(|l| l.rules > 0 || l.stopped > 0));
         panic!("a bug in the middle of a run");
     }));
     assert!(unwound.is_err());
@@ -143,7 +143,7 @@ fn faults_take_effect_and_every_heal_leaves_the_nodes_clean() {
     other.apply(&Fault::StartPartition { grudge: grudge::isolate(&names, "n2"), ports: vec![] }, t0).unwrap();
     other.apply(&Fault::Pause { nodes: vec!["n1".into()] }, t0).unwrap();
     std::mem::forget(other); // as if faultline died here
-    assert!(leftovers(&cluster).values().any(|(rules, stopped)| *rules > 0 || *stopped > 0));
+    assert!(leftovers(&cluster).values().any(|l| l.rules > 0 || l.stopped > 0));
     assert!(etcd_state().starts_with('T'), "etcd paused: {}", etcd_state());
     heal_leftovers(&cluster).unwrap();
     assert!(!etcd_state().starts_with('T'), "etcd resumed: {}", etcd_state());

@@ -37,8 +37,8 @@ fn run(store: &Path, args: &[&str]) -> (i32, PathBuf) {
 
 fn no_leftovers() {
     let cluster = Cluster::new(lab_nodes(), Options::default());
-    for (node, (rules, stopped)) in nuclei::leftovers(&cluster) {
-        assert_eq!((rules, stopped), (0, 0), "{node}: leftover faultline rules / stopped processes");
+    for (node, left) in nuclei::leftovers(&cluster) {
+        assert!(left.is_clean(), "{node}: {left} left");
     }
     for (node, r) in cluster.run_all(&nuclei::commands::count_traces()) {
         assert_eq!(r.unwrap().stdout.trim(), "0", "{node}: faultline chains left after the run");

@@ -59,6 +59,22 @@ fn a_system_file_with_a_typo_is_refused_before_any_node_is_touched() {
     assert_eq!(o.status.code(), Some(254), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
+#[test]
+fn db_args_a_system_file_would_ignore_are_refused() {
+    let dir = std::env::temp_dir().join(format!("faultline-dbargs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // loopback only: the run is refused before it connects
+    let nodes = dir.join("nodes.toml");
+    std::fs::write(&nodes, "[[node]]\nname = \"n1\"\naddress = \"127.0.0.1\"\n").unwrap();
+    let etcd = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("systems/etcd/system.toml");
+    let o = faultline().args(["run", "--system", etcd.to_str().unwrap(), "--nodes-file", nodes.to_str().unwrap(), "--db-arg=--flag"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(254), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--db-arg") && err.contains("does not read {{ db_args }}"), "{err}");
+    let o = faultline().args(["run", "--db", "memory", "--db-arg=--flag"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(254), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// A client for the set workload only: adds and whole-set reads, in memory.
 const SET_ONLY: &str = r#"
 import json, sys

@@ -37,8 +37,8 @@ fn run_file(file: &Path, args: &[&str]) -> (i32, RunResults, PathBuf) {
 /// No process of `pattern` left on any node, no faultline rule.
 fn nothing_left(pattern: &str) {
     let cluster = Cluster::new(lab_nodes(), Options::default());
-    for (node, (rules, stopped)) in nuclei::leftovers(&cluster) {
-        assert_eq!((rules, stopped), (0, 0), "{node}: leftover rules / stopped processes");
+    for (node, left) in nuclei::leftovers(&cluster) {
+        assert!(left.is_clean(), "{node}: {left} left");
     }
     for (node, out) in cluster.run_all(&Cmd::script(&format!("pgrep -fc {} || true", control::quote(pattern)))) {
         assert_eq!(out.unwrap().stdout.trim(), "0", "{node}: {pattern} still runs after teardown");

@@ -39,13 +39,37 @@ pub(crate) fn clock_offset(cl: &control::NodeClient) -> Option<f64> {
     best.map(|(_, o)| o)
 }
 
-/// What is left on each node: fault rules in faultline's chains, and
-/// stopped processes.
-pub fn leftovers(cluster: &Cluster) -> BTreeMap<String, (u32, u32)> {
+/// What a run left on a node (`u32::MAX`: could not be counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Leftovers {
+    /// Rules in faultline's chains.
+    pub rules: u32,
+    /// Processes faultline stopped and did not resume.
+    pub stopped: u32,
+    /// Page cache mounts over a system's data directories.
+    pub mounts: u32,
+}
+
+impl Leftovers {
+    /// True when nothing is left.
+    pub fn is_clean(&self) -> bool {
+        *self == Leftovers::default()
+    }
+}
+
+impl std::fmt::Display for Leftovers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} faultline rules, {} stopped processes, {} page cache mounts", self.rules, self.stopped, self.mounts)
+    }
+}
+
+/// What is left on each node: fault rules in faultline's chains, stopped
+/// processes, page cache mounts.
+pub fn leftovers(cluster: &Cluster) -> BTreeMap<String, Leftovers> {
     cluster
         .on_all(|cl| {
             let count = |cmd: Cmd| cl.exec(&cmd).ok().and_then(|o| o.stdout.trim().parse::<u32>().ok()).unwrap_or(u32::MAX);
-            (count(c::count_rules()), count(c::count_stopped()))
+            Leftovers { rules: count(c::count_rules()), stopped: count(c::count_stopped()), mounts: count(crate::disk::count_mounts()) }
         })
         .into_iter()
         .collect()

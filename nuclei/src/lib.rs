@@ -25,7 +25,7 @@ pub use catalog::Catalog;
 pub use error::FaultError;
 pub use fault::{Fault, Needs, SystemFault, SHARED_FS};
 pub use grudge::Grudge;
-pub use heal::{heal_leftovers, leftovers, reset_node_clock};
+pub use heal::{heal_leftovers, leftovers, reset_node_clock, Leftovers};
 pub use nemesis::Nemesis;
 pub use package::{schedule, Kind, Package, Spacing, Step, PACKAGES};
 pub use plan::check_plan;

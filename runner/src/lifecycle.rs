@@ -170,6 +170,9 @@ impl<'a> Lifecycle<'a> {
             None => kinds.iter().map(|k| k.needs()).collect(),
         };
         needs.extend(cfg.startup_plan.iter().map(|s| s.fault.needs()));
+        if cfg.page_cache {
+            needs.push(nuclei::Needs::Disk);
+        }
         injector.preflight(&needs).map_err(|e| Stop::Refused(e.to_string()))?;
         Ok(Planned { workload, kinds, plan })
     }

@@ -32,8 +32,11 @@ pub struct RunConfig {
     pub version: Option<String>,
     /// The user's own binaries, NAME=PATH (`--binary`).
     pub binaries: Vec<String>,
-    /// Extra arguments for a built-in system's server (`--db-arg`).
+    /// Extra arguments for the system's server (`--db-arg`).
     pub db_args: Vec<String>,
+    /// Serve the data directories through faultline's page cache even when
+    /// no fault needs it (`--page-cache`: to measure what it costs).
+    pub page_cache: bool,
     /// Workload.
     pub workload: String,
     /// The consistency model transactions are checked against (Elle's name).
@@ -94,6 +97,7 @@ impl Default for RunConfig {
             version: None,
             binaries: Vec::new(),
             db_args: Vec::new(),
+            page_cache: false,
             workload: "register".into(),
             consistency: "serializable".into(),
             nemesis: vec!["partition".into(), "kill".into()],
@@ -188,8 +192,8 @@ impl RunConfig {
         if !self.client_env.is_empty() && self.system.is_none() {
             return Err("--client-env applies to --system only".into());
         }
-        if !self.db_args.is_empty() && (self.system.is_some() || self.in_memory()) {
-            return Err("--db-arg applies to a built-in system's server (etcd, restate) only".into());
+        if !self.db_args.is_empty() && self.in_memory() {
+            return Err("--db-arg applies to a system's server (etcd, restate, a system file's {{ db_args }}); the in-memory system has none".into());
         }
         if self.serializable && self.db != "etcd" {
             return Err("--serializable applies to etcd only".into());

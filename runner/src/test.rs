@@ -80,7 +80,13 @@ impl Test {
         let db: Option<Arc<dyn systems::Db>> = match &cfg.system {
             Some(p) => {
                 let f = systems::file::SystemFile::load(p).map_err(|e| TestError::Config(ConfigError(e.to_string())))?;
-                Some(Arc::new(systems::file::FileDb::new(f).with_client_env(cfg.client_env())))
+                if !cfg.db_args.is_empty() && !f.reads("db_args") {
+                    return Err(TestError::Config(ConfigError(format!(
+                        "--db-arg: {} does not read {{{{ db_args }}}}: the arguments would be ignored",
+                        p.display()
+                    ))));
+                }
+                Some(Arc::new(systems::file::FileDb::new(f).with_client_env(cfg.client_env()).with_db_args(&cfg.db_args)))
             }
             None => systems::by_name(&cfg.db, &choice),
         };

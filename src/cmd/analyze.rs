@@ -144,8 +144,8 @@ pub fn heal(a: HealArgs) -> i32 {
         eprintln!("heal: {e}");
         return exit::INFRA;
     }
-    for (node, (rules, stopped)) in nuclei::leftovers(&cluster) {
-        println!("{node}: {rules} faultline rules, {stopped} stopped processes");
+    for (node, left) in nuclei::leftovers(&cluster) {
+        println!("{node}: {left}");
     }
     match db {
         Some(db) => super::system::restart(&db, &file),

@@ -31,10 +31,15 @@ pub struct RunArgs {
     /// the nodes by checksum: restate-server=..., restatectl=..., etcd=...
     #[arg(long = "binary", value_name = "NAME=PATH")]
     pub binaries: Vec<String>,
-    /// An extra argument for a built-in system's server (repeatable; etcd,
-    /// restate): `--db-arg=--unsafe-no-fsync`. Recorded in test.json.
+    /// An extra argument for the system's server (repeatable; etcd,
+    /// restate, a system file's `{{ db_args }}`): `--db-arg=--unsafe-no-fsync`.
+    /// Recorded in test.json.
     #[arg(long = "db-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub db_args: Vec<String>,
+    /// Serve the system's data directories through faultline's page cache
+    /// even when no fault needs it (to measure what it costs).
+    #[arg(long)]
+    pub page_cache: bool,
     /// An environment variable for the system file's client, KEY=VALUE
     /// (repeatable): `FAULTLINE_ZK_SYNC=1`.
     #[arg(long = "client-env", value_name = "KEY=VALUE")]
@@ -183,6 +188,7 @@ pub fn config(a: &RunArgs) -> Result<(RunConfig, Option<String>), String> {
     }
     c.client_env.extend(a.client_env.iter().cloned());
     c.db_args.extend(a.db_args.iter().cloned());
+    c.page_cache |= a.page_cache;
     if a.sut_version.is_some() {
         c.version = a.sut_version.clone();
     }

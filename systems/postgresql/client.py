@@ -9,6 +9,10 @@ row of `registers (k bigint PRIMARY KEY, v bigint)`: a write is an upsert,
 a read `SELECT v`. The transaction runs at FAULTLINE_PG_ISOLATION
 (serializable, repeatable-read, read-committed).
 
+The set workload (`add`, `read-set`): each element a row of `elements (k
+text, e bigint)`, an add one INSERT committed, a read every row of its
+set: what a commit acknowledged and a crash then lost is found missing.
+
 Outcomes: a transaction PostgreSQL aborted (a serialization failure, a
 deadlock) or that never reached COMMIT is `fail`; one whose COMMIT got no
 answer (the server killed, paused past the timeout, the connection lost)
@@ -35,6 +39,8 @@ APPEND = "INSERT INTO lists (k, v) VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET
 READ = "SELECT v FROM lists WHERE k = %s"
 WRITE = "INSERT INTO registers (k, v) VALUES (%s, %s) ON CONFLICT (k) DO UPDATE SET v = excluded.v"
 GET = "SELECT v FROM registers WHERE k = %s"
+ADD = "INSERT INTO elements (k, e) VALUES (%s, %s)"
+MEMBERS = "SELECT e FROM elements WHERE k = %s ORDER BY e"
 
 conn = None
 
@@ -64,6 +70,12 @@ def txn(mops, registers=False):
                 elif f == "w":
                     cur.execute(WRITE, (k, v))
                     done.append([f, k, v])
+                elif f == "add":
+                    cur.execute(ADD, (k, v))
+                    done.append(None)
+                elif f == "read-set":
+                    cur.execute(MEMBERS, (k,))
+                    done.append(sorted(row[0] for row in cur.fetchall()))
                 elif registers:
                     cur.execute(GET, (k,))
                     row = cur.fetchone()
@@ -109,13 +121,15 @@ def handle(f, key, value):
         return txn(value)
     if f == "rw-txn":
         return txn(value, registers=True)
+    if f in ("add", "read-set"):
+        return txn([(f, str(key), value)])[0]
     if f == "read":
         # the preflight's probe: a query that shows the database answers
         with connect().cursor() as cur:
             cur.execute("SELECT 1")
         connect().rollback()
         return None
-    raise Fail("this client runs transactions only (txn, rw-txn), not %s" % f)
+    raise Fail("this client runs transactions (txn, rw-txn) and sets (add, read-set) only, not %s" % f)
 
 
 if __name__ == "__main__":

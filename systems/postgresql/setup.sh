@@ -1,7 +1,7 @@
 #!/bin/sh
 # A new, empty database cluster for each run, reachable from the lab's
-# network without a password, with the tables of the list-append and
-# rw-register workloads.
+# network without a password, with the tables of the list-append,
+# rw-register and set workloads.
 set -eu
 systemctl disable --now postgresql >/dev/null 2>&1 || true
 pg_dropcluster --stop 15 main >/dev/null 2>&1 || true
@@ -14,5 +14,6 @@ CONF
 echo "host all all 0.0.0.0/0 trust" >>/etc/postgresql/15/main/pg_hba.conf
 pg_ctlcluster 15 main start
 runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -c "CREATE TABLE lists (k bigint PRIMARY KEY, v text NOT NULL)" \
-  -c "CREATE TABLE registers (k bigint PRIMARY KEY, v bigint NOT NULL)"
+  -c "CREATE TABLE registers (k bigint PRIMARY KEY, v bigint NOT NULL)" \
+  -c "CREATE TABLE elements (k text NOT NULL, e bigint NOT NULL, PRIMARY KEY (k, e))"
 pg_ctlcluster 15 main stop

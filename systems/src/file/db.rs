@@ -19,6 +19,8 @@ pub struct FileDb {
     topo: OnceLock<Topology>,
     client: OnceLock<Arc<ClientCommand>>,
     client_env: Vec<(String, String)>,
+    /// `--db-arg`'s arguments, quoted and joined (`{{ db_args }}`).
+    db_args: String,
     pause: Option<String>,
 }
 
@@ -39,7 +41,14 @@ impl FileDb {
     pub fn new(file: SystemFile) -> FileDb {
         let pausable: Vec<String> = file.spec.processes.iter().filter(|p| p.pause).map(|p| format!("({})", pattern(p))).collect();
         let pause = (!pausable.is_empty()).then(|| pausable.join("|"));
-        FileDb { file, topo: OnceLock::new(), client: OnceLock::new(), client_env: Vec::new(), pause }
+        FileDb { file, topo: OnceLock::new(), client: OnceLock::new(), client_env: Vec::new(), db_args: String::new(), pause }
+    }
+
+    /// With `--db-arg`'s arguments, which the file's templates read as
+    /// `{{ db_args }}` (each quoted for the shell).
+    pub fn with_db_args(mut self, args: &[String]) -> FileDb {
+        self.db_args = args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ");
+        self
     }
 
     /// With extra environment for the client (after the file's own).
@@ -68,7 +77,7 @@ impl FileDb {
 
     /// Runs `text` (rendered on `node`) as root; `key` names it in errors.
     fn run_on(&self, node: &NodeClient, topo: &Topology, key: &str, text: &str) -> Result<(), DbError> {
-        let ctx = node_context(self.name(), topo, &node.node().address);
+        let ctx = node_context(self.name(), topo, &node.node().address, &self.db_args);
         let script = render(text, &ctx).map_err(|e| self.sut(key, node, e))?;
         let out = node.exec(&Cmd::script(&script).sudo())?;
         if out.status != 0 {
@@ -127,7 +136,7 @@ impl FileDb {
 
     fn check_ctx(&self, address: &str) -> minijinja::Value {
         let topo = self.topo.get().cloned().unwrap_or_else(|| Topology { nodes: vec![(String::new(), address.to_string())] });
-        node_context(self.name(), &topo, address)
+        node_context(self.name(), &topo, address, &self.db_args)
     }
 
     /// The client program, as the file describes it (its venv made, its
@@ -171,7 +180,7 @@ impl Db for FileDb {
     fn setup(&self, node: &NodeClient, topo: &Topology) -> Result<(), DbError> {
         let _ = self.topo.set(topo.clone());
         self.install_packages(node, topo)?;
-        let ctx = node_context(self.name(), topo, &node.node().address);
+        let ctx = node_context(self.name(), topo, &node.node().address, &self.db_args);
         for (i, f) in self.file.spec.install.files.iter().enumerate() {
             let key = format!("install.files[{i}]");
             let local: PathBuf = self.file.dir.join(&f.from);
@@ -249,6 +258,10 @@ impl Db for FileDb {
                 timeout,
             )),
         }
+    }
+
+    fn data_dirs(&self) -> Vec<String> {
+        self.file.spec.data_dirs.clone()
     }
 
     fn log_files(&self) -> Vec<String> {

@@ -94,6 +94,12 @@ impl SystemFile {
         if s.name.is_empty() || !s.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
             return fail("name".into(), &s.name, "must be lowercase letters, digits and dashes");
         }
+        for (i, d) in s.data_dirs.iter().enumerate() {
+            // each goes into the node's shell, quoted, and is mounted over: a path, not a pattern
+            if !d.starts_with('/') || d.trim_end_matches('/').is_empty() || d.contains("..") || d.contains('\n') {
+                return fail(format!("data_dirs[{i}]"), d, "must be an absolute path to a directory (not / itself, no ..)");
+            }
+        }
         if s.processes.is_empty() {
             return fail("processes".into(), "", "at least one [[processes]] is needed");
         }
@@ -143,6 +149,13 @@ impl SystemFile {
             }
         }
         template::check_all(self, src)
+    }
+
+    /// True when the file or one of its templates names `var` (so that a
+    /// flag feeding it, such as `--db-arg` for `db_args`, is not ignored).
+    pub fn reads(&self, var: &str) -> bool {
+        let templates = self.spec.install.files.iter().filter(|f| f.template).map(|f| self.dir.join(&f.from));
+        std::iter::once(self.path.clone()).chain(templates).any(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(var)))
     }
 
     /// The client's working directory.

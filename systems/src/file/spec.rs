@@ -25,6 +25,10 @@ pub struct Spec {
     /// Commands on each node that remove its data (run at teardown).
     #[serde(default)]
     pub wipe: Vec<String>,
+    /// Directories on each node that hold its data (absolute paths):
+    /// `lose-unsynced` serves them through faultline's page cache.
+    #[serde(default)]
+    pub data_dirs: Vec<String>,
     /// Log files on each node, collected after a run (each process's own
     /// log is collected too).
     #[serde(default)]

@@ -30,11 +30,12 @@ pub fn nodes(topo: &Topology) -> Vec<NodeVars> {
 }
 
 /// The context on the node at `address` (name and position looked up).
-pub fn node_context(system: &str, topo: &Topology, address: &str) -> Value {
+/// `db_args` is `--db-arg`'s arguments, each quoted for the shell, joined.
+pub fn node_context(system: &str, topo: &Topology, address: &str, db_args: &str) -> Value {
     let all = nodes(topo);
     let me = all.iter().find(|n| n.address == address || n.name == address).cloned();
     let me = me.unwrap_or(NodeVars { name: String::new(), address: address.to_string(), index: 0, id: 0 });
-    context! { system, name => me.name, address => me.address, index => me.index, id => me.id, nodes => all }
+    context! { system, name => me.name, address => me.address, index => me.index, id => me.id, nodes => all, db_args }
 }
 
 /// The cluster's context.
@@ -96,7 +97,7 @@ pub fn render(text: &str, ctx: &Value) -> Result<String, TemplateError> {
 pub fn check_all(f: &SystemFile, _src: &str) -> Result<(), (String, String, String)> {
     let s = &f.spec;
     let topo = Topology { nodes: (1..=3).map(|i| (format!("n{i}"), format!("10.0.0.{i}"))).collect() };
-    let node = node_context(&s.name, &topo, "10.0.0.1");
+    let node = node_context(&s.name, &topo, "10.0.0.1", "--sample-arg");
     let cluster = cluster_context(&s.name, &topo);
     let client = client_context(&s.name, "/venv/bin/python", &f.dir.display().to_string(), "/helpers");
     let mut items: Vec<(String, String, &Value)> = Vec::new();

@@ -58,6 +58,10 @@ fn a_good_file_loads_and_its_patterns_are_anchored() {
     assert_eq!(db.as_pause().map(|p| p.pause_pattern().to_string()), Some("(^kv-server --id)".to_string()));
     assert!(db.as_kill().is_some() && db.as_primary().is_some());
     assert_eq!(db.services()[0].port, 7000);
+    assert!(db.data_dirs().is_empty(), "no data_dirs: lose-unsynced is refused");
+    let f = SystemFile::load(&write(&GOOD.replace("about = \"a test system\"", "about = \"a test system\"\ndata_dirs = [\"/var/lib/kv\"]"), "id={{ id }}\n"))
+        .unwrap();
+    assert_eq!(FileDb::new(f).data_dirs(), vec!["/var/lib/kv".to_string()]);
     assert!(db.log_files().contains(&"/var/log/faultline/kv-server.log".to_string()));
 }
 
@@ -103,6 +107,8 @@ fn structural_mistakes_are_named() {
         (GOOD.replace("command = [\"{{ python }}\", \"client.py\"]", "command = []"), "client.command"),
         (GOOD.replace("name = \"server\"", "name = \"server; rm -rf x\""), "processes[0]"),
         (GOOD.replace("pause = true", "pause = true\npattern = \"kv-server\""), "processes[0]"),
+        (GOOD.replace("about = \"a test system\"", "about = \"a test system\"\ndata_dirs = [\"/var/lib/kv\", \"data\"]"), "data_dirs[1]"),
+        (GOOD.replace("about = \"a test system\"", "about = \"a test system\"\ndata_dirs = [\"/\"]"), "data_dirs[0]"),
     ];
     for (text, key) in cases {
         let e = error(&text);
@@ -118,7 +124,7 @@ fn structural_mistakes_are_named() {
 #[test]
 fn templates_render_with_the_node_and_its_peers() {
     let topo = Topology { nodes: vec![("n1".into(), "10.0.0.1".into()), ("n2".into(), "10.0.0.2".into())] };
-    let ctx = template::node_context("kv", &topo, "10.0.0.2");
+    let ctx = template::node_context("kv", &topo, "10.0.0.2", "");
     assert_eq!(template::render("{{ name }} {{ id }} {{ index }} {{ nodes | length }} {{ system }}", &ctx).unwrap(), "n2 2 1 2 kv");
 }
 

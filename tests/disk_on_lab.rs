@@ -13,6 +13,9 @@ use control::{Cluster, Options};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+/// The runs share the lab's etcd: one at a time.
+static LAB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const PLAN: &str = r#"[
   {"at_ms": 4000, "fault": {"f": "lose-unsynced", "nodes": ["n1", "n2", "n3"]}},
   {"at_ms": 6000, "fault": {"f": "restart", "nodes": ["n1", "n2", "n3"]}},
@@ -56,6 +59,7 @@ fn nothing_left(cluster: &Cluster) {
 
 #[test]
 fn etcd_loses_nothing_synced_and_without_fsync_never_serves_again() {
+    let _l = LAB.lock().unwrap_or_else(|e| e.into_inner());
     lab();
     let cluster = Cluster::new(lab_nodes(), Options::default());
     let store = std::env::temp_dir().join(format!("faultline-disk-{}", std::process::id()));
@@ -86,6 +90,7 @@ fn etcd_loses_nothing_synced_and_without_fsync_never_serves_again() {
 
 #[test]
 fn heal_after_a_killed_run_unmounts_the_page_cache_and_leaves_the_data_usable() {
+    let _l = LAB.lock().unwrap_or_else(|e| e.into_inner());
     lab();
     let cluster = Cluster::new(lab_nodes(), Options::default());
     let store = std::env::temp_dir().join(format!("faultline-disk-killed-{}", std::process::id()));
@@ -95,7 +100,7 @@ fn heal_after_a_killed_run_unmounts_the_page_cache_and_leaves_the_data_usable() 
         .args(["run", "--db", "etcd", "--workload", "set", "--time-limit", "60", "--name", "killed", "--store", store.to_str().unwrap()])
         .args(["--nemesis", "none", "--page-cache"])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(store.join("stderr")).unwrap())
         .spawn()
         .unwrap();
     // the workload runs on the page cache: some adds acknowledged
@@ -108,7 +113,11 @@ fn heal_after_a_killed_run_unmounts_the_page_cache_and_leaves_the_data_usable() 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while acknowledged().is_none() {
         assert!(std::time::Instant::now() < deadline, "no acknowledged add within 120 s");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it was killed");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it was killed: {}",
+            std::fs::read_to_string(store.join("stderr")).unwrap_or_default()
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     child.kill().unwrap(); // SIGKILL: no teardown
@@ -126,5 +135,62 @@ fn heal_after_a_killed_run_unmounts_the_page_cache_and_leaves_the_data_usable() 
     )) {
         assert_eq!(r.map(|o| o.stdout.trim().to_string()).unwrap_or_else(|e| e.to_string()), "ok", "{node}");
     }
+    let _ = std::fs::remove_dir_all(&store);
+}
+
+/// Bits flipped in a data file of n2 (etcd names its WAL and bbolt
+/// database), then the tail of one of n3's dropped, each while the member
+/// is down, then started again.
+const CORRUPT: &str = r#"[
+  {"at_ms": 4000, "fault": {"f": "bitflip", "nodes": ["n2"], "probability": 0.0001, "chunk_size": 65536, "seed": 3}},
+  {"at_ms": 6000, "fault": {"f": "start", "nodes": ["n2"]}},
+  {"at_ms": 9000, "fault": {"f": "truncate", "nodes": ["n3"], "drop_bytes": 2000, "seed": 5}},
+  {"at_ms": 11000, "fault": {"f": "start", "nodes": ["n3"]}}
+]"#;
+
+#[test]
+fn corrupt_flips_and_truncates_etcd_s_data_files_on_a_minority_and_records_exactly_what() {
+    let _l = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    lab();
+    let cluster = Cluster::new(lab_nodes(), Options::default());
+    let store = std::env::temp_dir().join(format!("faultline-corrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&store).unwrap();
+    let plan = store.join("plan.json");
+    std::fs::write(&plan, CORRUPT).unwrap();
+    let o = faultline(&[
+        "run",
+        "--db",
+        "etcd",
+        "--workload",
+        "set",
+        "--time-limit",
+        "14",
+        "--recovery-window",
+        "5",
+        "--store",
+        store.to_str().unwrap(),
+        "--fault-plan",
+        plan.to_str().unwrap(),
+    ]);
+    let code = o.status.code().unwrap_or(-1);
+    assert!(code == 0 || code == 1, "a verdict: {}", String::from_utf8_lossy(&o.stderr));
+    let dir = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+    let ops: Vec<Value> = std::fs::read_to_string(dir.join("history.jsonl")).unwrap().lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let done = |f: &str| ops.iter().find(|v| v["f"] == f && v["type"] == "info").unwrap_or_else(|| panic!("no {f} in the history")).clone();
+    let flipped = &done("bitflip")["value"]["changed"]["n2"];
+    let file = flipped["file"].as_str().unwrap();
+    assert!(file.ends_with(".wal") || file.ends_with("/member/snap/db"), "one of etcd's data files: {flipped}");
+    let bytes = flipped["flipped"].as_array().unwrap();
+    assert!(!bytes.is_empty(), "{flipped}");
+    // each flip is OFFSET OLD NEW with OLD and NEW differing in the bits flipped
+    assert!(bytes.iter().all(|b| b[1] != b[2] && b[1].as_u64().unwrap() < 256 && b[2].as_u64().unwrap() < 256), "{flipped}");
+    let cut = &done("truncate")["value"]["changed"]["n3"];
+    assert_eq!(cut["size"].as_u64().unwrap() - cut["new_size"].as_u64().unwrap(), 2000, "{cut}");
+    // the windows are corrupt windows, each healed by a start
+    let results = json(&dir.join("results.json"));
+    let recoveries = results["checks"]["recovery"]["recoveries"].as_array().unwrap();
+    assert!(recoveries.len() >= 4 && recoveries.iter().all(|r| r["fault"] == "corrupt"), "{recoveries:?}");
+    assert!(ops.iter().filter(|v| v["f"] == "start" && v["type"] == "info").count() >= 2);
+    nothing_left(&cluster);
     let _ = std::fs::remove_dir_all(&store);
 }

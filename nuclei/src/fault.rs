@@ -45,12 +45,44 @@ pub enum Fault {
     LoseUnsynced { nodes: Vec<String> },
     /// Serve the data directories again and start the SUT on these nodes.
     Restart { nodes: Vec<String> },
+    /// Flip bits of one data file on each of these nodes, the SUT killed
+    /// first: each bit of the chosen chunks with `probability` (Jepsen's
+    /// chunk size, modulus and index); the file and the bits drawn from
+    /// `seed`. Its inverse `start` starts the SUT.
+    Bitflip {
+        nodes: Vec<String>,
+        probability: f64,
+        #[serde(default = "default_chunk")]
+        chunk_size: u64,
+        #[serde(default = "one")]
+        modulus: u64,
+        #[serde(default)]
+        index: u64,
+        #[serde(default)]
+        seed: u64,
+    },
+    /// Drop the last `drop_bytes` of one data file (drawn from `seed`) on
+    /// each of these nodes, the SUT killed first. Its inverse `start`.
+    Truncate {
+        nodes: Vec<String>,
+        drop_bytes: u64,
+        #[serde(default)]
+        seed: u64,
+    },
     /// A fault the system applies through its own tools, as it declares
     /// it (its [`crate::Package`]s): its `f`, the nodes it names, its own
     /// arguments. Never derived: the shared faults are tagged by `f`, any
     /// other `f` is one of these.
     #[serde(skip)]
     System(SystemFault),
+}
+
+fn default_chunk() -> u64 {
+    crate::corrupt::Chunks::default().chunk_size
+}
+
+fn one() -> u64 {
+    1
 }
 
 /// A fault on the system itself (a log seal, a wipe, a leader moved),
@@ -81,7 +113,7 @@ impl SystemFault {
 }
 
 /// Every shared fault's `f`: any other is a [`SystemFault`].
-pub const SHARED_FS: [&str; 16] = [
+pub const SHARED_FS: [&str; 18] = [
     "start-partition",
     "isolate-primary",
     "stop-partition",
@@ -98,6 +130,8 @@ pub const SHARED_FS: [&str; 16] = [
     "reset-clock",
     "lose-unsynced",
     "restart",
+    "bitflip",
+    "truncate",
 ];
 
 impl Serialize for Fault {
@@ -138,6 +172,8 @@ pub enum Needs {
     Pause,
     /// the SUT's kill ability, its data directories, and FUSE on the nodes.
     Disk,
+    /// the SUT's kill ability and its data directories (to corrupt files).
+    Files,
     /// a fault the SUT declares and applies itself, through its own tools
     /// (its `f`).
     System(String),
@@ -162,6 +198,8 @@ impl Fault {
             Fault::ResetClock { .. } => "reset-clock",
             Fault::LoseUnsynced { .. } => "lose-unsynced",
             Fault::Restart { .. } => "restart",
+            Fault::Bitflip { .. } => "bitflip",
+            Fault::Truncate { .. } => "truncate",
             Fault::System(s) => &s.f,
         }
     }
@@ -179,6 +217,7 @@ impl Fault {
             Fault::BumpClock { offsets_ms } => Fault::ResetClock { nodes: offsets_ms.keys().cloned().collect() },
             Fault::StrobeClock { nodes, .. } => Fault::ResetClock { nodes: nodes.clone() },
             Fault::LoseUnsynced { nodes } => Fault::Restart { nodes: nodes.clone() },
+            Fault::Bitflip { nodes, .. } | Fault::Truncate { nodes, .. } => Fault::Start { nodes: nodes.clone() },
             _ => return None,
         })
     }
@@ -192,6 +231,7 @@ impl Fault {
             Fault::Pause { .. } | Fault::Resume { .. } => Needs::Pause,
             Fault::BumpClock { .. } | Fault::StrobeClock { .. } | Fault::ResetClock { .. } => Needs::Clock,
             Fault::LoseUnsynced { .. } | Fault::Restart { .. } => Needs::Disk,
+            Fault::Bitflip { .. } | Fault::Truncate { .. } => Needs::Files,
             Fault::System(s) => Needs::System(s.f.clone()),
         }
     }
@@ -213,6 +253,7 @@ mod tests {
             Fault::BumpClock { offsets_ms: [("n1".to_string(), 5)].into() },
             Fault::StrobeClock { nodes: n.clone(), delta_ms: 5, period_ms: 10, duration_ms: 100 },
             Fault::LoseUnsynced { nodes: n.clone() },
+            Fault::Truncate { nodes: n.clone(), drop_bytes: 1, seed: 0 },
         ];
         let pairs: Vec<(&str, String)> = faults.iter().map(|f| (f.f(), f.shared_inverse().map(|i| i.f().to_string()).unwrap())).collect();
         let want = [
@@ -224,6 +265,7 @@ mod tests {
             ("bump-clock", "reset-clock"),
             ("strobe-clock", "reset-clock"),
             ("lose-unsynced", "restart"),
+            ("truncate", "start"),
         ];
         assert_eq!(pairs, want.map(|(a, b)| (a, b.to_string())));
         assert!(Fault::StopPartition.shared_inverse().is_none());
@@ -285,7 +327,9 @@ mod tests {
             Fault::StrobeClock { nodes: n.clone(), delta_ms: 5, period_ms: 10, duration_ms: 100 },
             Fault::ResetClock { nodes: n.clone() },
             Fault::LoseUnsynced { nodes: n.clone() },
-            Fault::Restart { nodes: n },
+            Fault::Restart { nodes: n.clone() },
+            Fault::Bitflip { nodes: n.clone(), probability: 1e-5, chunk_size: 1, modulus: 1, index: 0, seed: 0 },
+            Fault::Truncate { nodes: n, drop_bytes: 10, seed: 0 },
         ];
         let tags: Vec<String> = all.iter().map(|f| serde_json::to_value(f).unwrap()["f"].as_str().unwrap().to_string()).collect();
         assert_eq!(tags, SHARED_FS);

@@ -10,6 +10,7 @@
 
 mod catalog;
 pub mod commands;
+pub mod corrupt;
 pub mod disk;
 mod error;
 mod fault;

@@ -31,6 +31,8 @@ struct Active {
     system: Vec<Fault>,
 }
 
+mod files;
+
 /// The fault injector of one run on real nodes (over SSH).
 pub struct Nemesis {
     cluster: Arc<Cluster>,
@@ -73,6 +75,9 @@ impl Nemesis {
                 Needs::Pause if self.target.pause_pattern().is_none() => errs.push(format!("{} cannot be paused", self.target.name())),
                 Needs::Disk if !self.target.can_kill() || self.target.data_dirs().is_empty() => {
                     errs.push(format!("{} cannot lose unsynced data: it names no data directory, or cannot be killed and restarted", self.target.name()))
+                }
+                Needs::Files if !self.target.can_kill() || self.target.data_dirs().is_empty() => {
+                    errs.push(format!("{} cannot have its files corrupted: it names no data directory, or cannot be killed and restarted", self.target.name()))
                 }
                 Needs::Disk => {
                     if let Err(e) = crate::disk::local_binary() {
@@ -294,6 +299,13 @@ impl Nemesis {
                 self.active().lost.retain(|n| !nodes.contains(n));
                 (d, json!({"nodes": nodes}))
             }
+            Fault::Bitflip { nodes, probability, chunk_size, modulus, index, seed } => {
+                let chunks = crate::corrupt::Chunks { chunk_size: *chunk_size, modulus: *modulus, index: *index };
+                let (d, mut v) = self.corrupt(nodes, files::How::Bitflip { chunks, probability: *probability }, *seed)?;
+                v["probability"] = json!(probability);
+                (d, v)
+            }
+            Fault::Truncate { nodes, drop_bytes, seed } => self.corrupt(nodes, files::How::Truncate { bytes: *drop_bytes }, *seed)?,
             Fault::System(s) => return self.apply_system(s, t0),
         };
         let at: Map<String, Value> = done.into_iter().map(|(n, t)| (n, json!(t.saturating_duration_since(t0).as_nanos() as u64))).collect();

@@ -25,6 +25,9 @@ pub enum Kind {
     Clock,
     /// A power loss of the data not yet fsynced, then a restart.
     Disk,
+    /// A data file corrupted (bits flipped, its tail dropped) while the
+    /// SUT is down, then a start.
+    Corrupt,
     /// A fault the system declares and applies itself: on one node drawn
     /// from the cluster (`on_node`) or on the system as a whole, with no
     /// arguments; its inverse names the same nodes and keeps the
@@ -56,7 +59,7 @@ pub struct Package {
 }
 
 /// The package of every fault faultline applies on any node.
-pub const PACKAGES: [Package; 7] = [
+pub const PACKAGES: [Package; 8] = [
     Package { kind: Kind::Partition, name: "partition", start_f: "start-partition", stop_f: "stop-partition", color: "#e8a0a0" },
     Package { kind: Kind::Loss, name: "loss", start_f: "start-loss", stop_f: "stop-loss", color: "#e8c890" },
     Package { kind: Kind::Slow, name: "slow", start_f: "start-slow", stop_f: "stop-slow", color: "#d8d890" },
@@ -64,6 +67,7 @@ pub const PACKAGES: [Package; 7] = [
     Package { kind: Kind::Pause, name: "pause", start_f: "pause", stop_f: "resume", color: "#a0d8e8" },
     Package { kind: Kind::Clock, name: "clock", start_f: "bump-clock", stop_f: "reset-clock", color: "#c8a0e8" },
     Package { kind: Kind::Disk, name: "lose-unsynced", start_f: "lose-unsynced", stop_f: "restart", color: "#b8b8b8" },
+    Package { kind: Kind::Corrupt, name: "corrupt", start_f: "bitflip", stop_f: "start", color: "#d8b890" },
 ];
 
 impl Package {
@@ -76,6 +80,7 @@ impl Package {
             Kind::Pause => Needs::Pause,
             Kind::Clock => Needs::Clock,
             Kind::Disk => Needs::Disk,
+            Kind::Corrupt => Needs::Files,
             Kind::System { .. } => Needs::System(self.start_f.to_string()),
         }
     }
@@ -83,7 +88,7 @@ impl Package {
 
 /// Faults that open a window of a package besides its own start op: the
 /// leader isolated (a partition), the clock strobed (a clock fault).
-pub(crate) const OTHER_OPENERS: [(&str, Kind); 2] = [("isolate-primary", Kind::Partition), ("strobe-clock", Kind::Clock)];
+pub(crate) const OTHER_OPENERS: [(&str, Kind); 3] = [("isolate-primary", Kind::Partition), ("strobe-clock", Kind::Clock), ("truncate", Kind::Corrupt)];
 
 /// One scheduled fault.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,12 +129,34 @@ fn start_fault(p: &Package, nodes: &[String], rng: &mut Rng) -> Fault {
         Kind::Kill => Fault::Kill { nodes: pick_one(rng) },
         Kind::Pause => Fault::Pause { nodes: pick_one(rng) },
         Kind::Disk => Fault::LoseUnsynced { nodes: one_minority_or_all(nodes, rng) },
+        Kind::Corrupt => {
+            // a minority: the majority keeps what the system needs to repair it
+            let nodes = {
+                let mut n = minority(nodes, rng);
+                n.sort();
+                n
+            };
+            let seed = rng.next_u64();
+            if rng.chance(0.5) {
+                Fault::Bitflip { nodes, probability: 1e-6, chunk_size: 1 << 20, modulus: 1, index: 0, seed }
+            } else {
+                Fault::Truncate { nodes, drop_bytes: 1 + rng.below(4096), seed }
+            }
+        }
         Kind::Clock => {
             let ms = (rng.below(5000) as i64 + 100) * if rng.chance(0.5) { 1 } else { -1 };
             Fault::BumpClock { offsets_ms: pick_one(rng).into_iter().map(|n| (n, ms)).collect() }
         }
         Kind::System { on_node, .. } => Fault::System(SystemFault::new(p.start_f, if on_node { pick_one(rng) } else { vec![] })),
     }
+}
+
+/// A minority of the nodes (at least one), drawn.
+fn minority(nodes: &[String], rng: &mut Rng) -> Vec<String> {
+    let mut shuffled = nodes.to_vec();
+    rng.shuffle(&mut shuffled);
+    shuffled.truncate((nodes.len().saturating_sub(1) / 2).max(1));
+    shuffled
 }
 
 /// As Jepsen's node specs draw them: one node, a minority, or every node

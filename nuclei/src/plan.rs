@@ -21,7 +21,9 @@ impl Fault {
             | Fault::StrobeClock { nodes, .. }
             | Fault::ResetClock { nodes }
             | Fault::LoseUnsynced { nodes }
-            | Fault::Restart { nodes } => nodes.iter().map(String::as_str).collect(),
+            | Fault::Restart { nodes }
+            | Fault::Bitflip { nodes, .. }
+            | Fault::Truncate { nodes, .. } => nodes.iter().map(String::as_str).collect(),
             Fault::System(s) => s.nodes.iter().map(String::as_str).collect(),
             Fault::IsolatePrimary { .. } | Fault::StopPartition | Fault::StopLoss | Fault::StopSlow => Vec::new(),
         };

@@ -36,6 +36,11 @@ pub trait Target: Send + Sync {
     fn data_dirs(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Which files under the data directories `corrupt` may pick (`find
+    /// -path` patterns); none: any file.
+    fn data_files(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// The `pgrep -f` pattern of the processes a pause stops, if it can be paused.
     fn pause_pattern(&self) -> Option<&str> {
         None

@@ -54,8 +54,9 @@ pub struct RunArgs {
     pub consistency: Option<String>,
     /// Faults, comma-separated: partition, kill, pause, loss, slow, clock,
     /// lose-unsynced (a power loss of the data not yet fsynced, then a
-    /// restart), or the system's own [default: partition,kill]; `none` for
-    /// no faults.
+    /// restart), corrupt (bitflip or truncate a data file on a minority,
+    /// then a start), or the system's own [default: partition,kill]; `none`
+    /// for no faults.
     #[arg(long)]
     pub nemesis: Option<String>,
     /// Seconds of workload with faults [default: 60].

@@ -142,6 +142,13 @@ pub trait Db: Send + Sync {
         Vec::new()
     }
 
+    /// Which files under its data directories hold its data (`find -path`
+    /// patterns, `*/member/wal/*.wal`): what `corrupt` picks from. The
+    /// default: any file.
+    fn data_files(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Log files on each node, collected after a run.
     fn log_files(&self) -> Vec<String> {
         Vec::new()

@@ -37,6 +37,9 @@ impl Target for DbTarget {
     fn data_dirs(&self) -> Vec<String> {
         self.db.data_dirs()
     }
+    fn data_files(&self) -> Vec<String> {
+        self.db.data_files()
+    }
     fn pause_pattern(&self) -> Option<&str> {
         self.db.as_pause().map(|p| p.pause_pattern())
     }

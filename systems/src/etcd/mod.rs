@@ -186,6 +186,12 @@ impl Db for Etcd {
         vec![DATA.to_string()]
     }
 
+    fn data_files(&self) -> Vec<String> {
+        // its write-ahead log and its bbolt database, not the preallocated
+        // next WAL file (zeros)
+        vec!["*/member/wal/*.wal".into(), "*/member/snap/db".into()]
+    }
+
     fn as_kill(&self) -> Option<&dyn Kill> {
         Some(self)
     }

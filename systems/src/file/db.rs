@@ -264,6 +264,10 @@ impl Db for FileDb {
         self.file.spec.data_dirs.clone()
     }
 
+    fn data_files(&self) -> Vec<String> {
+        self.file.spec.data_files.clone()
+    }
+
     fn log_files(&self) -> Vec<String> {
         let mut v = self.file.spec.logs.clone();
         v.extend(self.file.spec.processes.iter().filter(|p| p.command.is_some()).map(|p| self.log_of(p)));

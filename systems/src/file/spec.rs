@@ -29,6 +29,10 @@ pub struct Spec {
     /// `lose-unsynced` serves them through faultline's page cache.
     #[serde(default)]
     pub data_dirs: Vec<String>,
+    /// Which files under them `corrupt` picks from (`find -path` patterns,
+    /// `*/appendonlydir/*`); none: any file.
+    #[serde(default)]
+    pub data_files: Vec<String>,
     /// Log files on each node, collected after a run (each process's own
     /// log is collected too).
     #[serde(default)]

@@ -61,6 +61,7 @@ impl Injector for Memory {
                 Needs::Netem => Some("slow links (no network in memory)".to_string()),
                 Needs::Clock => Some("clock faults (no clocks in memory)".to_string()),
                 Needs::System(f) => Some(format!("{f} (it has no faults of its own)")),
+                Needs::Files => Some("file corruption (it keeps no files)".to_string()),
                 _ => None,
             })
             .collect();

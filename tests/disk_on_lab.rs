@@ -138,10 +138,13 @@ fn heal_after_a_killed_run_unmounts_the_page_cache_and_leaves_the_data_usable() 
     let _ = std::fs::remove_dir_all(&store);
 }
 
-/// Bits flipped in a data file of n2 (etcd names its WAL and bbolt
-/// database), then the tail of one of n3's dropped, each while the member
-/// is down, then started again.
+/// Every other 4 KiB chunk of a data file of n2 rolled back to a copy
+/// taken 2 s before (etcd names its WAL and bbolt database); bits flipped
+/// in one of n2's, then the tail of one of n3's dropped, each while the
+/// member is down, then started again.
 const CORRUPT: &str = r#"[
+  {"at_ms": 1000, "fault": {"f": "snapshot", "nodes": ["n2"], "chunk_size": 4096, "modulus": 2, "seed": 1}},
+  {"at_ms": 3000, "fault": {"f": "restore", "nodes": ["n2"]}},
   {"at_ms": 4000, "fault": {"f": "bitflip", "nodes": ["n2"], "probability": 0.0001, "chunk_size": 65536, "seed": 3}},
   {"at_ms": 6000, "fault": {"f": "start", "nodes": ["n2"]}},
   {"at_ms": 9000, "fault": {"f": "truncate", "nodes": ["n3"], "drop_bytes": 2000, "seed": 5}},
@@ -184,12 +187,17 @@ fn corrupt_flips_and_truncates_etcd_s_data_files_on_a_minority_and_records_exact
     assert!(!bytes.is_empty(), "{flipped}");
     // each flip is OFFSET OLD NEW with OLD and NEW differing in the bits flipped
     assert!(bytes.iter().all(|b| b[1] != b[2] && b[1].as_u64().unwrap() < 256 && b[2].as_u64().unwrap() < 256), "{flipped}");
+    let copied = &done("snapshot")["value"]["changed"]["n2"];
+    let restored = &done("restore")["value"]["restored"]["n2"];
+    assert_eq!(copied["file"], restored["file"], "the file copied is the one restored: {copied} {restored}");
+    let chunks = restored["chunks"].as_array().unwrap();
+    assert!(!chunks.is_empty() && chunks.iter().all(|c| c.as_u64().unwrap() % 2 == 0), "every other chunk from 0: {restored}");
     let cut = &done("truncate")["value"]["changed"]["n3"];
     assert_eq!(cut["size"].as_u64().unwrap() - cut["new_size"].as_u64().unwrap(), 2000, "{cut}");
     // the windows are corrupt windows, each healed by a start
     let results = json(&dir.join("results.json"));
     let recoveries = results["checks"]["recovery"]["recoveries"].as_array().unwrap();
-    assert!(recoveries.len() >= 4 && recoveries.iter().all(|r| r["fault"] == "corrupt"), "{recoveries:?}");
+    assert!(recoveries.len() >= 6 && recoveries.iter().all(|r| r["fault"] == "corrupt"), "three windows on three nodes: {recoveries:?}");
     assert!(ops.iter().filter(|v| v["f"] == "start" && v["type"] == "info").count() >= 2);
     nothing_left(&cluster);
     let _ = std::fs::remove_dir_all(&store);

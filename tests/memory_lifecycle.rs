@@ -104,11 +104,18 @@ fn memory_fsync_that_does_not_sync_loses_acknowledged_adds_in_a_coordinated_powe
     // fsync that does not: what was acknowledged since the last writeback
     // (every 2 s) is gone after the power loss
     let args = [&args[..], &["--bug", "no-fsync"]].concat();
-    let (code, r, _) = run_plan("no-fsync", POWER_LOSS, &args);
+    let (code, r, dir) = run_plan("no-fsync", POWER_LOSS, &args);
     assert_eq!(code, 1, "{}", r.summary);
     let set: checker::sets::SetResult = r.checks.outcome("set").unwrap().unwrap();
     assert_eq!(set.valid, Verdict::Invalid, "{set:?}");
     assert!(set.lost.len() > 20, "about 1.5 s of adds at 200/s lost: {set:?}");
+    // the report names the window after which each vanished
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        report.contains("<td>lose-unsynced at 3.5 s on n1, n2, n3, restart at 4.0 s on n1, n2, n3</td>"),
+        "{}",
+        report.split("vanished after").nth(1).unwrap_or_default().chars().take(600).collect::<String>()
+    );
 }
 
 #[test]

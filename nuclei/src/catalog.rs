@@ -95,9 +95,9 @@ impl Catalog {
     /// The package whose window a history op opens (`true`) or closes.
     pub fn package_of(&self, f: &str) -> Option<(&Package, bool)> {
         self.packages.iter().find_map(|p| {
-            if OTHER_OPENERS.iter().any(|(o, k)| *o == f && *k == p.kind) || p.start_f == f {
+            if OTHER_OPENERS.iter().any(|(o, k, _)| *o == f && *k == p.kind) || p.start_f == f {
                 Some((p, true))
-            } else if p.stop_f == f {
+            } else if p.stop_f == f || OTHER_OPENERS.iter().any(|(_, k, c)| *c == Some(f) && *k == p.kind) {
                 Some((p, false))
             } else {
                 None
@@ -110,7 +110,7 @@ impl Catalog {
     /// own pair and the other faults that open one of its windows.
     pub fn window_kinds(&self) -> Vec<(String, String, String)> {
         let own = self.packages.iter().map(|p| (p.start_f, p.stop_f, p.name));
-        let other = OTHER_OPENERS.iter().filter_map(|(f, k)| self.packages.iter().find(|p| p.kind == *k).map(|p| (*f, p.stop_f, p.name)));
+        let other = OTHER_OPENERS.iter().filter_map(|(f, k, c)| self.packages.iter().find(|p| p.kind == *k).map(|p| (*f, c.unwrap_or(p.stop_f), p.name)));
         own.chain(other).map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect()
     }
 

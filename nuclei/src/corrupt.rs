@@ -116,6 +116,37 @@ pub fn truncate(path: &str, bytes: u64) -> Cmd {
     Cmd::script(&format!("s=$(stat -c %s {q}); n=$((s > {bytes} ? s - {bytes} : 0)); truncate -s $n {q} && echo \"$s $n\"")).sudo()
 }
 
+/// Where a node keeps its snapshot: the copy (`data`), the file's path
+/// (`file`) and the chunks to restore (`chunks`).
+pub const SNAPSHOTS: &str = "/var/lib/faultline/snapshot";
+
+/// Copies the file aside for a later [`restore`] of `chunks`, printing
+/// its size.
+pub fn snapshot(path: &str, chunks: Chunks) -> Cmd {
+    let q = quote(path);
+    let Chunks { chunk_size, modulus, index } = chunks;
+    Cmd::script(&format!(
+        "d={SNAPSHOTS}; rm -rf $d && mkdir -p $d && cp --sparse=always {q} $d/data && printf '%s' {q} >$d/file && echo '{chunk_size} {modulus} {index}' >$d/chunks && stat -c %s $d/data"
+    ))
+    .sudo()
+}
+
+/// Writes the snapshot's chunks back over its file, printing the file,
+/// then each chunk's index; nothing when there is no snapshot. The
+/// snapshot is removed.
+pub fn restore() -> Cmd {
+    Cmd::script(&format!(
+        "d={SNAPSHOTS}; [ -f $d/file ] || exit 0; f=$(cat $d/file); read c m i <$d/chunks; s=$(stat -c %s $d/data); n=$(( (s + c - 1) / c )); echo \"$f\"; \
+         while [ $i -lt $n ]; do dd if=$d/data of=\"$f\" bs=$c skip=$i seek=$i count=1 conv=notrunc status=none || exit 1; echo $i; i=$((i + m)); done; rm -rf $d"
+    ))
+    .sudo()
+}
+
+/// Removes a snapshot a killed run left (its file is left as it is).
+pub fn forget() -> Cmd {
+    Cmd::script(&format!("rm -rf {SNAPSHOTS}")).sudo()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +193,31 @@ mod tests {
         assert_eq!(sh(truncate(&files[0].1, 2)), "6 4\n");
         assert_eq!(sh(truncate(&files[0].1, 100)), "4 0\n");
         assert_eq!(std::fs::metadata(&file).unwrap().len(), 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_restore_writes_back_the_chosen_chunks_of_the_snapshot_only() {
+        // the commands use the node's fixed snapshot directory: the test's
+        // own copies of them point elsewhere
+        let dir = std::env::temp_dir().join(format!("faultline-snapshot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let snaps = dir.join("snap").display().to_string();
+        let sh = |c: Cmd| {
+            let text = c.text().replace(SNAPSHOTS, &snaps);
+            let o = std::process::Command::new("sh").arg("-c").arg(&text).output().unwrap();
+            assert!(o.status.success(), "{text}: {}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8(o.stdout).unwrap()
+        };
+        let file = dir.join("f");
+        std::fs::write(&file, b"aaaabbbbcccc").unwrap();
+        assert_eq!(sh(snapshot(&file.display().to_string(), Chunks { chunk_size: 4, modulus: 2, index: 0 })), "12\n");
+        std::fs::write(&file, b"AAAABBBBCCCCDD").unwrap();
+        let out = sh(restore());
+        assert_eq!(out, format!("{}\n0\n2\n", file.display()), "chunks 0 and 2");
+        assert_eq!(std::fs::read(&file).unwrap(), b"aaaaBBBBccccDD");
+        assert!(!dir.join("snap").exists(), "the snapshot is gone");
+        assert_eq!(sh(restore()), "", "no snapshot: nothing");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -69,6 +69,23 @@ pub enum Fault {
         #[serde(default)]
         seed: u64,
     },
+    /// Copy one data file (drawn from `seed`) on each of these nodes aside,
+    /// the SUT running on; its inverse `restore` writes the chosen chunks
+    /// of the copy back (a write lost or rolled back).
+    Snapshot {
+        nodes: Vec<String>,
+        #[serde(default = "default_chunk")]
+        chunk_size: u64,
+        #[serde(default = "one")]
+        modulus: u64,
+        #[serde(default)]
+        index: u64,
+        #[serde(default)]
+        seed: u64,
+    },
+    /// Kill the SUT on these nodes, write the snapshot's chunks back over
+    /// the file, start the SUT.
+    Restore { nodes: Vec<String> },
     /// A fault the system applies through its own tools, as it declares
     /// it (its [`crate::Package`]s): its `f`, the nodes it names, its own
     /// arguments. Never derived: the shared faults are tagged by `f`, any
@@ -113,7 +130,7 @@ impl SystemFault {
 }
 
 /// Every shared fault's `f`: any other is a [`SystemFault`].
-pub const SHARED_FS: [&str; 18] = [
+pub const SHARED_FS: [&str; 20] = [
     "start-partition",
     "isolate-primary",
     "stop-partition",
@@ -132,6 +149,8 @@ pub const SHARED_FS: [&str; 18] = [
     "restart",
     "bitflip",
     "truncate",
+    "snapshot",
+    "restore",
 ];
 
 impl Serialize for Fault {
@@ -200,6 +219,8 @@ impl Fault {
             Fault::Restart { .. } => "restart",
             Fault::Bitflip { .. } => "bitflip",
             Fault::Truncate { .. } => "truncate",
+            Fault::Snapshot { .. } => "snapshot",
+            Fault::Restore { .. } => "restore",
             Fault::System(s) => &s.f,
         }
     }
@@ -218,6 +239,7 @@ impl Fault {
             Fault::StrobeClock { nodes, .. } => Fault::ResetClock { nodes: nodes.clone() },
             Fault::LoseUnsynced { nodes } => Fault::Restart { nodes: nodes.clone() },
             Fault::Bitflip { nodes, .. } | Fault::Truncate { nodes, .. } => Fault::Start { nodes: nodes.clone() },
+            Fault::Snapshot { nodes, .. } => Fault::Restore { nodes: nodes.clone() },
             _ => return None,
         })
     }
@@ -231,7 +253,7 @@ impl Fault {
             Fault::Pause { .. } | Fault::Resume { .. } => Needs::Pause,
             Fault::BumpClock { .. } | Fault::StrobeClock { .. } | Fault::ResetClock { .. } => Needs::Clock,
             Fault::LoseUnsynced { .. } | Fault::Restart { .. } => Needs::Disk,
-            Fault::Bitflip { .. } | Fault::Truncate { .. } => Needs::Files,
+            Fault::Bitflip { .. } | Fault::Truncate { .. } | Fault::Snapshot { .. } | Fault::Restore { .. } => Needs::Files,
             Fault::System(s) => Needs::System(s.f.clone()),
         }
     }
@@ -254,6 +276,7 @@ mod tests {
             Fault::StrobeClock { nodes: n.clone(), delta_ms: 5, period_ms: 10, duration_ms: 100 },
             Fault::LoseUnsynced { nodes: n.clone() },
             Fault::Truncate { nodes: n.clone(), drop_bytes: 1, seed: 0 },
+            Fault::Snapshot { nodes: n.clone(), chunk_size: 1, modulus: 1, index: 0, seed: 0 },
         ];
         let pairs: Vec<(&str, String)> = faults.iter().map(|f| (f.f(), f.shared_inverse().map(|i| i.f().to_string()).unwrap())).collect();
         let want = [
@@ -266,6 +289,7 @@ mod tests {
             ("strobe-clock", "reset-clock"),
             ("lose-unsynced", "restart"),
             ("truncate", "start"),
+            ("snapshot", "restore"),
         ];
         assert_eq!(pairs, want.map(|(a, b)| (a, b.to_string())));
         assert!(Fault::StopPartition.shared_inverse().is_none());
@@ -329,7 +353,9 @@ mod tests {
             Fault::LoseUnsynced { nodes: n.clone() },
             Fault::Restart { nodes: n.clone() },
             Fault::Bitflip { nodes: n.clone(), probability: 1e-5, chunk_size: 1, modulus: 1, index: 0, seed: 0 },
-            Fault::Truncate { nodes: n, drop_bytes: 10, seed: 0 },
+            Fault::Truncate { nodes: n.clone(), drop_bytes: 10, seed: 0 },
+            Fault::Snapshot { nodes: n.clone(), chunk_size: 1, modulus: 1, index: 0, seed: 0 },
+            Fault::Restore { nodes: n },
         ];
         let tags: Vec<String> = all.iter().map(|f| serde_json::to_value(f).unwrap()["f"].as_str().unwrap().to_string()).collect();
         assert_eq!(tags, SHARED_FS);

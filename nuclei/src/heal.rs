@@ -84,7 +84,7 @@ pub fn heal_leftovers(cluster: &Cluster) -> Result<(), FaultError> {
     let errs: Vec<FaultError> = cluster
         .on_all(|cl| {
             // a page cache left serving: its unsynced data is lost, as in the run
-            let mut cmd = c::teardown().and(c::resume_paused()).and(crate::disk::lose());
+            let mut cmd = c::teardown().and(c::resume_paused()).and(crate::disk::lose()).and(crate::corrupt::forget());
             if cl.node().capabilities.netem {
                 cmd = cmd.and(c::netem_off());
             }

@@ -24,6 +24,8 @@ struct Active {
     clocks: BTreeSet<String>,
     /// Nodes whose unsynced data was lost and that were not restarted.
     lost: BTreeSet<String>,
+    /// Nodes with a snapshot not yet restored.
+    snapshots: BTreeSet<String>,
     /// The run's faults need the page cache: setup serves the data
     /// directories through it (set by preflight).
     disk: bool,
@@ -306,6 +308,11 @@ impl Nemesis {
                 (d, v)
             }
             Fault::Truncate { nodes, drop_bytes, seed } => self.corrupt(nodes, files::How::Truncate { bytes: *drop_bytes }, *seed)?,
+            Fault::Snapshot { nodes, chunk_size, modulus, index, seed } => {
+                let chunks = crate::corrupt::Chunks { chunk_size: *chunk_size, modulus: *modulus, index: *index };
+                self.corrupt(nodes, files::How::Snapshot { chunks }, *seed)?
+            }
+            Fault::Restore { nodes } => self.restore(nodes)?,
             Fault::System(s) => return self.apply_system(s, t0),
         };
         let at: Map<String, Value> = done.into_iter().map(|(n, t)| (n, json!(t.saturating_duration_since(t0).as_nanos() as u64))).collect();
@@ -334,11 +341,11 @@ impl Nemesis {
             }
         };
         note(self.on_nodes(&all, |cl| cl.run(&c::flush(PARTITION_CHAIN).and(c::flush(LOSS_CHAIN))).map(|_| ()).map_err(|e| e.to_string())));
-        let (slow, paused, killed, lost, clocks, system) = {
+        let (slow, paused, killed, lost, snapshots, clocks, system) = {
             let a = self.active();
             let nodes = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>();
             let closing = self.catalog.as_ref().map(|c| c.closing(&a.system)).unwrap_or_default();
-            (a.slow, nodes(&a.paused), nodes(&a.killed), nodes(&a.lost), nodes(&a.clocks), closing)
+            (a.slow, nodes(&a.paused), nodes(&a.killed), nodes(&a.lost), nodes(&a.snapshots), nodes(&a.clocks), closing)
         };
         if slow {
             note(self.apply_fault(&Fault::StopSlow, Instant::now()).map(|_| BTreeMap::new()));
@@ -351,6 +358,9 @@ impl Nemesis {
         }
         if !lost.is_empty() {
             note(self.apply_fault(&Fault::Restart { nodes: lost }, Instant::now()).map(|_| BTreeMap::new()));
+        }
+        if !snapshots.is_empty() {
+            note(self.apply_fault(&Fault::Restore { nodes: snapshots }, Instant::now()).map(|_| BTreeMap::new()));
         }
         if !clocks.is_empty() {
             note(self.apply_fault(&Fault::ResetClock { nodes: clocks }, Instant::now()).map(|_| BTreeMap::new()));

@@ -86,9 +86,16 @@ impl Package {
     }
 }
 
-/// Faults that open a window of a package besides its own start op: the
-/// leader isolated (a partition), the clock strobed (a clock fault).
-pub(crate) const OTHER_OPENERS: [(&str, Kind); 3] = [("isolate-primary", Kind::Partition), ("strobe-clock", Kind::Clock), ("truncate", Kind::Corrupt)];
+/// Faults that open a window of a package besides its own start op, and
+/// the op that closes it when not the package's own: the leader isolated
+/// (a partition), the clock strobed (a clock fault), a file truncated, or
+/// snapshotted then restored (corruptions).
+pub(crate) const OTHER_OPENERS: [(&str, Kind, Option<&str>); 4] = [
+    ("isolate-primary", Kind::Partition, None),
+    ("strobe-clock", Kind::Clock, None),
+    ("truncate", Kind::Corrupt, None),
+    ("snapshot", Kind::Corrupt, Some("restore")),
+];
 
 /// One scheduled fault.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,10 +144,11 @@ fn start_fault(p: &Package, nodes: &[String], rng: &mut Rng) -> Fault {
                 n
             };
             let seed = rng.next_u64();
-            if rng.chance(0.5) {
-                Fault::Bitflip { nodes, probability: 1e-6, chunk_size: 1 << 20, modulus: 1, index: 0, seed }
-            } else {
-                Fault::Truncate { nodes, drop_bytes: 1 + rng.below(4096), seed }
+            match rng.below(3) {
+                0 => Fault::Bitflip { nodes, probability: 1e-6, chunk_size: 1 << 20, modulus: 1, index: 0, seed },
+                1 => Fault::Truncate { nodes, drop_bytes: 1 + rng.below(4096), seed },
+                // every other 64 KiB chunk rolled back
+                _ => Fault::Snapshot { nodes, chunk_size: 1 << 16, modulus: 2, index: rng.below(2), seed },
             }
         }
         Kind::Clock => {

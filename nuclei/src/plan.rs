@@ -23,7 +23,9 @@ impl Fault {
             | Fault::LoseUnsynced { nodes }
             | Fault::Restart { nodes }
             | Fault::Bitflip { nodes, .. }
-            | Fault::Truncate { nodes, .. } => nodes.iter().map(String::as_str).collect(),
+            | Fault::Truncate { nodes, .. }
+            | Fault::Snapshot { nodes, .. }
+            | Fault::Restore { nodes } => nodes.iter().map(String::as_str).collect(),
             Fault::System(s) => s.nodes.iter().map(String::as_str).collect(),
             Fault::IsolatePrimary { .. } | Fault::StopPartition | Fault::StopLoss | Fault::StopSlow => Vec::new(),
         };

@@ -2,8 +2,8 @@
 //! lost, unexpected, duplicated, stale and never-read elements.
 
 use crate::{op_row, CheckContext, Generator, Op, Workload};
-use checker::sets::{check_set, ReadRef, SetResult};
-use history::{History, HistoryError, Rng};
+use checker::sets::{check_set, ElementStory, ReadRef, SetResult};
+use history::{History, HistoryError, OpType, Process, Rng};
 use results::Checks;
 use serde_json::{json, Value};
 use systems::Call;
@@ -74,7 +74,33 @@ impl Workload for Set {
     }
 }
 
+/// The faults applied (nemesis completions: (time, what)) between the
+/// last sign of an element (the last read that saw it, else its add's
+/// completion) and the first read that missed it: the window after which
+/// it vanished.
+fn vanished_after(h: &History, faults: &[(u64, String)], s: &ElementStory) -> String {
+    let time_of = |id: u64| h.ops.get(id as usize).filter(|o| o.index == id).or_else(|| h.ops.iter().find(|o| o.index == id)).map(|o| o.time);
+    let from = s.last_seen.as_ref().map(|r| r.op).or(s.add_completion).and_then(time_of);
+    let to = s.missed_by.iter().filter_map(|r| time_of(r.op)).min();
+    let (Some(from), Some(to)) = (from, to) else { return "-".into() };
+    let between: Vec<&str> = faults.iter().filter(|(t, _)| *t > from && *t < to).map(|(_, w)| w.as_str()).collect();
+    match between.len() {
+        0 => "no fault in between".into(),
+        n if n > 4 => format!("{} and {} more", between[..4].join(", "), n - 4),
+        _ => between.join(", "),
+    }
+}
+
 fn findings(set: &SetResult, h: &History) -> String {
+    let faults: Vec<(u64, String)> = h
+        .ops
+        .iter()
+        .filter(|o| o.process == Process::Nemesis && o.kind == OpType::Info)
+        .map(|o| {
+            let nodes = o.value.get("nodes").and_then(Value::as_array).map(|v| v.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "));
+            (o.time, format!("{} at {:.1} s{}", o.f, o.time as f64 / 1e9, nodes.map(|n| format!(" on {n}")).unwrap_or_default()))
+        })
+        .collect();
     let kinds: Vec<Value> = [("lost", &set.lost), ("unexpected", &set.unexpected), ("duplicated", &set.duplicated), ("stale", &set.stale)]
         .into_iter()
         .filter(|(_, items)| !items.is_empty())
@@ -98,7 +124,7 @@ fn findings(set: &SetResult, h: &History) -> String {
                 (Some(i), None) => format!("#{i}, never completed"),
                 _ => "never added".to_string(),
             };
-            json!({"element": s.element, "add": add, "last_seen": s.last_seen.as_ref().map_or_else(|| "none".into(), read), "missed_by": reads(&s.missed_by)})
+            json!({"element": s.element, "add": add, "last_seen": s.last_seen.as_ref().map_or_else(|| "none".into(), read), "missed_by": reads(&s.missed_by), "vanished_after": vanished_after(h, &faults, s)})
         })
         .collect();
     let ctx = json!({

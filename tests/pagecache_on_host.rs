@@ -2,7 +2,8 @@
 //! --release`) mounted over a directory of this host, as on a node (root,
 //! /dev/fuse): what is read through it is what was written; after a power
 //! loss (the process killed, the mount lazily unmounted) the directory
-//! holds exactly what was fsynced, and the names made are kept.
+//! holds exactly what was fsynced, and the names made are kept; with the
+//! writeback, what was dirty long enough is kept too.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -22,9 +23,15 @@ fn mounted(dir: &Path) -> bool {
     fs::read_to_string("/proc/mounts").unwrap().lines().any(|l| l.split(' ').nth(1) == Some(dir.to_str().unwrap()) && l.contains("fuse"))
 }
 
-/// Serves `dir` over itself until killed.
+/// Serves `dir` over itself until killed, with no writeback: only fsync
+/// makes data durable.
 fn mount(dir: &Path) -> Child {
-    let child = Command::new(binary()).arg(dir).spawn().unwrap();
+    mount_with(&["--no-writeback", dir.to_str().unwrap()], dir)
+}
+
+/// Runs the page cache with `args` and waits until `dir` is mounted.
+fn mount_with(args: &[&str], dir: &Path) -> Child {
+    let child = Command::new(binary()).args(args).spawn().unwrap();
     let t0 = Instant::now();
     while !mounted(dir) {
         assert!(t0.elapsed() < Duration::from_secs(10), "{} not mounted after 10 s", dir.display());
@@ -94,4 +101,24 @@ fn a_power_loss_keeps_only_what_was_synced() {
     lose(again, &dir);
     assert!(!dir.join("synced").exists(), "a removal is durable at once");
     let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_writeback_writes_what_was_dirty_long_enough_without_a_sync() {
+    let top = std::env::temp_dir().join(format!("faultline-pagecache-writeback-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&top);
+    let (backing, at) = (top.join("backing"), top.join("mnt"));
+    fs::create_dir_all(&backing).unwrap();
+    fs::create_dir_all(&at).unwrap();
+    let served = mount_with(&["--expire-ms", "200", backing.to_str().unwrap(), at.to_str().unwrap()], &at);
+    fs::write(at.join("early"), b"written back").unwrap();
+    // the backing directory gets the data with no fsync, once it expired
+    let t0 = Instant::now();
+    while fs::read(backing.join("early")).unwrap_or_default() != b"written back" {
+        assert!(t0.elapsed() < Duration::from_secs(10), "not written back within 10 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    lose(served, &at);
+    assert_eq!(fs::read(backing.join("early")).unwrap(), b"written back", "what was written back survives the loss");
+    let _ = fs::remove_dir_all(&top);
 }

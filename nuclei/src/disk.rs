@@ -57,14 +57,16 @@ pub fn fuse_device() -> Cmd {
     Cmd::script("test -c /dev/fuse || modprobe fuse 2>/dev/null || true; test -c /dev/fuse || mknod -m 666 /dev/fuse c 10 229; test -c /dev/fuse").sudo()
 }
 
-/// Serves each of `dirs` over itself (idempotent), and waits until each is
-/// mounted (at most 10 s).
-pub fn mount(dirs: &[String]) -> Cmd {
+/// Serves each of `dirs` over itself (idempotent), writing back what has
+/// been dirty for `expire` (the page cache's default: 30 s, as Linux), and
+/// waits until each is mounted (at most 10 s).
+pub fn mount(dirs: &[String], expire: Option<std::time::Duration>) -> Cmd {
+    let opt = expire.map(|e| format!("--expire-ms {} ", e.as_millis())).unwrap_or_default();
     let mut parts = Vec::new();
     for d in dirs {
         let q = quote(d);
         parts.push(format!(
-            "mkdir -p {q} && {{ grep -q \" $(readlink -f {q}) fuse\" /proc/mounts || {{ setsid nohup {BIN} {q} >>{LOG} 2>&1 </dev/null & }}; }}"
+            "mkdir -p {q} && {{ grep -q \" $(readlink -f {q}) fuse\" /proc/mounts || {{ setsid nohup {BIN} {opt}{q} >>{LOG} 2>&1 </dev/null & }}; }}"
         ));
         parts.push(format!(
             "i=0; until grep -q \" $(readlink -f {q}) fuse\" /proc/mounts; do i=$((i+1)); [ $i -gt 200 ] && {{ echo \"{d} not mounted after 10 s:\"; tail -3 {LOG}; exit 1; }}; sleep 0.05; done"
@@ -100,14 +102,16 @@ mod tests {
 
     #[test]
     fn the_commands_name_the_directories_quoted_and_only_faultline_s_mounts() {
-        let m = mount(&["/var/lib/my db".into()]).text().to_string();
+        let m = mount(&["/var/lib/my db".into()], None).text().to_string();
         assert!(m.contains("'/var/lib/my db'"), "{m}");
         assert!(m.contains("setsid nohup /opt/faultline/bin/faultline-pagecache '/var/lib/my db'"), "{m}");
+        let m = mount(&["/d".into()], Some(std::time::Duration::from_secs(3))).text().to_string();
+        assert!(m.contains("faultline-pagecache --expire-ms 3000 /d"), "{m}");
         let l = lose().text().to_string();
         assert!(l.contains("pkill -9 -f '^/opt/faultline/bin/faultline-pagecache '") && l.contains("umount -l"), "{l}");
         assert!(unmount().text().contains("$1==\"faultline-pagecache\""));
         // each renders as valid shell
-        for c in [mount(&["/d".into()]), lose(), unmount(), count_mounts(), fuse_device()] {
+        for c in [mount(&["/d".into()], None), lose(), unmount(), count_mounts(), fuse_device()] {
             let out = std::process::Command::new("sh").arg("-n").arg("-c").arg(c.text()).output().unwrap();
             assert!(out.status.success(), "{}: {}", c.text(), String::from_utf8_lossy(&out.stderr));
         }

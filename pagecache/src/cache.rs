@@ -22,6 +22,8 @@ pub struct Dirty {
     /// The smallest size the file had since its last sync, when below the
     /// backing file's: backing bytes from here on read as zeros.
     floor: Option<u64>,
+    /// When it became dirty (the writeback writes what is old enough).
+    since: Option<std::time::Instant>,
 }
 
 impl Dirty {
@@ -79,6 +81,7 @@ impl Dirty {
 
     /// Writes `data` at `off` into the cache only.
     pub fn write(&mut self, file: &File, backing: u64, off: u64, data: &[u8]) -> io::Result<()> {
+        self.touched();
         let size = self.size(backing);
         let mut done = 0;
         while done < data.len() {
@@ -99,6 +102,7 @@ impl Dirty {
 
     /// Sets the size (a truncate or an extension), in the cache only.
     pub fn truncate(&mut self, backing: u64, new: u64) {
+        self.touched();
         if new < self.size(backing) {
             self.pages.retain(|&n, _| n * PAGE < new);
             // what is past the end reads as zeros if the file grows again
@@ -112,9 +116,31 @@ impl Dirty {
         self.size = Some(new);
     }
 
+    /// When it became dirty (`None`: clean).
+    pub fn dirty_since(&self) -> Option<std::time::Instant> {
+        self.since
+    }
+
+    /// Notes the first change since it was clean.
+    fn touched(&mut self) {
+        self.since.get_or_insert_with(std::time::Instant::now);
+    }
+
     /// Writes everything to the backing file and syncs it (data only for
     /// `fdatasync`); the cache is clean after.
     pub fn sync(&mut self, file: &File, backing: u64, data_only: bool) -> io::Result<()> {
+        self.write_back(file, backing)?;
+        if data_only {
+            file.sync_data()
+        } else {
+            file.sync_all()
+        }
+    }
+
+    /// Writes everything to the backing file without syncing it (the
+    /// kernel's writeback: the backing file is on a disk that a power loss
+    /// of this process does not touch); the cache is clean after.
+    pub fn write_back(&mut self, file: &File, backing: u64) -> io::Result<()> {
         let size = self.size(backing);
         if let Some(floor) = self.floor {
             file.set_len(floor)?;
@@ -129,11 +155,6 @@ impl Dirty {
         }
         if size != backing || self.floor.is_some() {
             file.set_len(size)?;
-        }
-        if data_only {
-            file.sync_data()?;
-        } else {
-            file.sync_all()?;
         }
         *self = Dirty::default();
         Ok(())

@@ -25,7 +25,42 @@ const TTL: Duration = Duration::from_secs(1);
 /// The FUSE filesystem over a backing directory.
 pub struct PageCacheFs {
     backing: PathBuf,
-    state: Mutex<State>,
+    state: std::sync::Arc<Mutex<State>>,
+}
+
+/// The kernel's writeback for a [`PageCacheFs`]: what has been dirty
+/// longer than an expiry is written to the backing files (not synced),
+/// as Linux writes back pages dirty for `dirty_expire_centisecs`.
+#[derive(Clone)]
+pub struct Writeback {
+    backing: PathBuf,
+    state: std::sync::Arc<Mutex<State>>,
+}
+
+impl Writeback {
+    /// Writes back every file dirty for `expire` or longer; how many.
+    pub fn run(&self, expire: Duration) -> usize {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let State { paths, open, dirty, .. } = &mut *st;
+        let old: Vec<u64> = dirty.iter().filter(|(_, d)| d.dirty_since().is_some_and(|t| t.elapsed() >= expire)).map(|(i, _)| *i).collect();
+        let mut done = 0;
+        for ino in old {
+            // an open handle of the file, else the file opened by its path
+            let opened = match open.values().find(|(i, _)| *i == ino) {
+                Some((_, f)) => f.try_clone(),
+                None => paths.get(&ino).map_or(Err(io::Error::from(io::ErrorKind::NotFound)), |p| open_backing(&self.backing.join(p))),
+            };
+            let Some(mut d) = dirty.remove(&ino) else { continue };
+            match opened.and_then(|f| f.metadata().and_then(|m| d.write_back(&f, m.len()))) {
+                Ok(()) => done += 1,
+                Err(_) => {
+                    // a file gone (unlinked) keeps its pages until it is
+                    dirty.insert(ino, d);
+                }
+            }
+        }
+        done
+    }
 }
 
 #[derive(Default)]
@@ -48,7 +83,12 @@ impl PageCacheFs {
     pub fn new(backing: &Path) -> PageCacheFs {
         let mut state = State::default();
         state.paths.insert(1, PathBuf::new());
-        PageCacheFs { backing: backing.to_path_buf(), state: Mutex::new(state) }
+        PageCacheFs { backing: backing.to_path_buf(), state: std::sync::Arc::new(Mutex::new(state)) }
+    }
+
+    /// Its writeback, to run from a thread of its own.
+    pub fn writeback(&self) -> Writeback {
+        Writeback { backing: self.backing.clone(), state: self.state.clone() }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

@@ -10,7 +10,7 @@ mod fs;
 mod sys;
 
 pub use cache::Dirty;
-pub use fs::PageCacheFs;
+pub use fs::{PageCacheFs, Writeback};
 
 use fuser::{Config, MountOption, SessionACL};
 use std::path::Path;
@@ -24,8 +24,24 @@ pub fn config() -> Config {
     c
 }
 
+/// Linux's defaults: the flusher wakes every 5 s
+/// (`dirty_writeback_centisecs`) and writes what has been dirty for 30 s
+/// (`dirty_expire_centisecs`).
+pub const WRITEBACK_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// See [`WRITEBACK_EVERY`].
+pub const EXPIRE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Serves `backing` at `mountpoint` until it is unmounted (the process's
-/// whole life: `faultline-pagecache BACKING MOUNTPOINT`).
-pub fn serve(backing: &Path, mountpoint: &Path) -> std::io::Result<()> {
-    fuser::mount(PageCacheFs::new(backing), mountpoint, &config())
+/// whole life), writing back what has been dirty for `expire` every
+/// `every` (`None`: never; only fsync makes data durable).
+pub fn serve(backing: &Path, mountpoint: &Path, writeback: Option<(std::time::Duration, std::time::Duration)>) -> std::io::Result<()> {
+    let fs = PageCacheFs::new(backing);
+    if let Some((every, expire)) = writeback {
+        let w = fs.writeback();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(every);
+            w.run(expire);
+        });
+    }
+    fuser::mount(fs, mountpoint, &config())
 }

@@ -1,20 +1,43 @@
-//! `faultline-pagecache DIR`: serves DIR over itself (the directory is
-//! opened before the mount covers it, and read through that handle), or
-//! `faultline-pagecache BACKING MOUNTPOINT`. Written data is held until
-//! fsync; the process serves until unmounted or killed (kill -9 is a power
-//! loss of what was not synced; `umount -l DIR` then leaves DIR with what
-//! was). Exit 2 on bad arguments, 1 when the mount fails.
+//! `faultline-pagecache [--expire-ms N | --no-writeback] DIR`: serves DIR
+//! over itself (the directory is opened before the mount covers it, and
+//! read through that handle), or `... BACKING MOUNTPOINT`. Written data is
+//! held until fsync, or until it has been dirty for 30 s (`--expire-ms`),
+//! when the writeback, every 5 s as Linux's (a quarter of a shorter
+//! expiry), writes it to the directory beneath without syncing it; `--no-writeback`: only fsync makes data
+//! durable. The process serves until unmounted or killed (kill -9 is a
+//! power loss of what was not written back; `umount -l DIR` then leaves
+//! DIR with what was). Exit 2 on bad arguments, 1 when the mount fails.
 
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
+use std::time::Duration;
 
 fn fail(what: &str, e: std::io::Error) -> ! {
     eprintln!("faultline-pagecache: {what}: {e}");
     std::process::exit(1);
 }
 
+fn usage() -> ! {
+    eprintln!("usage: faultline-pagecache [--expire-ms N | --no-writeback] DIR | faultline-pagecache [...] BACKING MOUNTPOINT");
+    std::process::exit(2);
+}
+
 fn main() {
-    let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut writeback = Some((pagecache::WRITEBACK_EVERY, pagecache::EXPIRE));
+    while args.first().is_some_and(|a| a.starts_with("--")) {
+        match args.remove(0).as_str() {
+            "--no-writeback" => writeback = None,
+            "--expire-ms" if !args.is_empty() => {
+                let ms: u64 = args.remove(0).parse().unwrap_or_else(|_| usage());
+                let expire = Duration::from_millis(ms);
+                // woken often enough that nothing stays much past its expiry
+                writeback = Some((pagecache::WRITEBACK_EVERY.min(expire / 4).max(Duration::from_millis(50)), expire));
+            }
+            _ => usage(),
+        }
+    }
+    let args: Vec<PathBuf> = args.into_iter().map(PathBuf::from).collect();
     let (backing, mountpoint, _dir) = match args.as_slice() {
         [dir] => {
             std::fs::create_dir_all(dir).unwrap_or_else(|e| fail(&dir.display().to_string(), e));
@@ -27,12 +50,9 @@ fn main() {
             }
             (backing.clone(), mountpoint.clone(), None)
         }
-        _ => {
-            eprintln!("usage: faultline-pagecache DIR | faultline-pagecache BACKING MOUNTPOINT");
-            std::process::exit(2);
-        }
+        _ => usage(),
     };
-    if let Err(e) = pagecache::serve(&backing, &mountpoint) {
+    if let Err(e) = pagecache::serve(&backing, &mountpoint, writeback) {
         fail(&format!("mounting {} at {}", backing.display(), mountpoint.display()), e);
     }
 }

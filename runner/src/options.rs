@@ -37,6 +37,9 @@ pub struct RunConfig {
     /// Serve the data directories through faultline's page cache even when
     /// no fault needs it (`--page-cache`: to measure what it costs).
     pub page_cache: bool,
+    /// Seconds data may be dirty in the page cache before it is written
+    /// back (`--dirty-expire`; Linux's and the default: 30).
+    pub dirty_expire: Option<f64>,
     /// Workload.
     pub workload: String,
     /// The consistency model transactions are checked against (Elle's name).
@@ -98,6 +101,7 @@ impl Default for RunConfig {
             binaries: Vec::new(),
             db_args: Vec::new(),
             page_cache: false,
+            dirty_expire: None,
             workload: "register".into(),
             consistency: "serializable".into(),
             nemesis: vec!["partition".into(), "kill".into()],
@@ -191,6 +195,9 @@ impl RunConfig {
         self.own_builds()?;
         if !self.client_env.is_empty() && self.system.is_none() {
             return Err("--client-env applies to --system only".into());
+        }
+        if let Some(e) = self.dirty_expire.filter(|e| !(e.is_finite() && *e >= 0.1)) {
+            return Err(format!("--dirty-expire {e}: at least 0.1 seconds").into());
         }
         if !self.db_args.is_empty() && self.in_memory() {
             return Err("--db-arg applies to a system's server (etcd, restate, a system file's {{ db_args }}); the in-memory system has none".into());

@@ -40,6 +40,11 @@ pub struct RunArgs {
     /// even when no fault needs it (to measure what it costs).
     #[arg(long)]
     pub page_cache: bool,
+    /// Seconds data may be dirty in the page cache before it is written
+    /// back to the disk beneath, as Linux's dirty_expire_centisecs
+    /// [default: 30]; what a power loss keeps.
+    #[arg(long, value_name = "SECS")]
+    pub dirty_expire: Option<f64>,
     /// An environment variable for the system file's client, KEY=VALUE
     /// (repeatable): `FAULTLINE_ZK_SYNC=1`.
     #[arg(long = "client-env", value_name = "KEY=VALUE")]
@@ -190,6 +195,9 @@ pub fn config(a: &RunArgs) -> Result<(RunConfig, Option<String>), String> {
     c.client_env.extend(a.client_env.iter().cloned());
     c.db_args.extend(a.db_args.iter().cloned());
     c.page_cache |= a.page_cache;
+    if a.dirty_expire.is_some() {
+        c.dirty_expire = a.dirty_expire;
+    }
     if a.sut_version.is_some() {
         c.version = a.sut_version.clone();
     }

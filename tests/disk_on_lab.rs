@@ -50,6 +50,15 @@ fn losses(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// One test at a time on the lab: its lock, the cluster, a store of its own.
+fn begin(name: &str) -> (std::sync::MutexGuard<'static, ()>, Cluster, PathBuf) {
+    let lock = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    lab();
+    let store = std::env::temp_dir().join(format!("faultline-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&store).unwrap();
+    (lock, Cluster::new(lab_nodes(), Options::default()), store)
+}
+
 fn nothing_left(cluster: &Cluster) {
     for (node, r) in cluster.run_all(&nuclei::disk::count_mounts()) {
         assert_eq!(r.unwrap().stdout.trim(), "0", "{node}: a page cache mount left after the run");
@@ -61,11 +70,7 @@ fn nothing_left(cluster: &Cluster) {
 
 #[test]
 fn etcd_loses_nothing_synced_and_without_fsync_loses_what_was_not_written_back() {
-    let _l = LAB.lock().unwrap_or_else(|e| e.into_inner());
-    lab();
-    let cluster = Cluster::new(lab_nodes(), Options::default());
-    let store = std::env::temp_dir().join(format!("faultline-disk-{}", std::process::id()));
-    std::fs::create_dir_all(&store).unwrap();
+    let (_l, cluster, store) = begin("disk");
 
     let (code, dir) = run(&store, &[]);
     let results = json(&dir.join("results.json"));
@@ -93,11 +98,7 @@ fn etcd_loses_nothing_synced_and_without_fsync_loses_what_was_not_written_back()
 
 #[test]
 fn heal_after_a_killed_run_unmounts_the_page_cache_and_leaves_the_data_usable() {
-    let _l = LAB.lock().unwrap_or_else(|e| e.into_inner());
-    lab();
-    let cluster = Cluster::new(lab_nodes(), Options::default());
-    let store = std::env::temp_dir().join(format!("faultline-disk-killed-{}", std::process::id()));
-    std::fs::create_dir_all(&store).unwrap();
+    let (_l, cluster, store) = begin("disk-killed");
     // --page-cache: served through it with no fault at all
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args(["run", "--db", "etcd", "--workload", "set", "--time-limit", "60", "--name", "killed", "--store", store.to_str().unwrap()])
@@ -156,11 +157,7 @@ const CORRUPT: &str = r#"[
 
 #[test]
 fn corrupt_flips_and_truncates_etcd_s_data_files_on_a_minority_and_records_exactly_what() {
-    let _l = LAB.lock().unwrap_or_else(|e| e.into_inner());
-    lab();
-    let cluster = Cluster::new(lab_nodes(), Options::default());
-    let store = std::env::temp_dir().join(format!("faultline-corrupt-{}", std::process::id()));
-    std::fs::create_dir_all(&store).unwrap();
+    let (_l, cluster, store) = begin("corrupt");
     let plan = store.join("plan.json");
     std::fs::write(&plan, CORRUPT).unwrap();
     let o = faultline(&[

@@ -16,6 +16,7 @@ pub const MAX_FLIPS: usize = 256;
 /// Which chunks of a file a corruption touches: chunk `i` (of
 /// `chunk_size` bytes) when `i % modulus == index` (Jepsen's parameters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Chunks {
     /// Bytes in a chunk.
     pub chunk_size: u64,

@@ -1,5 +1,6 @@
 //! Faults as data, each with its named inverse.
 
+use crate::corrupt::Chunks;
 use crate::grudge::Grudge;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -52,12 +53,8 @@ pub enum Fault {
     Bitflip {
         nodes: Vec<String>,
         probability: f64,
-        #[serde(default = "default_chunk")]
-        chunk_size: u64,
-        #[serde(default = "one")]
-        modulus: u64,
-        #[serde(default)]
-        index: u64,
+        #[serde(flatten)]
+        chunks: Chunks,
         #[serde(default)]
         seed: u64,
     },
@@ -74,12 +71,8 @@ pub enum Fault {
     /// of the copy back (a write lost or rolled back).
     Snapshot {
         nodes: Vec<String>,
-        #[serde(default = "default_chunk")]
-        chunk_size: u64,
-        #[serde(default = "one")]
-        modulus: u64,
-        #[serde(default)]
-        index: u64,
+        #[serde(flatten)]
+        chunks: Chunks,
         #[serde(default)]
         seed: u64,
     },
@@ -92,14 +85,6 @@ pub enum Fault {
     /// other `f` is one of these.
     #[serde(skip)]
     System(SystemFault),
-}
-
-fn default_chunk() -> u64 {
-    crate::corrupt::Chunks::default().chunk_size
-}
-
-fn one() -> u64 {
-    1
 }
 
 /// A fault on the system itself (a log seal, a wipe, a leader moved),
@@ -276,7 +261,7 @@ mod tests {
             Fault::StrobeClock { nodes: n.clone(), delta_ms: 5, period_ms: 10, duration_ms: 100 },
             Fault::LoseUnsynced { nodes: n.clone() },
             Fault::Truncate { nodes: n.clone(), drop_bytes: 1, seed: 0 },
-            Fault::Snapshot { nodes: n.clone(), chunk_size: 1, modulus: 1, index: 0, seed: 0 },
+            Fault::Snapshot { nodes: n.clone(), chunks: Chunks::default(), seed: 0 },
         ];
         let pairs: Vec<(&str, String)> = faults.iter().map(|f| (f.f(), f.shared_inverse().map(|i| i.f().to_string()).unwrap())).collect();
         let want = [
@@ -352,12 +337,23 @@ mod tests {
             Fault::ResetClock { nodes: n.clone() },
             Fault::LoseUnsynced { nodes: n.clone() },
             Fault::Restart { nodes: n.clone() },
-            Fault::Bitflip { nodes: n.clone(), probability: 1e-5, chunk_size: 1, modulus: 1, index: 0, seed: 0 },
+            Fault::Bitflip { nodes: n.clone(), probability: 1e-5, chunks: Chunks::default(), seed: 0 },
             Fault::Truncate { nodes: n.clone(), drop_bytes: 10, seed: 0 },
-            Fault::Snapshot { nodes: n.clone(), chunk_size: 1, modulus: 1, index: 0, seed: 0 },
+            Fault::Snapshot { nodes: n.clone(), chunks: Chunks::default(), seed: 0 },
             Fault::Restore { nodes: n },
         ];
         let tags: Vec<String> = all.iter().map(|f| serde_json::to_value(f).unwrap()["f"].as_str().unwrap().to_string()).collect();
         assert_eq!(tags, SHARED_FS);
+    }
+
+    #[test]
+    fn a_corruption_s_chunks_are_read_flat_with_jepsen_s_defaults() {
+        let f: Fault = serde_json::from_str(r#"{"f": "bitflip", "nodes": ["n1"], "probability": 0.001, "chunk_size": 4096}"#).unwrap();
+        let want = Fault::Bitflip { nodes: vec!["n1".into()], probability: 0.001, chunks: Chunks { chunk_size: 4096, modulus: 1, index: 0 }, seed: 0 };
+        assert_eq!(f, want);
+        let back = serde_json::to_value(&f).unwrap();
+        assert_eq!((back["chunk_size"].as_u64(), back["modulus"].as_u64(), back["f"].as_str()), (Some(4096), Some(1), Some("bitflip")));
+        let s: Fault = serde_json::from_str(r#"{"f": "snapshot", "nodes": ["n2"], "modulus": 2, "index": 1}"#).unwrap();
+        assert_eq!(s, Fault::Snapshot { nodes: vec!["n2".into()], chunks: Chunks { chunk_size: 1 << 20, modulus: 2, index: 1 }, seed: 0 });
     }
 }

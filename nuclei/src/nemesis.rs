@@ -310,17 +310,13 @@ impl Nemesis {
                 self.active().lost.retain(|n| !nodes.contains(n));
                 (d, json!({"nodes": nodes}))
             }
-            Fault::Bitflip { nodes, probability, chunk_size, modulus, index, seed } => {
-                let chunks = crate::corrupt::Chunks { chunk_size: *chunk_size, modulus: *modulus, index: *index };
-                let (d, mut v) = self.corrupt(nodes, files::How::Bitflip { chunks, probability: *probability }, *seed)?;
+            Fault::Bitflip { nodes, probability, chunks, seed } => {
+                let (d, mut v) = self.corrupt(nodes, files::How::Bitflip { chunks: *chunks, probability: *probability }, *seed)?;
                 v["probability"] = json!(probability);
                 (d, v)
             }
             Fault::Truncate { nodes, drop_bytes, seed } => self.corrupt(nodes, files::How::Truncate { bytes: *drop_bytes }, *seed)?,
-            Fault::Snapshot { nodes, chunk_size, modulus, index, seed } => {
-                let chunks = crate::corrupt::Chunks { chunk_size: *chunk_size, modulus: *modulus, index: *index };
-                self.corrupt(nodes, files::How::Snapshot { chunks }, *seed)?
-            }
+            Fault::Snapshot { nodes, chunks, seed } => self.corrupt(nodes, files::How::Snapshot { chunks: *chunks }, *seed)?,
             Fault::Restore { nodes } => self.restore(nodes)?,
             Fault::System(s) => return self.apply_system(s, t0),
         };

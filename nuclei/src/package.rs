@@ -2,6 +2,7 @@
 //! built from them: pure functions of the nodes and the run's seeded RNG.
 
 use crate::catalog::inverse_in;
+use crate::corrupt::Chunks;
 use crate::fault::{Fault, Needs, SystemFault};
 use crate::grudge;
 use history::Rng;
@@ -145,10 +146,10 @@ fn start_fault(p: &Package, nodes: &[String], rng: &mut Rng) -> Fault {
             };
             let seed = rng.next_u64();
             match rng.below(3) {
-                0 => Fault::Bitflip { nodes, probability: 1e-6, chunk_size: 1 << 20, modulus: 1, index: 0, seed },
+                0 => Fault::Bitflip { nodes, probability: 1e-6, chunks: Chunks::default(), seed },
                 1 => Fault::Truncate { nodes, drop_bytes: 1 + rng.below(4096), seed },
                 // every other 64 KiB chunk rolled back
-                _ => Fault::Snapshot { nodes, chunk_size: 1 << 16, modulus: 2, index: rng.below(2), seed },
+                _ => Fault::Snapshot { nodes, chunks: Chunks { chunk_size: 1 << 16, modulus: 2, index: rng.below(2) }, seed },
             }
         }
         Kind::Clock => {

@@ -68,8 +68,12 @@ pub enum Outcome {
     Recovered,
     /// Sustained recovery, but after the SLO.
     RecoveredLate,
-    /// No sustained recovery before the history ended.
+    /// No sustained recovery before the history ended, which went on past
+    /// the SLO.
     NotRecovered,
+    /// No sustained recovery yet when the history ended, before the SLO
+    /// had passed (a run stopped early): neither a pass nor a failure.
+    Unobserved,
 }
 
 impl Outcome {
@@ -79,6 +83,7 @@ impl Outcome {
             Outcome::Recovered => "recovered",
             Outcome::RecoveredLate => "recovered-late",
             Outcome::NotRecovered => "not-recovered",
+            Outcome::Unobserved => "unobserved",
         }
     }
 }
@@ -221,9 +226,11 @@ pub fn check_recovery(h: &History, opts: &RecoveryOptions) -> RecoveryResult {
                 }
             }
             let slo = opts.slo(&w.fault, service);
+            let observed = secs(end.saturating_sub(heal_ns));
             let outcome = match sustained {
                 Some(s) if s <= slo => Outcome::Recovered,
                 Some(_) => Outcome::RecoveredLate,
+                None if observed < slo => Outcome::Unobserved,
                 None => Outcome::NotRecovered,
             };
             recoveries.push(Recovery {
@@ -235,7 +242,7 @@ pub fn check_recovery(h: &History, opts: &RecoveryOptions) -> RecoveryResult {
                 service: service.clone(),
                 first_success_s: first,
                 recovered_s: sustained,
-                observed_s: secs(end.saturating_sub(heal_ns)),
+                observed_s: observed,
                 pass: outcome == Outcome::Recovered,
                 outcome,
                 slo_s: slo,
@@ -245,7 +252,14 @@ pub fn check_recovery(h: &History, opts: &RecoveryOptions) -> RecoveryResult {
     let worst = recoveries.iter().map(|r| r.recovered_s.unwrap_or(r.observed_s)).fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
     let all_healed = wins.iter().all(|w| w.healed_at_s.is_some());
     RecoveryResult {
-        valid: crate::Verdict::of(all_healed && recoveries.iter().all(|r| r.pass)),
+        valid: if !all_healed || recoveries.iter().any(|r| matches!(r.outcome, Outcome::RecoveredLate | Outcome::NotRecovered)) {
+            crate::Verdict::Invalid
+        } else if recoveries.iter().any(|r| r.outcome == Outcome::Unobserved) {
+            // the history ended before some window's SLO passed
+            crate::Verdict::Unknown
+        } else {
+            crate::Verdict::Valid
+        },
         windows: wins,
         recoveries,
         worst_s: worst,
@@ -341,6 +355,24 @@ mod tests {
         assert!((x.recovered_s.unwrap() - 3.0).abs() < 1e-6);
         assert_eq!((x.outcome.clone(), x.pass), (Outcome::Recovered, true));
         assert!(r.valid.is_valid());
+    }
+
+    #[test]
+    fn a_history_that_ends_before_the_slo_passes_is_unknown_not_a_failure() {
+        // a run stopped 0.5 s after a heal (SLO 5 s): nothing is known yet
+        let mut ev = vec![];
+        ev.extend(nem(1.0, "kill"));
+        ev.extend(nem(2.0, "start"));
+        ev.extend(op(2.2, 0, "fail", "n1"));
+        ev.extend(op(2.5, 0, "fail", "n1"));
+        let r = check_recovery(&hist(&ev), &opts());
+        assert_eq!((r.recoveries[0].outcome.clone(), r.recoveries[0].pass), (Outcome::Unobserved, false));
+        assert_eq!(r.valid, crate::Verdict::Unknown);
+        // observed past the SLO without recovering: a failure
+        ev.extend(op(8.0, 0, "fail", "n1"));
+        let r = check_recovery(&hist(&ev), &opts());
+        assert_eq!(r.recoveries[0].outcome, Outcome::NotRecovered);
+        assert_eq!(r.valid, crate::Verdict::Invalid);
     }
 
     #[test]

@@ -93,7 +93,10 @@ fn the_report_and_the_index_render_in_chromium_without_errors() {
     let _ = std::fs::remove_dir_all(&store);
     let dir = fake_run(&store);
     let o = faultline(&["analyze", dir.to_str().unwrap()]);
-    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}", String::from_utf8_lossy(&o.stderr));
+    // the fake run has no run.json (a tester that stopped early) and its
+    // history ends 0.6 s after its heal: unknown, exit 3; what matters here
+    // is that the report and the index render
+    assert!(matches!(o.status.code(), Some(0..=3)), "exit {:?}: {}{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert_eq!(faultline(&["index", store.to_str().unwrap()]).status.code(), Some(0));
 
     let report = std::fs::canonicalize(dir.join("report.html")).unwrap();

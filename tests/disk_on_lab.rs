@@ -170,6 +170,9 @@ fn corrupt_flips_and_truncates_etcd_s_data_files_on_a_minority_and_records_exact
         "14",
         "--recovery-window",
         "5",
+        // an SLO the run observes past: a member that never comes back is judged
+        "--slo",
+        "recovery=5s",
         "--store",
         store.to_str().unwrap(),
         "--fault-plan",

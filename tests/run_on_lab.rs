@@ -149,14 +149,16 @@ fn interrupted_run_is_healed(signal: &str) {
     assert!(Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap().success());
     let status = child.wait().unwrap();
     let dir = history.parent().unwrap().to_path_buf();
-    assert!(matches!(status.code(), Some(0) | Some(1)), "{signal}: {status:?}");
+    // a verdict: unknown (2) when the last window's heal was not observed
+    // for its SLO before the run stopped, never an infrastructure failure
+    assert!(matches!(status.code(), Some(0..=2)), "{signal}: {status:?}");
     let facts = json(&dir.join("run.json"));
     assert_eq!(facts["interrupted"], true, "{signal}");
     let text = std::fs::read_to_string(&history).unwrap();
     assert!(text.contains("\"stop-partition\""), "{signal}: the open partition was healed in the history");
     no_leftovers();
     let o = faultline(&["analyze", dir.to_str().unwrap()]);
-    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{signal}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(matches!(o.status.code(), Some(0..=2)), "{signal}: {}", String::from_utf8_lossy(&o.stderr));
     assert!(dir.join("report.html").exists());
 }
 
@@ -181,8 +183,9 @@ fn restate_register_and_set_with_partitions_reach_verdicts_with_reports() {
         let (code, dir) =
             run(&s, &["--db", "restate", "--workload", w, "--nemesis", "partition", "--time-limit", "20", "--recovery-window", "5", "--rate", "40"]);
         let r = json(&dir.join("results.json"));
-        // a verdict (valid or invalid), not an infrastructure failure
-        assert!(code == 0 || code == 1, "{w}: exit {code}: {} {}", r["summary"], r["infrastructure_error"]);
+        // a verdict (valid, invalid, or unknown: a node not back within the
+        // 5 s observed, short of the 20 s SLO), not an infrastructure failure
+        assert!((0..=2).contains(&code), "{w}: exit {code}: {} {}", r["summary"], r["infrastructure_error"]);
         assert!(r["checks"][key]["valid"].is_string(), "{w}: {}", r["checks"][key]);
         assert!(r["stats"]["ok"].as_u64().unwrap() > 100, "{w}: {}", r["stats"]);
         assert_eq!(json(&dir.join("test.json"))["db"], "restate");

@@ -269,4 +269,31 @@ mod tests {
         }
         assert_eq!(sizes.into_iter().collect::<Vec<_>>(), vec![1, 2, 5]);
     }
+
+    #[test]
+    fn a_corrupt_window_falls_on_a_minority_and_closes_with_its_own_inverse() {
+        let five: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
+        let corrupt = *PACKAGES.iter().find(|p| p.name == "corrupt").unwrap();
+        let mut kinds = std::collections::BTreeSet::new();
+        for seed in 0..30 {
+            let s = schedule(&[corrupt], &five, Spacing { healthy_ms: 1000, faulted_ms: 1000, random: false }, 10_000, &mut Rng::new(seed));
+            for w in s.chunks(2) {
+                let (open, close) = (&w[0].fault, &w[1].fault);
+                let nodes = match (open, close) {
+                    (Fault::Bitflip { nodes, .. } | Fault::Truncate { nodes, .. }, Fault::Start { nodes: b }) => {
+                        assert_eq!(nodes, b);
+                        nodes
+                    }
+                    (Fault::Snapshot { nodes, .. }, Fault::Restore { nodes: b }) => {
+                        assert_eq!(nodes, b);
+                        nodes
+                    }
+                    other => panic!("{other:?}"),
+                };
+                assert!(!nodes.is_empty() && nodes.len() * 2 < five.len(), "a minority: {nodes:?}");
+                kinds.insert(open.f().to_string());
+            }
+        }
+        assert_eq!(kinds.into_iter().collect::<Vec<_>>(), vec!["bitflip", "snapshot", "truncate"]);
+    }
 }

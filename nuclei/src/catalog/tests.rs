@@ -67,6 +67,13 @@ fn packages_name_their_window_ops() {
     assert!(w.contains(&("strobe-clock".into(), "reset-clock".into(), "clock".into())));
     assert!(w.contains(&("isolate-primary".into(), "stop-partition".into(), "partition".into())));
     assert!(w.contains(&("seal-log".into(), "extend-log".into(), "seal-log".into())));
+    // a corruption window: opened by any of three, closed by its own inverse
+    assert_eq!(of("snapshot"), Some(("corrupt", true)));
+    assert_eq!(of("restore"), Some(("corrupt", false)));
+    assert_eq!(of("lose-unsynced"), Some(("lose-unsynced", true)));
+    for (open, close) in [("bitflip", "start"), ("truncate", "start"), ("snapshot", "restore")] {
+        assert!(w.contains(&(open.into(), close.into(), "corrupt".into())), "{open}: {w:?}");
+    }
 }
 
 #[test]

@@ -199,6 +199,9 @@ impl RunConfig {
         if let Some(e) = self.dirty_expire.filter(|e| !(e.is_finite() && *e >= 0.1)) {
             return Err(format!("--dirty-expire {e}: at least 0.1 seconds").into());
         }
+        if self.dirty_expire.is_some() && self.in_memory() {
+            return Err("--dirty-expire applies to faultline's page cache on real nodes; the in-memory system writes back every 2 s (its no-fsync bug)".into());
+        }
         if !self.db_args.is_empty() && self.in_memory() {
             return Err("--db-arg applies to a system's server (etcd, restate, a system file's {{ db_args }}); the in-memory system has none".into());
         }
@@ -340,6 +343,14 @@ impl RunConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dirty_expire_is_checked_and_refused_where_there_is_no_page_cache() {
+        let c = |db: &str, e: f64| RunConfig { db: db.into(), dirty_expire: Some(e), ..RunConfig::default() }.check();
+        assert!(c("etcd", 2.0).is_ok());
+        assert!(c("etcd", 0.0).unwrap_err().0.contains("at least 0.1"));
+        assert!(c(MEMORY, 2.0).unwrap_err().0.contains("page cache on real nodes"));
+    }
 
     #[test]
     fn a_lost_write_rate_strikes_in_that_share_of_runs_by_seed() {

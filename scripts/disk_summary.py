@@ -33,6 +33,18 @@ def latencies(run):
     return sorted(out)
 
 
+def boots(run):
+    """Each node's boot time (ms) after a power cut, from the power-on ops."""
+    out = []
+    for line in (run / "history.jsonl").read_text().splitlines():
+        if '"power-on"' not in line:
+            continue
+        op = json.loads(line)
+        if op.get("type") == "info":
+            out.extend((op.get("value") or {}).get("boot_ms", {}).values())
+    return out
+
+
 def main(store):
     for path in sorted(Path(store).iterdir()):
         if not path.is_dir() or path.name.startswith("cost-"):
@@ -46,8 +58,10 @@ def main(store):
         acked = [s.get("acknowledged", 0) for s in sets]
         recs = [x for _, r in rs for x in (r["checks"].get("recovery") or {}).get("recoveries", [])]
         served = sum(1 for x in recs if x.get("outcome") != "not-recovered")
+        booted = [b for run, _ in rs for b in boots(run)]
+        boot = f"; boots {min(booted) / 1e3:.0f}-{max(booted) / 1e3:.0f} s" if booted else ""
         print(f"{path.name}: {len(rs)} runs, {verdicts.count('invalid')} invalid; acknowledged adds {min(acked)}-{max(acked)}; "
-              f"lost {lost} (runs with a loss: {sum(1 for x in lost if x)}); node-service windows served again {served} of {len(recs)}")
+              f"lost {lost} (runs with a loss: {sum(1 for x in lost if x)}); node-service windows served again {served} of {len(recs)}{boot}")
     cost = {}
     for name in ["cost-plain", "cost-page-cache"]:
         rows = []

@@ -21,6 +21,7 @@ mod error;
 pub mod local;
 mod node;
 pub mod packages;
+mod power;
 mod quote;
 mod session;
 
@@ -28,5 +29,6 @@ pub use cluster::Cluster;
 pub use error::{Cause, ControlError};
 pub use local::CommandError;
 pub use node::{Capabilities, HostKeyCheck, Node, NodeEntry, NodesFile, NodesFileError};
+pub use power::Power;
 pub use quote::{quote, Cmd, DEFAULT_TIMEOUT};
 pub use session::{NodeClient, Options, Output};

@@ -12,11 +12,15 @@
 //! [capabilities]
 //! clock_skew = true
 //! netem = true
+//! [power]                        # optional: power-cut (see power.rs)
+//! off = "vagrant halt --force {node}"
+//! on = "vagrant up {node}"
 //! [[node]]
 //! name = "n1"
 //! address = "192.168.56.11"
 //! ```
 
+use crate::power::Power;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -100,6 +104,9 @@ pub struct NodesFile {
     /// Default capabilities.
     #[serde(default)]
     pub capabilities: Capabilities,
+    /// How to cut each node's power and switch it on (none: no power-cut).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<Power>,
     /// The nodes.
     #[serde(rename = "node", default)]
     pub nodes: Vec<NodeEntry>,
@@ -131,6 +138,8 @@ pub struct Node {
     pub host_key_check: HostKeyCheck,
     /// What the node supports.
     pub capabilities: Capabilities,
+    /// Its power switch, if it has one.
+    pub power: Option<Power>,
 }
 
 impl Node {
@@ -214,6 +223,7 @@ impl NodesFile {
                 known_hosts: self.known_hosts.clone(),
                 host_key_check: self.host_key_check,
                 capabilities: n.capabilities.unwrap_or(self.capabilities),
+                power: self.power.clone(),
             })
             .collect()
     }
@@ -248,6 +258,15 @@ mod tests {
         assert!(!c.netem && c.iptables, "{c:?}");
         let f = NodesFile::parse("[capabilities]\nnetem = true\n[[node]]\nname = \"n1\"\naddress = \"a\"\n").unwrap();
         assert_eq!(f.resolve()[0].capabilities, Capabilities { clock_skew: false, netem: true, iptables: true });
+    }
+
+    #[test]
+    fn a_power_section_gives_every_node_its_switch() {
+        let f = NodesFile::parse("[power]\noff = \"kill {node}\"\non = \"boot {node}\"\n[[node]]\nname = \"n1\"\naddress = \"a\"\n").unwrap();
+        let p = f.resolve()[0].power.clone().unwrap();
+        assert_eq!((p.command(false, "n1", "a").as_str(), p.command(true, "n1", "a").as_str()), ("kill n1", "boot n1"));
+        assert!(NodesFile::parse("[[node]]\nname = \"n1\"\naddress = \"a\"\n").unwrap().resolve()[0].power.is_none());
+        assert_eq!(NodesFile::parse(&toml::to_string(&f).unwrap()).unwrap(), f);
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! `down` take the lab's lock, so clusters may come and go concurrently.
 
 mod lxc;
+mod power;
 mod qemu;
 mod rootfs;
 mod vm;
@@ -331,6 +332,9 @@ impl Lab {
         write(&self.known_hosts(), &kh)?;
         let clock_skew = backend == Backend::Vm;
         let mut file = self.nodes_file_for(n, backend, Capabilities { clock_skew, netem: false, iptables: true });
+        if backend == Backend::Vm {
+            file.power = Some(self.power_switch()?);
+        }
         let cluster = Cluster::new(file.resolve(), Options::default());
         // software-emulated VMs boot in one to two minutes
         let limit = Duration::from_secs(if backend == Backend::Vm { 420 } else { 90 });
@@ -349,6 +353,10 @@ impl Lab {
         }
         let hosts: String = std::iter::once("127.0.0.1 localhost\n".to_string()).chain((1..=n).map(|i| format!("{} n{i}\n", self.node_ip(i)))).collect();
         cluster.run_all_ok(&Cmd::new(["tee", "/etc/hosts"]).stdin(hosts)).map_err(|e| e.to_string())?;
+        if backend == Backend::Vm {
+            // on disk before any power cut
+            cluster.run_all_ok(&Cmd::new(["sync"])).map_err(|e| e.to_string())?;
+        }
         // The nodes share the host's kernel: netem exists only if it has it.
         let netem = Cmd::script("tc qdisc add dev lo root netem delay 1ms && tc qdisc del dev lo root");
         file.capabilities.netem = cluster.clients()[0].exec(&netem).map(|o| o.status == 0).unwrap_or(false);
@@ -372,6 +380,7 @@ impl Lab {
             known_hosts: Some(self.known_hosts()),
             host_key_check: HostKeyCheck::Strict,
             capabilities: caps,
+            power: None,
             nodes: (1..=n)
                 .map(|i| NodeEntry { name: format!("n{i}"), address: self.node_ip(i), port: None, user: None, key: None, capabilities: None })
                 .collect(),

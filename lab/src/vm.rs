@@ -244,50 +244,95 @@ pub(crate) fn ensure_nodes(lab: &Lab, n: usize) -> Result<(), String> {
         let disk = overlay(lab, i);
         let _ = std::fs::remove_file(&disk);
         host::run(&["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", &image(lab).to_string_lossy(), &disk.to_string_lossy()])?;
-        let t = tap(i);
-        if !host::link_exists(&t) {
-            host::run(&["ip", "tuntap", "add", "dev", &t, "mode", "tap"])?;
-        }
-        host::run(&["ip", "link", "set", &t, "master", BRIDGE, "up"])?;
-        let (accel_arg, cpu) = if accel == "kvm" { ("kvm".to_string(), "host") } else { ("tcg,thread=multi,tb-size=128".to_string(), "max") };
-        let append = format!("root=/dev/vda rw console=ttyS0 systemd.hostname=n{i} net.ifnames=0 quiet");
-        let _ = std::fs::remove_file(console(lab, i));
-        let args = [
-            "-name",
-            &format!("faultline-n{i}"),
-            "-machine",
-            "pc",
-            "-accel",
-            &accel_arg,
-            "-cpu",
-            cpu,
-            "-smp",
-            "1",
-            "-m",
-            &MEMORY_MB.to_string(),
-            "-kernel",
-            &kernel(lab).display().to_string(),
-            "-initrd",
-            &initrd(lab).display().to_string(),
-            "-append",
-            &append,
-            "-drive",
-            &format!("file={},if=virtio,format=qcow2,cache=unsafe", disk.display()),
-            "-netdev",
-            &format!("tap,id=net0,ifname={t},script=no,downscript=no"),
-            "-device",
-            &format!("virtio-net-pci,netdev=net0,mac={}", mac(i)),
-            "-display",
-            "none",
-            "-serial",
-            &format!("file:{}", console(lab, i).display()),
-            "-pidfile",
-            &pidfile(lab, i).display().to_string(),
-            "-daemonize",
-        ];
-        qemu.run(&args.map(String::from))?;
+        boot(lab, i, &accel, &qemu)?;
     }
     Ok(())
+}
+
+/// Cuts node `i`'s power: its QEMU killed at once, with whatever the guest
+/// had not flushed to its disk (the disk's own cache, `cache=none`, holds
+/// only what the guest did not flush either). Nothing if it is off.
+pub(crate) fn power_off(lab: &Lab, i: usize) -> Result<(), String> {
+    if !overlay(lab, i).exists() {
+        return Err(format!("n{i} is not a VM of the lab"));
+    }
+    if let Some(p) = pid(lab, i) {
+        host::run(&["kill", "-KILL", &p.to_string()])?;
+        wait_gone(p);
+    }
+    let _ = std::fs::remove_file(pidfile(lab, i));
+    Ok(())
+}
+
+/// Switches node `i` on again with its disk as the power cut left it
+/// (nothing if it runs); it answers over SSH once it has booted.
+pub(crate) fn power_on(lab: &Lab, i: usize) -> Result<(), String> {
+    if !overlay(lab, i).exists() {
+        return Err(format!("n{i} is not a VM of the lab"));
+    }
+    if pid(lab, i).is_some() {
+        return Ok(());
+    }
+    boot(lab, i, &accel(lab), &Qemu::ensure()?)
+}
+
+/// Waits (at most 2 s) until process `p` is gone.
+fn wait_gone(p: u32) {
+    for _ in 0..100 {
+        if !Path::new(&format!("/proc/{p}")).exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Boots node `i` from its disk. The disk bypasses the host's page cache
+/// and honours the guest's flushes (`cache=none`), so a killed QEMU loses
+/// exactly what a power cut loses: what the guest had not flushed.
+fn boot(lab: &Lab, i: usize, accel: &str, qemu: &Qemu) -> Result<(), String> {
+    let disk = overlay(lab, i);
+    let t = tap(i);
+    if !host::link_exists(&t) {
+        host::run(&["ip", "tuntap", "add", "dev", &t, "mode", "tap"])?;
+    }
+    host::run(&["ip", "link", "set", &t, "master", BRIDGE, "up"])?;
+    let (accel_arg, cpu) = if accel == "kvm" { ("kvm".to_string(), "host") } else { ("tcg,thread=multi,tb-size=128".to_string(), "max") };
+    let append = format!("root=/dev/vda rw console=ttyS0 systemd.hostname=n{i} net.ifnames=0 quiet");
+    let _ = std::fs::remove_file(console(lab, i));
+    let args = [
+        "-name",
+        &format!("faultline-n{i}"),
+        "-machine",
+        "pc",
+        "-accel",
+        &accel_arg,
+        "-cpu",
+        cpu,
+        "-smp",
+        "1",
+        "-m",
+        &MEMORY_MB.to_string(),
+        "-kernel",
+        &kernel(lab).display().to_string(),
+        "-initrd",
+        &initrd(lab).display().to_string(),
+        "-append",
+        &append,
+        "-drive",
+        &format!("file={},if=virtio,format=qcow2,cache=none", disk.display()),
+        "-netdev",
+        &format!("tap,id=net0,ifname={t},script=no,downscript=no"),
+        "-device",
+        &format!("virtio-net-pci,netdev=net0,mac={}", mac(i)),
+        "-display",
+        "none",
+        "-serial",
+        &format!("file:{}", console(lab, i).display()),
+        "-pidfile",
+        &pidfile(lab, i).display().to_string(),
+        "-daemonize",
+    ];
+    qemu.run(&args.map(String::from))
 }
 
 /// Stops the VMs numbered above `keep` and removes their disks and taps.
@@ -298,13 +343,7 @@ pub(crate) fn remove_nodes(lab: &Lab, keep: usize) -> Result<(), String> {
         }
         if let Some(p) = pid(lab, i) {
             let _ = host::run(&["kill", "-KILL", &p.to_string()]);
-            // gone before its disk is removed
-            for _ in 0..100 {
-                if !Path::new(&format!("/proc/{p}")).exists() {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
+            wait_gone(p); // before its disk is removed
         }
         let t = tap(i);
         if host::link_exists(&t) {

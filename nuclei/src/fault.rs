@@ -79,6 +79,12 @@ pub enum Fault {
     /// Kill the SUT on these nodes, write the snapshot's chunks back over
     /// the file, start the SUT.
     Restore { nodes: Vec<String> },
+    /// Cut these nodes' power (their nodes file's power switch): the
+    /// kernel's page cache and the disk's unflushed writes lost, data and
+    /// metadata alike.
+    PowerCut { nodes: Vec<String> },
+    /// Switch them on, wait until they boot, and start the SUT.
+    PowerOn { nodes: Vec<String> },
     /// A fault the system applies through its own tools, as it declares
     /// it (its [`crate::Package`]s): its `f`, the nodes it names, its own
     /// arguments. Never derived: the shared faults are tagged by `f`, any
@@ -115,7 +121,7 @@ impl SystemFault {
 }
 
 /// Every shared fault's `f`: any other is a [`SystemFault`].
-pub const SHARED_FS: [&str; 20] = [
+pub const SHARED_FS: [&str; 22] = [
     "start-partition",
     "isolate-primary",
     "stop-partition",
@@ -136,6 +142,8 @@ pub const SHARED_FS: [&str; 20] = [
     "truncate",
     "snapshot",
     "restore",
+    "power-cut",
+    "power-on",
 ];
 
 impl Serialize for Fault {
@@ -178,6 +186,9 @@ pub enum Needs {
     Disk,
     /// the SUT's kill ability and its data directories (to corrupt files).
     Files,
+    /// the SUT's kill ability (to start it after a boot) and a power
+    /// switch on every node.
+    Power,
     /// a fault the SUT declares and applies itself, through its own tools
     /// (its `f`).
     System(String),
@@ -206,6 +217,8 @@ impl Fault {
             Fault::Truncate { .. } => "truncate",
             Fault::Snapshot { .. } => "snapshot",
             Fault::Restore { .. } => "restore",
+            Fault::PowerCut { .. } => "power-cut",
+            Fault::PowerOn { .. } => "power-on",
             Fault::System(s) => &s.f,
         }
     }
@@ -225,6 +238,7 @@ impl Fault {
             Fault::LoseUnsynced { nodes } => Fault::Restart { nodes: nodes.clone() },
             Fault::Bitflip { nodes, .. } | Fault::Truncate { nodes, .. } => Fault::Start { nodes: nodes.clone() },
             Fault::Snapshot { nodes, .. } => Fault::Restore { nodes: nodes.clone() },
+            Fault::PowerCut { nodes } => Fault::PowerOn { nodes: nodes.clone() },
             _ => return None,
         })
     }
@@ -239,6 +253,7 @@ impl Fault {
             Fault::BumpClock { .. } | Fault::StrobeClock { .. } | Fault::ResetClock { .. } => Needs::Clock,
             Fault::LoseUnsynced { .. } | Fault::Restart { .. } => Needs::Disk,
             Fault::Bitflip { .. } | Fault::Truncate { .. } | Fault::Snapshot { .. } | Fault::Restore { .. } => Needs::Files,
+            Fault::PowerCut { .. } | Fault::PowerOn { .. } => Needs::Power,
             Fault::System(s) => Needs::System(s.f.clone()),
         }
     }
@@ -262,6 +277,7 @@ mod tests {
             Fault::LoseUnsynced { nodes: n.clone() },
             Fault::Truncate { nodes: n.clone(), drop_bytes: 1, seed: 0 },
             Fault::Snapshot { nodes: n.clone(), chunks: Chunks::default(), seed: 0 },
+            Fault::PowerCut { nodes: n.clone() },
         ];
         let pairs: Vec<(&str, String)> = faults.iter().map(|f| (f.f(), f.shared_inverse().map(|i| i.f().to_string()).unwrap())).collect();
         let want = [
@@ -275,6 +291,7 @@ mod tests {
             ("lose-unsynced", "restart"),
             ("truncate", "start"),
             ("snapshot", "restore"),
+            ("power-cut", "power-on"),
         ];
         assert_eq!(pairs, want.map(|(a, b)| (a, b.to_string())));
         assert!(Fault::StopPartition.shared_inverse().is_none());
@@ -340,7 +357,9 @@ mod tests {
             Fault::Bitflip { nodes: n.clone(), probability: 1e-5, chunks: Chunks::default(), seed: 0 },
             Fault::Truncate { nodes: n.clone(), drop_bytes: 10, seed: 0 },
             Fault::Snapshot { nodes: n.clone(), chunks: Chunks::default(), seed: 0 },
-            Fault::Restore { nodes: n },
+            Fault::Restore { nodes: n.clone() },
+            Fault::PowerCut { nodes: n.clone() },
+            Fault::PowerOn { nodes: n },
         ];
         let tags: Vec<String> = all.iter().map(|f| serde_json::to_value(f).unwrap()["f"].as_str().unwrap().to_string()).collect();
         assert_eq!(tags, SHARED_FS);

@@ -75,14 +75,17 @@ pub fn leftovers(cluster: &Cluster) -> BTreeMap<String, Leftovers> {
         .collect()
 }
 
-/// Removes what a killed run may have left on every node: faultline's
-/// chains and rules, netem, stopped processes, page cache mounts (each data
-/// directory then holds what was synced); resets clocks on nodes that
-/// have their own. Waits at most `Duration` per node command.
+/// Removes what a killed run may have left on every node: a node with a
+/// power switch that does not answer is switched on (its power was cut)
+/// and booted; faultline's chains and rules, netem, stopped processes,
+/// page cache mounts (each data directory then holds what was synced);
+/// resets clocks on nodes that have their own. Waits at most 30 s per
+/// node command.
 pub fn heal_leftovers(cluster: &Cluster) -> Result<(), FaultError> {
     let t = Duration::from_secs(30);
     let errs: Vec<FaultError> = cluster
         .on_all(|cl| {
+            crate::nemesis::power::power_on_if_off(cl).map_err(|e| FaultError::Node(cl.node().name.clone(), format!("switching it on: {e}")))?;
             // a page cache left serving: its unsynced data is lost, as in the run
             let mut cmd = c::teardown().and(c::resume_paused()).and(crate::disk::lose()).and(crate::corrupt::forget());
             if cl.node().capabilities.netem {

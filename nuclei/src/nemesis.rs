@@ -26,6 +26,11 @@ struct Active {
     lost: BTreeSet<String>,
     /// Nodes with a snapshot not yet restored.
     snapshots: BTreeSet<String>,
+    /// Nodes whose power is cut.
+    powered_off: BTreeSet<String>,
+    /// The run's faults cut power: setup syncs every node's disk once the
+    /// system is installed (set by preflight).
+    power: bool,
     /// The run's faults need the page cache: setup serves the data
     /// directories through it (set by preflight).
     disk: bool,
@@ -34,6 +39,7 @@ struct Active {
 }
 
 mod files;
+pub(crate) mod power;
 
 /// The fault injector of one run on real nodes (over SSH).
 pub struct Nemesis {
@@ -90,6 +96,9 @@ impl Nemesis {
                 Needs::Files if !self.target.can_kill() || self.target.data_dirs().is_empty() => {
                     errs.push(format!("{} cannot have its files corrupted: it names no data directory, or cannot be killed and restarted", self.target.name()))
                 }
+                Needs::Power if !self.target.can_kill() => {
+                    errs.push(format!("{} cannot have its power cut: it cannot be started again after the boot", self.target.name()))
+                }
                 Needs::Disk => {
                     if let Err(e) = crate::disk::local_binary() {
                         errs.push(e.to_string())
@@ -109,6 +118,11 @@ impl Nemesis {
                         "{}: clock faults refused: the node has no clock of its own (an LXC container shares the host's clock, which faultline never changes); use VMs",
                         n.name
                     )),
+                    Needs::Power => {
+                        if let Err(e) = power::switch_of(cl) {
+                            errs.push(e)
+                        }
+                    }
                     Needs::Netem if !caps.netem => errs.push(format!(
                         "{}: slow links unsupported on this node: its kernel has no tc netem (partitions and loss with iptables still work)",
                         n.name
@@ -318,6 +332,8 @@ impl Nemesis {
             Fault::Truncate { nodes, drop_bytes, seed } => self.corrupt(nodes, files::How::Truncate { bytes: *drop_bytes }, *seed)?,
             Fault::Snapshot { nodes, chunks, seed } => self.corrupt(nodes, files::How::Snapshot { chunks: *chunks }, *seed)?,
             Fault::Restore { nodes } => self.restore(nodes)?,
+            Fault::PowerCut { nodes } => self.power_cut(nodes)?,
+            Fault::PowerOn { nodes } => self.power_on(nodes)?,
             Fault::System(s) => return self.apply_system(s, t0),
         };
         let at: Map<String, Value> = done.into_iter().map(|(n, t)| (n, json!(t.saturating_duration_since(t0).as_nanos() as u64))).collect();
@@ -345,6 +361,11 @@ impl Nemesis {
                 errs.push(e)
             }
         };
+        // first: every other heal needs the node up
+        let off: Vec<String> = self.active().powered_off.iter().cloned().collect();
+        if !off.is_empty() {
+            note(self.apply_fault(&Fault::PowerOn { nodes: off }, Instant::now()).map(|_| BTreeMap::new()));
+        }
         note(self.on_nodes(&all, |cl| cl.run(&c::flush(PARTITION_CHAIN).and(c::flush(LOSS_CHAIN))).map(|_| ()).map_err(|e| e.to_string())));
         let (slow, paused, killed, lost, snapshots, clocks, system) = {
             let a = self.active();
@@ -422,7 +443,9 @@ impl Injector for Nemesis {
     /// which node lacks what, and why.
     fn preflight(&self, needs: &[Needs]) -> Result<(), FaultError> {
         self.check(needs)?;
-        self.active().disk = needs.contains(&Needs::Disk);
+        let mut a = self.active();
+        a.disk = needs.contains(&Needs::Disk);
+        a.power = needs.contains(&Needs::Power);
         Ok(())
     }
 
@@ -433,6 +456,10 @@ impl Injector for Nemesis {
         self.on_nodes(&self.names(), |cl| cl.run(&c::setup()).map(|_| ()).map_err(|e| e.to_string()))?;
         if self.active().disk {
             self.serve_data_dirs()?;
+        }
+        if self.active().power {
+            // the system as installed is on disk before any power cut
+            self.on_nodes(&self.names(), |cl| cl.run(&Cmd::new(["sync"])).map(|_| ()).map_err(|e| e.to_string()))?;
         }
         Ok(())
     }

@@ -29,6 +29,9 @@ pub enum Kind {
     /// A data file corrupted (bits flipped, its tail dropped) while the
     /// SUT is down, then a start.
     Corrupt,
+    /// A node's power cut (page cache and unflushed disk writes lost),
+    /// then switched on, booted and the SUT started.
+    Power,
     /// A fault the system declares and applies itself: on one node drawn
     /// from the cluster (`on_node`) or on the system as a whole, with no
     /// arguments; its inverse names the same nodes and keeps the
@@ -60,7 +63,7 @@ pub struct Package {
 }
 
 /// The package of every fault faultline applies on any node.
-pub const PACKAGES: [Package; 8] = [
+pub const PACKAGES: [Package; 9] = [
     Package { kind: Kind::Partition, name: "partition", start_f: "start-partition", stop_f: "stop-partition", color: "#e8a0a0" },
     Package { kind: Kind::Loss, name: "loss", start_f: "start-loss", stop_f: "stop-loss", color: "#e8c890" },
     Package { kind: Kind::Slow, name: "slow", start_f: "start-slow", stop_f: "stop-slow", color: "#d8d890" },
@@ -69,6 +72,7 @@ pub const PACKAGES: [Package; 8] = [
     Package { kind: Kind::Clock, name: "clock", start_f: "bump-clock", stop_f: "reset-clock", color: "#c8a0e8" },
     Package { kind: Kind::Disk, name: "lose-unsynced", start_f: "lose-unsynced", stop_f: "restart", color: "#b8b8b8" },
     Package { kind: Kind::Corrupt, name: "corrupt", start_f: "bitflip", stop_f: "start", color: "#d8b890" },
+    Package { kind: Kind::Power, name: "power-cut", start_f: "power-cut", stop_f: "power-on", color: "#909090" },
 ];
 
 impl Package {
@@ -82,6 +86,7 @@ impl Package {
             Kind::Clock => Needs::Clock,
             Kind::Disk => Needs::Disk,
             Kind::Corrupt => Needs::Files,
+            Kind::Power => Needs::Power,
             Kind::System { .. } => Needs::System(self.start_f.to_string()),
         }
     }
@@ -137,6 +142,7 @@ fn start_fault(p: &Package, nodes: &[String], rng: &mut Rng) -> Fault {
         Kind::Kill => Fault::Kill { nodes: pick_one(rng) },
         Kind::Pause => Fault::Pause { nodes: pick_one(rng) },
         Kind::Disk => Fault::LoseUnsynced { nodes: one_minority_or_all(nodes, rng) },
+        Kind::Power => Fault::PowerCut { nodes: one_minority_or_all(nodes, rng) },
         Kind::Corrupt => {
             // a minority: the majority keeps what the system needs to repair it
             let nodes = {
@@ -250,24 +256,26 @@ mod tests {
     }
 
     #[test]
-    fn lost_unsynced_data_falls_on_one_node_a_minority_or_all_and_restarts_the_same() {
+    fn lost_unsynced_data_and_power_cuts_fall_on_one_node_a_minority_or_all_and_end_on_the_same() {
         let five: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
-        let disk = *PACKAGES.iter().find(|p| p.name == "lose-unsynced").unwrap();
-        let mut sizes = std::collections::BTreeSet::new();
-        for seed in 0..40 {
-            let s = schedule(&[disk], &five, Spacing { healthy_ms: 1000, faulted_ms: 1000, random: false }, 10_000, &mut Rng::new(seed));
-            for w in s.chunks(2) {
-                match (&w[0].fault, &w[1].fault) {
-                    (Fault::LoseUnsynced { nodes: a }, Fault::Restart { nodes: b }) => {
-                        assert_eq!(a, b);
-                        assert!(a.windows(2).all(|p| p[0] < p[1]), "{a:?}");
-                        sizes.insert(a.len());
+        for name in ["lose-unsynced", "power-cut"] {
+            let p = *PACKAGES.iter().find(|p| p.name == name).unwrap();
+            let mut sizes = std::collections::BTreeSet::new();
+            for seed in 0..40 {
+                let s = schedule(&[p], &five, Spacing { healthy_ms: 1000, faulted_ms: 1000, random: false }, 10_000, &mut Rng::new(seed));
+                for w in s.chunks(2) {
+                    match (&w[0].fault, &w[1].fault) {
+                        (Fault::LoseUnsynced { nodes: a }, Fault::Restart { nodes: b }) | (Fault::PowerCut { nodes: a }, Fault::PowerOn { nodes: b }) => {
+                            assert_eq!((w[0].fault.f(), a), (p.start_f, b));
+                            assert!(a.windows(2).all(|p| p[0] < p[1]), "{a:?}");
+                            sizes.insert(a.len());
+                        }
+                        other => panic!("{other:?}"),
                     }
-                    other => panic!("{other:?}"),
                 }
             }
+            assert_eq!(sizes.into_iter().collect::<Vec<_>>(), vec![1, 2, 5], "{name}");
         }
-        assert_eq!(sizes.into_iter().collect::<Vec<_>>(), vec![1, 2, 5]);
     }
 
     #[test]

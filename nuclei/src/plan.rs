@@ -25,7 +25,9 @@ impl Fault {
             | Fault::Bitflip { nodes, .. }
             | Fault::Truncate { nodes, .. }
             | Fault::Snapshot { nodes, .. }
-            | Fault::Restore { nodes } => nodes.iter().map(String::as_str).collect(),
+            | Fault::Restore { nodes }
+            | Fault::PowerCut { nodes }
+            | Fault::PowerOn { nodes } => nodes.iter().map(String::as_str).collect(),
             Fault::System(s) => s.nodes.iter().map(String::as_str).collect(),
             Fault::IsolatePrimary { .. } | Fault::StopPartition | Fault::StopLoss | Fault::StopSlow => Vec::new(),
         };

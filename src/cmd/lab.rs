@@ -1,4 +1,4 @@
-//! `faultline lab up|down|status|ssh`.
+//! `faultline lab up|down|status|ssh|power`.
 
 use crate::exit;
 use clap::Subcommand;
@@ -50,6 +50,16 @@ enum Action {
         /// The command and its arguments, run through the node's shell.
         command: Vec<String>,
     },
+    /// Cut a VM node's power (off: its QEMU killed, what the guest had
+    /// not flushed lost) or switch it on again with its disk as the cut
+    /// left it (on). What `--nemesis power-cut` runs.
+    Power {
+        /// off or on.
+        #[arg(value_parser = ["off", "on"])]
+        state: String,
+        /// Node name (n1, n2, ...).
+        node: String,
+    },
 }
 
 /// Runs `faultline lab`; returns the exit code.
@@ -99,6 +109,13 @@ pub fn run(a: Args) -> i32 {
             exit::VALID
         }
         Action::Ssh { node, command } => ssh(&lab, &node, &command),
+        Action::Power { state, node } => match lab.power(&node, state == "on") {
+            Ok(()) => exit::VALID,
+            Err(e) => {
+                eprintln!("lab power: {e}");
+                exit::BAD_INPUT
+            }
+        },
     }
 }
 

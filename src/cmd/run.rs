@@ -60,8 +60,9 @@ pub struct RunArgs {
     /// Faults, comma-separated: partition, kill, pause, loss, slow, clock,
     /// lose-unsynced (a power loss of the data not yet fsynced, then a
     /// restart), corrupt (bitflip or truncate a data file on a minority,
-    /// then a start), or the system's own [default: partition,kill]; `none`
-    /// for no faults.
+    /// then a start), power-cut (nodes with a power switch: cut, then
+    /// booted and the system started), or the system's own [default:
+    /// partition,kill]; `none` for no faults.
     #[arg(long)]
     pub nemesis: Option<String>,
     /// Seconds of workload with faults [default: 60].

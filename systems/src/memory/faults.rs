@@ -132,7 +132,8 @@ impl Injector for Memory {
                 self.faults().killed.retain(|i| !ix.contains(i));
                 json!({"nodes": nodes})
             }
-            Fault::LoseUnsynced { nodes } => {
+            // a power cut loses what a page cache held, as lose-unsynced does
+            Fault::LoseUnsynced { nodes } | Fault::PowerCut { nodes } => {
                 let ix = self.indices(nodes)?;
                 if self.has(Bug::NoFsync) {
                     self.writeback(); // one due before the power cut happened
@@ -147,7 +148,7 @@ impl Injector for Memory {
                 }
                 json!({"nodes": nodes})
             }
-            Fault::Restart { nodes } => {
+            Fault::Restart { nodes } | Fault::PowerOn { nodes } => {
                 let ix = self.indices(nodes)?;
                 self.faults().killed.retain(|i| !ix.contains(i));
                 json!({"nodes": nodes})
@@ -171,7 +172,9 @@ impl Injector for Memory {
             | Fault::Pause { nodes }
             | Fault::Resume { nodes }
             | Fault::LoseUnsynced { nodes }
-            | Fault::Restart { nodes } => nodes.clone(),
+            | Fault::Restart { nodes }
+            | Fault::PowerCut { nodes }
+            | Fault::PowerOn { nodes } => nodes.clone(),
             _ => self.nodes.clone(),
         };
         extra["at"] = Value::Object(names.into_iter().map(|n| (n, json!(at))).collect::<Map<String, Value>>());

@@ -142,6 +142,64 @@ fn memory_power_cuts_lose_what_was_not_synced_planned_or_drawn() {
     assert!(cuts >= 2 && cuts == ons, "{cuts} cuts, {ons} power-ons");
 }
 
+/// n1 out of the membership at 1 s and back at 2 s, n2 replaced at 3 s and added at 4 s.
+const MEMBERSHIP: &str = r#"[{"at_ms": 1000, "fault": {"f": "remove-member", "nodes": ["n1"]}},
+ {"at_ms": 2000, "fault": {"f": "add-member", "nodes": ["n1"]}},
+ {"at_ms": 3000, "fault": {"f": "replace-member", "nodes": ["n2"]}},
+ {"at_ms": 4000, "fault": {"f": "add-member", "nodes": ["n2"]}}]"#;
+
+#[test]
+fn memory_membership_changes_record_each_view_and_a_plan_losing_quorum_is_refused() {
+    let (code, r, dir) = run_plan("membership", MEMBERSHIP, &["--workload", "register", "--fault-plan", "PLAN"]);
+    assert_eq!(code, 0, "{}", r.summary);
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    let views: Vec<serde_json::Value> = history
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "info" && v["f"].as_str().is_some_and(|f| f.ends_with("-member")))
+        .map(|v| serde_json::json!([v["f"], v["value"]["members_before"], v["value"]["members_after"]]))
+        .collect();
+    assert_eq!(
+        serde_json::Value::Array(views),
+        serde_json::json!([
+            ["remove-member", ["n1", "n2", "n3"], ["n2", "n3"]],
+            ["add-member", ["n2", "n3"], ["n1", "n2", "n3"]],
+            ["replace-member", ["n1", "n2", "n3"], ["n1", "n3"]],
+            ["add-member", ["n1", "n3"], ["n1", "n2", "n3"]]
+        ])
+    );
+    // each add is a window's heal: its recovery is measured
+    let rec = r.checks.recovery.as_ref().unwrap();
+    let healed: Vec<Option<f64>> = rec.windows.iter().map(|w| w.healed_at_s).collect();
+    assert!(healed.len() == 2 && healed.iter().all(|h| h.is_some_and(|t| t > 1.5)), "two windows healed by add-member: {:?}", rec.windows);
+    assert!(rec.recoveries.iter().filter(|x| x.node == "n2").all(|x| x.pass), "{:?}", rec.recoveries);
+
+    // two of three out at once would lose the quorum: refused before the run, unless allowed
+    let losing = r#"[{"at_ms": 1000, "fault": {"f": "remove-member", "nodes": ["n1"]}},
+ {"at_ms": 1500, "fault": {"f": "remove-member", "nodes": ["n2"]}},
+ {"at_ms": 2000, "fault": {"f": "add-member", "nodes": ["n1", "n2"]}}]"#;
+    let d = scratch("quorum");
+    let plan = d.join("plan.json");
+    std::fs::write(&plan, losing).unwrap();
+    let store = d.join("store");
+    let base = ["run", "--db", "memory", "--workload", "register", "--time-limit", "3", "--recovery-window", "1", "--store", store.to_str().unwrap()];
+    let o = Command::new(env!("CARGO_BIN_EXE_faultline")).args(base).args(["--fault-plan", plan.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(254), "{err}");
+    assert!(err.contains("step 2 (at_ms 1500, remove-member): leaves 1 of 3 nodes members"), "{err}");
+    let o = Command::new(env!("CARGO_BIN_EXE_faultline")).args(base).args(["--fault-plan", plan.to_str().unwrap(), "--allow-quorum-loss"]).output().unwrap();
+    let dir = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+    let test = std::fs::read_to_string(dir.join("test.json")).unwrap();
+    assert!(test.contains("\"allow_quorum_loss\": true") || test.contains("\"allow_quorum_loss\":true"), "recorded: {test}");
+
+    // drawn by the schedule: one member at a time, each window closed by add-member
+    let (code, r, dir) = run_plan("membership-drawn", "[]", &["--workload", "register", "--nemesis", "membership", "--interval", "1", "--fault-duration", "1"]);
+    assert_eq!(code, 0, "{}", r.summary);
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    let opened = history.matches("\"f\":\"remove-member\"").count() + history.matches("\"f\":\"replace-member\"").count();
+    assert!(opened >= 2 && opened == history.matches("\"f\":\"add-member\"").count(), "{opened} windows");
+}
+
 #[test]
 fn memory_queue_values_lost_and_delivered_twice_are_caught_by_the_queue_checker() {
     // the cut-off node takes enqueues and dequeues on its own copy: what it

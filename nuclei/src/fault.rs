@@ -85,6 +85,15 @@ pub enum Fault {
     PowerCut { nodes: Vec<String> },
     /// Switch them on, wait until they boot, and start the SUT.
     PowerOn { nodes: Vec<String> },
+    /// Take these nodes out of the system's membership (through a member
+    /// that stays), as the system does it; their data is left.
+    RemoveMember { nodes: Vec<String> },
+    /// Take these nodes out of the membership and wipe their data: its
+    /// inverse adds each back as a new member.
+    ReplaceMember { nodes: Vec<String> },
+    /// Add these nodes to the membership again (wiped first when the
+    /// system needs it) and start them.
+    AddMember { nodes: Vec<String> },
     /// A fault the system applies through its own tools, as it declares
     /// it (its [`crate::Package`]s): its `f`, the nodes it names, its own
     /// arguments. Never derived: the shared faults are tagged by `f`, any
@@ -121,7 +130,7 @@ impl SystemFault {
 }
 
 /// Every shared fault's `f`: any other is a [`SystemFault`].
-pub const SHARED_FS: [&str; 22] = [
+pub const SHARED_FS: [&str; 25] = [
     "start-partition",
     "isolate-primary",
     "stop-partition",
@@ -144,6 +153,9 @@ pub const SHARED_FS: [&str; 22] = [
     "restore",
     "power-cut",
     "power-on",
+    "remove-member",
+    "replace-member",
+    "add-member",
 ];
 
 impl Serialize for Fault {
@@ -189,6 +201,8 @@ pub enum Needs {
     /// the SUT's kill ability (to start it after a boot) and a power
     /// switch on every node.
     Power,
+    /// the SUT's membership ability (list, remove, add members).
+    Membership,
     /// a fault the SUT declares and applies itself, through its own tools
     /// (its `f`).
     System(String),
@@ -219,6 +233,9 @@ impl Fault {
             Fault::Restore { .. } => "restore",
             Fault::PowerCut { .. } => "power-cut",
             Fault::PowerOn { .. } => "power-on",
+            Fault::RemoveMember { .. } => "remove-member",
+            Fault::ReplaceMember { .. } => "replace-member",
+            Fault::AddMember { .. } => "add-member",
             Fault::System(s) => &s.f,
         }
     }
@@ -239,6 +256,7 @@ impl Fault {
             Fault::Bitflip { nodes, .. } | Fault::Truncate { nodes, .. } => Fault::Start { nodes: nodes.clone() },
             Fault::Snapshot { nodes, .. } => Fault::Restore { nodes: nodes.clone() },
             Fault::PowerCut { nodes } => Fault::PowerOn { nodes: nodes.clone() },
+            Fault::RemoveMember { nodes } | Fault::ReplaceMember { nodes } => Fault::AddMember { nodes: nodes.clone() },
             _ => return None,
         })
     }
@@ -254,6 +272,7 @@ impl Fault {
             Fault::LoseUnsynced { .. } | Fault::Restart { .. } => Needs::Disk,
             Fault::Bitflip { .. } | Fault::Truncate { .. } | Fault::Snapshot { .. } | Fault::Restore { .. } => Needs::Files,
             Fault::PowerCut { .. } | Fault::PowerOn { .. } => Needs::Power,
+            Fault::RemoveMember { .. } | Fault::ReplaceMember { .. } | Fault::AddMember { .. } => Needs::Membership,
             Fault::System(s) => Needs::System(s.f.clone()),
         }
     }
@@ -278,6 +297,8 @@ mod tests {
             Fault::Truncate { nodes: n.clone(), drop_bytes: 1, seed: 0 },
             Fault::Snapshot { nodes: n.clone(), chunks: Chunks::default(), seed: 0 },
             Fault::PowerCut { nodes: n.clone() },
+            Fault::RemoveMember { nodes: n.clone() },
+            Fault::ReplaceMember { nodes: n.clone() },
         ];
         let pairs: Vec<(&str, String)> = faults.iter().map(|f| (f.f(), f.shared_inverse().map(|i| i.f().to_string()).unwrap())).collect();
         let want = [
@@ -292,6 +313,8 @@ mod tests {
             ("truncate", "start"),
             ("snapshot", "restore"),
             ("power-cut", "power-on"),
+            ("remove-member", "add-member"),
+            ("replace-member", "add-member"),
         ];
         assert_eq!(pairs, want.map(|(a, b)| (a, b.to_string())));
         assert!(Fault::StopPartition.shared_inverse().is_none());
@@ -359,7 +382,10 @@ mod tests {
             Fault::Snapshot { nodes: n.clone(), chunks: Chunks::default(), seed: 0 },
             Fault::Restore { nodes: n.clone() },
             Fault::PowerCut { nodes: n.clone() },
-            Fault::PowerOn { nodes: n },
+            Fault::PowerOn { nodes: n.clone() },
+            Fault::RemoveMember { nodes: n.clone() },
+            Fault::ReplaceMember { nodes: n.clone() },
+            Fault::AddMember { nodes: n },
         ];
         let tags: Vec<String> = all.iter().map(|f| serde_json::to_value(f).unwrap()["f"].as_str().unwrap().to_string()).collect();
         assert_eq!(tags, SHARED_FS);

@@ -29,5 +29,5 @@ pub use grudge::Grudge;
 pub use heal::{heal_leftovers, leftovers, reset_node_clock, Leftovers};
 pub use nemesis::Nemesis;
 pub use package::{schedule, Kind, Package, Spacing, Step, PACKAGES};
-pub use plan::check_plan;
+pub use plan::{check_plan, check_quorum};
 pub use target::{HealGuard, Injector, Target};

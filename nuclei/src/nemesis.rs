@@ -28,6 +28,8 @@ struct Active {
     snapshots: BTreeSet<String>,
     /// Nodes whose power is cut.
     powered_off: BTreeSet<String>,
+    /// Nodes taken out of the system's membership and not added back.
+    removed: BTreeSet<String>,
     /// The run's faults cut power: setup syncs every node's disk once the
     /// system is installed (set by preflight).
     power: bool,
@@ -39,6 +41,7 @@ struct Active {
 }
 
 mod files;
+mod membership;
 pub(crate) mod power;
 
 /// The fault injector of one run on real nodes (over SSH).
@@ -96,6 +99,10 @@ impl Nemesis {
                 Needs::Files if !self.target.can_kill() || self.target.data_dirs().is_empty() => {
                     errs.push(format!("{} cannot have its files corrupted: it names no data directory, or cannot be killed and restarted", self.target.name()))
                 }
+                Needs::Membership if !self.target.can_change_members() || !self.target.can_kill() => errs.push(format!(
+                    "{} has no membership faultline can change (a system declares how to list, remove and add members: a system file's [membership]), or cannot be started again",
+                    self.target.name()
+                )),
                 Needs::Power if !self.target.can_kill() => {
                     errs.push(format!("{} cannot have its power cut: it cannot be started again after the boot", self.target.name()))
                 }
@@ -334,6 +341,9 @@ impl Nemesis {
             Fault::Restore { nodes } => self.restore(nodes)?,
             Fault::PowerCut { nodes } => self.power_cut(nodes)?,
             Fault::PowerOn { nodes } => self.power_on(nodes)?,
+            Fault::RemoveMember { nodes } => self.remove_members(nodes, false)?,
+            Fault::ReplaceMember { nodes } => self.remove_members(nodes, true)?,
+            Fault::AddMember { nodes } => self.add_members(nodes)?,
             Fault::System(s) => return self.apply_system(s, t0),
         };
         let at: Map<String, Value> = done.into_iter().map(|(n, t)| (n, json!(t.saturating_duration_since(t0).as_nanos() as u64))).collect();
@@ -367,11 +377,11 @@ impl Nemesis {
             note(self.apply_fault(&Fault::PowerOn { nodes: off }, Instant::now()).map(|_| BTreeMap::new()));
         }
         note(self.on_nodes(&all, |cl| cl.run(&c::flush(PARTITION_CHAIN).and(c::flush(LOSS_CHAIN))).map(|_| ()).map_err(|e| e.to_string())));
-        let (slow, paused, killed, lost, snapshots, clocks, system) = {
+        let (slow, paused, killed, lost, snapshots, clocks, removed, system) = {
             let a = self.active();
             let nodes = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>();
             let closing = self.catalog.as_ref().map(|c| c.closing(&a.system)).unwrap_or_default();
-            (a.slow, nodes(&a.paused), nodes(&a.killed), nodes(&a.lost), nodes(&a.snapshots), nodes(&a.clocks), closing)
+            (a.slow, nodes(&a.paused), nodes(&a.killed), nodes(&a.lost), nodes(&a.snapshots), nodes(&a.clocks), nodes(&a.removed), closing)
         };
         if slow {
             note(self.apply_fault(&Fault::StopSlow, Instant::now()).map(|_| BTreeMap::new()));
@@ -390,6 +400,10 @@ impl Nemesis {
         }
         if !clocks.is_empty() {
             note(self.apply_fault(&Fault::ResetClock { nodes: clocks }, Instant::now()).map(|_| BTreeMap::new()));
+        }
+        if !removed.is_empty() {
+            // the original membership again, once the network is whole
+            note(self.apply_fault(&Fault::AddMember { nodes: removed }, Instant::now()).map(|_| BTreeMap::new()));
         }
         for inverse in system {
             note(self.apply_fault(&inverse, Instant::now()).map(|_| BTreeMap::new()));

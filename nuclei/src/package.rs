@@ -32,6 +32,9 @@ pub enum Kind {
     /// A node's power cut (page cache and unflushed disk writes lost),
     /// then switched on, booted and the SUT started.
     Power,
+    /// A node taken out of the system's membership (or replaced: wiped
+    /// too), then added back.
+    Membership,
     /// A fault the system declares and applies itself: on one node drawn
     /// from the cluster (`on_node`) or on the system as a whole, with no
     /// arguments; its inverse names the same nodes and keeps the
@@ -63,7 +66,7 @@ pub struct Package {
 }
 
 /// The package of every fault faultline applies on any node.
-pub const PACKAGES: [Package; 9] = [
+pub const PACKAGES: [Package; 10] = [
     Package { kind: Kind::Partition, name: "partition", start_f: "start-partition", stop_f: "stop-partition", color: "#e8a0a0" },
     Package { kind: Kind::Loss, name: "loss", start_f: "start-loss", stop_f: "stop-loss", color: "#e8c890" },
     Package { kind: Kind::Slow, name: "slow", start_f: "start-slow", stop_f: "stop-slow", color: "#d8d890" },
@@ -73,6 +76,7 @@ pub const PACKAGES: [Package; 9] = [
     Package { kind: Kind::Disk, name: "lose-unsynced", start_f: "lose-unsynced", stop_f: "restart", color: "#b8b8b8" },
     Package { kind: Kind::Corrupt, name: "corrupt", start_f: "bitflip", stop_f: "start", color: "#d8b890" },
     Package { kind: Kind::Power, name: "power-cut", start_f: "power-cut", stop_f: "power-on", color: "#909090" },
+    Package { kind: Kind::Membership, name: "membership", start_f: "remove-member", stop_f: "add-member", color: "#c8b0d8" },
 ];
 
 impl Package {
@@ -87,6 +91,7 @@ impl Package {
             Kind::Disk => Needs::Disk,
             Kind::Corrupt => Needs::Files,
             Kind::Power => Needs::Power,
+            Kind::Membership => Needs::Membership,
             Kind::System { .. } => Needs::System(self.start_f.to_string()),
         }
     }
@@ -95,12 +100,13 @@ impl Package {
 /// Faults that open a window of a package besides its own start op, and
 /// the op that closes it when not the package's own: the leader isolated
 /// (a partition), the clock strobed (a clock fault), a file truncated, or
-/// snapshotted then restored (corruptions).
-pub(crate) const OTHER_OPENERS: [(&str, Kind, Option<&str>); 4] = [
+/// snapshotted then restored (corruptions), a member replaced (wiped).
+pub(crate) const OTHER_OPENERS: [(&str, Kind, Option<&str>); 5] = [
     ("isolate-primary", Kind::Partition, None),
     ("strobe-clock", Kind::Clock, None),
     ("truncate", Kind::Corrupt, None),
     ("snapshot", Kind::Corrupt, Some("restore")),
+    ("replace-member", Kind::Membership, None),
 ];
 
 /// One scheduled fault.
@@ -143,6 +149,9 @@ fn start_fault(p: &Package, nodes: &[String], rng: &mut Rng) -> Fault {
         Kind::Pause => Fault::Pause { nodes: pick_one(rng) },
         Kind::Disk => Fault::LoseUnsynced { nodes: one_minority_or_all(nodes, rng) },
         Kind::Power => Fault::PowerCut { nodes: one_minority_or_all(nodes, rng) },
+        // one member at a time: the membership keeps a majority of the cluster
+        Kind::Membership if rng.chance(0.5) => Fault::RemoveMember { nodes: pick_one(rng) },
+        Kind::Membership => Fault::ReplaceMember { nodes: pick_one(rng) },
         Kind::Corrupt => {
             // a minority: the majority keeps what the system needs to repair it
             let nodes = {

@@ -27,7 +27,10 @@ impl Fault {
             | Fault::Snapshot { nodes, .. }
             | Fault::Restore { nodes }
             | Fault::PowerCut { nodes }
-            | Fault::PowerOn { nodes } => nodes.iter().map(String::as_str).collect(),
+            | Fault::PowerOn { nodes }
+            | Fault::RemoveMember { nodes }
+            | Fault::ReplaceMember { nodes }
+            | Fault::AddMember { nodes } => nodes.iter().map(String::as_str).collect(),
             Fault::System(s) => s.nodes.iter().map(String::as_str).collect(),
             Fault::IsolatePrimary { .. } | Fault::StopPartition | Fault::StopLoss | Fault::StopSlow => Vec::new(),
         };
@@ -35,6 +38,33 @@ impl Fault {
         named.retain(|n| seen.insert(*n));
         named
     }
+}
+
+/// Refuses a plan that would leave, at some step, fewer members in the
+/// system's membership than a majority of its `n` nodes (members removed
+/// or replaced and not yet added back): the cluster would lose its quorum
+/// by faultline's own hand. The error names the step.
+pub fn check_quorum(steps: &[Step], n: usize) -> Result<(), FaultError> {
+    let mut order: Vec<(usize, &Step)> = steps.iter().enumerate().collect();
+    order.sort_by_key(|(_, s)| s.at_ms);
+    let mut out = std::collections::BTreeSet::new();
+    for (i, s) in order {
+        match &s.fault {
+            Fault::RemoveMember { nodes } | Fault::ReplaceMember { nodes } => out.extend(nodes.iter().cloned()),
+            Fault::AddMember { nodes } => out.retain(|o| !nodes.contains(o)),
+            _ => continue,
+        }
+        let members = n.saturating_sub(out.len());
+        if members * 2 <= n {
+            return Err(FaultError::Invalid(format!(
+                "step {} (at_ms {}, {}): leaves {members} of {n} nodes members, not a majority: the cluster would lose its quorum; drop the step, or run with --allow-quorum-loss (recorded in the run)",
+                i + 1,
+                s.at_ms,
+                s.fault.f()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a plan naming a fault the system under test does not declare
@@ -109,5 +139,29 @@ mod tests {
         };
         let ok: Fault = serde_json::from_value(serde_json::json!({"f": "extend-log", "logs": [1]})).unwrap();
         assert_eq!(check_plan(&[step(10, ok)], &["n1"], None, &Catalog::with(&[seal]).unwrap()), Ok(()));
+    }
+
+    #[test]
+    fn a_plan_that_would_take_the_membership_below_a_majority_is_refused() {
+        let n = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // one of three out at a time: a majority stays
+        let ok = [
+            step(1000, Fault::RemoveMember { nodes: n(&["n1"]) }),
+            step(2000, Fault::AddMember { nodes: n(&["n1"]) }),
+            step(3000, Fault::ReplaceMember { nodes: n(&["n2"]) }),
+            step(4000, Fault::AddMember { nodes: n(&["n2"]) }),
+        ];
+        assert_eq!(check_quorum(&ok, 3), Ok(()));
+        // a second one out before the first is back: refused, by step (in time order)
+        let bad = [
+            step(1000, Fault::RemoveMember { nodes: n(&["n1"]) }),
+            step(5000, Fault::AddMember { nodes: n(&["n1", "n3"]) }),
+            step(2000, Fault::ReplaceMember { nodes: n(&["n3"]) }),
+        ];
+        let e = check_quorum(&bad, 3).unwrap_err().to_string();
+        assert!(e.contains("step 3 (at_ms 2000, replace-member): leaves 1 of 3 nodes members") && e.contains("--allow-quorum-loss"), "{e}");
+        // two of five out at once is still a majority of five
+        assert_eq!(check_quorum(&[step(0, Fault::RemoveMember { nodes: n(&["n1", "n2"]) })], 5), Ok(()));
+        assert!(check_quorum(&[step(0, Fault::RemoveMember { nodes: n(&["n1", "n2", "n3"]) })], 5).is_err());
     }
 }

@@ -45,6 +45,31 @@ pub trait Target: Send + Sync {
     fn pause_pattern(&self) -> Option<&str> {
         None
     }
+    /// True when the system can change its membership
+    /// ([`Target::members`], [`Target::remove_member`], [`Target::add_member`]).
+    fn can_change_members(&self) -> bool {
+        false
+    }
+    /// The members as the system reports them (node names), asked
+    /// through `via`.
+    fn members(&self, via: &NodeClient) -> Result<Vec<String>, FaultError> {
+        Err(FaultError::Unsupported(format!("{}: {} has no membership to list", via.node().name, self.name())))
+    }
+    /// Takes `node` out of the membership, asked through `via` (a member
+    /// that stays): what it did, for the history.
+    fn remove_member(&self, _via: &NodeClient, node: &NodeClient) -> Result<Value, FaultError> {
+        Err(FaultError::Unsupported(format!("{}: {} cannot remove a member", node.node().name, self.name())))
+    }
+    /// Adds `node` to the membership again, asked through `via`, and
+    /// starts it (its data wiped first when the system needs it): what it
+    /// did, for the history.
+    fn add_member(&self, _via: &NodeClient, node: &NodeClient) -> Result<Value, FaultError> {
+        Err(FaultError::Unsupported(format!("{}: {} cannot add a member", node.node().name, self.name())))
+    }
+    /// Stops the system on `node` and deletes its data (a member replaced).
+    fn wipe(&self, node: &NodeClient) -> Result<(), FaultError> {
+        Err(FaultError::Unsupported(format!("{}: {} cannot be wiped", node.node().name, self.name())))
+    }
     /// The node that leads now, if the system has a leader and one is known.
     fn primary(&self) -> Option<String> {
         None

@@ -161,7 +161,12 @@ impl<'a> Lifecycle<'a> {
         let limit_ms = (cfg.time_limit * 1000.0) as u64;
         let checked = plan.as_deref().map_or(Ok(()), |p| nuclei::check_plan(p, &names, Some(limit_ms), &catalog));
         let own = || plan.iter().flatten().chain(&cfg.startup_plan).try_for_each(|s| injector.check_fault(&s.fault));
+        let quorum = || match (&plan, cfg.allow_quorum_loss) {
+            (Some(p), false) => nuclei::check_quorum(p, names.len()),
+            _ => Ok(()),
+        };
         checked
+            .and_then(|()| quorum())
             .and_then(|()| nuclei::check_plan(&cfg.startup_plan, &names, None, &catalog))
             .and_then(|()| own())
             .map_err(|e| Stop::Refused(format!("fault plan: {e}")))?;

@@ -40,6 +40,9 @@ pub struct RunConfig {
     /// Seconds data may be dirty in the page cache before it is written
     /// back (`--dirty-expire`; Linux's and the default: 30).
     pub dirty_expire: Option<f64>,
+    /// Run a plan that takes the membership below a majority of the
+    /// nodes (`--allow-quorum-loss`; otherwise refused before the run).
+    pub allow_quorum_loss: bool,
     /// Workload.
     pub workload: String,
     /// The consistency model transactions are checked against (Elle's name).
@@ -102,6 +105,7 @@ impl Default for RunConfig {
             db_args: Vec::new(),
             page_cache: false,
             dirty_expire: None,
+            allow_quorum_loss: false,
             workload: "register".into(),
             consistency: "serializable".into(),
             nemesis: vec!["partition".into(), "kill".into()],

@@ -45,6 +45,10 @@ pub struct RunArgs {
     /// [default: 30]; what a power loss keeps.
     #[arg(long, value_name = "SECS")]
     pub dirty_expire: Option<f64>,
+    /// Run a fault plan that takes the system's membership below a
+    /// majority of the nodes (refused without it; recorded in test.json).
+    #[arg(long)]
+    pub allow_quorum_loss: bool,
     /// An environment variable for the system file's client, KEY=VALUE
     /// (repeatable): `FAULTLINE_ZK_SYNC=1`.
     #[arg(long = "client-env", value_name = "KEY=VALUE")]
@@ -196,6 +200,7 @@ pub fn config(a: &RunArgs) -> Result<(RunConfig, Option<String>), String> {
     c.client_env.extend(a.client_env.iter().cloned());
     c.db_args.extend(a.db_args.iter().cloned());
     c.page_cache |= a.page_cache;
+    c.allow_quorum_loss |= a.allow_quorum_loss;
     if a.dirty_expire.is_some() {
         c.dirty_expire = a.dirty_expire;
     }

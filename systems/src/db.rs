@@ -180,6 +180,11 @@ pub trait Db: Send + Sync {
         None
     }
 
+    /// Its membership, if faultline can change it (`--nemesis membership`).
+    fn as_membership(&self) -> Option<&dyn Membership> {
+        None
+    }
+
     /// What it reads of a run, checks and shows in the report of its own,
     /// if any.
     fn as_own(&self) -> Option<&dyn crate::OwnRun> {
@@ -220,6 +225,20 @@ pub trait Kill: Send + Sync {
 pub trait Pause: Send + Sync {
     /// The `pgrep -f` pattern (anchored) of the SUT's processes to stop.
     fn pause_pattern(&self) -> &str;
+}
+
+/// Membership changes (`remove-member`, `replace-member`, `add-member`):
+/// each asked through a member that stays (`via`).
+pub trait Membership: Send + Sync {
+    /// The members as the system reports them (node names).
+    fn members(&self, via: &NodeClient, topo: &Topology) -> Result<Vec<String>, DbError>;
+    /// Takes `node` out of the membership: what it did, for the history.
+    fn remove(&self, via: &NodeClient, node: &NodeClient, topo: &Topology) -> Result<serde_json::Value, DbError>;
+    /// Adds `node` to the membership again and starts it there (its data
+    /// wiped first when the system needs it): what it did.
+    fn add(&self, via: &NodeClient, node: &NodeClient, topo: &Topology) -> Result<serde_json::Value, DbError>;
+    /// Stops the system on `node` and deletes its data.
+    fn wipe(&self, node: &NodeClient, topo: &Topology) -> Result<(), DbError>;
 }
 
 /// Who leads.

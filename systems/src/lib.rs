@@ -23,7 +23,7 @@ mod target;
 pub mod txn;
 
 pub use completion::{b64, classify, classify_text, unb64, Completion, Effect};
-pub use db::{BoxFuture, Db, DbError, Endpoint, Kill, Pause, Primary, Service, SystemFaults, Topology};
+pub use db::{BoxFuture, Db, DbError, Endpoint, Kill, Membership, Pause, Primary, Service, SystemFaults, Topology};
 pub use not_ready::{probe_result, NotReady};
 pub use ops::{not_served, serve, Call, Client, NoopClient, Ops, KV_FS, TXN_FS};
 pub use own::{OwnRun, RunView};

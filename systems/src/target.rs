@@ -19,6 +19,17 @@ impl DbTarget {
     }
 }
 
+impl DbTarget {
+    fn membership(&self) -> Result<&dyn crate::Membership, FaultError> {
+        self.db.as_membership().ok_or_else(|| FaultError::Unsupported(format!("{} has no membership faultline can change", self.db.name())))
+    }
+}
+
+/// An error of the system on `node`, as a fault's error naming the node.
+fn on(node: &NodeClient, e: crate::DbError) -> FaultError {
+    FaultError::Node(node.node().name.clone(), e.to_string())
+}
+
 impl Target for DbTarget {
     fn name(&self) -> &str {
         self.db.name()
@@ -56,6 +67,21 @@ impl Target for DbTarget {
             crate::DbError::Control(c) => FaultError::Node(nodes.first().map(|n| n.node().name.clone()).unwrap_or_default(), c.to_string()),
             other => FaultError::System(fault.f.clone(), other.to_string()),
         })
+    }
+    fn can_change_members(&self) -> bool {
+        self.db.as_membership().is_some()
+    }
+    fn members(&self, via: &NodeClient) -> Result<Vec<String>, FaultError> {
+        self.membership()?.members(via, &self.topo).map_err(|e| on(via, e))
+    }
+    fn remove_member(&self, via: &NodeClient, node: &NodeClient) -> Result<serde_json::Value, FaultError> {
+        self.membership()?.remove(via, node, &self.topo).map_err(|e| on(node, e))
+    }
+    fn add_member(&self, via: &NodeClient, node: &NodeClient) -> Result<serde_json::Value, FaultError> {
+        self.membership()?.add(via, node, &self.topo).map_err(|e| on(node, e))
+    }
+    fn wipe(&self, node: &NodeClient) -> Result<(), FaultError> {
+        self.membership()?.wipe(node, &self.topo).map_err(|e| on(node, e))
     }
     fn primary(&self) -> Option<String> {
         let p = self.db.as_primary()?;

@@ -3,6 +3,7 @@
 //! the exact binary the control node has).
 
 mod client;
+mod members;
 
 pub use client::EtcdClient;
 
@@ -77,8 +78,14 @@ impl Etcd {
     }
 
     fn start_cmd(&self, name: &str, topo: &Topology) -> Result<Cmd, DbError> {
-        let ip = topo.address(name).ok_or_else(|| DbError::Sut(format!("{name} is not in the topology")))?;
         let cluster: Vec<String> = topo.nodes.iter().map(|(n, a)| format!("{n}=http://{a}:2380")).collect();
+        self.start_with(name, topo, &cluster, "new")
+    }
+
+    /// Starts the member `name` of the cluster `cluster` (`name=peer-url`
+    /// each), a `new` one or joining an `existing` one.
+    fn start_with(&self, name: &str, topo: &Topology, cluster: &[String], state: &str) -> Result<Cmd, DbError> {
+        let ip = topo.address(name).ok_or_else(|| DbError::Sut(format!("{name} is not in the topology")))?;
         let etcd = Cmd::new([
             "setsid",
             "nohup",
@@ -98,7 +105,7 @@ impl Etcd {
             "--initial-cluster",
             &cluster.join(","),
             "--initial-cluster-state",
-            "new",
+            state,
             "--initial-cluster-token",
             "faultline",
             "--heartbeat-interval",
@@ -201,6 +208,10 @@ impl Db for Etcd {
     }
 
     fn as_primary(&self) -> Option<&dyn Primary> {
+        Some(self)
+    }
+
+    fn as_membership(&self) -> Option<&dyn crate::Membership> {
         Some(self)
     }
 }

@@ -76,6 +76,12 @@ pub fn named_node(output: &str, nodes: &[(String, String)]) -> Option<String> {
     None
 }
 
+/// Every node `output` names (by name or address, as a whole word), in
+/// the cluster's order.
+pub fn named_nodes(output: &str, nodes: &[(String, String)]) -> Vec<String> {
+    nodes.iter().filter(|n| named_node(output, std::slice::from_ref(n)).is_some()).map(|(name, _)| name.clone()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

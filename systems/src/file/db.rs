@@ -15,12 +15,12 @@ use std::time::Duration;
 
 /// A system described in a file.
 pub struct FileDb {
-    file: SystemFile,
+    pub(super) file: SystemFile,
     topo: OnceLock<Topology>,
     client: OnceLock<Arc<ClientCommand>>,
     client_env: Vec<(String, String)>,
     /// `--db-arg`'s arguments, quoted and joined (`{{ db_args }}`).
-    db_args: String,
+    pub(super) db_args: String,
     pause: Option<String>,
 }
 
@@ -78,14 +78,19 @@ impl FileDb {
     /// Runs `text` (rendered on `node`) as root; `key` names it in errors.
     fn run_on(&self, node: &NodeClient, topo: &Topology, key: &str, text: &str) -> Result<(), DbError> {
         let ctx = node_context(self.name(), topo, &node.node().address, &self.db_args);
-        let script = render(text, &ctx).map_err(|e| self.sut(key, node, e))?;
+        self.run_in(node, &ctx, key, text).map(|_| ())
+    }
+
+    /// Runs `text` rendered in `ctx` on `node` as root: its stdout.
+    pub(super) fn run_in(&self, node: &NodeClient, ctx: &minijinja::Value, key: &str, text: &str) -> Result<String, DbError> {
+        let script = render(text, ctx).map_err(|e| self.sut(key, node, e))?;
         let out = node.exec(&Cmd::script(&script).sudo())?;
         if out.status != 0 {
             let tail: Vec<&str> = out.stderr.lines().chain(out.stdout.lines()).filter(|l| !l.trim().is_empty()).collect();
             let tail = tail.iter().rev().take(3).rev().cloned().collect::<Vec<_>>().join(" | ");
             return Err(self.sut(key, node, format!("`{script}` exited {}: {tail}", out.status)));
         }
-        Ok(())
+        Ok(out.stdout)
     }
 
     fn start_process(&self, node: &NodeClient, topo: &Topology, i: usize, p: &Process) -> Result<(), DbError> {
@@ -284,6 +289,10 @@ impl Db for FileDb {
 
     fn as_primary(&self) -> Option<&dyn Primary> {
         self.file.spec.primary.is_some().then_some(self as &dyn Primary)
+    }
+
+    fn as_membership(&self) -> Option<&dyn crate::Membership> {
+        self.file.spec.membership.is_some().then_some(self as &dyn crate::Membership)
     }
 }
 

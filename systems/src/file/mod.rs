@@ -7,6 +7,7 @@
 mod checks;
 mod db;
 pub mod helpers;
+mod membership;
 pub mod spec;
 mod template;
 pub mod venv;

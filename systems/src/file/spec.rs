@@ -42,6 +42,8 @@ pub struct Spec {
     pub ready: Ready,
     /// How to find the primary (for `isolate-primary`).
     pub primary: Option<Primary>,
+    /// How to list, remove and add members (`--nemesis membership`).
+    pub membership: Option<Membership>,
     /// Its services, probed on every node for the recovery checker.
     #[serde(default)]
     pub services: Vec<Service>,
@@ -148,6 +150,25 @@ pub struct Primary {
     /// A shell command on the control node whose output names the primary
     /// (its node name or address).
     pub command: String,
+}
+
+/// Changing the membership: each command runs on a member that stays,
+/// with the node changed as `member` (`member.name`, `member.address`,
+/// `member.id`) besides that node's own variables.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Membership {
+    /// Prints the members: every node its output names (by name or
+    /// address, as a whole word) is one.
+    pub members: String,
+    /// Takes `member` out of the membership.
+    pub remove: String,
+    /// Adds `member` again; the node's processes are started after it.
+    pub add: String,
+    /// Whether a node is wiped (its processes killed, the `wipe` commands
+    /// run) before it is added again [default: true].
+    #[serde(default = "yes")]
+    pub wipe: bool,
 }
 
 /// A probed service. Its check's keys are repeated here rather than

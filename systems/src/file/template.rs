@@ -38,6 +38,13 @@ pub fn node_context(system: &str, topo: &Topology, address: &str, db_args: &str)
     context! { system, name => me.name, address => me.address, index => me.index, id => me.id, nodes => all, db_args }
 }
 
+/// The context of a membership command on the node at `address` about
+/// `member` (the node it changes).
+pub fn member_context(system: &str, topo: &Topology, address: &str, member: &str, db_args: &str) -> Value {
+    let member = nodes(topo).into_iter().find(|n| n.name == member);
+    context! { member, ..node_context(system, topo, address, db_args) }
+}
+
 /// The cluster's context.
 pub fn cluster_context(system: &str, topo: &Topology) -> Value {
     context! { system, nodes => nodes(topo) }
@@ -129,6 +136,12 @@ pub fn check_all(f: &SystemFile, _src: &str) -> Result<(), (String, String, Stri
     }
     if let Some(p) = &s.primary {
         items.push(("primary.command".into(), p.command.clone(), &cluster));
+    }
+    let member = member_context(&s.name, &topo, "10.0.0.1", "n2", "--sample-arg");
+    if let Some(m) = &s.membership {
+        for (key, text) in [("membership.members", &m.members), ("membership.remove", &m.remove), ("membership.add", &m.add)] {
+            items.push((key.into(), text.clone(), &member));
+        }
     }
     for (i, a) in s.client.command.iter().enumerate() {
         items.push((format!("client.command[{i}]"), a.clone(), &client));

@@ -164,3 +164,25 @@ env = { A = "file", B = "file" }
     let c = db.client(&reqwest::Client::new(), &at, std::time::Duration::from_secs(5));
     assert_eq!(c.invoke(&crate::Call::new("read", "r1", None)).await, crate::Completion::Ok(serde_json::json!("file flag")));
 }
+
+#[test]
+fn a_membership_table_gives_the_membership_and_its_templates_are_checked() {
+    let with = format!(
+        "{GOOD}\n[membership]\nmembers = \"kv-ctl members\"\nremove = \"kv-ctl remove {{{{ member.id }}}} --via {{{{ address }}}}\"\nadd = \"kv-ctl add {{{{ member.address }}}}\"\n"
+    );
+    let f = SystemFile::load(&write(&with, "id={{ id }}\n")).unwrap();
+    let m = f.spec.membership.clone().unwrap();
+    assert!(m.wipe, "a node is wiped before it rejoins unless the file says not");
+    use crate::Db;
+    assert!(FileDb::new(f).as_membership().is_some());
+    assert!(FileDb::new(SystemFile::load(&write(GOOD, "id={{ id }}\n")).unwrap()).as_membership().is_none());
+    // the member's variables are known; a typo is named with its key
+    let topo = Topology { nodes: vec![("n1".into(), "10.0.0.1".into()), ("n2".into(), "10.0.0.2".into())] };
+    let ctx = template::member_context("kv", &topo, "10.0.0.1", "n2", "");
+    assert_eq!(template::render(&m.remove, &ctx).unwrap(), "kv-ctl remove 2 --via 10.0.0.1");
+    let e = error(&with.replace("member.address", "membr.address"));
+    assert!(e.to_string().contains("membership.add") && e.problem.contains("unknown variable membr"), "{e}");
+    let e = error(&format!("{GOOD}\n[membership]\nmembers = \"x\"\nremove = \"y\"\n"));
+    assert!(e.to_string().contains("add"), "{e}");
+    assert_eq!(checks::named_nodes("member 10.0.0.2 started\nn1 leader", &topo.nodes), ["n1", "n2"]);
+}

@@ -12,6 +12,12 @@ impl Memory {
         names.iter().map(|n| self.index(n).map_err(FaultError::from)).collect()
     }
 
+    /// The nodes that are members: every node not taken out (the
+    /// in-memory system models a member out as a node down).
+    fn members(&self, f: &Faults) -> Vec<String> {
+        (0..self.nodes.len()).filter(|i| !f.killed.contains(i)).map(|i| self.nodes[i].clone()).collect()
+    }
+
     /// The node the majority follows: the first node that serves.
     pub fn primary(&self) -> Option<String> {
         let f = self.faults();
@@ -132,6 +138,21 @@ impl Injector for Memory {
                 self.faults().killed.retain(|i| !ix.contains(i));
                 json!({"nodes": nodes})
             }
+            // a member out of the membership serves nothing, as a killed node
+            Fault::RemoveMember { nodes } | Fault::ReplaceMember { nodes } => {
+                let ix = self.indices(nodes)?;
+                let mut f = self.faults();
+                let before = self.members(&f);
+                f.killed.extend(ix);
+                json!({"nodes": nodes, "members_before": before, "members_after": self.members(&f)})
+            }
+            Fault::AddMember { nodes } => {
+                let ix = self.indices(nodes)?;
+                let mut f = self.faults();
+                let before = self.members(&f);
+                f.killed.retain(|i| !ix.contains(i));
+                json!({"nodes": nodes, "members_before": before, "members_after": self.members(&f)})
+            }
             // a power cut loses what a page cache held, as lose-unsynced does
             Fault::LoseUnsynced { nodes } | Fault::PowerCut { nodes } => {
                 let ix = self.indices(nodes)?;
@@ -174,7 +195,10 @@ impl Injector for Memory {
             | Fault::LoseUnsynced { nodes }
             | Fault::Restart { nodes }
             | Fault::PowerCut { nodes }
-            | Fault::PowerOn { nodes } => nodes.clone(),
+            | Fault::PowerOn { nodes }
+            | Fault::RemoveMember { nodes }
+            | Fault::ReplaceMember { nodes }
+            | Fault::AddMember { nodes } => nodes.clone(),
             _ => self.nodes.clone(),
         };
         extra["at"] = Value::Object(names.into_iter().map(|n| (n, json!(at))).collect::<Map<String, Value>>());

@@ -1,9 +1,12 @@
 //! Membership changes on etcd on the lab: a member removed and added back,
-//! one replaced (removed, wiped, added as a new member), as a plan with a
-//! partition between them; etcd stays linearizable, the history holds each
+//! one replaced (removed, wiped, added as a new member), as a plan (with
+//! partitions and kills too: `scripts/measure-membership`); etcd stays
+//! linearizable, the history holds each
 //! view of the membership as etcd reported it, and each add is a window
 //! whose recovery is measured. A member left out at the end of the
-//! workload is added back by the final heal (seen with `--keep`).
+//! workload is added back by the final heal (seen with `--keep`). The
+//! same plan on ZooKeeper, through its system file's `[membership]`
+//! (dynamic reconfiguration).
 
 mod common;
 
@@ -14,21 +17,25 @@ use std::path::{Path, PathBuf};
 use systems::etcd::Etcd;
 use systems::Db;
 
+/// (etcd refuses to remove a member until the members that stay have been
+/// connected for 5 s: "etcdserver: unhealthy cluster"; the first change,
+/// and the change after an add, wait that.)
 const PLAN: &str = r#"[
-  {"at_ms": 2000, "fault": {"f": "remove-member", "nodes": ["n1"]}},
-  {"at_ms": 6000, "fault": {"f": "add-member", "nodes": ["n1"]}},
-  {"at_ms": 8000, "fault": {"f": "start-partition", "grudge": {"n3": ["n1", "n2"], "n1": ["n3"], "n2": ["n3"]}, "ports": []}},
-  {"at_ms": 10000, "fault": {"f": "stop-partition"}},
-  {"at_ms": 12000, "fault": {"f": "replace-member", "nodes": ["n2"]}},
-  {"at_ms": 16000, "fault": {"f": "add-member", "nodes": ["n2"]}}
+  {"at_ms": 6000, "fault": {"f": "remove-member", "nodes": ["n1"]}},
+  {"at_ms": 10000, "fault": {"f": "add-member", "nodes": ["n1"]}},
+  {"at_ms": 17000, "fault": {"f": "replace-member", "nodes": ["n2"]}},
+  {"at_ms": 21000, "fault": {"f": "add-member", "nodes": ["n2"]}}
 ]"#;
 
-/// `faultline run` of etcd's register workload with `plan`: exit code, run directory.
+/// The tests share the lab's cluster: one at a time.
+static LAB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// `faultline run` of the register workload with `plan` (`extra` names
+/// the system): exit code, run directory.
 fn run(store: &Path, plan: &str, time_limit: &str, extra: &[&str]) -> (i32, PathBuf) {
     let file = store.join("plan.json");
     std::fs::write(&file, plan).unwrap();
-    let mut args =
-        vec!["run", "--db", "etcd", "--workload", "register", "--time-limit", time_limit, "--recovery-window", "8", "--store", store.to_str().unwrap()];
+    let mut args = vec!["run", "--workload", "register", "--time-limit", time_limit, "--recovery-window", "8", "--store", store.to_str().unwrap()];
     args.extend(["--fault-plan", file.to_str().unwrap()]);
     args.extend_from_slice(extra);
     let o = faultline(&args);
@@ -48,31 +55,16 @@ fn views(dir: &Path) -> Vec<(String, Value, Value)> {
 
 #[test]
 fn etcd_members_removed_replaced_and_added_back_stay_linearizable_and_the_heal_restores_the_membership() {
+    let _l = LAB.lock().unwrap_or_else(|e| e.into_inner());
     lab();
     let store = std::env::temp_dir().join(format!("faultline-membership-{}", std::process::id()));
     std::fs::create_dir_all(&store).unwrap();
-    let (code, dir) = run(&store, PLAN, "20", &[]);
-    let results: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
-    assert_eq!(code, 0, "{}: {}", dir.display(), results["summary"]);
-    let all = serde_json::json!(["n1", "n2", "n3"]);
-    let v = views(&dir);
-    let want = [
-        ("remove-member", all.clone(), serde_json::json!(["n2", "n3"])),
-        ("add-member", serde_json::json!(["n2", "n3"]), all.clone()),
-        ("replace-member", all.clone(), serde_json::json!(["n1", "n3"])),
-        ("add-member", serde_json::json!(["n1", "n3"]), all.clone()),
-    ];
-    assert_eq!(v, want.map(|(f, a, b)| (f.to_string(), a, b)), "{}", dir.display());
-    let rec = &results["checks"]["recovery"];
-    let windows = rec["windows"].as_array().unwrap();
-    assert_eq!(windows.len(), 3, "two membership windows and the partition: {rec}");
-    for r in rec["recoveries"].as_array().unwrap() {
-        assert_eq!(r["pass"], true, "each add and the heal recovered within the SLO: {r}");
-    }
+    let (code, dir) = run(&store, PLAN, "25", &["--db", "etcd"]);
+    assert_views(code, &dir);
 
     // n3 taken out and never added back by the plan: the final heal adds it
-    let left_out = r#"[{"at_ms": 2000, "fault": {"f": "remove-member", "nodes": ["n3"]}}]"#;
-    let (code, dir) = run(&store, left_out, "6", &["--keep"]);
+    let left_out = r#"[{"at_ms": 6000, "fault": {"f": "remove-member", "nodes": ["n3"]}}]"#;
+    let (code, dir) = run(&store, left_out, "9", &["--db", "etcd", "--keep"]);
     assert!(matches!(code, 0 | 2), "{code}: {}", dir.display());
     let cluster = Cluster::new(lab_nodes(), Options::default());
     let topo = topology(&cluster);
@@ -83,4 +75,37 @@ fn etcd_members_removed_replaced_and_added_back_stay_linearizable_and_the_heal_r
         db.teardown(n).unwrap();
     }
     assert_eq!(members.unwrap(), ["n1", "n2", "n3"], "the original membership after the final heal");
+}
+
+#[test]
+fn zookeeper_members_removed_replaced_and_added_back_through_its_system_file() {
+    let _l = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    lab();
+    let store = std::env::temp_dir().join(format!("faultline-membership-zk-{}", std::process::id()));
+    std::fs::create_dir_all(&store).unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("systems/zookeeper/system.toml");
+    let (code, dir) = run(&store, PLAN, "25", &["--system", file.to_str().unwrap(), "--client-env", "FAULTLINE_ZK_SYNC=1"]);
+    assert_views(code, &dir);
+}
+
+/// The run was valid, recorded each view of the membership as the plan
+/// changed it, and every window (each add) recovered.
+fn assert_views(code: i32, dir: &Path) {
+    let results: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(code, 0, "{}: {}", dir.display(), results["summary"]);
+    let all = serde_json::json!(["n1", "n2", "n3"]);
+    let v = views(dir);
+    let want = [
+        ("remove-member", all.clone(), serde_json::json!(["n2", "n3"])),
+        ("add-member", serde_json::json!(["n2", "n3"]), all.clone()),
+        ("replace-member", all.clone(), serde_json::json!(["n1", "n3"])),
+        ("add-member", serde_json::json!(["n1", "n3"]), all.clone()),
+    ];
+    assert_eq!(v, want.map(|(f, a, b)| (f.to_string(), a, b)), "{}", dir.display());
+    let rec = &results["checks"]["recovery"];
+    let windows = rec["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 2, "two membership windows: {rec}");
+    for r in rec["recoveries"].as_array().unwrap() {
+        assert_eq!(r["pass"], true, "each add and the heal recovered within the SLO: {r}");
+    }
 }

@@ -12,16 +12,28 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 impl Nemesis {
-    /// A node to ask about the membership: one that is not among `nodes`
-    /// and is a running member.
-    fn via(&self, nodes: &[String]) -> Result<&NodeClient, FaultError> {
-        let a = self.active();
-        let out = |n: &String| nodes.contains(n) || a.removed.contains(n) || a.killed.contains(n) || a.powered_off.contains(n) || a.lost.contains(n);
-        self.cluster
-            .clients()
-            .iter()
-            .find(|c| !out(&c.node().name))
-            .ok_or_else(|| FaultError::Invalid(format!("no running member is left to change the membership through (changing {})", nodes.join(", "))))
+    /// A node to ask about the membership, and the members it reports: the
+    /// leader if it is not among `nodes`, else the first running member
+    /// that answers (a member just added may not serve yet).
+    fn via(&self, nodes: &[String]) -> Result<(&NodeClient, Vec<String>), FaultError> {
+        let mut candidates: Vec<&NodeClient> = {
+            let a = self.active();
+            let out = |n: &String| nodes.contains(n) || a.removed.contains(n) || a.killed.contains(n) || a.powered_off.contains(n) || a.lost.contains(n);
+            self.cluster.clients().iter().filter(|c| !out(&c.node().name)).collect()
+        };
+        // the leader first: it is connected to every peer (etcd refuses a
+        // change asked through a member connected for less than 5 s)
+        if let Some(p) = self.target.primary() {
+            candidates.sort_by_key(|c| c.node().name != p);
+        }
+        let mut last = FaultError::Invalid(format!("no running member is left to change the membership through (changing {})", nodes.join(", ")));
+        for c in candidates {
+            match self.target.members(c) {
+                Ok(members) => return Ok((c, members)),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 
     fn client(&self, name: &str) -> Result<&NodeClient, FaultError> {
@@ -32,8 +44,7 @@ impl Nemesis {
     /// replace them, stops them and wipes their data).
     pub(super) fn remove_members(&self, nodes: &[String], wipe: bool) -> Result<(BTreeMap<String, Instant>, Value), FaultError> {
         self.check(&[Needs::Membership])?;
-        let via = self.via(nodes)?;
-        let before = self.target.members(via)?;
+        let (via, before) = self.via(nodes)?;
         let (mut done, mut steps) = (BTreeMap::new(), Vec::new());
         for n in nodes {
             let cl = self.client(n)?;
@@ -52,8 +63,7 @@ impl Nemesis {
     /// started (wiped first if the system needs it).
     pub(super) fn add_members(&self, nodes: &[String]) -> Result<(BTreeMap<String, Instant>, Value), FaultError> {
         self.check(&[Needs::Membership])?;
-        let via = self.via(nodes)?;
-        let before = self.target.members(via)?;
+        let (via, before) = self.via(nodes)?;
         let (mut done, mut steps) = (BTreeMap::new(), Vec::new());
         for n in nodes {
             steps.push(self.target.add_member(via, self.client(n)?)?);

@@ -84,7 +84,8 @@ impl Membership for Etcd {
         let members = list(via)?;
         if let Some(m) = members.iter().find(|m| m.peer_urls.contains(&url)) {
             // still (or already) a member: it only needs to run
-            node.run(&self.start_cmd(name, topo)?)?;
+            let start = self.start_cmd(name, topo)?;
+            node.run(&control::Cmd::script(&format!("pgrep -f {} >/dev/null || {{ {}; }}", control::quote(super::PATTERN), start.text())).sudo())?;
             return Ok(json!({"node": name, "member_id": m.id, "note": "already a member"}));
         }
         self.wipe(node, topo)?;

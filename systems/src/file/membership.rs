@@ -37,7 +37,10 @@ impl Membership for FileDb {
         let m = self.spec()?;
         let name = &node.node().name;
         if m.wipe {
+            // a new member: wiped and installed again (its configuration
+            // files as a fresh node's, not as its removal left them)
             self.wipe(node, topo)?;
+            self.setup(node, topo)?;
         }
         let out = self.on_member(via, name, topo, "membership.add", &m.add)?;
         self.start(node, topo)?;

@@ -166,7 +166,7 @@ pub struct Membership {
     /// Adds `member` again; the node's processes are started after it.
     pub add: String,
     /// Whether a node is wiped (its processes killed, the `wipe` commands
-    /// run) before it is added again [default: true].
+    /// run) and installed again before it is added [default: true].
     #[serde(default = "yes")]
     pub wipe: bool,
 }

@@ -186,3 +186,19 @@ fn a_membership_table_gives_the_membership_and_its_templates_are_checked() {
     assert!(e.to_string().contains("add"), "{e}");
     assert_eq!(checks::named_nodes("member 10.0.0.2 started\nn1 leader", &topo.nodes), ["n1", "n2"]);
 }
+
+#[test]
+fn every_system_file_in_the_repository_loads() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut loaded = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let f = e.path().join("system.toml");
+        if f.is_file() {
+            let s = SystemFile::load(&f).unwrap_or_else(|e| panic!("{e}"));
+            loaded.push((s.spec.name.clone(), s.spec.membership.is_some()));
+        }
+    }
+    loaded.sort();
+    assert!(loaded.len() >= 5, "{loaded:?}");
+    assert!(loaded.contains(&("zookeeper".to_string(), true)), "ZooKeeper declares its membership: {loaded:?}");
+}

@@ -168,6 +168,8 @@ fn memory_membership_changes_record_each_view_and_a_plan_losing_quorum_is_refuse
             ["add-member", ["n1", "n3"], ["n1", "n2", "n3"]]
         ])
     );
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(report.contains("membership over time"), "the report draws the membership beside the fault windows");
     // each add is a window's heal: its recovery is measured
     let rec = r.checks.recovery.as_ref().unwrap();
     let healed: Vec<Option<f64>> = rec.windows.iter().map(|w| w.healed_at_s).collect();

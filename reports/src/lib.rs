@@ -5,6 +5,7 @@
 pub mod counterexample;
 pub mod html;
 mod index;
+mod membership;
 pub mod plots;
 mod report;
 mod run_page;

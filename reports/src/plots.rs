@@ -114,6 +114,12 @@ pub fn lines(title: &str, y_desc: &str, series: &[Series], shades: &[Shade], t_e
 /// Availability heatmap: one row per (node, service), one cell per time
 /// bucket, colour from red (no success) to green (all ok); grey: no ops.
 pub fn heatmap(rows: &[(String, Vec<[u32; 3]>)], bucket_s: f64, shades: &[Shade]) -> String {
+    heatmap_titled("availability per node and service (success ratio per second)", rows, bucket_s, shades)
+}
+
+/// [`heatmap`] with a caption of its own (each cell green as its first
+/// count's share, red as the rest).
+pub fn heatmap_titled(caption: &str, rows: &[(String, Vec<[u32; 3]>)], bucket_s: f64, shades: &[Shade]) -> String {
     let mut buf = String::new();
     {
         let n = rows.len().max(1);
@@ -123,7 +129,7 @@ pub fn heatmap(rows: &[(String, Vec<[u32; 3]>)], bucket_s: f64, shades: &[Shade]
         let buckets = rows.iter().map(|r| r.1.len()).max().unwrap_or(1).max(1);
         let t_end = buckets as f64 * bucket_s;
         let Ok(mut chart) = ChartBuilder::on(&root)
-            .caption("availability per node and service (success ratio per second)", ("sans-serif", 14))
+            .caption(caption, ("sans-serif", 14))
             .margin(8)
             .x_label_area_size(24)
             .y_label_area_size(110)

@@ -209,6 +209,9 @@ fn figures(r: &RunReport, ops: &[Done], t_end: f64) -> (Vec<String>, Option<(usi
         let rows: Vec<(String, Vec<[u32; 3]>)> = tl.series.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         out.push(plots::heatmap(&rows, tl.bucket_s, &r.shades));
     }
+    if let Some(rows) = crate::membership::rows(r.history, t_end, 0.5) {
+        out.push(plots::heatmap_titled("membership over time, as the system reported it (green: a member, red: out)", &rows, 0.5, &r.shades));
+    }
     let clocks = clock_offsets(r.history);
     if !clocks.is_empty() {
         out.push(plots::lines("clock offset from the control node (ms), as measured by the nemesis", "ms", &clocks, &r.shades, t_end));

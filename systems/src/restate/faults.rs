@@ -3,6 +3,8 @@
 //! the steps a wiped node needs to rejoin, partition leadership, metadata
 //! membership.
 
+pub use super::chain::log_tails;
+use super::chain::{conflicted_logs, expand, ranges, CONFLICT, CONFLICT_RETRY};
 pub use super::records::LogTail;
 use super::{restatectl, signal, sql, Restate, DATA, SERVER_PATTERN};
 use crate::db::{DbError, SystemFaults, Topology};
@@ -14,54 +16,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// How long a leader may take to move (10 s was not enough on a loaded
-/// machine: a move 10.2 s after the pin, three clusters running at once).
-const MOVE: Duration = Duration::from_secs(30);
-
-/// Each log's tail from the rows of `logs_tail_segments` (a sealed chain
-/// shows its last segment and a `sealed` marker row).
-pub fn log_tails(rows: &[Value]) -> BTreeMap<u32, LogTail> {
-    let mut tails: BTreeMap<u32, LogTail> = BTreeMap::new();
-    for r in rows {
-        let Some(id) = r["log_id"].as_u64().map(|v| v as u32) else { continue };
-        let t = tails.entry(id).or_insert(LogTail { log_id: id, segment_index: 0, sealed: false, metadata_version: 0 });
-        t.segment_index = t.segment_index.max(r["segment_index"].as_u64().unwrap_or(0) as u32);
-        t.sealed |= r["kind"] == "sealed";
-        t.metadata_version = t.metadata_version.max(r["logs_metadata_version"].as_u64().unwrap_or(0));
-    }
-    tails
-}
-
-/// For each partition led by one of `away` (rows of `partition_replica_set`
-/// with `is_leader`), another replica to pin its leadership to.
-pub fn new_leaders(replicas: &[Value], away: &[String]) -> BTreeMap<i64, String> {
-    let mut by_part: BTreeMap<i64, (bool, Vec<String>)> = BTreeMap::new();
-    for r in replicas {
-        let (Some(p), Some(n)) = (r["partition_id"].as_i64(), r["plain_node_id"].as_str()) else { continue };
-        let e = by_part.entry(p).or_default();
-        if r["is_leader"] == true && away.iter().any(|a| a == n) {
-            e.0 = true;
-        }
-        e.1.push(n.to_string());
-    }
-    by_part.into_iter().filter(|(_, (led, _))| *led).filter_map(|(p, (_, ns))| ns.into_iter().find(|n| !away.contains(n)).map(|n| (p, n))).collect()
-}
-
-/// `ids` as restatectl's ranges: `[0, 1, 2, 5]` -> `["0-2", "5"]`.
-pub fn ranges(ids: &[u32]) -> Vec<String> {
-    let mut sorted = ids.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut out: Vec<(u32, u32)> = Vec::new();
-    for id in sorted {
-        match out.last_mut() {
-            Some((_, end)) if *end + 1 == id => *end = id,
-            _ => out.push((id, id)),
-        }
-    }
-    out.into_iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect()
-}
 
 fn tool(e: NotReady) -> DbError {
     DbError::Sut(e.to_string())
@@ -75,7 +29,7 @@ const READ: Duration = Duration::from_secs(15);
 /// restatectl fails or answers no row: while metadata members change or a
 /// leader moves, one query may find no node to answer it, and a fault must
 /// not fail on a read that the next try answers.
-fn rows(ctl: &Path, addrs: &str, query: &str) -> Result<Vec<Value>, DbError> {
+pub(super) fn rows(ctl: &Path, addrs: &str, query: &str) -> Result<Vec<Value>, DbError> {
     let t0 = Instant::now();
     loop {
         let last = match sql(ctl, addrs, query) {
@@ -126,16 +80,34 @@ impl Restate {
         let ids = Self::named_logs(&before, logs);
         // one restatectl a run of consecutive logs: all 24 of a cluster in
         // 0.75 s, against 3.6 s one at a time
-        for range in ranges(&ids) {
-            let args: Vec<&str> = match verb {
-                "seal" => vec!["--address", addrs, "logs", "seal", &range, "--yes"],
-                _ => vec!["--address", addrs, "logs", "reconfigure", "--log-id", &range, "--yes"],
-            };
-            ctl_ok(ctl, &args)?;
+        let mut conflicts = Vec::new();
+        let mut todo = ids.clone();
+        let t0 = Instant::now();
+        while !todo.is_empty() {
+            let mut again = Vec::new();
+            for range in ranges(&todo) {
+                let args: Vec<&str> = match verb {
+                    "seal" => vec!["--address", addrs, "logs", "seal", &range, "--yes"],
+                    _ => vec!["--address", addrs, "logs", "reconfigure", "--log-id", &range, "--yes"],
+                };
+                match ctl_ok(ctl, &args) {
+                    Ok(_) => {}
+                    Err(DbError::Sut(e)) if e.contains(CONFLICT) && t0.elapsed() < CONFLICT_RETRY => {
+                        let failed = conflicted_logs(&e);
+                        again.extend(if failed.is_empty() { expand(&range) } else { failed });
+                        conflicts.push(e.lines().find(|l| l.contains(CONFLICT)).unwrap_or("").trim().to_string());
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if !again.is_empty() {
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            todo = again;
         }
         let after = Self::tails(ctl, addrs)?;
         let pick = |m: &BTreeMap<u32, LogTail>| ids.iter().filter_map(|i| m.get(i).cloned()).collect::<Vec<_>>();
-        Ok(json!({"logs": ids, "before": pick(&before), "after": pick(&after)}))
+        Ok(json!({"logs": ids, "before": pick(&before), "after": pick(&after), "conflicts": conflicts}))
     }
 
     /// Extends each named log still sealed; which ones it extended and
@@ -160,60 +132,6 @@ impl Restate {
     pub(super) fn ids_of(ctl: &Path, addrs: &str, names: &[String]) -> Result<Vec<String>, DbError> {
         let ids = Self::node_ids(ctl, addrs)?;
         names.iter().map(|n| ids.get(n).cloned().ok_or_else(|| DbError::Sut(format!("{n} is not a node of the Restate cluster")))).collect()
-    }
-
-    fn move_leadership(&self, ctl: &Path, addrs: &str, names: &[String]) -> Result<Value, DbError> {
-        let away = Self::ids_of(ctl, addrs, names)?;
-        let replicas = rows(ctl, addrs, "SELECT partition_id, plain_node_id, is_leader FROM partition_replica_set")?;
-        let moves = new_leaders(&replicas, &away);
-        let t0 = Instant::now();
-        for (p, to) in &moves {
-            ctl_ok(ctl, &["--address", addrs, "partitions", "leadership", "pin", "--node", to, &p.to_string(), "--yes"])?;
-            let mut pins = self.pins.lock().unwrap_or_else(|e| e.into_inner());
-            for n in names {
-                pins.entry(n.clone()).or_default().push(*p);
-            }
-        }
-        // moved when no partition is led from the nodes any more
-        let q = format!(
-            "SELECT partition_id FROM partition_replica_set WHERE is_leader AND plain_node_id IN ({})",
-            away.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(",")
-        );
-        let moved = loop {
-            // a query that fails is "not known yet", asked again until MOVE
-            let left = sql(ctl, addrs, &q).ok();
-            let done = left.as_ref().is_some_and(Vec::is_empty);
-            if done || t0.elapsed() > MOVE {
-                break done;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        };
-        Ok(json!({"nodes": names, "pinned": moves, "moved": moved, "moved_in_s": t0.elapsed().as_secs_f64()}))
-    }
-
-    /// Unpins what `move-leadership` pinned away from `names`; every
-    /// partition when this process pinned none (a heal after faultline
-    /// itself was killed, when it cannot know which).
-    fn return_leadership(&self, ctl: &Path, addrs: &str, names: &[String]) -> Result<Value, DbError> {
-        let mut mine: Vec<i64> = {
-            let mut pins = self.pins.lock().unwrap_or_else(|e| e.into_inner());
-            names.iter().filter_map(|n| pins.remove(n)).flatten().collect()
-        };
-        mine.sort_unstable();
-        mine.dedup();
-        let parts: Vec<String> = if mine.is_empty() {
-            let rows = rows(ctl, addrs, "SELECT partition_id FROM partitions")?;
-            rows.iter().filter_map(|r| r["partition_id"].as_i64()).map(|p| p.to_string()).collect()
-        } else {
-            mine.iter().map(i64::to_string).collect()
-        };
-        let mut args = vec!["--address", addrs, "partitions", "leadership", "unpin"];
-        args.extend(parts.iter().map(String::as_str));
-        args.push("--yes");
-        if !parts.is_empty() {
-            ctl_ok(ctl, &args)?;
-        }
-        Ok(json!({"nodes": names, "unpinned": parts.len()}))
     }
 
     fn membership(ctl: &Path, addrs: &str, names: &[String], verb: &str) -> Result<Value, DbError> {
@@ -308,33 +226,6 @@ impl SystemFaults for Restate {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_sealed_chain_reads_as_sealed_at_its_last_segment() {
-        let rows = vec![
-            json!({"log_id": 0, "segment_index": 0, "kind": "replicated", "logs_metadata_version": 26}),
-            json!({"log_id": 0, "segment_index": 0, "kind": "sealed", "logs_metadata_version": 26}),
-            json!({"log_id": 1, "segment_index": 2, "kind": "replicated", "logs_metadata_version": 27}),
-        ];
-        let t = log_tails(&rows);
-        assert_eq!(t[&0], LogTail { log_id: 0, segment_index: 0, sealed: true, metadata_version: 26 });
-        assert_eq!(t[&1], LogTail { log_id: 1, segment_index: 2, sealed: false, metadata_version: 27 });
-    }
-
-    #[test]
-    fn consecutive_logs_are_one_range() {
-        assert_eq!(ranges(&[5, 0, 1, 2, 2, 7, 8]), ["0-2", "5", "7-8"]);
-        assert!(ranges(&[]).is_empty());
-    }
-
-    #[test]
-    fn leadership_moves_to_another_replica_of_each_partition_led_from_the_node() {
-        let r = |p: i64, n: &str, leader: bool| json!({"partition_id": p, "plain_node_id": n, "is_leader": leader});
-        let rows = vec![r(0, "N3", false), r(0, "N1", true), r(1, "N1", false), r(1, "N2", true), r(2, "N1", true), r(2, "N2", false)];
-        let m = new_leaders(&rows, &["N1".to_string()]);
-        assert_eq!(m, BTreeMap::from([(0, "N3".to_string()), (2, "N2".to_string())]));
-        assert!(new_leaders(&rows, &["N9".to_string()]).is_empty());
-    }
 
     #[test]
     fn restates_faults_are_one_catalog_and_their_arguments_are_checked() {

@@ -12,8 +12,10 @@
 //! ingress, every partition with an active leader and no log server still
 //! provisioning.
 
+mod chain;
 mod client;
 mod faults;
+mod leadership;
 mod own;
 mod phases;
 pub mod records;
@@ -23,7 +25,8 @@ mod seals;
 mod stall;
 
 pub use client::{RestateClient, INGRESS_PORT};
-pub use faults::{log_tails, new_leaders, LogTail};
+pub use faults::{log_tails, LogTail};
+pub use leadership::new_leaders;
 pub use phases::startup_phases;
 
 use crate::db::{sha256_local, signal, BoxFuture, Db, DbError, Kill, Pause, Primary, Service, SystemFaults, Topology};

@@ -33,7 +33,7 @@ enum Command {
     /// Re-check a stored run offline and rewrite its results.
     Analyze(cmd::analyze::Args),
     /// Remove faultline's leftover faults from a cluster's nodes.
-    Heal(cmd::analyze::HealArgs),
+    Heal(cmd::heal::HealArgs),
     /// Write STORE_DIR/index.html listing every stored run.
     Index(cmd::analyze::IndexArgs),
     /// Aggregate stored runs: recovery percentiles per service, SLO
@@ -102,7 +102,7 @@ fn dispatch(command: Command) -> i32 {
         Command::Run(a) => cmd::run::run(*a),
         Command::Scenarios(a) => cmd::scenarios::command(a),
         Command::Analyze(a) => cmd::analyze::run(a),
-        Command::Heal(a) => cmd::analyze::heal(a),
+        Command::Heal(a) => cmd::heal::heal(a),
         Command::Index(a) => cmd::analyze::index(a),
         Command::HostPackages(a) => cmd::packages::run(a),
         Command::ClientCheck(a) => cmd::client::run(a),

@@ -4,7 +4,8 @@
 //! linearizable, the history holds each
 //! view of the membership as etcd reported it, and each add is a window
 //! whose recovery is measured. A member left out at the end of the
-//! workload is added back by the final heal (seen with `--keep`). The
+//! workload is added back by the final heal (seen with `--keep`), and one
+//! left out by a killed run by `faultline heal --db etcd`. The
 //! same plan on ZooKeeper, through its system file's `[membership]`
 //! (dynamic reconfiguration).
 
@@ -59,6 +60,25 @@ fn etcd_members_removed_replaced_and_added_back_stay_linearizable_and_the_heal_r
     lab();
     let store = std::env::temp_dir().join(format!("faultline-membership-{}", std::process::id()));
     std::fs::create_dir_all(&store).unwrap();
+    // two of three out at once would lose etcd's quorum: refused before the run
+    let losing = r#"[{"at_ms": 6000, "fault": {"f": "remove-member", "nodes": ["n1"]}},
+ {"at_ms": 7000, "fault": {"f": "remove-member", "nodes": ["n2"]}}]"#;
+    std::fs::write(store.join("losing.json"), losing).unwrap();
+    let refused = faultline(&[
+        "run",
+        "--db",
+        "etcd",
+        "--workload",
+        "register",
+        "--fault-plan",
+        store.join("losing.json").to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(254), "{err}");
+    assert!(err.contains("step 2 (at_ms 7000, remove-member): leaves 1 of 3 nodes members"), "{err}");
+
     let (code, dir) = run(&store, PLAN, "25", &["--db", "etcd"]);
     assert_views(code, &dir);
 
@@ -71,10 +91,27 @@ fn etcd_members_removed_replaced_and_added_back_stay_linearizable_and_the_heal_r
     let db = Etcd::default();
     let membership = db.as_membership().unwrap();
     let members = membership.members(&cluster.clients()[0], &topo);
+    // a killed run's leftover: n3 out of the membership; `faultline heal
+    // --db etcd` adds it back (etcd refuses a change until the members are
+    // connected for 5 s: asked again until it takes it)
+    let (c, t0) = (cluster.clients(), std::time::Instant::now());
+    let removed = loop {
+        match membership.remove(&c[0], &c[2], &topo) {
+            Err(e) if e.to_string().contains("unhealthy") && t0.elapsed().as_secs() < 30 => std::thread::sleep(std::time::Duration::from_millis(500)),
+            r => break r,
+        }
+    };
+    let healed = faultline(&["heal", "--db", "etcd"]);
+    let after_heal = membership.members(&c[0], &topo);
     for n in cluster.clients() {
         db.teardown(n).unwrap();
     }
     assert_eq!(members.unwrap(), ["n1", "n2", "n3"], "the original membership after the final heal");
+    removed.unwrap();
+    let out = String::from_utf8_lossy(&healed.stdout);
+    assert_eq!(healed.status.code(), Some(0), "{out}{}", String::from_utf8_lossy(&healed.stderr));
+    assert!(out.contains("n3: added back to etcd's membership (members were n1, n2)"), "{out}");
+    assert_eq!(after_heal.unwrap(), ["n1", "n2", "n3"], "the original membership after `faultline heal`");
 }
 
 #[test]

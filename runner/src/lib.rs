@@ -21,6 +21,7 @@ pub mod options;
 mod recorder;
 pub mod report;
 pub mod scenario;
+mod schedule;
 mod startup;
 pub mod store;
 pub mod system;

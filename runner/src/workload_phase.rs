@@ -3,7 +3,7 @@
 
 use crate::lifecycle::{Lifecycle, Phase, Planned, Stop};
 use crate::recorder::Recorder;
-use crate::{analysis, load};
+use crate::{analysis, load, schedule};
 use history::{Header, Rng};
 use nuclei::{Spacing, Step};
 use serde_json::json;
@@ -40,25 +40,22 @@ impl Lifecycle<'_> {
             cfg.recovery_window
         ));
         let injector = system.injector();
-        let nemesis = load::run_schedule(injector, &schedule, &recorder, log, &deadline, simulated);
         let clients_and_probes = async {
             let w = load::drive(cfg, &clients, &generator, &recorder, topo, &deadline, rng.next_u64());
             let p = load::probes(system, topo, &recorder, &deadline);
             let progress = load::progress(&recorder, log, &deadline);
             tokio::join!(w, p, progress);
         };
+        // one runtime: the schedule is a task beside the clients and probes
         let heal_errors = if simulated {
             // one thread, one clock: a fault is applied at its instant
+            let nemesis = schedule::run_schedule(injector, None, &schedule, &recorder, log, &deadline);
             rt.block_on(async { tokio::join!(nemesis, clients_and_probes).0 })
         } else {
-            // on real nodes a fault blocks on SSH: the schedule has its own thread
-            std::thread::scope(|s| {
-                let nem = s.spawn(|| match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(own) => own.block_on(nemesis),
-                    Err(e) => vec![format!("tokio: {e}")],
-                });
-                rt.block_on(clients_and_probes);
-                nem.join().unwrap_or_else(|_| vec!["the nemesis thread panicked".to_string()])
+            // on real nodes a fault blocks on SSH: applied on the fault thread, awaited
+            schedule::with_fault_thread(injector, recorder.t0(), |thread| {
+                let nemesis = schedule::run_schedule(injector, Some(thread), &schedule, &recorder, log, &deadline);
+                rt.block_on(async { tokio::join!(nemesis, clients_and_probes).0 })
             })
         };
         self.facts.heal_errors.extend(heal_errors);

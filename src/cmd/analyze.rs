@@ -1,8 +1,6 @@
-//! `faultline analyze RUN_DIR` and `faultline heal`.
+//! `faultline analyze RUN_DIR`, `index` and `trends`.
 
 use crate::exit;
-use control::{Cluster, NodesFile, Options};
-use lab::Lab;
 use runner::analysis::analyze;
 use std::path::PathBuf;
 
@@ -11,18 +9,6 @@ use std::path::PathBuf;
 pub struct Args {
     /// The run directory (e.g. store/latest).
     run_dir: PathBuf,
-}
-
-/// Heal leftovers of a killed run.
-#[derive(clap::Args, Debug)]
-pub struct HealArgs {
-    /// The cluster's nodes file [default: the local lab's].
-    #[arg(long)]
-    nodes_file: Option<PathBuf>,
-    /// Also start the processes of the system this file describes that a
-    /// kill left stopped.
-    #[arg(long)]
-    system: Option<PathBuf>,
 }
 
 /// Index the runs of a store.
@@ -119,36 +105,5 @@ pub fn run(a: Args) -> i32 {
             eprintln!("analyze: {e}");
             e.exit_code()
         }
-    }
-}
-
-/// Runs `faultline heal`.
-pub fn heal(a: HealArgs) -> i32 {
-    let db = match a.system.as_deref().map(|p| super::system::load(p, "heal")).transpose() {
-        Ok(d) => d,
-        Err(code) => return code,
-    };
-    let file = match &a.nodes_file {
-        Some(p) => NodesFile::load(p).map_err(|e| e.to_string()),
-        None => Lab::default().current_nodes().map_err(|e| e.to_string()),
-    };
-    let file = match file {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("heal: {e}");
-            return exit::BAD_INPUT;
-        }
-    };
-    let cluster = Cluster::new(file.resolve(), Options::default());
-    if let Err(e) = nuclei::heal_leftovers(&cluster) {
-        eprintln!("heal: {e}");
-        return exit::INFRA;
-    }
-    for (node, left) in nuclei::leftovers(&cluster) {
-        println!("{node}: {left}");
-    }
-    match db {
-        Some(db) => super::system::restart(&db, &file),
-        None => exit::VALID,
     }
 }

@@ -1,6 +1,7 @@
 pub mod analyze;
 pub mod check;
 pub mod client;
+pub mod heal;
 pub mod lab;
 pub mod packages;
 pub mod run;

@@ -10,7 +10,7 @@ use std::time::Duration;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The cluster a node belongs to: every node's name and address.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Topology {
     /// (name, address) of every node, in order.
     pub nodes: Vec<(String, String)>,

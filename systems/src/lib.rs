@@ -18,6 +18,7 @@ mod ops;
 pub mod own;
 mod ready;
 pub mod restate;
+mod restore;
 pub mod stdio;
 mod target;
 pub mod txn;
@@ -28,6 +29,7 @@ pub use not_ready::{probe_result, NotReady};
 pub use ops::{not_served, serve, Call, Client, NoopClient, Ops, KV_FS, TXN_FS};
 pub use own::{OwnRun, RunView};
 pub use ready::{futures_join_all, wait_ready, Startup};
+pub use restore::{restore_membership, Restored};
 pub use target::DbTarget;
 
 use std::sync::Arc;

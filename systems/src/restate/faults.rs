@@ -124,7 +124,7 @@ impl Restate {
     }
 
     /// name -> plain node id (`N3`).
-    fn node_ids(ctl: &Path, addrs: &str) -> Result<BTreeMap<String, String>, DbError> {
+    pub(super) fn node_ids(ctl: &Path, addrs: &str) -> Result<BTreeMap<String, String>, DbError> {
         let rows = rows(ctl, addrs, "SELECT name, plain_node_id, storage_state FROM nodes")?;
         Ok(rows.iter().filter_map(|r| Some((r["name"].as_str()?.to_string(), r["plain_node_id"].as_str()?.to_string()))).collect())
     }
@@ -132,12 +132,6 @@ impl Restate {
     pub(super) fn ids_of(ctl: &Path, addrs: &str, names: &[String]) -> Result<Vec<String>, DbError> {
         let ids = Self::node_ids(ctl, addrs)?;
         names.iter().map(|n| ids.get(n).cloned().ok_or_else(|| DbError::Sut(format!("{n} is not a node of the Restate cluster")))).collect()
-    }
-
-    fn membership(ctl: &Path, addrs: &str, names: &[String], verb: &str) -> Result<Value, DbError> {
-        let ids = Self::ids_of(ctl, addrs, names)?;
-        ctl_ok(ctl, &["--address", addrs, "metadata-server", verb, &ids.join(","), "--yes"])?;
-        Ok(json!({"nodes": names, "node_ids": ids}))
     }
 }
 
@@ -148,12 +142,11 @@ const fn own(name: &'static str, start_f: &'static str, stop_f: &'static str, co
 }
 
 /// Restate's own faults, through restatectl.
-pub const PACKAGES: [Package; 5] = [
+pub const PACKAGES: [Package; 4] = [
     own("reconfigure-log", "reconfigure-log", "settle-log", "#b8e0b0", false),
     own("seal-log", "seal-log", "extend-log", "#90c890", false),
     own("wipe-node", "wipe-node", "rejoin-node", "#e0a0c8", true),
     own("move-leadership", "move-leadership", "return-leadership", "#c0c0c0", true),
-    own("metadata-membership", "remove-metadata-node", "add-metadata-node", "#d0b890", true),
 ];
 
 /// The arguments of a fault on Restate's logs (every log when `logs` is
@@ -210,14 +203,12 @@ impl SystemFaults for Restate {
             "rejoin-node" => {
                 let mut steps = Vec::new();
                 for n in nodes {
-                    steps.push(self.rejoin(ctl, addrs, n, topo)?);
+                    steps.push(self.rejoin(ctl, addrs, n, topo, true)?);
                 }
                 Ok(json!({"nodes": names, "steps": steps}))
             }
             "move-leadership" => self.move_leadership(ctl, addrs, names),
             "return-leadership" => self.return_leadership(ctl, addrs, names),
-            "remove-metadata-node" => Self::membership(ctl, addrs, names, "remove-node"),
-            "add-metadata-node" => Self::membership(ctl, addrs, names, "add-node"),
             other => Err(DbError::Sut(format!("{other} is not a fault on Restate itself"))),
         }
     }

@@ -16,6 +16,7 @@ mod chain;
 mod client;
 mod faults;
 mod leadership;
+mod members;
 mod own;
 mod phases;
 pub mod records;
@@ -523,6 +524,10 @@ impl Db for Restate {
     }
 
     fn as_faults(&self) -> Option<&dyn SystemFaults> {
+        Some(self)
+    }
+
+    fn as_membership(&self) -> Option<&dyn crate::Membership> {
         Some(self)
     }
 

@@ -26,8 +26,10 @@ impl Restate {
     /// Starts a wiped node and does what an operator must for it to rejoin,
     /// each step with its time (s since the start): Restate 1.7 marks a log
     /// server that lost its data `data-loss` and refuses to start it, and a
-    /// metadata server that lost its state stays `Standby`.
-    pub(super) fn rejoin(&self, ctl: &Path, addrs: &str, node: &NodeClient, topo: &Topology) -> Result<Value, DbError> {
+    /// metadata server that lost its state stays `Standby`. A node still a
+    /// metadata `member` is removed and added again; one removed before
+    /// its wipe (`replace-member`) is added.
+    pub(super) fn rejoin(&self, ctl: &Path, addrs: &str, node: &NodeClient, topo: &Topology, member: bool) -> Result<Value, DbError> {
         let name = node.node().name.clone();
         let id = Self::ids_of(ctl, addrs, std::slice::from_ref(&name))?.remove(0);
         let t0 = Instant::now();
@@ -36,7 +38,7 @@ impl Restate {
         let start = |n: &NodeClient| n.run(&self.start_cmd()).map(|_| ());
         start(node)?;
         step("started");
-        let (mut forced, mut removed, mut readded) = (false, false, false);
+        let (mut forced, mut removed, mut readded) = (false, !member, false);
         // a step restatectl could not do yet (the node still starting, unreachable) is tried
         // again on the next round, until REJOIN: a rejoin is a sequence of waits, not of one-shot calls
         loop {
@@ -62,7 +64,8 @@ impl Restate {
             }
             let h = topo.address(&name).and_then(health);
             let meta = h.as_ref().and_then(|h| h["metadata_server_status"].as_str()).unwrap_or("").to_string();
-            if meta == "Standby" && storage == "read-write" && !readded {
+            let outside = meta == "Standby" || (!member && !meta.is_empty() && meta != "Member");
+            if outside && storage == "read-write" && !readded {
                 if !removed {
                     step("metadata server standby");
                     match ctl_ok(ctl, &["--address", addrs, "metadata-server", "remove-node", &id, "--yes"]) {

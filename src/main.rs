@@ -42,6 +42,12 @@ enum Command {
     /// From a failing run to the smallest fault plan that still fails the
     /// same way (shrink.json, shrink.html, plan.json).
     Shrink(cmd::shrink::Args),
+    /// Search for failures: fault plans mutated from those whose runs saw
+    /// something new (explore.json, explore.html), violations shrunk.
+    Explore(Box<cmd::explore::Args>),
+    /// What stored runs covered: node-log templates, client outcomes and
+    /// recovery times per fault kind, and their growth over runs.
+    Coverage(cmd::coverage::Args),
     /// Check a client program against the stdio protocol (docs/client-protocol.md),
     /// op by op beside a correct in-memory store; exit 0 when it conforms.
     ClientCheck(cmd::client::Args),
@@ -109,6 +115,8 @@ fn dispatch(command: Command) -> i32 {
         Command::ClientReference => cmd::client::reference(),
         Command::Trends(a) => cmd::analyze::trends(a),
         Command::Shrink(a) => cmd::shrink::run(a),
+        Command::Explore(a) => cmd::explore::run(*a),
+        Command::Coverage(a) => cmd::coverage::run(a),
         Command::BenchRunner { seconds, concurrency, rate, stdio } => runner::bench_runner(seconds, concurrency, rate, stdio),
     }
 }

@@ -62,6 +62,9 @@ pub trait System: Send + Sync {
     fn probe<'a>(&'a self, node: usize, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>>;
     /// A client for logical process `process` on node `node` (its index).
     fn client(&self, node: usize, process: u64, timeout: Duration) -> Box<dyn Client>;
+    /// The workload starts now: the history's time 0 (`t0` on the run's
+    /// clock, `start_unix_ns` on the wall clock). The default: nothing.
+    fn workload_started(&self, _t0: Instant, _start_unix_ns: i64) {}
     /// Copies each node's logs into `dir/<node>/`; the problems met. The
     /// default: no logs.
     fn collect_logs(&self, _dir: &Path) -> Vec<String> {
@@ -232,6 +235,12 @@ impl System for InMemory {
     }
     fn injector(&self) -> &dyn Injector {
         &*self.mem
+    }
+    fn workload_started(&self, t0: Instant, start_unix_ns: i64) {
+        self.mem.start_clock(t0, start_unix_ns);
+    }
+    fn collect_logs(&self, dir: &Path) -> Vec<String> {
+        self.mem.write_logs(dir)
     }
     fn services(&self) -> Vec<String> {
         vec!["client".into()]

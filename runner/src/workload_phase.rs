@@ -20,6 +20,7 @@ impl Lifecycle<'_> {
         self.enter(Phase::Workload);
         let t0 = systems::clock::now();
         let start_unix_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
+        system.workload_started(t0, start_unix_ns);
         let ctx = analysis::check_context(cfg, &checker::slo::Slos::parse(&cfg.slo).unwrap_or_default());
         let header = Header { name: Some(cfg.run_name()), workload: Some(cfg.workload.clone()), check: Some(ctx.settings()), ..Header::new(start_unix_ns) };
         let (recorder, writer) = Recorder::start(&self.dir.join("history.jsonl"), &header, t0).map_err(|e| Stop::Infra(format!("history.jsonl: {e}")))?;

@@ -1,6 +1,9 @@
 pub mod analyze;
 pub mod check;
 pub mod client;
+pub mod coverage;
+pub mod explore;
+mod explore_report;
 pub mod heal;
 pub mod lab;
 pub mod packages;

@@ -97,7 +97,7 @@ pub fn failures(r: &RunResults) -> BTreeSet<String> {
     out
 }
 
-fn parse_budget(s: &str) -> Result<Duration, String> {
+pub(super) fn parse_budget(s: &str) -> Result<Duration, String> {
     let (n, unit) = s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.trim().len()));
     let n: f64 = n.parse().map_err(|_| format!("--budget {s:?}: expected a number and s, m or h (90s, 30m)"))?;
     let secs = match unit {
@@ -129,7 +129,7 @@ fn load(dir: &Path) -> Result<(RunConfig, Vec<Step>, BTreeSet<String>), String> 
 /// Runs `faultline shrink`; returns the exit code.
 pub fn run(a: Args) -> i32 {
     match shrink(&a) {
-        Ok(code) => code,
+        Ok((code, _)) => code,
         Err(e) => {
             eprintln!("shrink: {e}");
             exit::BAD_INPUT
@@ -137,7 +137,15 @@ pub fn run(a: Args) -> i32 {
     }
 }
 
-fn shrink(a: &Args) -> Result<i32, String> {
+impl Args {
+    /// A shrink of `run_dir` into `out` within `budget` (`90s`, `5m`).
+    pub(super) fn of(run_dir: &Path, out: &Path, budget: &str) -> Args {
+        Args { run_dir: run_dir.to_path_buf(), runs_per_candidate: 2, budget: budget.into(), final_runs: 10, failure: None, out: Some(out.to_path_buf()) }
+    }
+}
+
+/// Shrinks as `a` says; the exit code and the shrink's record.
+pub(super) fn shrink(a: &Args) -> Result<(i32, Record), String> {
     let budget = parse_budget(&a.budget)?;
     let (base, steps, failed) = load(&a.run_dir)?;
     let catalog = base.catalog()?;
@@ -273,9 +281,9 @@ fn shrink(a: &Args) -> Result<i32, String> {
     );
     if rec.interrupted {
         eprintln!("shrink: interrupted: the plan is the smallest that failed before it; its failure rate was not measured");
-        return Ok(exit::UNKNOWN);
+        return Ok((exit::UNKNOWN, rec));
     }
-    Ok(if rec.final_failures > 0 { exit::INVALID } else { exit::UNKNOWN })
+    Ok((if rec.final_failures > 0 { exit::INVALID } else { exit::UNKNOWN }, rec))
 }
 
 /// The command line that replays the final plan: every option the run was

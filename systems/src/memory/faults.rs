@@ -36,6 +36,9 @@ impl Memory {
         }
         for i in 0..self.nodes.len() {
             if !self.in_majority(&f, i) {
+                if !f.snapshots.contains_key(&i) {
+                    self.log(i, "cut off from the majority");
+                }
                 f.cut_off.insert(i);
                 f.snapshots.entry(i).or_insert_with(|| data.clone()); // what it saw when first cut off
             }
@@ -43,10 +46,26 @@ impl Memory {
         Ok(())
     }
 
+    /// Loses the adds and appends acknowledged since the last heal.
+    fn lose_since_heal(&self, f: &Faults) {
+        if let Some((sets, logs)) = &f.healed_lens {
+            let mut d = self.data();
+            for (k, v) in d.sets.iter_mut() {
+                v.truncate(sets.get(k).copied().unwrap_or(0));
+            }
+            for (k, v) in d.logs.iter_mut() {
+                v.truncate(logs.get(k).copied().unwrap_or(0));
+            }
+        }
+    }
+
     fn heal_partition(&self, f: &mut Faults) {
         if !f.grudge.is_empty() {
             f.healed_at = Some(crate::clock::now());
-            if self.has(Bug::KillAfterHeal) {
+            for i in (0..self.nodes.len()).filter(|&i| !self.in_majority(f, i) && !f.killed.contains(&i)) {
+                self.rejoin(i);
+            }
+            if self.has(Bug::KillAfterHeal) || self.has(Bug::PauseWhileCatchingUp) {
                 let d = self.data();
                 let lens = |m: &std::collections::HashMap<String, Vec<Value>>| m.iter().map(|(k, v)| (k.clone(), v.len())).collect();
                 f.healed_lens = Some((lens(&d.sets), lens(&d.logs)));
@@ -118,23 +137,21 @@ impl Injector for Memory {
             Fault::Kill { nodes } => {
                 let ix = self.indices(nodes)?;
                 let mut f = self.faults();
+                for &i in &ix {
+                    self.log(i, "killed");
+                }
                 f.killed.extend(ix);
-                if let (Some(at), Some((sets, logs))) = (f.healed_at, &f.healed_lens) {
-                    if crate::clock::since(at) < KILL_AFTER_HEAL {
-                        // what was acknowledged since the heal is gone
-                        let mut d = self.data();
-                        for (k, v) in d.sets.iter_mut() {
-                            v.truncate(sets.get(k).copied().unwrap_or(0));
-                        }
-                        for (k, v) in d.logs.iter_mut() {
-                            v.truncate(logs.get(k).copied().unwrap_or(0));
-                        }
-                    }
+                if self.has(Bug::KillAfterHeal) && f.healed_at.is_some_and(|at| crate::clock::since(at) < KILL_AFTER_HEAL) {
+                    // what was acknowledged since the heal is gone
+                    self.lose_since_heal(&f);
                 }
                 json!({"nodes": nodes})
             }
             Fault::Start { nodes } => {
                 let ix = self.indices(nodes)?;
+                for &i in &ix {
+                    self.log(i, "started");
+                }
                 self.faults().killed.retain(|i| !ix.contains(i));
                 json!({"nodes": nodes})
             }
@@ -176,11 +193,22 @@ impl Injector for Memory {
             }
             Fault::Pause { nodes } => {
                 let ix = self.indices(nodes)?;
-                self.faults().paused.extend(ix);
+                let mut f = self.faults();
+                for &i in &ix {
+                    let catching_up = self.catching_up(i);
+                    self.log(i, if catching_up { "paused while catching up" } else { "paused" });
+                    if catching_up && self.has(Bug::PauseWhileCatchingUp) {
+                        self.lose_since_heal(&f);
+                    }
+                }
+                f.paused.extend(ix);
                 json!({"nodes": nodes})
             }
             Fault::Resume { nodes } => {
                 let ix = self.indices(nodes)?;
+                for &i in &ix {
+                    self.log(i, "resumed");
+                }
                 self.faults().paused.retain(|i| !ix.contains(i));
                 json!({"nodes": nodes})
             }

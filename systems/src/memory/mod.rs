@@ -11,6 +11,7 @@
 //! break it the ways real systems break, so that tests can show each one
 //! caught.
 
+mod events;
 mod faults;
 mod queue;
 
@@ -46,6 +47,11 @@ pub enum Bug {
     /// the page cache until the next writeback (every [`WRITEBACK`]), and a
     /// majority losing its unsynced data (`lose-unsynced`) loses it.
     NoFsync,
+    /// A pause that starts on a node less than [`CATCH_UP`] after a
+    /// partition that cut it off healed (while it catches up) loses the
+    /// adds and appends acknowledged since that heal: a narrow bug, for
+    /// `explore` to find.
+    PauseWhileCatchingUp,
 }
 
 /// How often the page cache writes back with [`Bug::NoFsync`] (Linux's
@@ -58,12 +64,16 @@ pub const HANG: Duration = Duration::from_secs(60);
 /// How soon after a heal a kill loses writes with [`Bug::KillAfterHeal`].
 pub const KILL_AFTER_HEAL: Duration = Duration::from_secs(2);
 
+/// How long a node cut off by a partition catches up after the heal.
+pub const CATCH_UP: Duration = Duration::from_secs(1);
+
 /// How long appends stall after a heal with [`Bug::StallAppend`].
 pub const STALL: Duration = Duration::from_secs(3);
 
 impl Bug {
     /// Every bug, in a stable order.
-    pub const ALL: [Bug; 7] = [Bug::LostWrite, Bug::StaleRead, Bug::StallAppend, Bug::NoRecovery, Bug::KillAfterHeal, Bug::HangingHeal, Bug::NoFsync];
+    pub const ALL: [Bug; 8] =
+        [Bug::LostWrite, Bug::StaleRead, Bug::StallAppend, Bug::NoRecovery, Bug::KillAfterHeal, Bug::HangingHeal, Bug::NoFsync, Bug::PauseWhileCatchingUp];
 
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
@@ -75,6 +85,7 @@ impl Bug {
             Bug::KillAfterHeal => "kill-after-heal",
             Bug::HangingHeal => "hanging-heal",
             Bug::NoFsync => "no-fsync",
+            Bug::PauseWhileCatchingUp => "pause-while-catching-up",
         }
     }
 
@@ -127,6 +138,7 @@ pub struct Memory {
     bugs: BTreeSet<Bug>,
     data: Mutex<Data>,
     faults: Mutex<Faults>,
+    events: Mutex<events::Events>,
 }
 
 /// What a node does with a request now.
@@ -149,6 +161,7 @@ impl Memory {
             bugs: bugs.iter().copied().collect(),
             data: Mutex::new(Data::default()),
             faults: Mutex::new(Faults::default()),
+            events: Mutex::new(events::Events::default()),
         })
     }
 

@@ -1,0 +1,87 @@
+//! Log lines as templates: the constant words kept, what varies masked
+//! (numbers, ids, hashes, addresses, quoted values, paths), so that lines
+//! saying the same thing say it with the same template. A line's time, when
+//! it starts with an RFC 3339 one, is read too.
+
+/// The line without terminal colour codes (`ESC [ ... m`).
+pub fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The time a line starts with (RFC 3339, as most servers log), Unix ns.
+pub fn line_time_ns(line: &str) -> Option<i64> {
+    let first = line.split_whitespace().next()?;
+    let t = chrono::DateTime::parse_from_rfc3339(first.trim_matches(|c| c == '[' || c == ']')).ok()?;
+    t.timestamp_nanos_opt()
+}
+
+/// True when a word varies from one line to the next: it holds a digit
+/// (numbers, ids, versions, addresses, durations), is a path, or a quoted value.
+fn varies(word: &str) -> bool {
+    word.chars().any(|c| c.is_ascii_digit())
+        || word.starts_with('/')
+        || word.contains("://")
+        || (word.len() > 1 && (word.starts_with('"') || word.starts_with('\'')))
+        || (word.len() >= 8 && word.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+}
+
+/// The template of a log line: its leading time and level dropped, each
+/// word that varies replaced by `<*>`, runs of them merged; `None` for a
+/// line with no constant word left.
+pub fn template(line: &str) -> Option<String> {
+    let clean = strip_ansi(line);
+    let mut words: Vec<&str> = clean.split_whitespace().collect();
+    if words.first().is_some_and(|w| line_time_ns(w).is_some()) {
+        words.remove(0);
+    }
+    let mut out: Vec<&str> = Vec::with_capacity(words.len());
+    for w in words {
+        let masked = if varies(w) { "<*>" } else { w };
+        if !(masked == "<*>" && out.last() == Some(&"<*>")) {
+            out.push(masked);
+        }
+    }
+    if out.iter().all(|w| *w == "<*>" || !w.chars().any(char::is_alphabetic)) {
+        return None;
+    }
+    let mut t = out.join(" ");
+    t.truncate(160);
+    Some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_that_differ_in_what_varies_share_a_template() {
+        let a = "2026-12-07T20:46:41.208967Z INFO restate_node: Node 3 joined cluster at 10.77.0.103:5122 after 412ms (log=0x1f3a9c2e)";
+        let b = "2026-12-07T20:47:02.000001Z INFO restate_node: Node 12 joined cluster at 10.77.0.101:5122 after 3s (log=0x00aa11ff)";
+        assert_eq!(template(a), template(b));
+        assert_eq!(template(a).unwrap(), "INFO restate_node: Node <*> joined cluster at <*> after <*>");
+        assert_eq!(line_time_ns(a), Some(1_796_676_401_208_967_000));
+        assert_ne!(template(a), template("2026-12-07T20:46:41Z INFO restate_node: Node 3 left cluster"));
+    }
+
+    #[test]
+    fn colour_codes_and_lines_of_nothing_constant_are_dropped() {
+        let coloured = "\u{1b}[2m2026-12-07T20:46:40.559169Z\u{1b}[0m \u{1b}[32mINFO\u{1b}[0m starting server";
+        assert_eq!(template(coloured).as_deref(), Some("INFO starting server"));
+        assert!(line_time_ns(&strip_ansi(coloured)).is_some());
+        assert_eq!(template("   12 0x1f /var/lib/x \"n2\""), None);
+        assert_eq!(template(""), None);
+    }
+}

@@ -3,22 +3,9 @@
 //! saying the same thing say it with the same template. A line's time, when
 //! it starts with an RFC 3339 one, is read too.
 
-/// The line without terminal colour codes (`ESC [ ... m`).
+/// The line without terminal colour codes.
 pub fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    strip_ansi_escapes::strip_str(line)
 }
 
 /// The time a line starts with (RFC 3339, as most servers log), Unix ns.

@@ -32,20 +32,7 @@ pub(super) fn stamp(line: &str) -> Option<f64> {
 
 /// Removes ANSI colour codes (Restate logs in colour).
 pub(super) fn plain(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    strip_ansi_escapes::strip_str(s)
 }
 
 /// The log's entries: each stamp with the lines up to the next stamp.

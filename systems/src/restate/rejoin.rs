@@ -76,7 +76,7 @@ impl Restate {
                 if removed {
                     match ctl_ok(ctl, &["--address", addrs, "metadata-server", "add-node", &id, "--yes"]) {
                         Ok(_) => {
-                            step("metadata server removed and added");
+                            step(if member { "metadata server removed and added" } else { "metadata server added" });
                             readded = true;
                         }
                         Err(e) => step(&format!("metadata-server add-node not done yet ({e}): tried again")),

@@ -79,6 +79,12 @@ fn restate_faults_apply_record_and_heal_in_a_plan_and_on_interrupt() {
         "36",
         "--recovery-window",
         "10",
+        // the windows follow each other closely and the recovery checker
+        // observes each until the run ends: a wiped node's slow rejoin
+        // (20 s under CI's load) counts against the window before it. This
+        // test is about applying and healing Restate's faults, not its SLO.
+        "--slo",
+        "recovery=120s",
         "--store",
         s.to_str().unwrap(),
     ]);

@@ -1,6 +1,7 @@
 //! `faultline run`'s refusals: what the options name is what runs, and a
 //! misconfiguration exits 254 on every path (issue 22's bugs 11 and 13).
-//! No lab: each case is refused before a node is reached.
+//! No lab: each case is refused before a node is reached. And `--stagger`
+//! draws the schedule's spacing (on the in-memory system).
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -105,4 +106,26 @@ fn what_cannot_be_written_exits_3_not_255() {
     let report = file.join("report.html");
     let o = faultline(&["check", "--report", report.to_str().unwrap(), h.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+}
+
+#[test]
+fn stagger_draws_each_interval_and_window_around_its_length() {
+    let store = tmp("stagger");
+    let gaps = |stagger: bool| -> Vec<u64> {
+        let mut args = vec!["run", "--db", "memory", "--nemesis", "pause", "--interval", "2", "--fault-duration", "2", "--time-limit", "40", "--store"];
+        args.push(store.to_str().unwrap());
+        if stagger {
+            args.push("--stagger");
+        }
+        let o = faultline(&args);
+        let dir = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+        let facts: results::RunFacts = results::read(&dir.join("run.json")).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        let at: Vec<u64> = facts.schedule.iter().filter_map(|s| s["at_ms"].as_u64()).collect();
+        at.windows(2).map(|w| w[1] - w[0]).collect()
+    };
+    let exact = gaps(false);
+    assert!(exact.len() >= 8 && exact.iter().all(|g| *g == 2000), "{exact:?}");
+    let drawn = gaps(true);
+    assert!(drawn.len() >= 8 && drawn.iter().all(|g| (1000..3000).contains(g)), "{drawn:?}");
+    assert!(drawn.iter().any(|g| *g < 1500) && drawn.iter().any(|g| *g > 2500), "spread over the range: {drawn:?}");
 }

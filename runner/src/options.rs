@@ -75,6 +75,9 @@ pub struct RunConfig {
     pub interval: f64,
     /// Window length, seconds.
     pub fault_duration: f64,
+    /// Each interval and window drawn between half and one and a half
+    /// times its length (Jepsen's stagger), instead of exact.
+    pub stagger: bool,
     /// Per-op timeout, seconds.
     pub op_timeout: f64,
     /// Readiness deadline, seconds.
@@ -118,6 +121,7 @@ impl Default for RunConfig {
             name: None,
             keep: false,
             real_time: false,
+            stagger: false,
             serializable: false,
             bugs: Vec::new(),
             interval: 5.0,

@@ -84,7 +84,7 @@ impl Lifecycle<'_> {
         let names: Vec<String> = self.system.topology().nodes.iter().map(|(n, _)| n.clone()).collect();
         let slots = (2 * kinds.len() + 1) as f64;
         let fit = |x: f64| (x.min(cfg.time_limit / slots) * 1e3) as u64;
-        let spacing = Spacing { healthy_ms: fit(cfg.interval), faulted_ms: fit(cfg.fault_duration), random: false };
+        let spacing = Spacing { healthy_ms: fit(cfg.interval), faulted_ms: fit(cfg.fault_duration), random: cfg.stagger };
         plan.unwrap_or_else(|| nuclei::schedule(&kinds, &names, spacing, (cfg.time_limit * 1e3) as u64, rng))
     }
 

@@ -114,6 +114,10 @@ pub struct RunArgs {
     /// like --interval].
     #[arg(long)]
     pub fault_duration: Option<f64>,
+    /// Draw each interval and window between half and one and a half
+    /// times its length (Jepsen's stagger), instead of exactly.
+    #[arg(long)]
+    pub stagger: bool,
     /// Per-operation timeout, seconds [default: 2].
     #[arg(long)]
     pub op_timeout: Option<f64>,
@@ -222,6 +226,7 @@ pub fn config(a: &RunArgs) -> Result<(RunConfig, Option<String>), String> {
     }
     c.keep |= a.keep;
     c.real_time |= a.real_time;
+    c.stagger |= a.stagger;
     c.serializable |= a.serializable;
     if !a.bugs.is_empty() {
         c.bugs = a.bugs.clone();

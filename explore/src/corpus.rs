@@ -6,6 +6,7 @@
 //! `explore.json` and read back to resume.
 
 use crate::signature::Signature;
+use crate::ExploreError;
 use history::Rng;
 use nuclei::Step;
 use serde::{Deserialize, Serialize};
@@ -81,18 +82,20 @@ pub struct Corpus {
 
 impl Corpus {
     /// Reads a stored search (`None` when there is none).
-    pub fn load(path: &Path) -> Result<Option<Corpus>, String> {
+    pub fn load(path: &Path) -> Result<Option<Corpus>, ExploreError> {
+        let err = |e: &dyn std::fmt::Display| ExploreError::Store(path.to_path_buf(), e.to_string());
         match std::fs::read_to_string(path) {
-            Ok(t) => serde_json::from_str(&t).map(Some).map_err(|e| format!("{}: {e}", path.display())),
+            Ok(t) => serde_json::from_str(&t).map(Some).map_err(|e| err(&e)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("{}: {e}", path.display())),
+            Err(e) => Err(err(&e)),
         }
     }
 
     /// Writes it to `path`.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
-        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn save(&self, path: &Path) -> Result<(), ExploreError> {
+        let err = |e: &dyn std::fmt::Display| ExploreError::Store(path.to_path_buf(), e.to_string());
+        let text = serde_json::to_string_pretty(self).map_err(|e| err(&e))?;
+        std::fs::write(path, text).map_err(|e| err(&e))
     }
 
     /// Records what a run covered; the number of features no run had

@@ -15,17 +15,19 @@ pub mod template;
 pub use corpus::{Corpus, Entry, Found, Tried};
 pub use signature::{of_run, Signature};
 
-/// What went wrong reading a run.
+/// What went wrong reading a run or a search's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExploreError {
     /// A run directory that cannot be read: the directory, why.
     Run(std::path::PathBuf, String),
+    /// A search's state that cannot be read or written: the file, why.
+    Store(std::path::PathBuf, String),
 }
 
 impl std::fmt::Display for ExploreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ExploreError::Run(dir, why) => write!(f, "{}: {why}", dir.display()),
+            ExploreError::Run(dir, why) | ExploreError::Store(dir, why) => write!(f, "{}: {why}", dir.display()),
         }
     }
 }

@@ -190,7 +190,7 @@ fn search(a: &Args) -> Result<i32, String> {
     let out = base.store.join(format!("explore-{}-{mode}", base.run_name()));
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let state = out.join("explore.json");
-    let corpus = match Corpus::load(&state)? {
+    let corpus = match Corpus::load(&state).map_err(|e| e.to_string())? {
         Some(c) if c.mode == mode => c,
         Some(c) => return Err(format!("{} holds a {} search, not a {mode} one", state.display(), c.mode)),
         None => Corpus { mode: mode.into(), seed: base.seed.unwrap_or_else(|| Rng::new(std::process::id() as u64).next_u64()), ..Corpus::default() },
@@ -208,12 +208,12 @@ fn search(a: &Args) -> Result<i32, String> {
             break;
         }
         let go_on = s.step(i, &mut rng)?;
-        s.corpus.save(&state)?;
+        s.corpus.save(&state).map_err(|e| e.to_string())?;
         if !go_on {
             break;
         }
     }
-    s.corpus.save(&state)?;
+    s.corpus.save(&state).map_err(|e| e.to_string())?;
     super::explore_report::write(&out, &s.corpus)?;
     let c = &s.corpus;
     println!(

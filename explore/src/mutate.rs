@@ -46,6 +46,35 @@ fn swap_nodes(fault: &Fault, a: &str, b: &str) -> Option<Fault> {
     serde_json::from_value(walk(serde_json::to_value(fault).ok()?, a, b)).ok()
 }
 
+/// The node a fault struck hardest: the one it names (a kill, a pause),
+/// or the node a partition cut off from every other node it names, of
+/// three or more (`None` when there is no such node).
+fn struck(fault: &Fault) -> Option<String> {
+    let v = serde_json::to_value(fault).ok()?;
+    if let Some(n) = v["nodes"].as_array().and_then(|a| a.first()).and_then(Value::as_str) {
+        return Some(n.to_string());
+    }
+    let grudge = v["grudge"].as_object()?;
+    let drops = |n: &str| -> std::collections::BTreeSet<&str> {
+        grudge.get(n).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
+    };
+    let named: std::collections::BTreeSet<&str> =
+        grudge.iter().flat_map(|(n, d)| std::iter::once(n.as_str()).chain(d.as_array().into_iter().flatten().filter_map(Value::as_str))).collect();
+    let cut: Vec<&str> = named.iter().copied().filter(|n| named.iter().all(|o| o == n || drops(n).contains(o))).collect();
+    (named.len() >= 3 && cut.len() == 1).then(|| cut[0].to_string())
+}
+
+/// `fault` on `node` instead of the nodes it names (`None` for a fault
+/// that names none).
+fn on_node(fault: &Fault, node: &str) -> Option<Fault> {
+    let mut v = serde_json::to_value(fault).ok()?;
+    if !v["nodes"].is_array() {
+        return None;
+    }
+    v["nodes"] = Value::Array(vec![Value::String(node.to_string())]);
+    serde_json::from_value(v).ok()
+}
+
 fn end(w: &Window) -> u64 {
     w.at_ms + w.length_ms.unwrap_or(0)
 }
@@ -104,6 +133,13 @@ fn apply(op: &str, plan: &[Window], ing: &Ingredients, rng: &mut Rng) -> Option<
                 return None;
             }
             p[i].at_ms = end(&p[j]) + rng.below(1500);
+            // half the time on the node the other fault struck: faults
+            // that meet on one node, one right after the other
+            if rng.chance(0.5) {
+                if let Some(f) = struck(&p[j].fault).and_then(|n| on_node(&p[i].fault, &n)) {
+                    p[i].fault = f;
+                }
+            }
         }
         _ => return None,
     }
@@ -158,6 +194,23 @@ mod tests {
         let f = swap_nodes(&plan()[0].fault, "n1", "n3").unwrap();
         assert_eq!(serde_json::to_value(&f).unwrap()["grudge"], serde_json::json!({"n3": ["n2"]}));
         assert_eq!(swap_nodes(&plan()[1].fault, "n3", "n2"), Some(Fault::Pause { nodes: vec!["n2".into()] }));
+    }
+
+    #[test]
+    fn a_fault_after_a_heal_may_strike_the_node_the_other_struck() {
+        let cut_n3 = Fault::StartPartition {
+            grudge: BTreeMap::from([
+                ("n3".to_string(), BTreeSet::from(["n1".to_string(), "n2".to_string()])),
+                ("n1".to_string(), BTreeSet::from(["n3".to_string()])),
+                ("n2".to_string(), BTreeSet::from(["n3".to_string()])),
+            ]),
+            ports: vec![],
+        };
+        assert_eq!(struck(&cut_n3).as_deref(), Some("n3"));
+        assert_eq!(struck(&plan()[0].fault), None, "two nodes named: none cut off from a majority");
+        assert_eq!(struck(&Fault::Kill { nodes: vec!["n2".into()] }).as_deref(), Some("n2"));
+        assert_eq!(on_node(&Fault::Pause { nodes: vec!["n1".into()] }, "n3"), Some(Fault::Pause { nodes: vec!["n3".into()] }));
+        assert_eq!(on_node(&Fault::StopPartition, "n3"), None);
     }
 
     #[test]

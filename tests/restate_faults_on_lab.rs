@@ -63,8 +63,14 @@ fn restate_faults_apply_record_and_heal_in_a_plan_and_on_interrupt() {
             (19000, r#"{"f": "add-member", "nodes": ["n3"]}"#),
             (21000, r#"{"f": "wipe-node", "nodes": ["n2"]}"#),
             (24000, r#"{"f": "rejoin-node", "nodes": ["n2"]}"#),
-            (27000, r#"{"f": "replace-member", "nodes": ["n3"]}"#),
-            (30000, r#"{"f": "add-member", "nodes": ["n3"]}"#),
+            // n2 again, the node already wiped: a second node's data wiped
+            // would lose what only n2 and it held (replication 2 of 3: CI
+            // saw two acknowledged appends lost and the ingress never back);
+            // and well after the rejoin (3 to 18 s), since the recovery
+            // checker observes each window until the run ends, a fault right
+            // after a heal counts against the window before it
+            (45000, r#"{"f": "replace-member", "nodes": ["n2"]}"#),
+            (48000, r#"{"f": "add-member", "nodes": ["n2"]}"#),
         ],
     );
     let o = faultline(&[
@@ -76,15 +82,9 @@ fn restate_faults_apply_record_and_heal_in_a_plan_and_on_interrupt() {
         "--fault-plan",
         p.to_str().unwrap(),
         "--time-limit",
-        "36",
+        "52",
         "--recovery-window",
         "10",
-        // the windows follow each other closely and the recovery checker
-        // observes each until the run ends: a wiped node's slow rejoin
-        // (20 s under CI's load) counts against the window before it. This
-        // test is about applying and healing Restate's faults, not its SLO.
-        "--slo",
-        "recovery=120s",
         "--store",
         s.to_str().unwrap(),
     ]);
@@ -136,12 +136,12 @@ fn restate_faults_apply_record_and_heal_in_a_plan_and_on_interrupt() {
     let results: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     let windows: Vec<&str> = results["checks"]["recovery"]["windows"].as_array().unwrap().iter().filter_map(|w| w["fault"].as_str()).collect();
     // the metadata membership through the contract every system shares,
-    // as restatectl lists it: n3 removed, added back, replaced (wiped,
+    // as restatectl lists it: n3 removed and added back, n2 replaced (wiped,
     // started again and added: the steps a wiped node needs, timed)
     let views: Vec<(&str, &Value, &Value)> =
         ops.iter().filter(|(f, _)| f.ends_with("-member")).map(|(f, v)| (f.as_str(), &v["members_before"], &v["members_after"])).collect();
-    let (all, two) = (serde_json::json!(["n1", "n2", "n3"]), serde_json::json!(["n1", "n2"]));
-    let want = [("remove-member", &all, &two), ("add-member", &two, &all), ("replace-member", &all, &two), ("add-member", &two, &all)];
+    let (all, no_n3, no_n2) = (serde_json::json!(["n1", "n2", "n3"]), serde_json::json!(["n1", "n2"]), serde_json::json!(["n1", "n3"]));
+    let want = [("remove-member", &all, &no_n3), ("add-member", &no_n3, &all), ("replace-member", &all, &no_n2), ("add-member", &no_n2, &all)];
     assert_eq!(views, want, "{ops:?}");
     let added = ops.iter().rfind(|(f, _)| f == "add-member").unwrap();
     let last = added.1["steps"][0]["rejoin"]["steps"].as_array().and_then(|s| s.last().cloned()).unwrap_or_default();

@@ -8,11 +8,34 @@ pub fn strip_ansi(line: &str) -> String {
     strip_ansi_escapes::strip_str(line)
 }
 
-/// The time a line starts with (RFC 3339, as most servers log), Unix ns.
+/// A structured log line (one JSON object, as zap, slog and logrus write
+/// them): the object.
+fn structured(line: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let t = line.trim_start();
+    if !t.starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(t).ok()
+}
+
+/// An RFC 3339 time, Unix ns.
+fn rfc3339_ns(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(s.trim_matches(|c| c == '[' || c == ']')).ok()?.timestamp_nanos_opt()
+}
+
+/// The time of a line, Unix ns: the RFC 3339 time it starts with (as most
+/// servers log), or a structured line's `ts`, `time` or `timestamp` (RFC
+/// 3339, or seconds since the epoch).
 pub fn line_time_ns(line: &str) -> Option<i64> {
-    let first = line.split_whitespace().next()?;
-    let t = chrono::DateTime::parse_from_rfc3339(first.trim_matches(|c| c == '[' || c == ']')).ok()?;
-    t.timestamp_nanos_opt()
+    if let Some(obj) = structured(line) {
+        let v = ["ts", "time", "timestamp", "@timestamp"].iter().find_map(|k| obj.get(*k))?;
+        return match v {
+            serde_json::Value::String(s) => rfc3339_ns(s),
+            serde_json::Value::Number(n) => n.as_f64().map(|secs| (secs * 1e9) as i64),
+            _ => None,
+        };
+    }
+    rfc3339_ns(line.split_whitespace().next()?)
 }
 
 /// True when a word varies from one line to the next: it holds a digit
@@ -29,7 +52,12 @@ fn varies(word: &str) -> bool {
 /// word that varies replaced by `<*>`, runs of them merged; `None` for a
 /// line with no constant word left.
 pub fn template(line: &str) -> Option<String> {
-    let clean = strip_ansi(line);
+    let mut clean = strip_ansi(line);
+    // a structured line says what it says in its level and message
+    if let Some(obj) = structured(&clean) {
+        let field = |keys: &[&str]| keys.iter().find_map(|k| obj.get(*k).and_then(|v| v.as_str())).unwrap_or("").to_string();
+        clean = format!("{} {}", field(&["level", "lvl", "severity"]).to_uppercase(), field(&["msg", "message"]));
+    }
     let mut words: Vec<&str> = clean.split_whitespace().collect();
     if words.first().is_some_and(|w| line_time_ns(w).is_some()) {
         words.remove(0);
@@ -61,6 +89,17 @@ mod tests {
         assert_eq!(template(a).unwrap(), "INFO restate_node: Node <*> joined cluster at <*> after <*>");
         assert_eq!(line_time_ns(a), Some(1_796_676_401_208_967_000));
         assert_ne!(template(a), template("2026-12-07T20:46:41Z INFO restate_node: Node 3 left cluster"));
+    }
+
+    #[test]
+    fn a_structured_line_is_its_level_and_message_at_its_time() {
+        let a = r#"{"level":"info","ts":"2026-12-07T21:50:34.006Z","caller":"embed/etcd.go:117","msg":"configuring peer listeners","listen-peer-urls":["http://10.77.0.141:2380"]}"#;
+        assert_eq!(template(a).as_deref(), Some("INFO configuring peer listeners"));
+        assert_eq!(line_time_ns(a), rfc3339_ns("2026-12-07T21:50:34.006Z"));
+        let b = r#"{"level":"warn","ts":1765143034.5,"msg":"lost leader 3 after 12ms"}"#;
+        assert_eq!(template(b).as_deref(), Some("WARN lost leader <*> after <*>"));
+        assert_eq!(line_time_ns(b), Some(1_765_143_034_500_000_000));
+        assert_eq!(template("{not json at all"), Some("{not json at all".to_string()));
     }
 
     #[test]

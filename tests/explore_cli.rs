@@ -84,3 +84,42 @@ fn explore_refuses_a_plan_and_a_search_without_faults() {
     let o = faultline(&["coverage", "/nonexistent/store"]);
     assert_eq!(o.status.code(), Some(254));
 }
+
+#[test]
+fn a_search_resumes_from_its_store_and_random_is_a_search_of_its_own() {
+    let store = std::env::temp_dir().join(format!("faultline-explore-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&store);
+    let s = store.to_str().unwrap();
+    let base = [
+        "explore",
+        "--db",
+        "memory",
+        "--workload",
+        "set",
+        "--nemesis",
+        "partition,kill",
+        "--time-limit",
+        "6",
+        "--recovery-window",
+        "1",
+        "--seed",
+        "3",
+        "--store",
+        s,
+    ];
+    let o = faultline(&[&base[..], &["--runs", "3"][..]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = faultline(&[&base[..], &["--runs", "5"][..]].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("resuming") && err.contains("after 3 runs"), "{err}");
+    let c: Corpus = Corpus::load(&store.join("explore-memory-set-guided/explore.json")).unwrap().unwrap();
+    assert_eq!(c.runs.len(), 5, "3 runs, then 2 more");
+    assert!(c.runs[3..].iter().any(|r| r.how == "mutated" || r.how == "random"));
+    // the baseline is stored apart, every plan drawn
+    let o = faultline(&[&base[..], &["--runs", "2", "--random"][..]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: Corpus = Corpus::load(&store.join("explore-memory-set-random/explore.json")).unwrap().unwrap();
+    assert!(r.runs.len() == 2 && r.runs.iter().all(|t| t.how == "random"), "{:?}", r.runs);
+    let _ = std::fs::remove_dir_all(&store);
+}

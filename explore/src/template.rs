@@ -83,17 +83,17 @@ mod tests {
 
     #[test]
     fn lines_that_differ_in_what_varies_share_a_template() {
-        let a = "2026-12-07T20:46:41.208967Z INFO restate_node: Node 3 joined cluster at 10.77.0.103:5122 after 412ms (log=0x1f3a9c2e)";
-        let b = "2026-12-07T20:47:02.000001Z INFO restate_node: Node 12 joined cluster at 10.77.0.101:5122 after 3s (log=0x00aa11ff)";
+        let a = "2026-12-07T20:46:41.208967Z INFO raft_node: Node 3 joined cluster at 10.77.0.103:5122 after 412ms (log=0x1f3a9c2e)";
+        let b = "2026-12-07T20:47:02.000001Z INFO raft_node: Node 12 joined cluster at 10.77.0.101:5122 after 3s (log=0x00aa11ff)";
         assert_eq!(template(a), template(b));
-        assert_eq!(template(a).unwrap(), "INFO restate_node: Node <*> joined cluster at <*> after <*>");
+        assert_eq!(template(a).unwrap(), "INFO raft_node: Node <*> joined cluster at <*> after <*>");
         assert_eq!(line_time_ns(a), Some(1_796_676_401_208_967_000));
-        assert_ne!(template(a), template("2026-12-07T20:46:41Z INFO restate_node: Node 3 left cluster"));
+        assert_ne!(template(a), template("2026-12-07T20:46:41Z INFO raft_node: Node 3 left cluster"));
     }
 
     #[test]
     fn a_structured_line_is_its_level_and_message_at_its_time() {
-        let a = r#"{"level":"info","ts":"2026-12-07T21:50:34.006Z","caller":"embed/etcd.go:117","msg":"configuring peer listeners","listen-peer-urls":["http://10.77.0.141:2380"]}"#;
+        let a = r#"{"level":"info","ts":"2026-12-07T21:50:34.006Z","caller":"embed/server.go:117","msg":"configuring peer listeners","listen-peer-urls":["http://10.77.0.141:2380"]}"#;
         assert_eq!(template(a).as_deref(), Some("INFO configuring peer listeners"));
         assert_eq!(line_time_ns(a), rfc3339_ns("2026-12-07T21:50:34.006Z"));
         let b = r#"{"level":"warn","ts":1765143034.5,"msg":"lost leader 3 after 12ms"}"#;

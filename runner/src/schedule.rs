@@ -192,7 +192,7 @@ mod tests {
         let deadline = Deadline::new(t0, Duration::from_millis(50), Duration::ZERO, Cancel::new());
         let schedule = [Step { at_ms: 0, fault: Fault::Kill { nodes: vec!["n1".into()] } }];
         // a runtime of its own in every fault, as a system's tool may run
-        // one (Restate's rejoin waits on its nodes' health that way)
+        // one (a wiped node's rejoin may wait on its health that way)
         let own_runtime = Applies(|_: &Fault| {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             Ok(rt.block_on(async { json!({"own": "runtime"}) }))

@@ -21,7 +21,7 @@ impl Nemesis {
             let out = |n: &String| nodes.contains(n) || a.removed.contains(n) || a.killed.contains(n) || a.powered_off.contains(n) || a.lost.contains(n);
             self.cluster.clients().iter().filter(|c| !out(&c.node().name)).collect()
         };
-        // the leader first: it is connected to every peer (etcd refuses a
+        // the leader first: it is connected to every peer (a system may refuse a
         // change asked through a member connected for less than 5 s)
         if let Some(p) = self.target.primary() {
             candidates.sort_by_key(|c| c.node().name != p);

@@ -47,6 +47,9 @@ pub struct Args {
     /// Runs with drawn schedules before any plan is mutated.
     #[arg(long, default_value_t = 3)]
     seed_runs: usize,
+    /// Replays of each shrunk plan, for its failure rate.
+    #[arg(long, default_value_t = 10)]
+    final_runs: usize,
 }
 
 /// The plan a stored run applied.
@@ -147,7 +150,7 @@ impl Search<'_> {
             let mut found = Found { run: i, failures: failed, shrink: None, plan: steps, rate: None };
             if !self.a.no_shrink {
                 let out = self.out.join(format!("shrink-{}", i + 1));
-                match shrink::shrink(&shrink::Args::of(&dir, &out, "10m")) {
+                match shrink::shrink(&shrink::Args::of(&dir, &out, "10m", self.a.final_runs)) {
                     Ok((_, rec)) => {
                         found.plan = rec.plan.clone();
                         found.rate = Some((rec.final_failures, rec.final_runs));

@@ -138,9 +138,10 @@ pub fn run(a: Args) -> i32 {
 }
 
 impl Args {
-    /// A shrink of `run_dir` into `out` within `budget` (`90s`, `5m`).
-    pub(super) fn of(run_dir: &Path, out: &Path, budget: &str) -> Args {
-        Args { run_dir: run_dir.to_path_buf(), runs_per_candidate: 2, budget: budget.into(), final_runs: 10, failure: None, out: Some(out.to_path_buf()) }
+    /// A shrink of `run_dir` into `out` within `budget` (`90s`, `5m`), the
+    /// final plan replayed `final_runs` times.
+    pub(super) fn of(run_dir: &Path, out: &Path, budget: &str, final_runs: usize) -> Args {
+        Args { run_dir: run_dir.to_path_buf(), runs_per_candidate: 2, budget: budget.into(), final_runs, failure: None, out: Some(out.to_path_buf()) }
     }
 }
 

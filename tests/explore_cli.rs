@@ -86,6 +86,9 @@ fn explore_refuses_a_plan_and_a_search_without_faults() {
     let o = faultline(&["explore", "--db", "memory", "--nemesis", "none", "--runs", "1"]);
     assert_eq!(o.status.code(), Some(254));
     assert!(String::from_utf8_lossy(&o.stderr).contains("explore needs faults to draw"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = faultline(&["explore", "--db", "memory", "--nemesis", "kill", "--repeat", "3"]);
+    assert_eq!(o.status.code(), Some(254));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not --repeat"), "{}", String::from_utf8_lossy(&o.stderr));
     let o = faultline(&["coverage", "/nonexistent/store"]);
     assert_eq!(o.status.code(), Some(254));
 }

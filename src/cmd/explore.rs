@@ -180,6 +180,9 @@ pub fn run(a: Args) -> i32 {
 }
 
 fn search(a: &Args) -> Result<i32, String> {
+    if a.run.repeat != 1 || a.run.until_confident {
+        return Err("explore decides how many runs itself: --runs and --budget, not --repeat or --until-confident".into());
+    }
     let (base, text) = config(&a.run)?;
     if base.fault_plan.is_some() || !base.plan.is_empty() {
         return Err("explore makes its own fault plans: give the faults to draw with --nemesis, not a plan".into());

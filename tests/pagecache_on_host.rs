@@ -122,3 +122,65 @@ fn the_writeback_writes_what_was_dirty_long_enough_without_a_sync() {
     assert_eq!(fs::read(backing.join("early")).unwrap(), b"written back", "what was written back survives the loss");
     let _ = fs::remove_dir_all(&top);
 }
+
+#[test]
+fn with_unsynced_names_a_loss_undoes_the_names_no_directory_fsync_made_durable() {
+    let dir = std::env::temp_dir().join(format!("faultline-pagecache-names-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    for (f, text) in [("old", "old"), ("target", "before")] {
+        fs::write(dir.join(f), text).unwrap();
+        File::open(dir.join(f)).unwrap().sync_all().unwrap();
+    }
+    let d = dir.to_str().unwrap();
+    let served = mount_with(&["--no-writeback", "--unsynced-names", d], &dir);
+    let synced = |p: &Path, text: &str| {
+        let mut f = File::create(p).unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f.sync_all().unwrap();
+    };
+    // a new file synced, its directory not: the name is not durable
+    synced(&dir.join("new"), "new");
+    // a file removed, a file renamed over another (write, fsync, rename): not durable either
+    fs::remove_file(dir.join("old")).unwrap();
+    synced(&dir.join("tmp"), "after");
+    fs::rename(dir.join("tmp"), dir.join("target")).unwrap();
+    // a directory made and fsynced with its file; the root not synced yet
+    fs::create_dir(dir.join("sub")).unwrap();
+    synced(&dir.join("sub/f"), "f");
+    File::open(dir.join("sub")).unwrap().sync_all().unwrap();
+    // a socket bound in the directory (mknod) answers through it
+    let sock = std::os::unix::net::UnixListener::bind(dir.join("s.sock")).unwrap();
+    std::os::unix::net::UnixStream::connect(dir.join("s.sock")).unwrap();
+    drop(sock);
+    let names: Vec<String> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert!(!names.iter().any(|n| n.starts_with(".faultline")), "the journal is hidden: {names:?}");
+    assert!(fs::metadata(dir.join(".faultline-pagecache")).is_err(), "the journal cannot be looked up");
+    assert_eq!(fs::read_to_string(dir.join("target")).unwrap(), "after");
+    lose(served, &dir);
+    let out = Command::new(binary()).args(["--revert", d]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("{d}: 7 names undone"));
+    let mut left: Vec<String> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, ["old", "target"], "only the names there before the mount");
+    assert_eq!(fs::read_to_string(dir.join("target")).unwrap(), "before", "the rename over it is undone");
+
+    // the root's fsync makes its names durable; a clean unmount keeps every name
+    let served = mount_with(&["--no-writeback", "--unsynced-names", d], &dir);
+    synced(&dir.join("durable"), "d");
+    File::open(&dir).unwrap().sync_all().unwrap();
+    synced(&dir.join("at-unmount"), "u");
+    let ok = Command::new("umount").arg(&dir).status().unwrap();
+    assert!(ok.success());
+    let t0 = Instant::now();
+    let mut served = served;
+    while served.try_wait().unwrap().is_none() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the page cache did not exit after its unmount");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut left: Vec<String> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, ["at-unmount", "durable", "old", "target"], "a clean unmount leaves every name and no journal");
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -1,10 +1,13 @@
 //! The filesystem: every operation passes to a backing directory, except
 //! file data, which stays in this process's [`Dirty`] pages until the file
 //! is fsynced. Names (create, rename, unlink, mkdir) reach the backing
-//! directory at once. A power loss is this process dying: what it held is
-//! gone, the backing directory keeps what was synced.
+//! directory at once (`ops.rs`), journalled with `--unsynced-names` so that
+//! a loss undoes those their directory's fsync had not made durable. A
+//! power loss is this process dying: what it held is gone, the backing
+//! directory keeps what was synced.
 
 use crate::cache::Dirty;
+use crate::names::{Names, HIDDEN};
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData,
     ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, WriteFlags,
@@ -13,7 +16,7 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
@@ -24,7 +27,7 @@ const TTL: Duration = Duration::from_secs(1);
 
 /// The FUSE filesystem over a backing directory.
 pub struct PageCacheFs {
-    backing: PathBuf,
+    pub(crate) backing: PathBuf,
     state: std::sync::Arc<Mutex<State>>,
 }
 
@@ -38,9 +41,19 @@ pub struct Writeback {
 }
 
 impl Writeback {
-    /// Writes back every file dirty for `expire` or longer; how many.
-    pub fn run(&self, expire: Duration) -> usize {
+    /// The names' journal, taken at a clean unmount (see [`Names::settle`]).
+    pub fn take_names(&self) -> Option<Names> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).names.take()
+    }
+
+    /// Writes back every file dirty for `expire` or longer, and commits
+    /// the names older than `commit`; how many files it wrote.
+    pub fn run(&self, expire: Duration, commit: Duration) -> usize {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = st.names.as_mut() {
+            // a journal that cannot be written keeps its names undoable
+            let _ = n.commit(commit);
+        }
         let State { paths, open, dirty, .. } = &mut *st;
         let old: Vec<u64> = dirty.iter().filter(|(_, d)| d.dirty_since().is_some_and(|t| t.elapsed() >= expire)).map(|(i, _)| *i).collect();
         let mut done = 0;
@@ -63,18 +76,22 @@ impl Writeback {
     }
 }
 
+/// What the filesystem holds beside the backing directory.
 #[derive(Default)]
-struct State {
+pub(crate) struct State {
     /// Each inode's path, relative to the backing directory.
-    paths: HashMap<u64, PathBuf>,
+    pub(crate) paths: HashMap<u64, PathBuf>,
     /// Open files: handle -> (inode, the backing file).
-    open: HashMap<u64, (u64, File)>,
+    pub(crate) open: HashMap<u64, (u64, File)>,
     next_fh: u64,
     /// Each inode's unsynced writes.
-    dirty: HashMap<u64, Dirty>,
+    pub(crate) dirty: HashMap<u64, Dirty>,
+    /// The names not yet durable (`--unsynced-names`).
+    pub(crate) names: Option<Names>,
 }
 
-fn errno(e: io::Error) -> Errno {
+/// The errno of an I/O error.
+pub(crate) fn errno(e: io::Error) -> Errno {
     Errno::from(e)
 }
 
@@ -84,6 +101,12 @@ impl PageCacheFs {
         let mut state = State::default();
         state.paths.insert(1, PathBuf::new());
         PageCacheFs { backing: backing.to_path_buf(), state: std::sync::Arc::new(Mutex::new(state)) }
+    }
+
+    /// Journals names until their directory is fsynced (`--unsynced-names`).
+    pub fn with_names(self, names: Names) -> PageCacheFs {
+        self.state().names = Some(names);
+        self
     }
 
     /// Its writeback, to run from a thread of its own.
@@ -96,7 +119,7 @@ impl PageCacheFs {
     }
 
     /// The backing path of inode `ino`'s child `name` (or of `ino` itself).
-    fn real(&self, st: &State, ino: u64, name: Option<&OsStr>) -> Result<PathBuf, Errno> {
+    pub(crate) fn real(&self, st: &State, ino: u64, name: Option<&OsStr>) -> Result<PathBuf, Errno> {
         let rel = st.paths.get(&ino).ok_or(Errno::ENOENT)?;
         Ok(match name {
             Some(n) => self.backing.join(rel).join(n),
@@ -111,7 +134,10 @@ impl PageCacheFs {
         let kind = match meta.file_type() {
             t if t.is_dir() => FileType::Directory,
             t if t.is_symlink() => FileType::Symlink,
-            _ if meta.mode() & libc::S_IFMT == libc::S_IFIFO => FileType::NamedPipe,
+            t if t.is_fifo() => FileType::NamedPipe,
+            t if t.is_socket() => FileType::Socket,
+            t if t.is_char_device() => FileType::CharDevice,
+            t if t.is_block_device() => FileType::BlockDevice,
             _ => FileType::RegularFile,
         };
         FileAttr {
@@ -134,18 +160,12 @@ impl PageCacheFs {
     }
 
     /// Looks `path` up as the child `rel` and remembers its inode.
-    fn entry(&self, st: &mut State, path: &Path) -> Result<FileAttr, Errno> {
+    pub(crate) fn entry(&self, st: &mut State, path: &Path) -> Result<FileAttr, Errno> {
         let meta = std::fs::symlink_metadata(path).map_err(errno)?;
         let rel = path.strip_prefix(&self.backing).map_err(|_| Errno::EINVAL)?.to_path_buf();
         let ino = if rel.as_os_str().is_empty() { 1 } else { meta.ino() };
         st.paths.insert(ino, rel);
         Ok(Self::attr(st, ino, &meta))
-    }
-
-    /// Gives a new file what the caller asked: its owner and its mode.
-    fn own(path: &Path, req: &Request, mode: u32, umask: u32) -> io::Result<()> {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & !umask & 0o7777))?;
-        std::os::unix::fs::lchown(path, Some(req.uid()), Some(req.gid()))
     }
 
     fn handle(st: &mut State, ino: u64, file: File) -> u64 {
@@ -164,7 +184,7 @@ fn open_backing(path: &Path) -> io::Result<File> {
 impl Filesystem for PageCacheFs {
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         let mut st = self.state();
-        match self.real(&st, parent.0, Some(name)).and_then(|p| self.entry(&mut st, &p)) {
+        match self.visible(&st, parent.0, name).and_then(|p| self.entry(&mut st, &p)) {
             Ok(a) => reply.entry(&TTL, &a, Generation(0)),
             Err(e) => reply.error(e),
         }
@@ -232,10 +252,7 @@ impl Filesystem for PageCacheFs {
 
     fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
         let mut st = self.state();
-        let made = self.real(&st, parent.0, Some(name)).and_then(|p| {
-            std::fs::create_dir(&p).and_then(|()| Self::own(&p, req, mode, umask)).map_err(errno)?;
-            self.entry(&mut st, &p)
-        });
+        let made = self.make(&mut st, parent.0, name, |p| std::fs::create_dir(p).and_then(|()| Self::own(p, req, mode, umask)));
         match made {
             Ok(a) => reply.entry(&TTL, &a, Generation(0)),
             Err(e) => reply.error(e),
@@ -244,25 +261,15 @@ impl Filesystem for PageCacheFs {
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let mut st = self.state();
-        let gone = self.real(&st, parent.0, Some(name)).and_then(|p| {
-            let meta = std::fs::symlink_metadata(&p).map_err(errno)?;
-            std::fs::remove_file(&p).map_err(errno)?;
-            if meta.nlink() <= 1 && !st.open.values().any(|(i, _)| *i == meta.ino()) {
-                // the inode's number may be given to a new file
-                st.dirty.remove(&meta.ino());
-                st.paths.remove(&meta.ino());
-            }
-            Ok(())
-        });
-        match gone {
+        match self.remove(&mut st, parent.0, name, false) {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
         }
     }
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        let st = self.state();
-        match self.real(&st, parent.0, Some(name)).and_then(|p| std::fs::remove_dir(p).map_err(errno)) {
+        let mut st = self.state();
+        match self.remove(&mut st, parent.0, name, true) {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
         }
@@ -270,9 +277,8 @@ impl Filesystem for PageCacheFs {
 
     fn symlink(&self, req: &Request, parent: INodeNo, link_name: &OsStr, target: &Path, reply: ReplyEntry) {
         let mut st = self.state();
-        let made = self.real(&st, parent.0, Some(link_name)).and_then(|p| {
-            std::os::unix::fs::symlink(target, &p).and_then(|()| std::os::unix::fs::lchown(&p, Some(req.uid()), Some(req.gid()))).map_err(errno)?;
-            self.entry(&mut st, &p)
+        let made = self.make(&mut st, parent.0, link_name, |p| {
+            std::os::unix::fs::symlink(target, p).and_then(|()| std::os::unix::fs::lchown(p, Some(req.uid()), Some(req.gid())))
         });
         match made {
             Ok(a) => reply.entry(&TTL, &a, Generation(0)),
@@ -282,31 +288,19 @@ impl Filesystem for PageCacheFs {
 
     fn rename(&self, _req: &Request, parent: INodeNo, name: &OsStr, newparent: INodeNo, newname: &OsStr, flags: RenameFlags, reply: ReplyEmpty) {
         let mut st = self.state();
-        let moved = (|| {
-            let (from, to) = (self.real(&st, parent.0, Some(name))?, self.real(&st, newparent.0, Some(newname))?);
-            crate::sys::rename(&from, &to, flags.bits()).map_err(errno)?;
-            let (old, new) = (from.strip_prefix(&self.backing).unwrap_or(&from).to_path_buf(), to.strip_prefix(&self.backing).unwrap_or(&to).to_path_buf());
-            for rel in st.paths.values_mut() {
-                if let Ok(rest) = rel.strip_prefix(&old) {
-                    *rel = if rest.as_os_str().is_empty() { new.clone() } else { new.join(rest) };
-                }
-            }
-            Ok(())
-        })();
-        match moved {
+        match self.rename_name(&mut st, parent.0, name, newparent.0, newname, flags.bits()) {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
         }
     }
 
     fn link(&self, _req: &Request, ino: INodeNo, newparent: INodeNo, newname: &OsStr, reply: ReplyEntry) {
-        let st = self.state();
-        let made = (|| {
-            let (from, to) = (self.real(&st, ino.0, None)?, self.real(&st, newparent.0, Some(newname))?);
-            std::fs::hard_link(&from, &to).map_err(errno)?;
-            let meta = std::fs::symlink_metadata(&to).map_err(errno)?;
-            Ok(Self::attr(&st, ino.0, &meta))
-        })();
+        let mut st = self.state();
+        let made = self.real(&st, ino.0, None).and_then(|from| self.make(&mut st, newparent.0, newname, |to| std::fs::hard_link(&from, to))).map(|mut a| {
+            // the inode keeps its number (the new name is not a new file)
+            a.ino = ino;
+            a
+        });
         match made {
             Ok(a) => reply.entry(&TTL, &a, Generation(0)),
             Err(e) => reply.error(e),
@@ -381,6 +375,9 @@ impl Filesystem for PageCacheFs {
             let mut names: Vec<(u64, FileType, std::ffi::OsString)> = vec![(ino.0, FileType::Directory, ".".into()), (ino.0, FileType::Directory, "..".into())];
             for e in std::fs::read_dir(&p).map_err(errno)? {
                 let e = e.map_err(errno)?;
+                if ino.0 == 1 && e.file_name() == HIDDEN {
+                    continue;
+                }
                 let a = self.entry(&mut st, &e.path())?;
                 names.push((a.ino.0, a.kind, e.file_name()));
             }
@@ -399,9 +396,21 @@ impl Filesystem for PageCacheFs {
         }
     }
 
-    fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
-        // names reach the backing directory at once
-        reply.ok();
+    fn fsyncdir(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+        // the directory's names are durable from now on
+        match self.state().names.as_mut().map_or(Ok(()), |n| n.sync_dir(ino.0)) {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(errno(e)),
+        }
+    }
+
+    fn mknod(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, rdev: u32, reply: ReplyEntry) {
+        // sockets bound in a data directory, FIFOs, device nodes
+        let mut st = self.state();
+        match self.make(&mut st, parent.0, name, |p| crate::sys::mknod(p, mode & !umask, rdev).and_then(|()| Self::own(p, req, mode, umask))) {
+            Ok(a) => reply.entry(&TTL, &a, Generation(0)),
+            Err(e) => reply.error(e),
+        }
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
@@ -415,10 +424,14 @@ impl Filesystem for PageCacheFs {
     fn create(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, flags: i32, reply: ReplyCreate) {
         let mut st = self.state();
         let made = (|| {
-            let p = self.real(&st, parent.0, Some(name))?;
+            let p = self.visible(&st, parent.0, name)?;
             let excl = if flags & libc::O_EXCL != 0 { libc::O_EXCL } else { 0 };
+            let existed = std::fs::symlink_metadata(&p).is_ok();
             let f = OpenOptions::new().read(true).write(true).create(true).custom_flags(excl).mode(mode & !umask).open(&p).map_err(errno)?;
-            Self::own(&p, req, mode, umask).map_err(errno)?;
+            if !existed {
+                Self::own(&p, req, mode, umask).map_err(errno)?;
+                self.made_file(&mut st, parent.0, &p)?;
+            }
             let a = self.entry(&mut st, &p)?;
             Ok((a, Self::handle(&mut st, a.ino.0, f)))
         })();

@@ -3,10 +3,14 @@
 //! the file is fsynced (or fdatasynced). Killing the process that serves it
 //! is a power loss of exactly the unsynced data, which the `lose-unsynced`
 //! fault does on a node. Names (create, rename, unlink, mkdir) are durable
-//! at once, as LazyFS models them.
+//! at once, as LazyFS models them, or, with `--unsynced-names`, once their
+//! directory is fsynced or the journal commits (every 5 s, as ext4's): a
+//! loss then undoes the others ([`names`]).
 
 pub mod cache;
 mod fs;
+pub mod names;
+mod ops;
 mod sys;
 
 pub use cache::Dirty;
@@ -31,17 +35,36 @@ pub const WRITEBACK_EVERY: std::time::Duration = std::time::Duration::from_secs(
 /// See [`WRITEBACK_EVERY`].
 pub const EXPIRE: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How a page cache serves its directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// The writeback: how often it runs and what age of dirty data it
+    /// writes (`None`: never; only fsync makes data durable, and names
+    /// wait for their directory's fsync).
+    pub writeback: Option<(std::time::Duration, std::time::Duration)>,
+    /// Names too wait for their directory's fsync (or the journal's commit).
+    pub unsynced_names: bool,
+}
+
 /// Serves `backing` at `mountpoint` until it is unmounted (the process's
-/// whole life), writing back what has been dirty for `expire` every
-/// `every` (`None`: never; only fsync makes data durable).
-pub fn serve(backing: &Path, mountpoint: &Path, writeback: Option<(std::time::Duration, std::time::Duration)>) -> std::io::Result<()> {
-    let fs = PageCacheFs::new(backing);
-    if let Some((every, expire)) = writeback {
+/// whole life). First undoes what an earlier page cache killed over the
+/// same directory had not made durable ([`names::revert`]); at a clean
+/// unmount every name is durable.
+pub fn serve(backing: &Path, mountpoint: &Path, opts: Options) -> std::io::Result<()> {
+    names::revert(backing)?;
+    let mut fs = PageCacheFs::new(backing);
+    if opts.unsynced_names {
+        fs = fs.with_names(names::Names::open(backing)?);
+    }
+    let handle = fs.writeback();
+    if let Some((every, expire)) = opts.writeback {
         let w = fs.writeback();
+        let commit = names::COMMIT.min(expire);
         std::thread::spawn(move || loop {
             std::thread::sleep(every);
-            w.run(expire);
+            w.run(expire, commit);
         });
     }
-    fuser::mount(fs, mountpoint, &config())
+    fuser::mount(fs, mountpoint, &config())?;
+    handle.take_names().map_or(Ok(()), names::Names::settle)
 }

@@ -1,4 +1,4 @@
-//! The two system calls std has no wrapper for.
+//! The system calls std has no wrapper for.
 
 use std::ffi::CString;
 use std::io;
@@ -22,6 +22,16 @@ pub fn rename(from: &Path, to: &Path, flags: u32) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// mknod(2): a socket, FIFO or device node at `p`.
+pub fn mknod(p: &Path, mode: u32, rdev: u32) -> io::Result<()> {
+    let path = c(p)?;
+    // SAFETY: path is a valid NUL-terminated path for the call's duration
+    if unsafe { libc::mknod(path.as_ptr(), mode as libc::mode_t, libc::dev_t::from(rdev)) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// What statvfs(2) says of the filesystem holding `p`.

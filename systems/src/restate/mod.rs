@@ -430,6 +430,16 @@ impl Db for Restate {
         Ok(())
     }
 
+    fn data_dirs(&self) -> Vec<String> {
+        vec![DATA.to_string()]
+    }
+
+    fn data_files(&self) -> Vec<String> {
+        // RocksDB's tables, manifests and write-ahead logs (every store of a
+        // node is a RocksDB database under its base directory)
+        vec!["*.sst".into(), "*/MANIFEST-*".into(), "*/[0-9]*.log".into()]
+    }
+
     fn services(&self) -> Vec<Service> {
         vec![
             Service { name: "ingress".into(), port: INGRESS_PORT },

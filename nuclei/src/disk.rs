@@ -57,11 +57,24 @@ pub fn fuse_device() -> Cmd {
     Cmd::script("test -c /dev/fuse || modprobe fuse 2>/dev/null || true; test -c /dev/fuse || mknod -m 666 /dev/fuse c 10 229; test -c /dev/fuse").sudo()
 }
 
-/// Serves each of `dirs` over itself (idempotent), writing back what has
-/// been dirty for `expire` (the page cache's default: 30 s, as Linux), and
+/// How the page cache serves a run's data directories.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PageCache {
+    /// What age of dirty data its writeback writes (`None`: its default,
+    /// 30 s, as Linux's `dirty_expire_centisecs`).
+    pub expire: Option<std::time::Duration>,
+    /// Names too wait for an fsync of their directory (or the journal's
+    /// commit, every 5 s as ext4's): a power loss undoes the others.
+    pub unsynced_names: bool,
+}
+
+/// Serves each of `dirs` over itself (idempotent) as `how` says, and
 /// waits until each is mounted (at most 10 s).
-pub fn mount(dirs: &[String], expire: Option<std::time::Duration>) -> Cmd {
-    let opt = expire.map(|e| format!("--expire-ms {} ", e.as_millis())).unwrap_or_default();
+pub fn mount(dirs: &[String], how: &PageCache) -> Cmd {
+    let mut opt = how.expire.map(|e| format!("--expire-ms {} ", e.as_millis())).unwrap_or_default();
+    if how.unsynced_names {
+        opt.push_str("--unsynced-names ");
+    }
     let mut parts = Vec::new();
     for d in dirs {
         let q = quote(d);
@@ -76,10 +89,11 @@ pub fn mount(dirs: &[String], expire: Option<std::time::Duration>) -> Cmd {
 }
 
 /// The power loss: the page cache killed with its unsynced data, every
-/// mount of it taken away (each directory then holds what was synced).
+/// mount of it taken away (each directory then holds what was synced), and
+/// the names no directory fsync made durable undone (`--unsynced-names`).
 pub fn lose() -> Cmd {
     Cmd::script(&format!(
-        "pkill -9 -f {} ; for m in $(awk '$1==\"faultline-pagecache\"{{print $2}}' /proc/mounts); do umount -l \"$m\"; done; true",
+        "pkill -9 -f {} ; for m in $(awk '$1==\"faultline-pagecache\"{{print $2}}' /proc/mounts); do umount -l \"$m\"; {BIN} --revert \"$m\" >>{LOG} 2>&1; done; true",
         quote(PATTERN)
     ))
     .sudo()
@@ -102,16 +116,17 @@ mod tests {
 
     #[test]
     fn the_commands_name_the_directories_quoted_and_only_faultline_s_mounts() {
-        let m = mount(&["/var/lib/my db".into()], None).text().to_string();
+        let m = mount(&["/var/lib/my db".into()], &PageCache::default()).text().to_string();
         assert!(m.contains("'/var/lib/my db'"), "{m}");
         assert!(m.contains("setsid nohup /opt/faultline/bin/faultline-pagecache '/var/lib/my db'"), "{m}");
-        let m = mount(&["/d".into()], Some(std::time::Duration::from_secs(3))).text().to_string();
-        assert!(m.contains("faultline-pagecache --expire-ms 3000 /d"), "{m}");
+        let m = mount(&["/d".into()], &PageCache { expire: Some(std::time::Duration::from_secs(3)), unsynced_names: true }).text().to_string();
+        assert!(m.contains("faultline-pagecache --expire-ms 3000 --unsynced-names /d"), "{m}");
         let l = lose().text().to_string();
         assert!(l.contains("pkill -9 -f '^/opt/faultline/bin/faultline-pagecache '") && l.contains("umount -l"), "{l}");
+        assert!(l.contains("faultline-pagecache --revert \"$m\""), "the names not durable are undone: {l}");
         assert!(unmount().text().contains("$1==\"faultline-pagecache\""));
         // each renders as valid shell
-        for c in [mount(&["/d".into()], None), lose(), unmount(), count_mounts(), fuse_device()] {
+        for c in [mount(&["/d".into()], &PageCache::default()), lose(), unmount(), count_mounts(), fuse_device()] {
             let out = std::process::Command::new("sh").arg("-n").arg("-c").arg(c.text()).output().unwrap();
             assert!(out.status.success(), "{}: {}", c.text(), String::from_utf8_lossy(&out.stderr));
         }

@@ -53,8 +53,8 @@ pub struct Nemesis {
     active: Mutex<Active>,
     /// The shared faults and the system's own (or why its own are wrong).
     catalog: Result<Catalog, String>,
-    /// How long data may be dirty in the page cache before the writeback (`None`: its default).
-    dirty_expire: Option<Duration>,
+    /// How the page cache serves the data directories.
+    page_cache: crate::disk::PageCache,
 }
 
 impl Nemesis {
@@ -62,13 +62,12 @@ impl Nemesis {
     pub fn new(cluster: Arc<Cluster>, target: Arc<dyn Target>) -> Self {
         let nodes = cluster.clients().iter().map(|c| (c.node().name.clone(), c.node().address.clone())).collect();
         let catalog = Catalog::with(target.packages()).map_err(|e| format!("{}'s own faults: {e}", target.name()));
-        Nemesis { cluster, target, nodes, active: Mutex::new(Active::default()), catalog, dirty_expire: None }
+        Nemesis { cluster, target, nodes, active: Mutex::new(Active::default()), catalog, page_cache: Default::default() }
     }
 
-    /// With the page cache writing back what has been dirty for `expire`
-    /// (Linux's `dirty_expire_centisecs`; the page cache's default 30 s).
-    pub fn with_dirty_expire(mut self, expire: Option<Duration>) -> Self {
-        self.dirty_expire = expire;
+    /// With the page cache serving the data directories as `how` says.
+    pub fn with_page_cache(mut self, how: crate::disk::PageCache) -> Self {
+        self.page_cache = how;
         self
     }
 
@@ -323,7 +322,7 @@ impl Nemesis {
             }
             Fault::Restart { nodes } => {
                 self.check(&[Needs::Disk])?;
-                let mount = crate::disk::mount(&self.target.data_dirs(), self.dirty_expire);
+                let mount = crate::disk::mount(&self.target.data_dirs(), &self.page_cache);
                 let d = self.on_nodes(nodes, |cl| {
                     cl.run(&mount).map_err(|e| e.to_string())?;
                     self.target.restart(cl).map_err(|e| e.to_string())
@@ -435,7 +434,7 @@ impl Nemesis {
         if let Some(e) = FaultError::all(installed.into_iter().filter_map(|(_, e)| e).collect()) {
             return Err(e);
         }
-        let mount = crate::disk::mount(&self.target.data_dirs(), self.dirty_expire);
+        let mount = crate::disk::mount(&self.target.data_dirs(), &self.page_cache);
         self.on_nodes(&self.names(), |cl| cl.run(&mount).map(|_| ()).map_err(|e| e.to_string()))?;
         Ok(())
     }

@@ -40,6 +40,9 @@ pub struct RunConfig {
     /// Seconds data may be dirty in the page cache before it is written
     /// back (`--dirty-expire`; Linux's and the default: 30).
     pub dirty_expire: Option<f64>,
+    /// Names too wait for an fsync of their directory (or the page cache's
+    /// commit, every 5 s) before a power loss keeps them (`--unsynced-names`).
+    pub unsynced_names: bool,
     /// Run a plan that takes the membership below a majority of the
     /// nodes (`--allow-quorum-loss`; otherwise refused before the run).
     pub allow_quorum_loss: bool,
@@ -108,6 +111,7 @@ impl Default for RunConfig {
             db_args: Vec::new(),
             page_cache: false,
             dirty_expire: None,
+            unsynced_names: false,
             allow_quorum_loss: false,
             workload: "register".into(),
             consistency: "serializable".into(),
@@ -143,6 +147,11 @@ impl RunConfig {
     /// (never a system file, whatever its name).
     pub fn in_memory(&self) -> bool {
         self.system.is_none() && self.db == MEMORY
+    }
+
+    /// How the page cache serves the data directories of a run on nodes.
+    pub fn page_cache_options(&self) -> nuclei::disk::PageCache {
+        nuclei::disk::PageCache { expire: self.dirty_expire.map(std::time::Duration::from_secs_f64), unsynced_names: self.unsynced_names }
     }
 
     /// Checks every option; the error names the option.
@@ -209,6 +218,9 @@ impl RunConfig {
         }
         if self.dirty_expire.is_some() && self.in_memory() {
             return Err("--dirty-expire applies to faultline's page cache on real nodes; the in-memory system writes back every 2 s (its no-fsync bug)".into());
+        }
+        if self.unsynced_names && self.in_memory() {
+            return Err("--unsynced-names applies to faultline's page cache on real nodes; the in-memory system has no names".into());
         }
         if !self.db_args.is_empty() && self.in_memory() {
             return Err("--db-arg applies to a system's server (etcd, restate, a system file's {{ db_args }}); the in-memory system has none".into());

@@ -105,16 +105,16 @@ pub struct Remote {
 impl Remote {
     /// `db` on the nodes of `nodes`.
     pub fn new(nodes: &NodesFile, db: Arc<dyn Db>) -> Remote {
-        Remote::with(nodes, db, None)
+        Remote::with(nodes, db, Default::default())
     }
 
-    /// As [`Remote::new`], the page cache writing back what has been dirty
-    /// for `dirty_expire` (`None`: its default).
-    pub fn with(nodes: &NodesFile, db: Arc<dyn Db>, dirty_expire: Option<std::time::Duration>) -> Remote {
+    /// As [`Remote::new`], the page cache serving the data directories as
+    /// `page_cache` says.
+    pub fn with(nodes: &NodesFile, db: Arc<dyn Db>, page_cache: nuclei::disk::PageCache) -> Remote {
         let cluster = Arc::new(Cluster::new(nodes.resolve(), Options::default()));
         let topo = Topology { nodes: cluster.clients().iter().map(|c| (c.node().name.clone(), c.node().address.clone())).collect() };
         let target = Arc::new(DbTarget::new(db.clone(), topo.clone()));
-        let nemesis = Nemesis::new(cluster.clone(), target).with_dirty_expire(dirty_expire);
+        let nemesis = Nemesis::new(cluster.clone(), target).with_page_cache(page_cache);
         let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap_or_default();
         Remote { cluster, db, topo, http, nemesis }
     }

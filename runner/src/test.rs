@@ -91,7 +91,7 @@ impl Test {
             None => systems::by_name(&cfg.db, &choice),
         };
         let system: Box<dyn System> = match (db, &nodes) {
-            (Some(db), Some(n)) => Box::new(Remote::with(n, db, cfg.dirty_expire.map(std::time::Duration::from_secs_f64))),
+            (Some(db), Some(n)) => Box::new(Remote::with(n, db, cfg.page_cache_options())),
             (None, None) if cfg.in_memory() => Box::new(InMemory::new(3, &bugs)),
             _ => return Err(TestError::Config(ConfigError(format!("no system {:?} to run on the nodes", cfg.db)))),
         };

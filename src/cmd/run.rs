@@ -45,6 +45,11 @@ pub struct RunArgs {
     /// [default: 30]; what a power loss keeps.
     #[arg(long, value_name = "SECS")]
     pub dirty_expire: Option<f64>,
+    /// With lose-unsynced and --page-cache: names too (a file made,
+    /// removed or renamed) are lost in a power loss until their directory
+    /// is fsynced or 5 s pass (ext4's journal commit), as POSIX allows.
+    #[arg(long)]
+    pub unsynced_names: bool,
     /// Run a fault plan that takes the system's membership below a
     /// majority of the nodes (refused without it; recorded in test.json).
     #[arg(long)]
@@ -204,6 +209,7 @@ pub fn config(a: &RunArgs) -> Result<(RunConfig, Option<String>), String> {
     c.client_env.extend(a.client_env.iter().cloned());
     c.db_args.extend(a.db_args.iter().cloned());
     c.page_cache |= a.page_cache;
+    c.unsynced_names |= a.unsynced_names;
     c.allow_quorum_loss |= a.allow_quorum_loss;
     if a.dirty_expire.is_some() {
         c.dirty_expire = a.dirty_expire;

@@ -70,7 +70,7 @@ impl Nemesis {
     /// The history records how long each took to boot.
     pub(super) fn power_on(&self, nodes: &[String]) -> Result<(BTreeMap<String, Instant>, Value), FaultError> {
         self.check(&[Needs::Power])?;
-        let mount = self.active().disk.then(|| crate::disk::mount(&self.target.data_dirs(), self.dirty_expire));
+        let mount = self.active().disk.then(|| crate::disk::mount(&self.target.data_dirs(), &self.page_cache));
         let boots = std::sync::Mutex::new(BTreeMap::new());
         let d = self.on_nodes(nodes, |cl| {
             let p = switch_of(cl)?;

@@ -93,10 +93,21 @@ pub fn mount(dirs: &[String], how: &PageCache) -> Cmd {
 /// the names no directory fsync made durable undone (`--unsynced-names`).
 pub fn lose() -> Cmd {
     Cmd::script(&format!(
-        "pkill -9 -f {} ; for m in $(awk '$1==\"faultline-pagecache\"{{print $2}}' /proc/mounts); do umount -l \"$m\"; {BIN} --revert \"$m\" >>{LOG} 2>&1; done; true",
+        "pkill -9 -f {} ; for m in $(awk '$1==\"faultline-pagecache\"{{print $2}}' /proc/mounts); do umount -l \"$m\"; {BIN} --revert \"$m\" 2>>{LOG} | tee -a {LOG}; done; true",
         quote(PATTERN)
     ))
     .sudo()
+}
+
+/// What [`lose`] printed it undid on a node: one line a name, `made
+/// member/wal/0.tmp: gone` (at most `cap`, then how many more).
+pub fn undone(out: &str, cap: usize) -> Vec<String> {
+    let all: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("  ")).collect();
+    let mut kept: Vec<String> = all.iter().take(cap).map(|s| s.to_string()).collect();
+    if all.len() > cap {
+        kept.push(format!("and {} more", all.len() - cap));
+    }
+    kept
 }
 
 /// Unmounts every page cache, leaving its process to serve the files still
@@ -124,6 +135,9 @@ mod tests {
         let l = lose().text().to_string();
         assert!(l.contains("pkill -9 -f '^/opt/faultline/bin/faultline-pagecache '") && l.contains("umount -l"), "{l}");
         assert!(l.contains("faultline-pagecache --revert \"$m\""), "the names not durable are undone: {l}");
+        let out = "/d: 3 names undone\n  made a: gone\n  removed b: back\n  renamed c to d: back\n";
+        assert_eq!(undone(out, 2), ["made a: gone", "removed b: back", "and 1 more"]);
+        assert!(undone("/d: 0 names undone\n", 2).is_empty());
         assert!(unmount().text().contains("$1==\"faultline-pagecache\""));
         // each renders as valid shell
         for c in [mount(&["/d".into()], &PageCache::default()), lose(), unmount(), count_mounts(), fuse_device()] {

@@ -314,11 +314,19 @@ impl Nemesis {
                 self.check(&[Needs::Disk])?;
                 self.active().lost.extend(nodes.iter().cloned());
                 let lose = crate::disk::lose();
+                let names = Mutex::new(BTreeMap::new());
                 let d = self.on_nodes(nodes, |cl| {
                     self.target.kill(cl).map_err(|e| e.to_string())?;
-                    cl.run(&lose).map(|_| ()).map_err(|e| e.to_string())
+                    let out = cl.run(&lose).map_err(|e| e.to_string())?.stdout;
+                    names.lock().unwrap_or_else(|e| e.into_inner()).insert(cl.node().name.clone(), crate::disk::undone(&out, 50));
+                    Ok(())
                 })?;
-                (d, json!({"nodes": nodes, "dirs": self.target.data_dirs()}))
+                let mut v = json!({"nodes": nodes, "dirs": self.target.data_dirs()});
+                if self.page_cache.unsynced_names {
+                    // each node's names that no directory fsync had made durable
+                    v["names_undone"] = json!(names.into_inner().unwrap_or_else(|e| e.into_inner()));
+                }
+                (d, v)
             }
             Fault::Restart { nodes } => {
                 self.check(&[Needs::Disk])?;

@@ -46,14 +46,17 @@ impl Writeback {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).names.take()
     }
 
-    /// Writes back every file dirty for `expire` or longer, and commits
-    /// the names older than `commit`; how many files it wrote.
-    pub fn run(&self, expire: Duration, commit: Duration) -> usize {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = st.names.as_mut() {
-            // a journal that cannot be written keeps its names undoable
-            let _ = n.commit(commit);
+    /// The journal's commit: every name made so far is durable (a journal
+    /// that cannot be rewritten keeps its names undoable).
+    pub fn commit_names(&self) {
+        if let Some(n) = self.state.lock().unwrap_or_else(|e| e.into_inner()).names.as_mut() {
+            let _ = n.commit();
         }
+    }
+
+    /// Writes back every file dirty for `expire` or longer; how many.
+    pub fn run(&self, expire: Duration) -> usize {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let State { paths, open, dirty, .. } = &mut *st;
         let old: Vec<u64> = dirty.iter().filter(|(_, d)| d.dirty_since().is_some_and(|t| t.elapsed() >= expire)).map(|(i, _)| *i).collect();
         let mut done = 0;

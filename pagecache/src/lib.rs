@@ -59,11 +59,18 @@ pub fn serve(backing: &Path, mountpoint: &Path, opts: Options) -> std::io::Resul
     let handle = fs.writeback();
     if let Some((every, expire)) = opts.writeback {
         let w = fs.writeback();
-        let commit = names::COMMIT.min(expire);
         std::thread::spawn(move || loop {
             std::thread::sleep(every);
-            w.run(expire, commit);
+            w.run(expire);
         });
+        if opts.unsynced_names {
+            // the journal commits on a clock of its own (ext4's commit=5)
+            let (w, commit) = (fs.writeback(), names::COMMIT.min(expire));
+            std::thread::spawn(move || loop {
+                std::thread::sleep(commit);
+                w.commit_names();
+            });
+        }
     }
     fuser::mount(fs, mountpoint, &config())?;
     handle.take_names().map_or(Ok(()), names::Names::settle)

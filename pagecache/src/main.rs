@@ -32,7 +32,12 @@ fn main() {
     if args.first().is_some_and(|a| a == "--revert") {
         let [_, dir] = args.as_slice() else { usage() };
         match pagecache::names::revert(std::path::Path::new(dir)) {
-            Ok(n) => println!("{dir}: {n} names undone"),
+            Ok(undone) => {
+                println!("{dir}: {} names undone", undone.len());
+                for u in undone {
+                    println!("  {u}");
+                }
+            }
             Err(e) => fail(&format!("undoing the names in {dir}"), e),
         }
         return;

@@ -1,7 +1,7 @@
 //! Names not yet durable (`--unsynced-names`): a create, link, mkdir,
 //! rename or removal stays undoable until the directory holding it is
-//! fsynced, or until the filesystem's journal commits it (ext4 commits
-//! every 5 s), as POSIX allows and ext4 does. A removed name is moved to a
+//! fsynced, or until the filesystem's journal next commits (ext4 commits
+//! what is pending every 5 s), as POSIX allows and ext4 does. A removed name is moved to a
 //! hidden trash in the backing directory rather than removed, and every
 //! change is written to a journal there, so that a power loss (this
 //! process killed) can be undone afterwards by [`revert`], newest first:
@@ -15,13 +15,13 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The hidden directory in the backing directory's root (the journal and
 /// the trash), never shown through the mount.
 pub const HIDDEN: &str = ".faultline-pagecache";
-/// How often ext4 commits its journal (`commit=5`): names older than this
-/// are durable without a directory fsync.
+/// How often ext4 commits its journal (`commit=5`): every name made since
+/// the last commit is durable at the next, with no directory fsync.
 pub const COMMIT: Duration = Duration::from_secs(5);
 
 /// One change of a name, relative to the backing directory.
@@ -40,7 +40,6 @@ pub enum Change {
 struct Record {
     /// The directory (its inode) whose fsync makes the change durable.
     dir: u64,
-    at: Instant,
     change: Change,
 }
 
@@ -81,6 +80,17 @@ fn parse(l: &str) -> Option<Change> {
     }
 }
 
+impl Change {
+    /// Whether the change names `p` or a name above it.
+    fn mentions(&self, p: &Path) -> bool {
+        let near = |a: &Path| p.starts_with(a);
+        match self {
+            Change::New(a) | Change::Gone(a, _) => near(a),
+            Change::Moved(a, b) | Change::Exchanged(a, b) => near(a) || near(b),
+        }
+    }
+}
+
 impl Names {
     /// Starts a journal in `backing` (after [`revert`] undid any earlier one).
     pub fn open(backing: &Path) -> io::Result<Names> {
@@ -98,10 +108,20 @@ impl Names {
         (name, path)
     }
 
-    /// Records `change`, made durable by an fsync of directory `dir`.
+    /// Records `change`, made durable by an fsync of directory `dir`. A
+    /// name removed that was made since the last sync or commit (a lock
+    /// file, a probe) leaves nothing to undo: both are forgotten.
     pub fn record(&mut self, dir: u64, change: Change) -> io::Result<()> {
+        if let Change::Gone(p, t) = &change {
+            let last = self.records.iter().rposition(|r| r.change.mentions(p));
+            if let Some(i) = last.filter(|i| self.records[*i].change == Change::New(p.clone())) {
+                self.records.remove(i);
+                remove_any(&self.hidden.join("trash").join(t))?;
+                return self.rewrite();
+            }
+        }
         self.journal.write_all(line(&change).as_bytes())?;
-        self.records.push(Record { dir, at: Instant::now(), change });
+        self.records.push(Record { dir, change });
         Ok(())
     }
 
@@ -115,9 +135,9 @@ impl Names {
         self.keep(|r| r.dir != dir)
     }
 
-    /// The journal committed: changes older than `age` are durable.
-    pub fn commit(&mut self, age: Duration) -> io::Result<()> {
-        self.keep(|r| r.at.elapsed() < age)
+    /// The journal committed: every change so far is durable.
+    pub fn commit(&mut self) -> io::Result<()> {
+        self.keep(|_| false)
     }
 
     fn keep(&mut self, keep: impl Fn(&Record) -> bool) -> io::Result<()> {
@@ -131,7 +151,11 @@ impl Names {
                 remove_any(&self.hidden.join("trash").join(t))?;
             }
         }
-        // the journal says exactly what is left to undo
+        self.rewrite()
+    }
+
+    /// Writes the journal again: exactly what is left to undo.
+    fn rewrite(&mut self) -> io::Result<()> {
         let tmp = self.hidden.join("journal.new");
         let text: String = self.records.iter().map(|r| line(&r.change)).collect();
         fs::write(&tmp, text)?;
@@ -160,28 +184,32 @@ fn remove_any(p: &Path) -> io::Result<()> {
 }
 
 /// After a power loss: undoes, newest first, every change of a name the
-/// journal in `backing` holds, and removes the hidden directory. How many
-/// changes were undone (a change whose names are no longer where it left
-/// them is skipped).
-pub fn revert(backing: &Path) -> io::Result<usize> {
+/// journal in `backing` holds, and removes the hidden directory. What was
+/// undone, one line a change, newest first (a change whose names are no
+/// longer where it left them is skipped).
+pub fn revert(backing: &Path) -> io::Result<Vec<String>> {
     let hidden = backing.join(HIDDEN);
     let journal = match File::open(hidden.join("journal")) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
     // a line cut by the kill is not a change
     let changes: Vec<Change> = io::BufReader::new(journal).lines().map_while(Result::ok).filter_map(|l| parse(&l)).collect();
     let at = |p: &Path| backing.join(p);
-    let mut undone = 0;
+    let mut undone = Vec::new();
     for c in changes.iter().rev() {
-        let done = match c {
-            Change::New(p) => remove_any(&at(p)).map(|()| fs::symlink_metadata(at(p)).is_err()),
-            Change::Gone(p, t) => fs::rename(hidden.join("trash").join(t), at(p)).map(|()| true),
-            Change::Moved(a, b) => fs::rename(at(b), at(a)).map(|()| true),
-            Change::Exchanged(a, b) => crate::sys::rename(&at(a), &at(b), libc::RENAME_EXCHANGE).map(|()| true),
+        let (done, what) = match c {
+            Change::New(p) => (remove_any(&at(p)).map(|()| fs::symlink_metadata(at(p)).is_err()), format!("made {}: gone", p.display())),
+            Change::Gone(p, t) => (fs::rename(hidden.join("trash").join(t), at(p)).map(|()| true), format!("removed {}: back", p.display())),
+            Change::Moved(a, b) => (fs::rename(at(b), at(a)).map(|()| true), format!("renamed {} to {}: back", a.display(), b.display())),
+            Change::Exchanged(a, b) => {
+                (crate::sys::rename(&at(a), &at(b), libc::RENAME_EXCHANGE).map(|()| true), format!("exchanged {} and {}: back", a.display(), b.display()))
+            }
         };
-        undone += usize::from(done.unwrap_or(false));
+        if done.unwrap_or(false) {
+            undone.push(what);
+        }
     }
     fs::remove_dir_all(&hidden)?;
     Ok(undone)

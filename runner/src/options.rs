@@ -373,6 +373,15 @@ mod tests {
     }
 
     #[test]
+    fn unsynced_names_reach_the_page_cache_and_are_refused_in_memory() {
+        let c = RunConfig { db: "etcd".into(), unsynced_names: true, dirty_expire: Some(2.0), ..RunConfig::default() };
+        c.check().unwrap();
+        assert_eq!(c.page_cache_options(), nuclei::disk::PageCache { expire: Some(std::time::Duration::from_secs(2)), unsynced_names: true });
+        let m = RunConfig { db: MEMORY.into(), unsynced_names: true, ..RunConfig::default() };
+        assert!(m.check().unwrap_err().0.contains("--unsynced-names applies to faultline's page cache"));
+    }
+
+    #[test]
     fn a_lost_write_rate_strikes_in_that_share_of_runs_by_seed() {
         use systems::memory::Bug;
         let c = RunConfig { db: MEMORY.into(), bugs: vec!["lost-write-rate=0.2".into()], ..RunConfig::default() };

@@ -599,6 +599,35 @@ mod tests {
     }
 
     #[test]
+    fn its_data_files_are_rocksdb_s_tables_manifests_and_logs_not_its_info_logs_or_sockets() {
+        let r = Restate::default();
+        assert_eq!(r.data_dirs(), vec![DATA.to_string()]);
+        // the patterns as `find -path` reads them, on a node's layout
+        let top = std::env::temp_dir().join(format!("faultline-restate-files-{}", std::process::id()));
+        let n = top.join("n1");
+        for (f, picked) in [
+            ("db/000004.log", true),
+            ("db/MANIFEST-000005", true),
+            ("db/000012.sst", true),
+            ("log-store/000009.log", true),
+            ("db/LOG", false),
+            ("db/LOG.old.1765", false),
+            ("db/OPTIONS-000007", false),
+            ("db/CURRENT", false),
+            ("ingress.sock", false),
+        ] {
+            std::fs::create_dir_all(n.join(f).parent().unwrap()).unwrap();
+            std::fs::write(n.join(f), "x").unwrap();
+            let hit = r.data_files().iter().any(|p| {
+                let out = std::process::Command::new("find").arg(&top).arg("-path").arg(p).arg("-type").arg("f").output().unwrap();
+                String::from_utf8_lossy(&out.stdout).lines().any(|l| l.ends_with(f))
+            });
+            assert_eq!(hit, picked, "{f}");
+        }
+        let _ = std::fs::remove_dir_all(&top);
+    }
+
+    #[test]
     fn readiness_needs_every_partition_led_and_every_log_server_writable() {
         let parts: Vec<Value> = (0..3).map(|i| json!({"partition_id": i})).collect();
         let led = |i: i64, mode: &str, replay: &str| json!({"partition_id": i, "effective_mode": mode, "replay_status": replay});

@@ -17,7 +17,8 @@ use std::sync::Mutex;
 pub struct HostPackage {
     /// The Debian package.
     pub package: &'static str,
-    /// A command it installs: its presence on PATH says the package is there.
+    /// A command it installs: its presence on PATH says the package is
+    /// there (or, for a package without one, an absolute path it installs).
     pub command: &'static str,
     /// Who needs it: a part of faultline (`lab`, `vm-image`, `tests`) or a
     /// system under test (its name, from the system's own list).
@@ -44,6 +45,8 @@ pub const HOST_PACKAGES: &[HostPackage] = &[
     pkg("qemu-utils", "qemu-img", VM_IMAGE),
     pkg("chromium", "chromium", TESTS),
     pkg("vagrant", "vagrant", TESTS),
+    pkg("vagrant", "vagrant", VAGRANT),
+    pkg("vagrant-lxc", "/usr/share/doc/vagrant-lxc/copyright", VAGRANT),
 ];
 
 /// The LXC lab (`faultline lab up`).
@@ -52,6 +55,8 @@ pub const LAB: &str = "lab";
 pub const VM_IMAGE: &str = "vm-image";
 /// The tests (browser test of the report, Vagrantfile check).
 pub const TESTS: &str = "tests";
+/// Vagrant nodes made from the lab's base (`faultline lab box`).
+pub const VAGRANT: &str = "vagrant";
 
 /// Installing host packages failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +77,9 @@ impl std::error::Error for InstallError {}
 
 /// True when `name` is an executable on PATH (or in /usr/sbin, /sbin).
 pub fn has_command(name: &str) -> bool {
+    if name.starts_with('/') {
+        return Path::new(name).exists();
+    }
     std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file())).unwrap_or(false)
         || Path::new("/usr/sbin").join(name).is_file()
         || Path::new("/sbin").join(name).is_file()
@@ -137,7 +145,7 @@ mod tests {
 
     #[test]
     fn every_part_has_packages() {
-        for n in [LAB, VM_IMAGE, TESTS] {
+        for n in [LAB, VM_IMAGE, TESTS, VAGRANT] {
             assert!(!needed_by(HOST_PACKAGES, n).is_empty(), "{n}");
         }
         assert!(needed_by(HOST_PACKAGES, "nope").is_empty());
@@ -148,5 +156,6 @@ mod tests {
         // `sh` is on every machine: a package providing it is never missing
         assert!(has_command("sh"));
         assert!(!has_command("faultline-no-such-command"));
+        assert!(has_command("/bin/sh") && !has_command("/usr/share/doc/faultline-no-such-package/copyright"));
     }
 }

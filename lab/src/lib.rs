@@ -23,6 +23,8 @@ mod lxc;
 mod power;
 mod qemu;
 mod rootfs;
+mod vagrant;
+pub use vagrant::{refused as vagrant_refused, BOX_NAME};
 mod vm;
 
 use control::local as host;
@@ -423,6 +425,7 @@ impl Lab {
         if purge {
             lxc::remove_base(self)?;
             vm::remove_base(self)?;
+            self.remove_box();
             let _ = std::fs::remove_file(self.key());
             let _ = std::fs::remove_file(self.key().with_extension("pub"));
         }

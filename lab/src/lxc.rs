@@ -26,6 +26,11 @@ fn rootfs(lab: &Lab) -> PathBuf {
     lab.base_lxcpath().join(BASE).join("rootfs")
 }
 
+/// The base container's root file system (what a Vagrant box is made from).
+pub(crate) fn base_rootfs(lab: &Lab) -> PathBuf {
+    rootfs(lab)
+}
+
 fn stamp(lab: &Lab) -> PathBuf {
     lab.base_lxcpath().join(BASE).join("faultline-ready")
 }

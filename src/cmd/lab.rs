@@ -1,4 +1,4 @@
-//! `faultline lab up|down|status|ssh|power`.
+//! `faultline lab up|down|box|status|ssh|power`.
 
 use crate::exit;
 use clap::Subcommand;
@@ -49,6 +49,14 @@ enum Action {
         node: String,
         /// The command and its arguments, run through the node's shell.
         command: Vec<String>,
+    },
+    /// Make a Vagrant box of the lab's base and add it to Vagrant
+    /// (`faultline/bookworm-lxc`), for the Vagrantfile's `vagrant up
+    /// --provider lxc`.
+    Box {
+        /// The Vagrant provider (lxc; libvirt is refused here, with the reason).
+        #[arg(long, default_value = "lxc")]
+        provider: String,
     },
     /// Cut a VM node's power (off: its QEMU killed, what the guest had
     /// not flushed lost) or switch it on again with its disk as the cut
@@ -102,6 +110,20 @@ pub fn run(a: Args) -> i32 {
             Err(e) => {
                 eprintln!("lab down failed: {e}");
                 exit::INFRA
+            }
+        },
+        Action::Box { provider } => match lab.vagrant_box(&provider) {
+            Ok(file) => {
+                println!("{}", file.display());
+                exit::VALID
+            }
+            Err(e) => {
+                eprintln!("lab box: {e}");
+                if lab::vagrant_refused(&provider).is_some() {
+                    exit::BAD_INPUT
+                } else {
+                    exit::INFRA
+                }
             }
         },
         Action::Status => {

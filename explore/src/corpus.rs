@@ -30,8 +30,10 @@ pub struct Entry {
 /// One run of the search.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tried {
-    /// Its run directory.
-    pub dir: PathBuf,
+    /// Its run directory (none: the runner refused the plan before the
+    /// run began, `exit_code` says how; it stays a step of the search, so
+    /// that run numbers match positions here).
+    pub dir: Option<PathBuf>,
     /// `random` (a schedule drawn as `run` draws it) or `mutated`.
     pub how: String,
     /// The corpus entry it was made from, and the operators applied.
@@ -182,8 +184,23 @@ mod tests {
         c.observe(0, &step(), &sig(&["kill a"]));
         let p = dir.join("explore.json");
         c.save(&p).unwrap();
+        let tried = |dir: Option<&str>| Tried {
+            dir: dir.map(PathBuf::from),
+            how: "mutated".into(),
+            parent: Some(0),
+            operators: vec!["shift".into()],
+            new_features: 0,
+            covered: 1,
+            failures: Vec::new(),
+            exit_code: if dir.is_some() { 0 } else { 254 },
+        };
+        // a refused plan is a step too: run numbers stay positions in `runs`
+        c.runs = vec![tried(Some("/store/a")), tried(None)];
+        c.save(&p).unwrap();
         let back = Corpus::load(&p).unwrap().unwrap();
-        assert_eq!((back.seed, back.entries.len(), back.counts.len()), (9, 1, 1));
+        assert_eq!((back.seed, back.entries.len(), back.counts.len(), back.runs.len()), (9, 1, 1, 2));
+        assert_eq!((back.runs[0].dir.as_deref(), back.runs[1].dir.as_deref()), (Some(Path::new("/store/a")), None));
+        assert_eq!(back.runs[1].exit_code, 254);
         assert!(Corpus::load(&dir.join("none.json")).unwrap().is_none());
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -117,6 +117,9 @@ impl Search<'_> {
         }
         let Some(dir) = dir else {
             eprintln!("explore: run {} made no run directory (exit {code})", i + 1);
+            let covered = self.corpus.counts.len();
+            let refused = Tried { dir: None, how: how.into(), parent, operators, new_features: 0, covered, failures: Vec::new(), exit_code: code };
+            self.corpus.runs.push(refused);
             return Ok(code != exit::BAD_INPUT || parent.is_some());
         };
         let sig = explore::of_run(&dir).map_err(|e| e.to_string())?;
@@ -137,7 +140,7 @@ impl Search<'_> {
         );
         let first_of_kind = !failed.is_empty() && !self.corpus.found.iter().any(|f| f.failures == failed);
         self.corpus.runs.push(Tried {
-            dir: dir.clone(),
+            dir: Some(dir.clone()),
             how: how.into(),
             parent,
             operators,
@@ -204,8 +207,8 @@ fn search(a: &Args) -> Result<i32, String> {
     let resumed = corpus.runs.len();
     let mut rng = Rng::new(corpus.seed ^ (resumed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut s = Search { a, base, text, catalog, out: out.clone(), corpus, nodes: Vec::new() };
-    if let Some(last) = s.corpus.runs.last() {
-        s.nodes = nodes_of(&last.dir);
+    if let Some(last) = s.corpus.runs.iter().rev().find_map(|r| r.dir.as_deref()) {
+        s.nodes = nodes_of(last);
         eprintln!("explore: resuming {} after {resumed} runs", state.display());
     }
     let started = Instant::now();

@@ -35,7 +35,7 @@ pub fn write(out: &Path, c: &Corpus) -> Result<(), String> {
         .iter()
         .map(|r| {
             json!({"how": r.how, "parent_run": r.parent.map(|p| c.entries[p].run + 1), "operators": r.operators.join(", "), "new_features": r.new_features,
-                   "covered": r.covered, "failures": r.failures.join(", "), "dir": r.dir.display().to_string()})
+                   "covered": r.covered, "failures": r.failures.join(", "), "dir": r.dir.as_ref().map_or_else(|| format!("refused (exit {})", r.exit_code), |d| d.display().to_string())})
         })
         .collect();
     let found: Vec<Value> = c

@@ -113,6 +113,19 @@ pub fn plausible_version(v: &str) -> bool {
     !v.is_empty() && v.len() < 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c)) && v.starts_with(|c: char| c.is_ascii_digit())
 }
 
+/// The restatectl release to drive server `version` with: the same one
+/// when npm has it, else the oldest published one newer than it, else the
+/// newest (`published` as `npm view ... versions` lists them).
+pub fn ctl_version_for(version: &str, published: &[String]) -> String {
+    if published.iter().any(|v| v == version) || published.is_empty() {
+        return version.to_string();
+    }
+    let key = |v: &str| v.split(['.', '-', '+']).map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<u64>>();
+    let mut sorted: Vec<&String> = published.iter().collect();
+    sorted.sort_by_key(|v| key(v));
+    sorted.iter().find(|v| key(v) > key(version)).or(sorted.last()).map_or_else(|| version.to_string(), |v| v.to_string())
+}
+
 /// Installs the npm packages of `VERSION` into the cache unless already
 /// there; the paths of the server and restatectl binaries.
 fn install_npm_packages(version: &str) -> Result<(PathBuf, PathBuf), DbError> {
@@ -129,7 +142,13 @@ fn install_npm_packages(version: &str) -> Result<(PathBuf, PathBuf), DbError> {
     packages::ensure(HOST_PACKAGES).map_err(|e| DbError::Local(e.to_string()))?;
     std::fs::create_dir_all(&dir).map_err(|e| DbError::Local(format!("{}: {e}", dir.display())))?;
     eprintln!("faultline: installing Restate {version} from npm into {}", dir.display());
-    let (s, c) = (format!("@restatedev/restate-server@{version}"), format!("@restatedev/restatectl@{version}"));
+    // restatectl is not published for every server release (none before 1.7.10)
+    let published = local::run(&["npm", "view", "@restatedev/restatectl", "versions", "--json"]).map_err(|e| DbError::Local(e.to_string()))?;
+    let ctl_version = ctl_version_for(version, &serde_json::from_str::<Vec<String>>(published.trim()).unwrap_or_default());
+    if ctl_version != version {
+        eprintln!("faultline: npm has no restatectl {version}: using restatectl {ctl_version}, the oldest newer one");
+    }
+    let (s, c) = (format!("@restatedev/restate-server@{version}"), format!("@restatedev/restatectl@{ctl_version}"));
     // no install scripts: the binaries need none, and they would phone home
     local::run(&["npm", "install", "--prefix", &dir.to_string_lossy(), "--ignore-scripts", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", &s, &c])
         .map_err(|e| DbError::Local(e.to_string()))?;
@@ -596,6 +615,16 @@ mod tests {
         assert!(config("n9", &topo()).is_err());
         let one = Topology { nodes: vec![("n1".into(), "10.0.0.1".into())] };
         assert!(config("n1", &one).unwrap().contains("default-replication = 1"));
+    }
+
+    #[test]
+    fn restatectl_is_the_server_s_release_or_the_oldest_newer_one() {
+        let published: Vec<String> = ["1.7.10", "1.7.12"].map(String::from).to_vec();
+        assert_eq!(ctl_version_for("1.7.12", &published), "1.7.12");
+        assert_eq!(ctl_version_for("1.6.1", &published), "1.7.10");
+        assert_eq!(ctl_version_for("1.7.11", &published), "1.7.12");
+        assert_eq!(ctl_version_for("1.8.0", &published), "1.7.12", "none newer: the newest");
+        assert_eq!(ctl_version_for("1.6.1", &[]), "1.6.1", "npm said nothing: the same release");
     }
 
     #[test]

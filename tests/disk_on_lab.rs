@@ -40,14 +40,15 @@ fn run(store: &Path, extra: &[&str]) -> (i32, PathBuf) {
     (o.status.code().unwrap_or(-1), PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
 }
 
+/// The nemesis's completed ops in the history (`info`: a fault applied or healed).
+fn nemesis_ops(dir: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|v| v["process"] == "nemesis" && v["type"] == "info").collect()
+}
+
 /// Each lose-unsynced op of the history: the nodes it reached.
 fn losses(dir: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["f"] == "lose-unsynced" && v["type"] == "info")
-        .map(|v| v["value"]["at"].clone())
-        .collect()
+    nemesis_ops(dir).into_iter().filter(|v| v["f"] == "lose-unsynced").map(|v| v["value"]["at"].clone()).collect()
 }
 
 /// One test at a time on the lab: its lock, the cluster, a store of its own.
@@ -81,9 +82,7 @@ fn etcd_loses_nothing_synced_and_without_fsync_loses_what_was_not_written_back()
     assert!(results["checks"]["set"]["acknowledged"].as_u64().unwrap() > 100, "{}", results["checks"]["set"]);
     let lost = losses(&dir);
     assert_eq!(lost.len(), 2, "both power losses applied on every node: {lost:?}");
-    let undone = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
-    let undone: Vec<Value> =
-        undone.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|v| v["f"] == "lose-unsynced" && v["type"] == "info").collect();
+    let undone: Vec<Value> = nemesis_ops(&dir).into_iter().filter(|v| v["f"] == "lose-unsynced").collect();
     assert!(
         undone.iter().all(|v| v["value"]["names_undone"].as_object().is_some_and(|m| m.len() == 3)),
         "each loss says which names it undid on each node: {undone:?}"
@@ -244,13 +243,7 @@ fn a_schedule_draws_disk_faults_and_heals_each_with_its_inverse() {
     // window healed near the end is not observed for its whole SLO (unknown, 2);
     // never an error of faultline's (3, 254)
     assert!((0..=2).contains(&code), "exit {code}: {}", String::from_utf8_lossy(&o.stderr));
-    let text = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
-    let ops: Vec<(String, String)> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["process"] == "nemesis" && v["type"] == "info")
-        .map(|v| (v["f"].as_str().unwrap_or_default().to_string(), v["value"].to_string()))
-        .collect();
+    let ops: Vec<(String, String)> = nemesis_ops(&dir).into_iter().map(|v| (v["f"].as_str().unwrap_or_default().to_string(), v["value"].to_string())).collect();
     let count = |f: &str| ops.iter().filter(|(g, _)| g == f).count();
     assert!(count("lose-unsynced") >= 1 && count("lose-unsynced") == count("restart"), "each power loss drawn and restarted: {ops:?}");
     let corrupted = count("bitflip") + count("truncate") + count("snapshot");

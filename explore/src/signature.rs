@@ -1,7 +1,8 @@
 //! What a run covered, per fault window: the node-log templates seen in it
 //! and each node's pairs of consecutive templates with the time between
 //! them, the clients' outcome classes and error messages (counts in
-//! buckets), and the recovery time per service after its heal. Each
+//! buckets), the recovery time per service after its heal, and the
+//! leader's changes where the system names its primary. Each
 //! feature is named after the kind of fault whose window it was seen in
 //! (`none` before the first window). A run's signature is the set of them.
 
@@ -91,6 +92,46 @@ fn recovery_features(rec: &RecoveryResult, out: &mut Signature) {
     }
 }
 
+/// The features of who led (`leaders.jsonl`): per window, how many times
+/// the primary changed (in buckets), whether the cluster was without one,
+/// and whether the window's fault struck the node that led when it opened
+/// (the window's nodes as the nemesis recorded them).
+fn leader_features(leaders: &[results::Leader], windows: &[Window], struck: &[Option<Vec<String>>], out: &mut Signature) {
+    let mut changes: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, l) in leaders.iter().enumerate() {
+        let kind = kind_at(windows, l.time as f64 / 1e9);
+        if l.primary.is_none() {
+            out.insert(format!("{kind} leader none"));
+        }
+        if i > 0 {
+            *changes.entry(kind).or_default() += 1;
+        }
+    }
+    out.extend(changes.into_iter().map(|(k, n)| format!("{k} leader changed x{}", count_bucket(n))));
+    for (w, nodes) in windows.iter().zip(struck) {
+        let at = (w.start_s * 1e9) as u64;
+        let led = leaders.iter().rev().find(|l| l.time <= at).and_then(|l| l.primary.as_ref());
+        if let (Some(p), Some(nodes)) = (led, nodes) {
+            let hit = if nodes.contains(p) { "struck the leader" } else { "spared the leader" };
+            out.insert(format!("{} leader {hit}", w.fault));
+        }
+    }
+}
+
+/// The nodes each window's opening fault named, in window order: the
+/// nemesis's completion at the window's start (when the fault took effect);
+/// none for a fault that names no nodes (a partition names its grudge).
+fn struck_nodes(ops: &[Op], windows: &[Window]) -> Vec<Option<Vec<String>>> {
+    let nemesis: Vec<&Op> = ops.iter().filter(|o| o.process == history::Process::Nemesis && o.kind == OpType::Info).collect();
+    let nodes = |o: &Op| o.value.get("nodes").and_then(|v| serde_json::from_value::<Vec<String>>(v.clone()).ok());
+    windows
+        .iter()
+        .map(|w| {
+            nemesis.iter().min_by(|a, b| (a.time as f64 / 1e9 - w.start_s).abs().total_cmp(&(b.time as f64 / 1e9 - w.start_s).abs())).and_then(|o| nodes(o))
+        })
+        .collect()
+}
+
 /// The signature of the run stored in `dir`.
 pub fn of_run(dir: &Path) -> Result<Signature, ExploreError> {
     let results: RunResults = results::read(&dir.join("results.json")).map_err(|e| ExploreError::Run(dir.to_path_buf(), e.to_string()))?;
@@ -103,6 +144,8 @@ pub fn of_run(dir: &Path) -> Result<Signature, ExploreError> {
         recovery_features(rec, &mut sig);
     }
     log_features(&dir.join("nodes"), start, &windows, &mut sig);
+    let leaders = results::read_leaders(&dir.join(results::LEADERS_FILE)).map_err(|e| ExploreError::Run(dir.to_path_buf(), e))?;
+    leader_features(&leaders, &windows, &struck_nodes(&h.ops, &windows), &mut sig);
     Ok(sig)
 }
 
@@ -114,6 +157,36 @@ pub fn kind_of(feature: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leader_changes_are_counted_per_window_and_a_struck_leader_named() {
+        let w = |fault: &str, start_s: f64| Window { fault: fault.into(), start_s, healed_at_s: Some(start_s + 2.0) };
+        let l = |s: f64, p: Option<&str>| results::Leader { time: (s * 1e9) as u64, primary: p.map(String::from) };
+        let windows = [w("partition", 5.0), w("kill", 10.0)];
+        let leaders = [l(0.0, Some("n1")), l(6.0, None), l(7.0, Some("n2")), l(11.0, Some("n3"))];
+        let struck = [Some(vec!["n1".to_string()]), Some(vec!["n1".to_string()])];
+        let mut sig = Signature::new();
+        leader_features(&leaders, &windows, &struck, &mut sig);
+        let want: Signature = [
+            "partition leader none",
+            "partition leader changed x2-9",
+            "kill leader changed x1",
+            "partition leader struck the leader",
+            "kill leader spared the leader",
+        ]
+        .map(String::from)
+        .into_iter()
+        .collect();
+        assert_eq!(sig, want);
+        // no primary named: no leader feature
+        let mut none = Signature::new();
+        leader_features(&[], &windows, &struck, &mut none);
+        assert!(none.is_empty());
+        // a fault that names no nodes (a partition's grudge): no struck or spared
+        let mut grudge = Signature::new();
+        leader_features(&leaders, &windows, &[None, None], &mut grudge);
+        assert!(!grudge.iter().any(|f| f.contains("the leader")), "{grudge:?}");
+    }
 
     #[test]
     fn times_and_counts_fall_in_buckets() {

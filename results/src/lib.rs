@@ -14,12 +14,14 @@
 //! assert_eq!(back.valid, Verdict::Valid);
 //! ```
 
+mod leaders;
 mod own;
 mod records;
 mod run;
 
 pub use checker::Verdict;
 
+pub use leaders::{read_leaders, write_leaders, Leader, LEADERS_FILE};
 pub use own::OwnCheck;
 pub use records::{read, write, NodeRecord, Phase, RecordError, RunFacts, Startup, StartupFault, TestRecord};
 pub use run::{AppendLatency, Availability, Checks, RunResults, StartupCheck, Stats, RESULTS_VERSION};

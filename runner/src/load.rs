@@ -166,6 +166,31 @@ pub async fn probes(system: &dyn System, topo: &Topology, rec: &Recorder, end: &
     systems::futures_join_all(tasks).await;
 }
 
+/// How often the runner asks who leads.
+const LEADER_EVERY: Duration = Duration::from_secs(2);
+
+/// Asks who leads every 2 s until the deadline, one ask at a time (a slow
+/// answer makes the samples sparser, never piles asks up; the last is
+/// abandoned at the deadline): the primary at the start and at every
+/// change, times from the history's time 0. Nothing for a system that
+/// cannot name its primary.
+pub async fn leaders(system: &dyn System, rec: &Recorder, end: &Deadline) -> Vec<results::Leader> {
+    let mut seen: Vec<results::Leader> = Vec::new();
+    if !system.names_primary() {
+        return seen;
+    }
+    while !end.passed() {
+        let tick = clock::now();
+        let left = end.end().saturating_duration_since(tick);
+        let Ok(who) = tokio::time::timeout(left, system.primary()).await else { break };
+        if seen.last().is_none_or(|l| l.primary != who) {
+            seen.push(results::Leader { time: rec.now(), primary: who });
+        }
+        tokio::time::sleep(LEADER_EVERY.saturating_sub(clock::since(tick))).await;
+    }
+    seen
+}
+
 /// The workload's final reads, from every node, after the recovery window.
 pub async fn final_reads(generator: &Mutex<Box<dyn Generator>>, system: &dyn System, timeout: Duration, topo: &Topology, rec: &Recorder) {
     let reads = generator.lock().unwrap_or_else(|e| e.into_inner()).final_reads();

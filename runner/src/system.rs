@@ -62,6 +62,15 @@ pub trait System: Send + Sync {
     fn probe<'a>(&'a self, node: usize, service: &'a str, timeout: Duration) -> BoxFuture<'a, Result<(), NotReady>>;
     /// A client for logical process `process` on node `node` (its index).
     fn client(&self, node: usize, process: u64, timeout: Duration) -> Box<dyn Client>;
+    /// Who leads now, when the system can name its primary (none: no node
+    /// leads, or it cannot say). The default: it cannot.
+    fn primary(&self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async { None })
+    }
+    /// True when [`System::primary`] can name a node at all.
+    fn names_primary(&self) -> bool {
+        false
+    }
     /// The workload starts now: the history's time 0 (`t0` on the run's
     /// clock, `start_unix_ns` on the wall clock). The default: nothing.
     fn workload_started(&self, _t0: Instant, _start_unix_ns: i64) {}
@@ -136,6 +145,17 @@ impl System for Remote {
     }
     fn injector(&self) -> &dyn Injector {
         &self.nemesis
+    }
+    fn primary(&self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async move {
+            match self.db.as_primary() {
+                Some(p) => p.primary(&self.http, &self.topo).await,
+                None => None,
+            }
+        })
+    }
+    fn names_primary(&self) -> bool {
+        self.db.as_primary().is_some()
     }
     fn install(&self) -> Result<(), String> {
         self.db.prepare().map_err(|e| e.to_string())?;
@@ -235,6 +255,13 @@ impl System for InMemory {
     }
     fn injector(&self) -> &dyn Injector {
         &*self.mem
+    }
+    fn primary(&self) -> BoxFuture<'_, Option<String>> {
+        let who = self.mem.primary();
+        Box::pin(async move { who })
+    }
+    fn names_primary(&self) -> bool {
+        true
     }
     fn workload_started(&self, t0: Instant, start_unix_ns: i64) {
         self.mem.start_clock(t0, start_unix_ns);

@@ -45,21 +45,28 @@ impl Lifecycle<'_> {
             let w = load::drive(cfg, &clients, &generator, &recorder, topo, &deadline, rng.next_u64());
             let p = load::probes(system, topo, &recorder, &deadline);
             let progress = load::progress(&recorder, log, &deadline);
-            tokio::join!(w, p, progress);
+            let leaders = load::leaders(system, &recorder, &deadline);
+            tokio::join!(w, p, progress, leaders).3
         };
         // one runtime: the schedule is a task beside the clients and probes
-        let heal_errors = if simulated {
+        let ran = if simulated {
             // one thread, one clock: a fault is applied at its instant
             let nemesis = schedule::run_schedule(injector, None, &schedule, &recorder, log, &deadline);
-            rt.block_on(async { tokio::join!(nemesis, clients_and_probes).0 })
+            rt.block_on(async { tokio::join!(nemesis, clients_and_probes) })
         } else {
             // on real nodes a fault blocks on SSH: applied on the fault thread, awaited
             schedule::with_fault_thread(injector, recorder.t0(), |thread| {
                 let nemesis = schedule::run_schedule(injector, Some(thread), &schedule, &recorder, log, &deadline);
-                rt.block_on(async { tokio::join!(nemesis, clients_and_probes).0 })
+                rt.block_on(async { tokio::join!(nemesis, clients_and_probes) })
             })
         };
+        let (heal_errors, leaders) = ran;
         self.facts.heal_errors.extend(heal_errors);
+        if !leaders.is_empty() {
+            if let Err(e) = results::write_leaders(&self.dir.join(results::LEADERS_FILE), &leaders) {
+                log.say(&format!("{}: {e}", results::LEADERS_FILE));
+            }
+        }
 
         self.enter(Phase::FinalReads);
         rt.block_on(load::final_reads(&generator, system, timeout, topo, &recorder));

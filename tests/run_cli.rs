@@ -113,7 +113,8 @@ fn stagger_draws_each_interval_and_window_around_its_length() {
     let store = tmp("stagger");
     let gaps = |stagger: bool| -> Vec<u64> {
         // a fixed seed: the spread below is a property of these draws, not a chance
-        let mut args = vec!["run", "--db", "memory", "--nemesis", "pause", "--interval", "2", "--fault-duration", "2", "--time-limit", "40", "--seed", "11", "--store"];
+        let mut args =
+            vec!["run", "--db", "memory", "--nemesis", "pause", "--interval", "2", "--fault-duration", "2", "--time-limit", "40", "--seed", "11", "--store"];
         args.push(store.to_str().unwrap());
         if stagger {
             args.push("--stagger");
